@@ -1,0 +1,98 @@
+import jwt from "jsonwebtoken";
+import type { Config } from "../config";
+import { DomainError, DomainErrorReason } from "../services/errors";
+import type { UserRole } from "../entities/user.entity";
+
+/** What a token says about its bearer. Claims identify; they never grant. */
+export type TokenClaims =
+  | { kind: "access"; userId: string; role: UserRole; expiresAt: Date }
+  | { kind: "session"; userId: string; role: UserRole; sessionId: string; expiresAt: Date };
+
+export type TokenKind = TokenClaims["kind"];
+
+export interface SignedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+const ALGORITHM = "HS256";
+
+/**
+ * Signs and verifies the API's JWTs: HS256 only (alg pinned, so `none` and other
+ * algorithms are refused), issuer and audience set and checked, `exp` required.
+ */
+export class TokenService {
+  constructor(
+    private readonly secret: string,
+    private readonly config: Pick<
+      Config,
+      "jwtIssuer" | "jwtAudience" | "accessTokenTtlSeconds" | "sessionTokenTtlSeconds" | "jwtClockToleranceSeconds"
+    >,
+  ) {}
+
+  signAccess(user: { id: string; role: UserRole }): SignedToken {
+    return this.sign({ typ: "access", role: user.role }, user.id, this.config.accessTokenTtlSeconds);
+  }
+
+  signSession(user: { id: string; role: UserRole }, sessionId: string): SignedToken {
+    return this.sign({ typ: "session", role: user.role, sid: sessionId }, user.id, this.config.sessionTokenTtlSeconds);
+  }
+
+  /**
+   * Verifies `token` and answers its claims; throws a DomainError (UNAUTHENTICATED) for a
+   * bad signature, another algorithm, a wrong issuer or audience, a missing or past `exp`,
+   * a future `nbf`, or a kind other than `accept`.
+   */
+  verify(token: string, accept: readonly TokenKind[]): TokenClaims {
+    let payload: jwt.JwtPayload;
+    try {
+      const decoded = jwt.verify(token, this.secret, {
+        algorithms: [ALGORITHM],
+        issuer: this.config.jwtIssuer,
+        audience: this.config.jwtAudience,
+        clockTolerance: this.config.jwtClockToleranceSeconds,
+      });
+      if (typeof decoded === "string") throw new Error("not a JSON payload");
+      payload = decoded;
+    } catch (err) {
+      if (err instanceof jwt.TokenExpiredError) {
+        throw new DomainError(DomainErrorReason.TOKEN_EXPIRED, "The token has expired; sign in again.");
+      }
+      throw invalid();
+    }
+    // jsonwebtoken accepts a token without exp; a token that never expires is refused here.
+    if (typeof payload.exp !== "number" || typeof payload.sub !== "string") throw invalid();
+    const expiresAt = new Date(payload.exp * 1000);
+    const role = payload.role as UserRole;
+    if (payload.typ === "access" && accept.includes("access")) {
+      return { kind: "access", userId: payload.sub, role, expiresAt };
+    }
+    if (payload.typ === "session" && accept.includes("session") && typeof payload.sid === "string") {
+      return { kind: "session", userId: payload.sub, role, sessionId: payload.sid, expiresAt };
+    }
+    throw invalid();
+  }
+
+  private sign(claims: Record<string, unknown>, subject: string, ttlSeconds: number): SignedToken {
+    const token = jwt.sign(claims, this.secret, {
+      algorithm: ALGORITHM,
+      issuer: this.config.jwtIssuer,
+      audience: this.config.jwtAudience,
+      subject,
+      expiresIn: ttlSeconds,
+    });
+    const { exp } = jwt.decode(token) as jwt.JwtPayload;
+    return { token, expiresAt: new Date((exp as number) * 1000) };
+  }
+}
+
+function invalid(): DomainError {
+  return new DomainError(DomainErrorReason.TOKEN_INVALID, "The token is not valid.");
+}
+
+/** The token of an `Authorization: Bearer …` header value, or undefined. */
+export function bearerToken(header: unknown): string | undefined {
+  if (typeof header !== "string") return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,177 @@
+/**
+ * The only reader of process.env. `loadConfig()` validates every variable once at boot and
+ * throws a ConfigError naming the variable, so a typo stops the process instead of
+ * surfacing as odd behaviour later. Tests build a Config with `loadConfig({ ...overrides })`.
+ */
+
+export class ConfigError extends Error {}
+
+export interface Config {
+  /** Where the HTTP and WebSocket server listens. */
+  port: number;
+  host: string;
+  /** Embedded database, lock file and generated secrets; ':memory:' keeps nothing. */
+  dataDir: string;
+  /** postgres://… for a real Postgres; undefined runs the embedded PGlite. */
+  databaseUrl?: string;
+  /** redis://… for pub/sub, rate limits and caches shared by instances; undefined stays in-process. */
+  redisUrl?: string;
+  /** Prefix of every Redis key and channel, so deployments can share one Redis. */
+  redisPrefix: string;
+  /** HS256 secret; undefined means "generate into DATA_DIR" (embedded default only). */
+  jwtSecret?: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  /** Token lifetimes in seconds. */
+  accessTokenTtlSeconds: number;
+  sessionTokenTtlSeconds: number;
+  /** Leeway for exp/nbf checks, seconds. */
+  jwtClockToleranceSeconds: number;
+  soloQuotaBytes: number;
+  soloSnapshotKeepLast: number;
+  snapshotEveryEvents: number;
+  reconnectGraceMs: number;
+  presenceTtlMs: number;
+  cursorTickMs: number;
+  expiryGraceMs: number;
+  backfillMax: number;
+  /** Allowed browser origins; empty means same origin only. */
+  corsOrigins: string[];
+  logLevel: string;
+  /** Introspection (and GraphiQL) on; on by default so integrators can explore. */
+  introspection: boolean;
+  limits: OperationLimits;
+  /** Fixed-window rate limits. */
+  rateLimits: {
+    loginPerEmailPerMinute: number;
+    loginPerIpPerMinute: number;
+  };
+  /** Milliseconds a statement may run (real Postgres) before it is cancelled. */
+  statementTimeoutMs: number;
+  /** Database pool size (real Postgres). */
+  databasePoolSize: number;
+  /** argon2 cost; lowered only by tests. */
+  passwordHashCost: { memoryKiB: number; iterations: number };
+  /** graphql-ws: how long a socket may wait before connection_init. */
+  connectionInitWaitMs: number;
+}
+
+export interface OperationLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  maxPageSize: number;
+  maxHttpBodyBytes: number;
+  maxWsFrameBytes: number;
+  maxSubscriptionsPerSocket: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** Accepts "3600", "3600s", "90m", "1h", "2d"; answers seconds. */
+export function parseDurationSeconds(name: string, raw: string): number {
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(raw.trim());
+  if (!match) throw new ConfigError(`${name} must be a duration like 3600, 15m, 1h or 2d, got "${raw}"`);
+  const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+  const seconds = Number(match[1]) * units[match[2] ?? "s"];
+  if (seconds <= 0) throw new ConfigError(`${name} must be positive`);
+  return seconds;
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  return parseDurationSeconds(name, env[name] || fallback);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.join(" or ")}`);
+  }
+  return raw;
+}
+
+/** Reads and validates the configuration from `env` (process.env by default). */
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = url(env, "DATABASE_URL", ["postgres:", "postgresql:"]);
+  const jwtSecret = env.JWT_SECRET || undefined;
+  if (databaseUrl && !jwtSecret) {
+    // Every instance on a shared database must sign with the same secret.
+    throw new ConfigError("JWT_SECRET is required when DATABASE_URL is set");
+  }
+  if (jwtSecret && Buffer.byteLength(jwtSecret) < 32) {
+    throw new ConfigError("JWT_SECRET must be at least 32 bytes");
+  }
+  const logLevel = env.LOG_LEVEL || "info";
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be a pino level, got "${logLevel}"`);
+  }
+  return {
+    port: int(env, "PORT", 4000),
+    host: env.HOST || "0.0.0.0",
+    dataDir: env.DATA_DIR || "./data",
+    databaseUrl,
+    redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
+    redisPrefix: env.REDIS_PREFIX ?? "classroom:",
+    jwtSecret,
+    jwtIssuer: env.JWT_ISSUER || "classroom-api",
+    jwtAudience: env.JWT_AUDIENCE || "classroom-clients",
+    accessTokenTtlSeconds: duration(env, "ACCESS_TOKEN_TTL", "1h"),
+    sessionTokenTtlSeconds: duration(env, "SESSION_TOKEN_TTL", "2h"),
+    jwtClockToleranceSeconds: int(env, "JWT_CLOCK_TOLERANCE_SECONDS", 5),
+    soloQuotaBytes: int(env, "SOLO_QUOTA_BYTES", 52_428_800),
+    soloSnapshotKeepLast: int(env, "SOLO_SNAPSHOT_KEEP_LAST", 20, 1),
+    snapshotEveryEvents: int(env, "SNAPSHOT_EVERY_EVENTS", 500, 1),
+    reconnectGraceMs: int(env, "RECONNECT_GRACE_MS", 30_000),
+    presenceTtlMs: int(env, "PRESENCE_TTL_MS", 15_000, 1),
+    cursorTickMs: int(env, "CURSOR_TICK_MS", 50, 1),
+    expiryGraceMs: int(env, "EXPIRY_GRACE_MS", 900_000),
+    backfillMax: int(env, "BACKFILL_MAX", 10_000, 1),
+    corsOrigins: (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+    logLevel,
+    introspection: bool(env, "INTROSPECTION", true),
+    limits: {
+      maxDepth: int(env, "MAX_QUERY_DEPTH", 10, 1),
+      maxAliases: int(env, "MAX_QUERY_ALIASES", 15, 0),
+      maxTokens: int(env, "MAX_QUERY_TOKENS", 2000, 1),
+      maxCost: int(env, "MAX_QUERY_COST", 5000, 1),
+      maxPageSize: int(env, "MAX_PAGE_SIZE", 100, 1),
+      maxHttpBodyBytes: int(env, "MAX_HTTP_BODY_BYTES", 1_048_576, 1024),
+      maxWsFrameBytes: int(env, "MAX_WS_FRAME_BYTES", 1_048_576, 1024),
+      maxSubscriptionsPerSocket: int(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1),
+    },
+    rateLimits: {
+      loginPerEmailPerMinute: int(env, "LOGIN_RATE_PER_EMAIL", 10, 1),
+      loginPerIpPerMinute: int(env, "LOGIN_RATE_PER_IP", 100, 1),
+    },
+    statementTimeoutMs: int(env, "STATEMENT_TIMEOUT_MS", 5000, 0),
+    databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1),
+    passwordHashCost: { memoryKiB: 19_456, iterations: 2 },
+    connectionInitWaitMs: int(env, "CONNECTION_INIT_WAIT_MS", 3000, 1),
+  };
+}

@@ -1,0 +1,106 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import type http from "node:http";
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import type { Request, RequestHandler, Response } from "express";
+import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { AuthContext } from "../auth/auth-context";
+import type { TokenService } from "../auth/tokens";
+import type { Config } from "../config";
+import { createLoaders, type RequestContext } from "../resolvers/context";
+import type { Services } from "../services";
+import { costErrors, limitRules, parseOptions } from "../schema/operation-limits";
+
+type FormatError = (formatted: GraphQLFormattedError, error: unknown, requestId?: string) => GraphQLFormattedError;
+
+/** The request id of the HTTP request being served (for error masking and logs). */
+const currentRequestId = new AsyncLocalStorage<string>();
+
+export interface GraphQLHttp {
+  apollo: ApolloServer<RequestContext>;
+  /** Express handler for /graphql (GET and POST). */
+  handler: RequestHandler;
+}
+
+/**
+ * Apollo Server 5 over the project's own HTTP server: the schema, the limit rules, the
+ * introspection policy and the error formatter are the same ones graphql-ws uses.
+ */
+export async function createGraphQLHttp(options: {
+  schema: GraphQLSchema;
+  config: Config;
+  services: Services;
+  tokens: TokenService;
+  formatError: FormatError;
+  httpServer: http.Server;
+}): Promise<GraphQLHttp> {
+  const { schema, config, services, tokens, formatError } = options;
+  const costPlugin: ApolloServerPlugin<RequestContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request, schema: opSchema }) {
+          const errors = costErrors(opSchema, document, request.variables, request.operationName, config.limits);
+          if (errors.length > 0) {
+            errors[0].extensions.http = { status: 400 };
+            throw errors[0];
+          }
+        },
+      };
+    },
+  };
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    introspection: config.introspection,
+    validationRules: limitRules(config.limits),
+    parseOptions: parseOptions(config.limits),
+    persistedQueries: false,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => formatError(formatted, error, currentRequestId.getStore()),
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
+      costPlugin,
+    ],
+  });
+  await apollo.start();
+
+  const handler: RequestHandler = async (req: Request, res: Response) => {
+    const requestId = requestIdOf(req);
+    res.setHeader("x-request-id", requestId);
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
+    }
+    const search = req.originalUrl.includes("?") ? req.originalUrl.slice(req.originalUrl.indexOf("?")) : "";
+    const response = await currentRequestId.run(requestId, () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method.toUpperCase(), headers, search, body: req.body },
+        context: async (): Promise<RequestContext> => ({
+          requestId,
+          // HTTP takes access tokens only: a session token is for the realtime connection.
+          auth: AuthContext.fromHeader(tokens, req.headers.authorization, ["access"]),
+          clientIp: req.socket.remoteAddress,
+          services,
+          loaders: createLoaders(services),
+        }),
+      }),
+    );
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.status(response.status ?? 200);
+    if (response.body.kind === "complete") {
+      res.send(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+  return { apollo, handler };
+}
+
+function requestIdOf(req: Request): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID();
+}

@@ -1,0 +1,15 @@
+import pino from "pino";
+
+export type Logger = pino.Logger;
+
+/** Structured JSON logs; secrets are redacted wherever they appear in a logged object. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: "classroom-api" },
+    redact: {
+      paths: ["password", "*.password", "passwordHash", "*.passwordHash", "authorization", "*.authorization", "req.headers.authorization"],
+      censor: "[redacted]",
+    },
+  });
+}

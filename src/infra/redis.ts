@@ -1,0 +1,27 @@
+import { Redis } from "ioredis";
+import type { Logger } from "./logger";
+
+/**
+ * A Redis connection for commands or pub/sub. Commands fail at once while Redis is down
+ * (no offline queue), so a Redis outage degrades features instead of hanging requests;
+ * the client keeps reconnecting in the background.
+ */
+export function createRedis(url: string, name: string, logger: Logger, options: { subscriber?: boolean } = {}): Redis {
+  const redis = new Redis(url, {
+    connectionName: name,
+    lazyConnect: false,
+    enableOfflineQueue: options.subscriber === true, // subscribe calls made during a blip are replayed
+    maxRetriesPerRequest: options.subscriber ? null : 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  let down = false;
+  redis.on("error", (err) => {
+    if (!down) logger.warn({ err: err.message, connection: name }, "redis connection error");
+    down = true;
+  });
+  redis.on("ready", () => {
+    if (down) logger.info({ connection: name }, "redis connection restored");
+    down = false;
+  });
+  return redis;
+}

@@ -1,0 +1,78 @@
+/**
+ * A push-fed async iterator: producers `push`, one consumer iterates. `return()` (the
+ * consumer leaving, e.g. graphql-ws completing the subscription) runs `onClose` once, so
+ * the producer can unsubscribe. `fail` ends the iteration with an error after the values
+ * already pushed.
+ */
+export class AsyncQueue<T> implements AsyncIterableIterator<T> {
+  private readonly buffered: T[] = [];
+  private readonly waiting: Array<{ resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }> = [];
+  private finished = false;
+  private failure: unknown;
+
+  constructor(private readonly onClose: () => void = () => undefined) {}
+
+  get closed(): boolean {
+    return this.finished;
+  }
+
+  push(value: T): void {
+    if (this.finished) return;
+    const waiter = this.waiting.shift();
+    if (waiter) waiter.resolve({ value, done: false });
+    else this.buffered.push(value);
+  }
+
+  /** Ends the stream with `error` once the buffered values are consumed. */
+  fail(error: unknown): void {
+    if (this.finished) return;
+    this.failure = error;
+    this.close();
+  }
+
+  /** Ends the stream once the buffered values are consumed. */
+  end(): void {
+    this.close();
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.buffered.length > 0) return Promise.resolve({ value: this.buffered.shift() as T, done: false });
+    if (this.finished) {
+      if (this.failure !== undefined) {
+        const failure = this.failure;
+        this.failure = undefined;
+        return Promise.reject(failure);
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.buffered.length = 0;
+    this.failure = undefined;
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error: unknown): Promise<IteratorResult<T>> {
+    this.return();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const waiter of this.waiting.splice(0)) {
+      if (this.failure !== undefined) {
+        waiter.reject(this.failure);
+        this.failure = undefined;
+      } else waiter.resolve({ value: undefined, done: true });
+    }
+    this.onClose();
+  }
+}

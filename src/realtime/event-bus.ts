@@ -1,0 +1,103 @@
+import { EventEmitter } from "node:events";
+import type { Redis } from "ioredis";
+import { RedisPubSub } from "graphql-redis-subscriptions";
+import { AsyncQueue } from "./async-queue";
+import type { Topic } from "./topics";
+
+/**
+ * Pub/sub between the API's instances. Postgres is the truth; the bus only announces
+ * what has committed (publish after commit, never before).
+ */
+export interface EventBus {
+  /** Delivers `payload` to every subscriber of `topic` on every instance. */
+  publish<T>(topic: Topic<T>, payload: T): Promise<void>;
+  /**
+   * A stream of the topic's payloads. Resolves once the subscription is live, so anything
+   * published after that reaches it; iterator `return()` unsubscribes.
+   */
+  subscribe<T>(topic: Topic<T>): Promise<AsyncIterableIterator<T>>;
+  /** 'disabled' for the in-process bus. */
+  health(): "up" | "down" | "disabled";
+  close(): Promise<void>;
+}
+
+/** The embedded default: one process, no Redis. Payloads are copied as Redis would. */
+export class MemoryEventBus implements EventBus {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
+    this.emitter.emit(topic.channel, structuredClone(payload));
+  }
+
+  async subscribe<T>(topic: Topic<T>): Promise<AsyncIterableIterator<T>> {
+    const listener = (payload: T) => queue.push(payload);
+    const queue = new AsyncQueue<T>(() => this.emitter.off(topic.channel, listener));
+    this.emitter.on(topic.channel, listener);
+    return queue;
+  }
+
+  health(): "disabled" {
+    return "disabled";
+  }
+
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners();
+  }
+}
+
+/**
+ * Redis pub/sub (graphql-redis-subscriptions over ioredis), shared by every instance on
+ * the same REDIS_URL; ioredis re-subscribes by itself after a reconnect. Dates are tagged in the JSON so they arrive as Dates.
+ */
+export class RedisEventBus implements EventBus {
+  private readonly pubsub: RedisPubSub;
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+  ) {
+    this.pubsub = new RedisPubSub({ publisher, subscriber, serializer: serialize, deserializer: deserialize });
+  }
+
+  async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
+    await this.pubsub.publish(this.prefix + topic.channel, payload);
+  }
+
+  async subscribe<T>(topic: Topic<T>): Promise<AsyncIterableIterator<T>> {
+    let subscriptionId: number | undefined;
+    let closed = false;
+    const queue = new AsyncQueue<T>(() => {
+      closed = true;
+      if (subscriptionId !== undefined) this.pubsub.unsubscribe(subscriptionId);
+    });
+    subscriptionId = await this.pubsub.subscribe<T>(this.prefix + topic.channel, (payload) => queue.push(payload));
+    if (closed) this.pubsub.unsubscribe(subscriptionId);
+    return queue;
+  }
+
+  health(): "up" | "down" {
+    return this.publisher.status === "ready" && this.subscriber.status === "ready" ? "up" : "down";
+  }
+
+  /** Closes the subscriber connection; the publisher belongs to whoever passed it in. */
+  async close(): Promise<void> {
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  }
+}
+
+/** JSON with Dates kept: `{"$date": "<ISO>"}` stands for a Date. */
+export function serialize(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, encoded) {
+    const raw = this[key];
+    return raw instanceof Date ? { $date: raw.toISOString() } : encoded;
+  });
+}
+
+export function deserialize(text: string | Buffer): unknown {
+  return JSON.parse(text.toString(), (_key, value) =>
+    value !== null && typeof value === "object" && typeof value.$date === "string" && Object.keys(value).length === 1
+      ? new Date(value.$date)
+      : value,
+  );
+}

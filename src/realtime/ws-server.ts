@@ -1,0 +1,183 @@
+import { randomUUID } from "node:crypto";
+import type http from "node:http";
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from "graphql";
+import type { Context } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer, type WebSocket } from "ws";
+import { AuthContext } from "../auth/auth-context";
+import type { TokenService } from "../auth/tokens";
+import { bearerToken } from "../auth/tokens";
+import type { Config } from "../config";
+import type { Logger } from "../infra/logger";
+import { createLoaders, type RequestContext } from "../resolvers/context";
+import { ErrorCode } from "../schema/errors";
+import { costErrors, limitRules, parseOptions } from "../schema/operation-limits";
+import type { Services } from "../services";
+
+/** Close codes of the realtime connection (RULES.md, HARDENING.md). */
+export const CloseCode = {
+  GoingAway: 1001,
+  BadRequest: 4400,
+  Unauthorized: 4401,
+  Forbidden: 4403,
+  RateLimited: 4429,
+} as const;
+
+type FormatError = (formatted: GraphQLFormattedError, error: unknown, requestId?: string) => GraphQLFormattedError;
+
+interface SocketState {
+  socket: WebSocket;
+  request: http.IncomingMessage;
+  auth?: AuthContext;
+  expiryTimer?: NodeJS.Timeout;
+  /** Operation id → request id, for the operations running on this socket. */
+  operations: Map<string, string>;
+}
+
+export interface RealtimeServer {
+  /** Closes every socket with 1001 and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+/**
+ * graphql-ws on the HTTP server's /graphql path. Queries, mutations and subscriptions over
+ * the socket go through the same parse limits, validation rules, cost limit, introspection
+ * policy and error formatter as HTTP.
+ *
+ * Connection contract: the access or session token comes from connectionParams.authorization
+ * or the upgrade request's Authorization header; missing, invalid or expired closes 4401,
+ * and an open socket is closed 4401 when its token expires.
+ */
+export function createRealtimeServer(options: {
+  httpServer: http.Server;
+  schema: GraphQLSchema;
+  config: Config;
+  services: Services;
+  tokens: TokenService;
+  formatError: FormatError;
+  logger: Logger;
+}): RealtimeServer {
+  const { schema, config, services, tokens, formatError, logger } = options;
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: "/graphql",
+    maxPayload: config.limits.maxWsFrameBytes, // beyond it ws closes with 1009
+  });
+  const rules = [
+    ...specifiedRules,
+    ...limitRules(config.limits),
+    ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+  ];
+
+  const stateOf = (ctx: Context<Record<string, unknown> | undefined, { socket: WebSocket; request: http.IncomingMessage }>) =>
+    ctx.extra as unknown as SocketState;
+
+  const format = (errors: readonly GraphQLError[], requestId?: string) =>
+    errors.map((error) => formatError(error.toJSON(), error, requestId));
+
+  const server = useServer(
+    {
+      schema,
+      connectionInitWaitTimeout: config.connectionInitWaitMs,
+      onConnect: (ctx) => {
+        const state = stateOf(ctx);
+        state.operations = new Map();
+        const header = ctx.connectionParams?.authorization ?? state.request.headers.authorization;
+        const token = bearerToken(header) ?? (typeof header === "string" && !/\s/.test(header) ? header : undefined);
+        let auth: AuthContext | undefined;
+        try {
+          auth = token ? AuthContext.of(tokens.verify(token, ["access", "session"])) : undefined;
+        } catch {
+          auth = undefined;
+        }
+        if (!auth?.claims) {
+          state.socket.close(CloseCode.Unauthorized, "Unauthorized");
+          return false;
+        }
+        state.auth = auth;
+        const msLeft = auth.claims.expiresAt.getTime() - Date.now();
+        // Clients refresh their token and reconnect when they see 4401.
+        state.expiryTimer = setTimeout(
+          () => state.socket.close(CloseCode.Unauthorized, "Token expired"),
+          Math.min(Math.max(msLeft, 0), 2 ** 31 - 1),
+        );
+        state.socket.once("close", () => clearTimeout(state.expiryTimer));
+        return true;
+      },
+      onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
+        const state = stateOf(ctx);
+        const requestId = randomUUID();
+        if (state.operations.size >= config.limits.maxSubscriptionsPerSocket) {
+          return [
+            new GraphQLError(
+              `At most ${config.limits.maxSubscriptionsPerSocket} operations may run on one connection.`,
+              { extensions: { code: ErrorCode.BAD_REQUEST } },
+            ),
+          ];
+        }
+        let document;
+        try {
+          document = parse(payload.query, parseOptions(config.limits));
+        } catch (err) {
+          const error = err instanceof GraphQLError ? err : new GraphQLError("Could not parse the document.");
+          error.extensions.code = ErrorCode.GRAPHQL_PARSE_FAILED;
+          return [error];
+        }
+        const validationErrors = validate(schema, document, rules);
+        const limitErrors = validationErrors.length ? [] : costErrors(schema, document, payload.variables, payload.operationName, config.limits);
+        const errors = [...validationErrors, ...limitErrors];
+        if (errors.length > 0) {
+          for (const error of errors) error.extensions.code ??= ErrorCode.GRAPHQL_VALIDATION_FAILED;
+          return errors;
+        }
+        if (!getOperationAST(document, payload.operationName)) {
+          return [new GraphQLError("Unable to identify the operation.", { extensions: { code: ErrorCode.BAD_REQUEST } })];
+        }
+        state.operations.set(id, requestId);
+        const contextValue: RequestContext = {
+          requestId,
+          auth: state.auth ?? AuthContext.anonymous(),
+          clientIp: state.request.socket.remoteAddress,
+          services,
+          loaders: createLoaders(services),
+        };
+        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+      },
+      onNext: (ctx, id, _payload, _args, result: ExecutionResult): FormattedExecutionResult | void => {
+        if (!result.errors) return;
+        const requestId = stateOf(ctx).operations.get(id);
+        for (const error of result.errors) {
+          // Errors without a path or cause come from coercing the operation's variables.
+          if (!error.path && !error.originalError) error.extensions.code ??= ErrorCode.BAD_USER_INPUT;
+        }
+        return { ...result, errors: format(result.errors, requestId) };
+      },
+      onError: (ctx, id, _payload, errors) => format(errors, stateOf(ctx).operations.get(id)),
+      onComplete: (ctx, id) => {
+        stateOf(ctx).operations.delete(id);
+      },
+    },
+    wss,
+  );
+
+  wss.on("error", (err) => logger.error({ err }, "websocket server error"));
+
+  return {
+    async close() {
+      // graphql-ws's dispose closes every client with 1001 and the server itself.
+      await server.dispose();
+    },
+  };
+}

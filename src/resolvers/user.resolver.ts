@@ -1,0 +1,64 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { access } from "../auth/access";
+import type { UserEntity } from "../entities/user.entity";
+import { AuthPayload, RegisterInput, UpdateProfileInput, User } from "../schema/user.type";
+import type { AuthResult } from "../services/user.service";
+import { viewer, type RequestContext } from "./context";
+
+function authPayload(result: AuthResult): AuthPayload {
+  return { accessToken: result.token.token, expiresAt: result.token.expiresAt, user: result.user };
+}
+
+@Resolver(() => User)
+export class UserResolver {
+  @Query(() => User)
+  me(@Ctx() ctx: RequestContext): Promise<UserEntity> {
+    return ctx.services.users.me(ctx.auth);
+  }
+
+  @Query(() => User, { nullable: true })
+  async user(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<UserEntity | undefined> {
+    ctx.auth.requireUserId();
+    return ctx.loaders.userById.load(id);
+  }
+
+  @Mutation(() => AuthPayload)
+  async register(@Arg("input") input: RegisterInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
+    return authPayload(await ctx.services.users.register(input));
+  }
+
+  @Mutation(() => AuthPayload)
+  async login(
+    @Arg("email") email: string,
+    @Arg("password") password: string,
+    @Ctx() ctx: RequestContext,
+  ): Promise<AuthPayload> {
+    return authPayload(await ctx.services.users.login(email, password, ctx.clientIp));
+  }
+
+  @Mutation(() => AuthPayload)
+  async refreshAccessToken(@Ctx() ctx: RequestContext): Promise<AuthPayload> {
+    return authPayload(await ctx.services.users.refresh(ctx.auth));
+  }
+
+  @Mutation(() => User, { description: "Change your own profile; your other devices see it through myProfile." })
+  updateProfile(@Arg("input") input: UpdateProfileInput, @Ctx() ctx: RequestContext): Promise<UserEntity> {
+    return ctx.services.users.updateProfile(ctx.auth, input);
+  }
+
+  @Subscription(() => User, {
+    description: "Your profile now, then again after every change made from any device.",
+    subscribe: ({ context }) => (context as RequestContext).services.users.watchProfile((context as RequestContext).auth),
+  })
+  myProfile(@Root() user: UserEntity): UserEntity {
+    return user;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: "Visible to the user, to tutors of their classrooms and sessions, and to admins; null for anyone else.",
+  })
+  async email(@Root() user: UserEntity, @Ctx() ctx: RequestContext): Promise<string | null> {
+    return access.canSeeEmail(await viewer(ctx), user) ? user.email : null;
+  }
+}

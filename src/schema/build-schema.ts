@@ -1,0 +1,37 @@
+import "reflect-metadata";
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
+import { buildSchema } from "type-graphql";
+import { rejectMalformedText } from "../resolvers/middleware/reject-malformed-text";
+import { UserResolver } from "../resolvers/user.resolver";
+import { DateTimeScalar } from "./scalars";
+
+let built: Promise<GraphQLSchema> | undefined;
+
+/**
+ * The API's schema, built once per process from the resolvers (it holds no per-instance
+ * state: services reach resolvers through the request context).
+ */
+export function buildGraphQLSchema(): Promise<GraphQLSchema> {
+  built ??= buildSchema({
+    resolvers: [UserResolver],
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    globalMiddlewares: [rejectMalformedText],
+    validate: false,
+    // Every subscription brings its own `subscribe` (auth, backfill); topic-based ones are
+    // not used, but type-graphql insists on a PubSub.
+    pubSub: {
+      publish: () => {
+        throw new Error("topic-based subscriptions are not used");
+      },
+      subscribe: () => {
+        throw new Error("topic-based subscriptions are not used");
+      },
+    },
+  });
+  return built;
+}
+
+/** The SDL committed as schema.graphql. */
+export async function printSchemaSDL(): Promise<string> {
+  return printSchema(lexicographicSortSchema(await buildGraphQLSchema())) + "\n";
+}

@@ -1,0 +1,118 @@
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { DomainError, DomainErrorReason } from "../services/errors";
+
+/** The public error codes of the contract (`extensions.code`). */
+export const ErrorCode = {
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  FORBIDDEN: "FORBIDDEN",
+  NOT_FOUND: "NOT_FOUND",
+  BAD_USER_INPUT: "BAD_USER_INPUT",
+  CONFLICT: "CONFLICT",
+  INVALID_STATE: "INVALID_STATE",
+  QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
+  RATE_LIMITED: "RATE_LIMITED",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  RESYNC_REQUIRED: "RESYNC_REQUIRED",
+  INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
+  GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
+  GRAPHQL_VALIDATION_FAILED: "GRAPHQL_VALIDATION_FAILED",
+  BAD_REQUEST: "BAD_REQUEST",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The one mapping from domain reasons to public codes; the compiler checks it is complete. */
+export function publicCode(reason: DomainErrorReason): ErrorCode {
+  switch (reason) {
+    case DomainErrorReason.NOT_AUTHENTICATED:
+    case DomainErrorReason.TOKEN_INVALID:
+    case DomainErrorReason.TOKEN_EXPIRED:
+    case DomainErrorReason.INVALID_CREDENTIALS:
+      return ErrorCode.UNAUTHENTICATED;
+    case DomainErrorReason.FORBIDDEN:
+    case DomainErrorReason.ADMIN_REGISTRATION:
+      return ErrorCode.FORBIDDEN;
+    case DomainErrorReason.NOT_FOUND:
+      return ErrorCode.NOT_FOUND;
+    case DomainErrorReason.INVALID_INPUT:
+    case DomainErrorReason.PAGE_SIZE:
+      return ErrorCode.BAD_USER_INPUT;
+    case DomainErrorReason.EMAIL_TAKEN:
+    case DomainErrorReason.CONFLICT:
+    case DomainErrorReason.SESSION_FULL:
+      return ErrorCode.CONFLICT;
+    case DomainErrorReason.INVALID_STATE:
+      return ErrorCode.INVALID_STATE;
+    case DomainErrorReason.RATE_LIMITED:
+      return ErrorCode.RATE_LIMITED;
+    case DomainErrorReason.PAYLOAD_TOO_LARGE:
+      return ErrorCode.PAYLOAD_TOO_LARGE;
+    case DomainErrorReason.QUOTA_EXCEEDED:
+      return ErrorCode.QUOTA_EXCEEDED;
+    case DomainErrorReason.RESYNC_REQUIRED:
+      return ErrorCode.RESYNC_REQUIRED;
+    default: {
+      const unhandled: never = reason;
+      throw new Error(`no public code for ${String(unhandled)}`);
+    }
+  }
+}
+
+export interface ErrorReporter {
+  (error: unknown, requestId: string | undefined): void;
+}
+
+/**
+ * The one error formatter of HTTP and WebSocket. Domain errors become their public code
+ * (with `reason` and details). Errors of the request itself (parse, validation, variable
+ * coercion), which the transport has already given a public code, keep it. Anything else
+ * is masked as INTERNAL_SERVER_ERROR with only a request id to quote, and reported (logged)
+ * with the original error. No stack trace or internal message ever leaves the server.
+ */
+export function createErrorFormatter(report: ErrorReporter, options: { hideSuggestions: boolean }) {
+  return function formatError(
+    formatted: GraphQLFormattedError,
+    error: unknown,
+    requestId?: string,
+  ): GraphQLFormattedError {
+    const base = { locations: formatted.locations, path: formatted.path };
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    if (original instanceof DomainError) {
+      return {
+        ...base,
+        message: original.message,
+        extensions: { ...original.details, code: publicCode(original.reason), reason: original.reason },
+      };
+    }
+    const code = requestErrorCode(formatted);
+    if (original instanceof GraphQLError && code) {
+      // Suggestions ("Did you mean …?") would reveal the schema when introspection is off.
+      const message = options.hideSuggestions ? formatted.message.replace(/ ?Did you mean .*$/, "") : formatted.message;
+      return { ...base, message, extensions: { code } };
+    }
+    report(original, requestId);
+    return {
+      ...base,
+      message: "Internal server error",
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(requestId ? { requestId } : {}) },
+    };
+  };
+}
+
+const requestErrorCodes = new Set<unknown>([
+  ErrorCode.GRAPHQL_PARSE_FAILED,
+  ErrorCode.GRAPHQL_VALIDATION_FAILED,
+  ErrorCode.BAD_USER_INPUT,
+  ErrorCode.BAD_REQUEST,
+]);
+
+/** The public code of an error in the request itself, or undefined for anything else. */
+function requestErrorCode(formatted: GraphQLFormattedError): ErrorCode | undefined {
+  const code = formatted.extensions?.code;
+  // graphql-js reports the token limit as a syntax error; it is a limit like depth and cost.
+  if (code === ErrorCode.GRAPHQL_PARSE_FAILED && /contains more th\w+ \d+ tokens/.test(formatted.message)) {
+    return ErrorCode.GRAPHQL_VALIDATION_FAILED;
+  }
+  // Apollo's name for an operationName that matches nothing in the document.
+  if (code === "OPERATION_RESOLUTION_FAILURE") return ErrorCode.BAD_REQUEST;
+  return requestErrorCodes.has(code) ? (code as ErrorCode) : undefined;
+}

@@ -1,0 +1,6 @@
+import type { UserService } from "./user.service";
+
+/** Every domain service, built once per instance by the composition root (src/app.ts). */
+export interface Services {
+  users: UserService;
+}

@@ -1,0 +1,167 @@
+import { In, QueryFailedError, type DataSource, type Repository } from "typeorm";
+import type { AuthContext } from "../auth/auth-context";
+import type { PasswordHasher } from "../auth/passwords";
+import type { SignedToken, TokenService } from "../auth/tokens";
+import type { Config } from "../config";
+import { UserEntity, UserRole } from "../entities/user.entity";
+import type { RateLimiter } from "../infra/rate-limiter";
+import type { EventBus } from "../realtime/event-bus";
+import { liveStream } from "../realtime/streams";
+import { topics } from "../realtime/topics";
+import { DomainError, DomainErrorReason, invalidInput, rateLimited, unauthenticated } from "./errors";
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  displayName: string;
+  role: UserRole;
+}
+
+export interface AuthResult {
+  token: SignedToken;
+  user: UserEntity;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const MIN_PASSWORD = 8;
+const MAX_PASSWORD = 256;
+const MINUTE = 60_000;
+
+/** Users and their sign-in: registration, login, tokens, profile. */
+export class UserService {
+  private readonly users: Repository<UserEntity>;
+
+  constructor(
+    db: DataSource,
+    private readonly hasher: PasswordHasher,
+    private readonly tokens: TokenService,
+    private readonly limiter: RateLimiter,
+    private readonly bus: EventBus,
+    private readonly limits: Config["rateLimits"],
+  ) {
+    this.users = db.getRepository(UserEntity);
+  }
+
+  /** Creates a TUTOR or STUDENT and signs them in; ADMIN is FORBIDDEN, a taken email CONFLICT. */
+  async register(input: RegisterInput): Promise<AuthResult> {
+    if (input.role === UserRole.ADMIN) {
+      throw new DomainError(
+        DomainErrorReason.ADMIN_REGISTRATION,
+        "Admins cannot register; an operator makes them with `npm run admin -- <email>`.",
+      );
+    }
+    const email = normalizeEmail(input.email);
+    const displayName = normalizeDisplayName(input.displayName);
+    checkPassword(input.password);
+    const passwordHash = await this.hasher.hash(input.password);
+    let user: UserEntity;
+    try {
+      user = await this.users.save(this.users.create({ email, displayName, role: input.role, passwordHash }));
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new DomainError(DomainErrorReason.EMAIL_TAKEN, "An account with this email already exists.");
+      }
+      throw err;
+    }
+    return { user, token: this.tokens.signAccess(user) };
+  }
+
+  /**
+   * Signs a user in. Attempts are limited per email and per client address (RATE_LIMITED);
+   * a wrong email and a wrong password get the same answer in the same time.
+   */
+  async login(emailInput: string, password: string, clientIp: string | undefined): Promise<AuthResult> {
+    const email = emailInput.trim().toLowerCase();
+    for (const [key, limit] of [
+      [`login:email:${email}`, this.limits.loginPerEmailPerMinute],
+      [`login:ip:${clientIp ?? "unknown"}`, this.limits.loginPerIpPerMinute],
+    ] as const) {
+      const decision = await this.limiter.hit(key, limit, MINUTE);
+      if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+    }
+    const user = await this.users.findOneBy({ email });
+    const ok = await this.hasher.verify(user?.passwordHash, password.slice(0, MAX_PASSWORD + 1));
+    if (!user || !ok) {
+      throw new DomainError(DomainErrorReason.INVALID_CREDENTIALS, "Wrong email or password.");
+    }
+    return { user, token: this.tokens.signAccess(user) };
+  }
+
+  /** A new access token for the holder of a valid one. */
+  async refresh(auth: AuthContext): Promise<AuthResult> {
+    const user = await this.me(auth);
+    return { user, token: this.tokens.signAccess(user) };
+  }
+
+  /** The signed-in user; UNAUTHENTICATED without a valid token or when the account is gone. */
+  async me(auth: AuthContext): Promise<UserEntity> {
+    const user = await this.users.findOneBy({ id: auth.requireUserId() });
+    if (!user) throw unauthenticated("Your account no longer exists.");
+    return user;
+  }
+
+  /** Users by id, in the order asked (undefined for unknown ids); the loaders' batch function. */
+  async byIds(ids: readonly string[]): Promise<Array<UserEntity | undefined>> {
+    const valid = ids.filter(isUuid);
+    const found = valid.length ? await this.users.findBy({ id: In(valid) }) : [];
+    const byId = new Map(found.map((u) => [u.id, u]));
+    return ids.map((id) => byId.get(id));
+  }
+
+  /** Changes the signed-in user's display name and tells their other devices. */
+  async updateProfile(auth: AuthContext, input: { displayName?: string | null }): Promise<UserEntity> {
+    const user = await this.me(auth);
+    if (input.displayName !== undefined && input.displayName !== null) {
+      user.displayName = normalizeDisplayName(input.displayName);
+      await this.users.update({ id: user.id }, { displayName: user.displayName });
+    }
+    await this.bus.publish(topics.profile(user.id), {
+      userId: user.id,
+      displayName: user.displayName,
+      updatedAt: new Date(),
+    });
+    return user;
+  }
+
+  /**
+   * The signed-in user's profile now, then again after every change. The first value comes
+   * once the live subscription is in place, so no change after it is missed.
+   */
+  async watchProfile(auth: AuthContext): Promise<AsyncIterableIterator<UserEntity>> {
+    const userId = auth.requireUserId();
+    const changes = await this.bus.subscribe(topics.profile(userId));
+    return liveStream(
+      changes,
+      async (change) => (await this.users.findOneBy({ id: change.userId })) ?? undefined,
+      () => this.me(auth),
+    );
+  }
+}
+
+function normalizeEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (email.length > 254 || !EMAIL.test(email)) throw invalidInput("Enter a valid email address.", { field: "email" });
+  return email;
+}
+
+function normalizeDisplayName(raw: string): string {
+  const name = raw.trim();
+  if (name.length < 1 || name.length > 100) {
+    throw invalidInput("Display name must be 1 to 100 characters.", { field: "displayName" });
+  }
+  return name;
+}
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
+    throw invalidInput(`Password must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`, { field: "password" });
+  }
+}
+
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof QueryFailedError && (err.driverError as { code?: string })?.code === "23505";
+}
