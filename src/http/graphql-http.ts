@@ -56,6 +56,7 @@ export async function createGraphQLHttp(options: {
     validationRules: limitRules(config.limits),
     parseOptions: parseOptions(config.limits),
     persistedQueries: false,
+    stopOnTerminationSignals: false, // src/main.ts owns shutdown order
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(formatted, error, currentRequestId.getStore()),
