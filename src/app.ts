@@ -11,11 +11,11 @@ import type { Config } from "./config";
 import { createDataSource, databaseKind } from "./db/data-source";
 import { createLogger, type Logger } from "./infra/logger";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./infra/rate-limiter";
-import { createRedis } from "./infra/redis";
+import { createRedis, whenReady } from "./infra/redis";
 import { createGraphQLHttp } from "./http/graphql-http";
-const graphiqlRouter = () => express.Router(); // TEMP until graphiql lands
+import { graphiqlRouter } from "./http/graphiql";
 import { healthRouter } from "./http/health";
-import { cors, httpErrorHandler, securityHeaders } from "./http/security";
+import { cors, httpErrorHandler, notFoundHandler, securityHeaders } from "./http/security";
 import { MemoryEventBus, RedisEventBus, type EventBus } from "./realtime/event-bus";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/ws-server";
 import { buildGraphQLSchema } from "./schema/build-schema";
@@ -55,6 +55,9 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
     const commands = createRedis(config.redisUrl, "classroom-commands", logger);
     const subscriber = createRedis(config.redisUrl, "classroom-subscriber", logger, { subscriber: true });
     redisClients.push(commands);
+    // Best effort: serve with shared counters and pub/sub from the first request when Redis
+    // is up; when it is not, start anyway (readiness depends on the database alone).
+    if (!(await whenReady(commands, 5000))) logger.warn("redis not reachable at start; continuing without it");
     bus = new RedisEventBus(commands, subscriber, config.redisPrefix);
     limiter = new RedisRateLimiter(commands, config.redisPrefix);
   } else {
@@ -89,6 +92,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
     express.json({ limit: config.limits.maxHttpBodyBytes }),
     graphqlHttp.handler,
   );
+  expressApp.use(notFoundHandler);
   expressApp.use(httpErrorHandler((err) => logger.error({ err }, "http error")));
 
   let stopping: Promise<void> | undefined;

@@ -34,14 +34,27 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
-/** Counters in Redis, shared by every instance. */
+/**
+ * Counters in Redis, shared by every instance. While Redis is unreachable the limits still
+ * hold, per instance, through in-process counters, instead of failing the request.
+ */
 export class RedisRateLimiter implements RateLimiter {
+  private readonly fallback = new MemoryRateLimiter();
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {}
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
+    try {
+      return await this.hitRedis(key, limit, windowMs);
+    } catch {
+      return this.fallback.hit(key, limit, windowMs);
+    }
+  }
+
+  private async hitRedis(key: string, limit: number, windowMs: number): Promise<RateDecision> {
     const redisKey = `${this.prefix}rate:${key}`;
     // One round trip: count the hit, start the window on the first one, read what is left.
     const [count, ttl] = (await this.redis.eval(

@@ -25,3 +25,19 @@ export function createRedis(url: string, name: string, logger: Logger, options: 
   });
   return redis;
 }
+
+/** Resolves true once `redis` is ready, or false after `timeoutMs` (the caller carries on). */
+export function whenReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off("ready", onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once("ready", onReady);
+  });
+}

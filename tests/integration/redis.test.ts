@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import pino from "pino";
+import { RedisRateLimiter } from "../../src/infra/rate-limiter";
+import { createRedis } from "../../src/infra/redis";
+import { RedisEventBus } from "../../src/realtime/event-bus";
+import type { Topic } from "../../src/realtime/topics";
+import { real } from "../support/backends";
+import { startRedis, type RedisServer } from "../support/servers";
+
+const silent = pino({ level: "silent" });
+
+/** One API instance's Redis side: a command/publish connection and a subscriber. */
+function instance(url: string, prefix: string) {
+  const commands = createRedis(url, "test-commands", silent);
+  const subscriber = createRedis(url, "test-subscriber", silent, { subscriber: true });
+  return {
+    bus: new RedisEventBus(commands, subscriber, prefix),
+    limiter: new RedisRateLimiter(commands, prefix),
+    async close() {
+      await this.bus.close();
+      await commands.quit();
+    },
+  };
+}
+
+/** Resolves once `check` holds, polling on a short interval; fails after `ms`. */
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("Redis pub/sub and rate limits [real]", { skip: real.skip }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis(); // its own server: this suite kills and restarts it
+  });
+  after(() => redis?.stop());
+
+  it("delivers a payload published by one instance to another's subscriber, Dates intact, in order", async () => {
+    const a = instance(redis.url, "bus-test:");
+    const b = instance(redis.url, "bus-test:");
+    const topic: Topic<{ n: number; at: Date }> = { channel: "order" };
+    const stream = await b.bus.subscribe(topic);
+    const at = new Date("2026-01-02T03:04:05.678Z");
+    for (let n = 1; n <= 5; n++) await a.bus.publish(topic, { n, at });
+    for (let n = 1; n <= 5; n++) {
+      const { value } = await stream.next();
+      assert.equal(value.n, n);
+      assert.ok(value.at instanceof Date && value.at.getTime() === at.getTime());
+    }
+    await stream.return!();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("keeps prefixes apart, so deployments can share one Redis", async () => {
+    const a = instance(redis.url, "one:");
+    const b = instance(redis.url, "two:");
+    const topic: Topic<{ from: string }> = { channel: "shared-name" };
+    const streamA = await a.bus.subscribe(topic);
+    const streamB = await b.bus.subscribe(topic);
+    await b.bus.publish(topic, { from: "two" });
+    await a.bus.publish(topic, { from: "one" });
+    assert.deepEqual((await streamA.next()).value, { from: "one" });
+    assert.deepEqual((await streamB.next()).value, { from: "two" });
+    await Promise.all([streamA.return!(), streamB.return!(), a.close(), b.close()]);
+  });
+
+  it("shares rate-limit counters between instances", async () => {
+    const a = instance(redis.url, "rate-test:");
+    const b = instance(redis.url, "rate-test:");
+    await until(() => a.bus.health() === "up" && b.bus.health() === "up");
+    assert.equal((await a.limiter.hit("k", 2, 60_000)).allowed, true);
+    assert.equal((await b.limiter.hit("k", 2, 60_000)).allowed, true);
+    const third = await a.limiter.hit("k", 2, 60_000);
+    assert.equal(third.allowed, false);
+    assert.ok(third.retryAfterMs > 0 && third.retryAfterMs <= 60_000);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("reports Redis down while it is, then re-subscribes by itself when it is back", async () => {
+    const a = instance(redis.url, "blip:");
+    const b = instance(redis.url, "blip:");
+    const topic: Topic<{ n: number }> = { channel: "after-restart" };
+    const stream = await b.bus.subscribe(topic);
+    assert.equal(a.bus.health(), "up");
+    await redis.kill();
+    await until(() => a.bus.health() === "down" && b.bus.health() === "down");
+    await redis.start();
+    await until(() => a.bus.health() === "up" && b.bus.health() === "up");
+    // The subscriber re-subscribes after 'ready'; publish until one gets through.
+    const received = stream.next();
+    let delivered = false;
+    received.then(() => (delivered = true));
+    for (let n = 1; !delivered; n++) {
+      await a.bus.publish(topic, { n });
+      await Promise.race([received, new Promise((r) => setTimeout(r, 50))]);
+      assert.ok(n < 200, "no message after Redis came back");
+    }
+    assert.ok((await received).value.n >= 1);
+    await stream.return!();
+    await Promise.all([a.close(), b.close()]);
+  });
+});
