@@ -103,27 +103,26 @@ for (const backend of backends) {
       assert.equal(fs.existsSync(path.join(dataDir, "classroom.lock")), false, "lock released");
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
-
   });
 }
 
 describe("the server process on the embedded default", () => {
-    it("keeps what it stored in DATA_DIR across a restart, tokens included", async () => {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "classroom-process-"));
-      const env = { DATA_DIR: dataDir }; // no JWT_SECRET: generated into DATA_DIR
-      const first = await startProcess(env);
-      const token = await register(first.url);
-      first.child.kill("SIGTERM");
-      await first.exit;
-      const second = await startProcess(env);
-      const res = await fetch(`${second.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: "{ me { email } }" }),
-      });
-      assert.deepEqual(await res.json(), { data: { me: { email: "p@example.test" } } });
-      second.child.kill("SIGTERM");
-      await second.exit;
-      fs.rmSync(dataDir, { recursive: true, force: true });
+  it("keeps what it stored in DATA_DIR across a restart, tokens included", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "classroom-process-"));
+    const env = { DATA_DIR: dataDir }; // no JWT_SECRET: generated into DATA_DIR
+    const first = await startProcess(env);
+    const token = await register(first.url);
+    first.child.kill("SIGTERM");
+    await first.exit;
+    const second = await startProcess(env);
+    const res = await fetch(`${second.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: "{ me { email } }" }),
     });
+    assert.deepEqual(await res.json(), { data: { me: { email: "p@example.test" } } });
+    second.child.kill("SIGTERM");
+    await second.exit;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 });
