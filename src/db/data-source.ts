@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { DataSource, type DataSourceOptions, type Logger as TypeOrmLogger } from "typeorm";
 import type { Config } from "../config";
@@ -48,6 +49,7 @@ export function createDataSource(
     } as DataSourceOptions);
   }
   const dataDir = config.dataDir === ":memory:" ? undefined : path.join(config.dataDir, "pg");
+  if (dataDir) fs.mkdirSync(config.dataDir, { recursive: true }); // PGlite creates only the last level
   return new DataSource({
     ...common,
     driver: pgliteDriver(new PGlitePool({ dataDir })),
