@@ -3,6 +3,7 @@
  * throws a ConfigError naming the variable, so a typo stops the process instead of
  * surfacing as odd behaviour later. Tests build a Config with `loadConfig({ ...overrides })`.
  */
+import type { OperationLimits as DocumentLimits } from "./schema/operation-limits";
 
 export class ConfigError extends Error {}
 
@@ -56,12 +57,8 @@ export interface Config {
   connectionInitWaitMs: number;
 }
 
-export interface OperationLimits {
-  maxDepth: number;
-  maxAliases: number;
-  maxTokens: number;
-  maxCost: number;
-  maxPageSize: number;
+/** Document limits (src/schema/operation-limits.ts) plus the transports' size limits. */
+export interface OperationLimits extends DocumentLimits {
   maxHttpBodyBytes: number;
   maxWsFrameBytes: number;
   maxSubscriptionsPerSocket: number;

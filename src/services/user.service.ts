@@ -80,7 +80,7 @@ export class UserService {
       if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
     }
     const user = await this.users.findOneBy({ email });
-    const ok = await this.hasher.verify(user?.passwordHash, password.slice(0, MAX_PASSWORD + 1));
+    const ok = await this.hasher.verify(user?.passwordHash, password);
     if (!user || !ok) {
       throw new DomainError(DomainErrorReason.INVALID_CREDENTIALS, "Wrong email or password.");
     }
