@@ -34,6 +34,17 @@ export function cors(origins: string[]): RequestHandler {
 }
 
 /**
+ * Unknown paths answer a JSON 404 (Express's default HTML page would replace the CSP above
+ * with its own, dropping frame-ancestors).
+ */
+export const notFoundHandler: RequestHandler = (_req, res) => {
+  res
+    .status(404)
+    .type("application/json")
+    .send(JSON.stringify({ errors: [{ message: "Not found.", extensions: { code: "NOT_FOUND" } }] }));
+};
+
+/**
  * Errors raised before GraphQL runs (body too large, malformed JSON) answer as GraphQL
  * errors with the HTTP status, never as an HTML page or a stack trace.
  */
@@ -46,6 +57,6 @@ export function httpErrorHandler(log: (err: unknown) => void): ErrorRequestHandl
     res
       .status(status)
       .type("application/json")
-      .send(JSON.stringify({ errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST" } }] }));
+      .send(JSON.stringify({ errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST" } }] }));
   };
 }
