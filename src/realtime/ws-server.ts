@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import {
   GraphQLError,
+  Kind,
   NoSchemaIntrospectionCustomRule,
   getOperationAST,
   parse,
@@ -119,7 +120,9 @@ export function createRealtimeServer(options: {
       onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
         const state = stateOf(ctx);
         const requestId = randomUUID();
-        if (state.operations.size >= config.limits.maxSubscriptionsPerSocket) {
+        // graphql-ws's own record of the socket's operations (this one included): an id leaves
+        // it as soon as the client completes it, before the operation's teardown has finished.
+        if (Object.keys(ctx.subscriptions).length > config.limits.maxSubscriptionsPerSocket) {
           return [
             new GraphQLError(
               `At most ${config.limits.maxSubscriptionsPerSocket} operations may run on one connection.`,
@@ -159,8 +162,11 @@ export function createRealtimeServer(options: {
         if (!result.errors) return;
         const requestId = stateOf(ctx).operations.get(id);
         for (const error of result.errors) {
-          // Errors without a path or cause come from coercing the operation's variables.
-          if (!error.path && !error.originalError) error.extensions.code ??= ErrorCode.BAD_USER_INPUT;
+          // Errors of coercing the operation's variables (Apollo's test): no path, one node, a
+          // variable definition. A scalar's parse error is their originalError.
+          if (!error.path && error.nodes?.length === 1 && error.nodes[0].kind === Kind.VARIABLE_DEFINITION) {
+            error.extensions.code ??= ErrorCode.BAD_USER_INPUT;
+          }
         }
         return { ...result, errors: format(result.errors, requestId) };
       },

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { backends } from "../support/backends";
+import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+
+// Two instances of the API on one database and one Redis, in this process: what a client
+// connected to one of them sees of the writes made through the other.
+
+const T = { timeout: 20_000 };
+const PROFILE = `subscription { myProfile { id displayName createdAt } }`;
+
+/** The myProfile frames of `token` on `server`, as an async iterator (graphql-ws `iterate`). */
+function profileFrames(server: TestServer, token: string) {
+  return server.wsClient(token).iterate<{ myProfile: { id: string; displayName: string; createdAt: string } }>({ query: PROFILE });
+}
+
+type Frames = ReturnType<typeof profileFrames>;
+
+async function nextProfile(frames: Frames) {
+  const { value, done } = await frames.next();
+  assert.ok(!done, "the subscription ended");
+  assert.equal(value.errors, undefined, JSON.stringify(value.errors));
+  return value.data!.myProfile;
+}
+
+async function updateDisplayName(server: TestServer, token: string, displayName: string): Promise<void> {
+  const res = await server.gql(`mutation($n: String!) { updateProfile(input: { displayName: $n }) { displayName } }`, { n: displayName }, token);
+  assert.equal(res.body.data?.updateProfile.displayName, displayName, res.text);
+}
+
+for (const backend of backends) {
+  describe(`realtime across instances [${backend.name}]`, {
+    skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
+  }, () => {
+    let a: TestServer;
+    let b: TestServer;
+    before(async () => {
+      a = await startTestServer(backend);
+      b = await startTestServer(backend, { share: a });
+    });
+    after(async () => {
+      await b?.stop();
+      await a?.stop();
+    });
+
+    it("delivers to a subscriber on B each profile change made through A's HTTP API, in order", T, async () => {
+      const user = await registerUser(a);
+      const frames = profileFrames(b, user.token);
+      assert.equal((await nextProfile(frames)).id, user.id);
+      const names = Array.from({ length: 10 }, (_, i) => `made on A #${i + 1}`);
+      for (const name of names) await updateDisplayName(a, user.token, name);
+      const received = [];
+      for (const _ of names) received.push((await nextProfile(frames)).displayName);
+      assert.deepEqual(received, names);
+      await frames.return?.();
+    });
+
+    it("delivers to a subscriber on A the profile changes made through B", T, async () => {
+      const user = await registerUser(b);
+      const frames = profileFrames(a, user.token);
+      await nextProfile(frames);
+      for (const name of ["made on B #1", "made on B #2", "made on B #3"]) {
+        await updateDisplayName(b, user.token, name);
+        assert.equal((await nextProfile(frames)).displayName, name);
+      }
+      await frames.return?.();
+    });
+
+    it("delivers dates intact across instances", T, async () => {
+      const user = await registerUser(a);
+      const me = await a.gql(`{ me { createdAt } }`, {}, user.token);
+      const createdAt: string = me.body.data.me.createdAt;
+      assert.equal(new Date(createdAt).toISOString(), createdAt);
+      const frames = profileFrames(b, user.token);
+      assert.equal((await nextProfile(frames)).createdAt, createdAt);
+      await updateDisplayName(a, user.token, "dated");
+      assert.deepEqual(await nextProfile(frames), { id: user.id, displayName: "dated", createdAt });
+      await frames.return?.();
+    });
+
+    it("lets subscribers on both instances see the same changes", T, async () => {
+      const user = await registerUser(a);
+      const onA = profileFrames(a, user.token);
+      const onB = profileFrames(b, user.token);
+      await Promise.all([nextProfile(onA), nextProfile(onB)]);
+      await updateDisplayName(b, user.token, "seen everywhere");
+      const [fromA, fromB] = await Promise.all([nextProfile(onA), nextProfile(onB)]);
+      assert.equal(fromA.displayName, "seen everywhere");
+      assert.deepEqual(fromB, fromA);
+      await Promise.all([onA.return?.(), onB.return?.()]);
+    });
+  });
+}
