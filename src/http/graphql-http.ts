@@ -11,7 +11,7 @@ import type { TokenService } from "../auth/tokens";
 import type { Config } from "../config";
 import { createLoaders, type RequestContext } from "../resolvers/context";
 import type { Services } from "../services";
-import { costErrors, limitRules, parseOptions } from "../schema/operation-limits";
+import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
 
 type FormatError = (formatted: GraphQLFormattedError, error: unknown, requestId?: string) => GraphQLFormattedError;
 
@@ -52,8 +52,10 @@ export async function createGraphQLHttp(options: {
   };
   const apollo = new ApolloServer<RequestContext>({
     schema,
-    introspection: config.introspection,
-    validationRules: limitRules(config.limits),
+    // Introspection is refused by a validation rule shared with graphql-ws, not by Apollo's
+    // own check, whose message names the framework.
+    introspection: true,
+    validationRules: requestRules(config.limits, config.introspection),
     parseOptions: parseOptions(config.limits),
     persistedQueries: false,
     stopOnTerminationSignals: false, // src/main.ts owns shutdown order

@@ -3,7 +3,6 @@ import type http from "node:http";
 import {
   GraphQLError,
   Kind,
-  NoSchemaIntrospectionCustomRule,
   getOperationAST,
   parse,
   specifiedRules,
@@ -24,7 +23,7 @@ import type { Config } from "../config";
 import type { Logger } from "../infra/logger";
 import { createLoaders, type RequestContext } from "../resolvers/context";
 import { ErrorCode } from "../schema/errors";
-import { costErrors, limitRules, parseOptions } from "../schema/operation-limits";
+import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
 import type { Services } from "../services";
 
 /** Close codes of the realtime connection (RULES.md, HARDENING.md). */
@@ -76,11 +75,7 @@ export function createRealtimeServer(options: {
     path: "/graphql",
     maxPayload: config.limits.maxWsFrameBytes, // beyond it ws closes with 1009
   });
-  const rules = [
-    ...specifiedRules,
-    ...limitRules(config.limits),
-    ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
-  ];
+  const rules = [...specifiedRules, ...requestRules(config.limits, config.introspection)];
 
   const stateOf = (ctx: Context<Record<string, unknown> | undefined, { socket: WebSocket; request: http.IncomingMessage }>) =>
     ctx.extra as unknown as SocketState;
@@ -91,6 +86,7 @@ export function createRealtimeServer(options: {
   const server = useServer(
     {
       schema,
+      isProd: true, // close reasons never carry internal error messages
       connectionInitWaitTimeout: config.connectionInitWaitMs,
       onConnect: (ctx) => {
         const state = stateOf(ctx);
@@ -179,6 +175,16 @@ export function createRealtimeServer(options: {
   );
 
   wss.on("error", (err) => logger.error({ err }, "websocket server error"));
+  wss.on("connection", (socket) => {
+    // graphql-ws reports every socket error on the console with a stack, most often a
+    // client's fault (a frame over the limit, which ws has already closed with 1009): log it
+    // through our logger instead, and close what is still open as graphql-ws would.
+    for (const listener of socket.listeners("error")) socket.off("error", listener as (err: Error) => void);
+    socket.on("error", (err) => {
+      logger.info({ err: err.message }, "websocket closed after a socket error");
+      if (socket.readyState === socket.OPEN) socket.close(1011, "Internal server error");
+    });
+  });
 
   return {
     async close() {

@@ -1,11 +1,23 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { access } from "../auth/access";
+import { AuthContext } from "../auth/auth-context";
 import type { UserEntity } from "../entities/user.entity";
 import { AuthPayload, RegisterInput, UpdateProfileInput, User } from "../schema/user.type";
 import type { AuthResult } from "../services/user.service";
 import { viewer, type RequestContext } from "./context";
 
-function authPayload(result: AuthResult): AuthPayload {
+/**
+ * The payload of register, login and refresh. The caller has just proved to be this user,
+ * so the rest of the operation runs signed in as them (they see their own email, say),
+ * although a register or login request carries no token.
+ */
+function authPayload(ctx: RequestContext, result: AuthResult): AuthPayload {
+  ctx.auth = AuthContext.of({
+    kind: "access",
+    userId: result.user.id,
+    role: result.user.role,
+    expiresAt: result.token.expiresAt,
+  });
   return { accessToken: result.token.token, expiresAt: result.token.expiresAt, user: result.user };
 }
 
@@ -24,7 +36,7 @@ export class UserResolver {
 
   @Mutation(() => AuthPayload)
   async register(@Arg("input") input: RegisterInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
-    return authPayload(await ctx.services.users.register(input));
+    return authPayload(ctx, await ctx.services.users.register(input));
   }
 
   @Mutation(() => AuthPayload)
@@ -33,12 +45,12 @@ export class UserResolver {
     @Arg("password") password: string,
     @Ctx() ctx: RequestContext,
   ): Promise<AuthPayload> {
-    return authPayload(await ctx.services.users.login(email, password, ctx.clientIp));
+    return authPayload(ctx, await ctx.services.users.login(email, password, ctx.clientIp));
   }
 
   @Mutation(() => AuthPayload)
   async refreshAccessToken(@Ctx() ctx: RequestContext): Promise<AuthPayload> {
-    return authPayload(await ctx.services.users.refresh(ctx.auth));
+    return authPayload(ctx, await ctx.services.users.refresh(ctx.auth));
   }
 
   @Mutation(() => User, { description: "Change your own profile; your other devices see it through myProfile." })

@@ -9,6 +9,7 @@
  */
 import {
   GraphQLError,
+  NoSchemaIntrospectionCustomRule,
   GraphQLSchema,
   Kind,
   getNamedType,
@@ -320,4 +321,16 @@ class CostWalker {
 // non-negative integers are used as weights, anything else falls back to a default.
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+/**
+ * The validation rules both transports add to graphql-js's own: the depth and alias limits
+ * and, with introspection off, graphql-js's NoSchemaIntrospectionCustomRule (the same rule
+ * and message on HTTP and WebSocket).
+ */
+export function requestRules(
+  limits: Pick<OperationLimits, 'maxDepth' | 'maxAliases'>,
+  introspection: boolean,
+): ValidationRule[] {
+  return [...limitRules(limits), ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
 }

@@ -3,7 +3,7 @@ import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { createApp, migrate, type App } from "../../src/app";
 import { loadConfig, type Config } from "../../src/config";
-import { createDataSource } from "../../src/db/data-source";
+import { openDatabase } from "../../src/db/open-database";
 import type { Backend } from "./backends";
 
 export interface GraphQLResponse<T = any> {
@@ -28,7 +28,8 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing";
+/** The JWT_SECRET of every test server (shared servers included), for forging tokens. */
+export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing";
 
 /**
  * Starts the real server (createApp, the same composition main.ts uses) on a free port of
@@ -50,9 +51,17 @@ export async function startTestServer(
         ...options.env,
       };
   const config: Config = { ...loadConfig({ ...env, PORT: "0", HOST: "127.0.0.1" }), passwordHashCost: { memoryKiB: 1024, iterations: 1 } };
-  const db = createDataSource(config);
-  await migrate(db);
-  const app = await createApp(config, { db });
+  // Like src/main.ts: an embedded DATA_DIR on disk is locked while this server runs.
+  const { db, lock } = await openDatabase(config, "server");
+  let app: App;
+  try {
+    await migrate(db);
+    app = await createApp(config, { db });
+  } catch (err) {
+    if (db.isInitialized) await db.destroy();
+    lock?.release();
+    throw err;
+  }
   const url = (await app.listen()).replace("localhost", "127.0.0.1");
   const graphqlUrl = `${url}/graphql`;
   const wsUrl = graphqlUrl.replace(/^http/, "ws");
@@ -89,6 +98,7 @@ export async function startTestServer(
     async stop() {
       await Promise.all([...clients].map((c) => c.dispose()));
       await app.stop();
+      lock?.release();
     },
   };
 }
