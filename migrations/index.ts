@@ -1,4 +1,5 @@
 import { Users1763776800000 } from "./1763776800000-users";
+import { Sessions1763780400000 } from "./1763780400000-sessions";
 
 /** Every migration, in order. Listed by hand so the built and the CLI DataSource agree. */
-export const migrations = [Users1763776800000];
+export const migrations = [Users1763776800000, Sessions1763780400000];

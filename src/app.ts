@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import type { Redis } from "ioredis";
 import type { DataSource } from "typeorm";
+import { AccessPolicy } from "./auth/access";
 import { PasswordHasher } from "./auth/passwords";
 import { resolveJwtSecret } from "./auth/jwt-secret";
 import { TokenService } from "./auth/tokens";
@@ -67,6 +68,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
 
   const tokens = new TokenService(resolveJwtSecret(config), config);
   const services: Services = {
+    access: new AccessPolicy(db),
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),
   };
 

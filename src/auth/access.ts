@@ -1,13 +1,193 @@
-import { UserRole, type UserEntity } from "../entities/user.entity";
+import { In, type DataSource, type EntityManager } from "typeorm";
+import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
+import {
+  ParticipantEntity,
+  ParticipantRole,
+  ParticipantStatus,
+  RolePermissionsEntity,
+  type PermissionKey,
+  type Permissions,
+} from "../entities/participant.entity";
+import { SessionEntity } from "../entities/session.entity";
+import { UserEntity, UserRole } from "../entities/user.entity";
+import { forbidden, notFound } from "../services/errors";
+import { effectivePermissions } from "./permissions";
+
+/** Everything that decides what one user may do in one session, loaded once. */
+export interface SessionAccess {
+  session: SessionEntity;
+  actorId: string;
+  isAdmin: boolean;
+  isHost: boolean;
+  /** Tutor or member of the session's classroom. */
+  inClassroom: boolean;
+  participant?: ParticipantEntity;
+  kicked: boolean;
+  /** Effective permissions: the participant's role defaults overlaid with its grants. */
+  permissions: Permissions;
+}
 
 /**
- * The one place where access is decided. Every check denies by default; callers that must
- * not reveal whether something exists answer "not found" when a check fails.
+ * The one place where access is decided (RULES.md "Who has access to a session"). Every
+ * check denies by default. Mutations and subscriptions on a session the user cannot reach
+ * at all answer NOT_FOUND, so existence never leaks; queries answer null.
  */
-export const access = {
-  /** User.email: the user themself and admins (tutors of their classrooms come with classrooms). */
-  canSeeEmail(viewer: Pick<UserEntity, "id" | "role"> | undefined, subject: Pick<UserEntity, "id">): boolean {
+export class AccessPolicy {
+  private roleDefaults?: Promise<Map<ParticipantRole, Permissions>>;
+
+  constructor(private readonly db: DataSource) {}
+
+  /** User.email: the user, admins, and tutors of their classrooms and sessions. */
+  canSeeEmail(viewer: Pick<UserEntity, "id" | "role"> | undefined, subject: Pick<UserEntity, "id">, taughtIds?: ReadonlySet<string>): boolean {
     if (!viewer) return false;
-    return viewer.id === subject.id || viewer.role === UserRole.ADMIN;
-  },
-};
+    return viewer.id === subject.id || viewer.role === UserRole.ADMIN || (taughtIds?.has(subject.id) ?? false);
+  }
+
+  /**
+   * Of `userIds`, those `tutorId` teaches: members of a classroom they tutor or participants
+   * of a session they host. One query for a whole page of users (the loaders' batch).
+   */
+  async taughtBy(tutorId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows: Array<{ user_id: string }> = await this.db.query(
+      `SELECT m.user_id FROM classroom_members m JOIN classrooms c ON c.id = m.classroom_id
+        WHERE c.tutor_id = $1 AND m.user_id = ANY($2::uuid[])
+       UNION
+       SELECT p.user_id FROM session_participants p JOIN classroom_sessions s ON s.id = p.session_id
+        WHERE s.host_id = $1 AND p.user_id = ANY($2::uuid[])`,
+      [tutorId, userIds],
+    );
+    return new Set(rows.map((r) => r.user_id));
+  }
+
+  /** The role defaults of RULES.md, as stored in role_permissions (read once per instance). */
+  async defaultsFor(role: ParticipantRole): Promise<Permissions> {
+    this.roleDefaults ??= this.db
+      .getRepository(RolePermissionsEntity)
+      .find()
+      .then((rows) => new Map(rows.map((r) => [r.role, r.permissions])));
+    this.roleDefaults.catch(() => (this.roleDefaults = undefined));
+    const defaults = (await this.roleDefaults).get(role);
+    if (!defaults) throw new Error(`no role_permissions row for ${role}`);
+    return defaults;
+  }
+
+  /** What decides `actorId`'s access to the session, or undefined when it does not exist. */
+  async load(actorId: string, sessionId: string, manager: EntityManager = this.db.manager, session?: SessionEntity): Promise<SessionAccess | undefined> {
+    const found = session ?? (isUuid(sessionId) ? await manager.findOneBy(SessionEntity, { id: sessionId }) : null);
+    if (!found) return undefined;
+    const [actor, participant, inClassroom] = await Promise.all([
+      manager.findOneBy(UserEntity, { id: actorId }),
+      manager.findOneBy(ParticipantEntity, { sessionId: found.id, userId: actorId }),
+      found.classroomId ? this.inClassroom(manager, found.classroomId, actorId) : Promise.resolve(false),
+    ]);
+    const isHost = found.hostId === actorId;
+    const role = participant?.role ?? (isHost ? ParticipantRole.HOST : ParticipantRole.VIEWER);
+    const permissions = effectivePermissions(await this.defaultsFor(role), participant?.permissionGrants ?? {});
+    return {
+      session: found,
+      actorId,
+      isAdmin: actor?.role === UserRole.ADMIN,
+      isHost,
+      inClassroom,
+      participant: participant ?? undefined,
+      kicked: participant?.status === ParticipantStatus.KICKED,
+      permissions,
+    };
+  }
+
+  /** Whether the session is visible at all: admins always; KICKED overrides everything else. */
+  canRead(access: SessionAccess): boolean {
+    if (access.isAdmin) return true;
+    if (access.kicked) return false;
+    return access.isHost || access.participant !== undefined || access.inClassroom;
+  }
+
+  /**
+   * For mutations and subscriptions: the access, or NOT_FOUND when the session does not exist
+   * or the user has no access at all; FORBIDDEN for a kicked user (they know it exists).
+   */
+  async require(actorId: string, sessionId: string, manager?: EntityManager, session?: SessionEntity): Promise<SessionAccess> {
+    const access = await this.load(actorId, sessionId, manager, session);
+    if (!access) throw notFound("Session");
+    if (access.kicked && !access.isAdmin) throw forbidden("You were removed from this session.");
+    if (!this.canRead(access)) throw notFound("Session");
+    return access;
+  }
+
+  /** FORBIDDEN unless the user hosts the session. */
+  requireHost(access: SessionAccess, what: string): void {
+    if (!access.isHost) throw forbidden(`Only the host can ${what}.`);
+  }
+
+  /** FORBIDDEN unless the user hosts the session or holds `permission` in it. */
+  requireHostOr(access: SessionAccess, permission: PermissionKey, what: string): void {
+    if (access.isHost) return;
+    if (!access.participant || !access.permissions[permission]) {
+      throw forbidden(`You need the ${permission} permission to ${what}.`);
+    }
+  }
+
+  /** FORBIDDEN unless the user holds `permission` as a participant (the host included). */
+  requirePermission(access: SessionAccess, permission: PermissionKey, what: string): void {
+    if (!access.permissions[permission] || (!access.participant && !access.isHost)) {
+      throw forbidden(`You need the ${permission} permission to ${what}.`);
+    }
+  }
+
+  /** Classrooms: the tutor and members may read; only the tutor (or an admin) manages. */
+  async classroomRole(actorId: string, classroomId: string): Promise<"tutor" | "member" | "admin" | undefined> {
+    if (!isUuid(classroomId)) return undefined;
+    const [classroom, actor] = await Promise.all([
+      this.db.manager.findOneBy(ClassroomEntity, { id: classroomId }),
+      this.db.manager.findOneBy(UserEntity, { id: actorId }),
+    ]);
+    if (!classroom) return undefined;
+    if (classroom.tutorId === actorId) return "tutor";
+    if (actor?.role === UserRole.ADMIN) return "admin";
+    const member = await this.db.manager.existsBy(ClassroomMemberEntity, { classroomId, userId: actorId });
+    return member ? "member" : undefined;
+  }
+
+  /** Ids of the sessions among `sessionIds` that `actorId` may read (one query). */
+  async readableSessionIds(actorId: string, sessionIds: readonly string[]): Promise<Set<string>> {
+    const ids = sessionIds.filter(isUuid);
+    if (ids.length === 0) return new Set();
+    const actor = await this.db.manager.findOneBy(UserEntity, { id: actorId });
+    if (actor?.role === UserRole.ADMIN) {
+      const rows = await this.db.manager.find(SessionEntity, { select: { id: true }, where: { id: In(ids) } });
+      return new Set(rows.map((r) => r.id));
+    }
+    const rows: Array<{ id: string }> = await this.db.query(`${READABLE_SESSIONS_SQL} AND s.id = ANY($2::uuid[])`, [actorId, ids]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  private inClassroom(manager: EntityManager, classroomId: string, userId: string): Promise<boolean> {
+    return manager
+      .query(
+        `SELECT 1 FROM classrooms c WHERE c.id = $1 AND (c.tutor_id = $2
+           OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = c.id AND m.user_id = $2))`,
+        [classroomId, userId],
+      )
+      .then((rows: unknown[]) => rows.length > 0);
+  }
+}
+
+/**
+ * Sessions user $1 may read, as SQL: host, participant (not KICKED), classroom tutor or
+ * member, and never a session they were kicked from. Used for lists, so they agree with
+ * AccessPolicy.canRead.
+ */
+export const READABLE_SESSIONS_SQL = `
+  SELECT s.id FROM classroom_sessions s
+  WHERE NOT EXISTS (SELECT 1 FROM session_participants k
+                    WHERE k.session_id = s.id AND k.user_id = $1 AND k.status = 'KICKED')
+    AND (s.host_id = $1
+      OR EXISTS (SELECT 1 FROM session_participants p WHERE p.session_id = s.id AND p.user_id = $1)
+      OR EXISTS (SELECT 1 FROM classrooms c WHERE c.id = s.classroom_id AND c.tutor_id = $1)
+      OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = s.classroom_id AND m.user_id = $1))`;
+
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
+

@@ -1,4 +1,18 @@
+import { BookingEntity } from "./booking.entity";
+import { ClassroomEntity, ClassroomMemberEntity } from "./classroom.entity";
+import { ParticipantEntity, RolePermissionsEntity } from "./participant.entity";
+import { SessionEventEntity } from "./session-event.entity";
+import { SessionEntity } from "./session.entity";
 import { UserEntity } from "./user.entity";
 
 /** Every entity the DataSource maps. */
-export const entities = [UserEntity];
+export const entities = [
+  UserEntity,
+  ClassroomEntity,
+  ClassroomMemberEntity,
+  BookingEntity,
+  SessionEntity,
+  ParticipantEntity,
+  RolePermissionsEntity,
+  SessionEventEntity,
+];

@@ -9,7 +9,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { AuthContext } from "../auth/auth-context";
 import type { TokenService } from "../auth/tokens";
 import type { Config } from "../config";
-import { createLoaders, type RequestContext } from "../resolvers/context";
+import { createRequestContext, type RequestContext } from "../resolvers/context";
 import type { Services } from "../services";
 import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
 
@@ -81,14 +81,14 @@ export async function createGraphQLHttp(options: {
     const response = await currentRequestId.run(requestId, () =>
       apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method.toUpperCase(), headers, search, body: req.body },
-        context: async (): Promise<RequestContext> => ({
-          requestId,
-          // HTTP takes access tokens only: a session token is for the realtime connection.
-          auth: AuthContext.fromHeader(tokens, req.headers.authorization, ["access"]),
-          clientIp: req.socket.remoteAddress,
-          services,
-          loaders: createLoaders(services),
-        }),
+        context: async () =>
+          createRequestContext({
+            requestId,
+            // HTTP takes access tokens only: a session token is for the realtime connection.
+            auth: AuthContext.fromHeader(tokens, req.headers.authorization, ["access"]),
+            clientIp: req.socket.remoteAddress,
+            services,
+          }),
       }),
     );
     for (const [key, value] of response.headers) res.setHeader(key, value);

@@ -1,3 +1,5 @@
+import type { TimelineMessage } from "../services/timeline";
+
 /**
  * Every pub/sub channel of the API, made by functions so no channel name is spelled twice.
  * A Topic carries the payload type it is published with; the bus adds the Redis prefix.
@@ -21,4 +23,6 @@ export interface ProfileChanged {
 
 export const topics = {
   profile: (userId: string) => topic<ProfileChanged>(`user:${userId}:profile`),
+  /** Every committed timeline event of a session, in seq order per publisher. */
+  sessionTimeline: (sessionId: string) => topic<TimelineMessage>(`session:${sessionId}:timeline`),
 };

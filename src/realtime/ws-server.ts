@@ -21,7 +21,7 @@ import type { TokenService } from "../auth/tokens";
 import { bearerToken } from "../auth/tokens";
 import type { Config } from "../config";
 import type { Logger } from "../infra/logger";
-import { createLoaders, type RequestContext } from "../resolvers/context";
+import { createRequestContext } from "../resolvers/context";
 import { ErrorCode } from "../schema/errors";
 import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
 import type { Services } from "../services";
@@ -145,13 +145,12 @@ export function createRealtimeServer(options: {
           return [new GraphQLError("Unable to identify the operation.", { extensions: { code: ErrorCode.BAD_REQUEST } })];
         }
         state.operations.set(id, requestId);
-        const contextValue: RequestContext = {
+        const contextValue = createRequestContext({
           requestId,
           auth: state.auth ?? AuthContext.anonymous(),
           clientIp: state.request.socket.remoteAddress,
           services,
-          loaders: createLoaders(services),
-        };
+        });
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
       onNext: (ctx, id, _payload, _args, result: ExecutionResult): FormattedExecutionResult | void => {

@@ -6,11 +6,19 @@ import type { Services } from "../services";
 /** Per-request batching: one set per HTTP request or WebSocket operation. */
 export interface Loaders {
   userById: DataLoader<string, UserEntity | undefined>;
+  /** Whether the signed-in viewer teaches the user (their classroom tutor or session host). */
+  taughtByViewer: DataLoader<string, boolean>;
 }
 
-export function createLoaders(services: Services): Loaders {
+/** `viewerId` is read when a batch runs, so a login earlier in the operation counts. */
+export function createLoaders(services: Services, viewerId: () => string | undefined): Loaders {
   return {
     userById: new DataLoader((ids) => services.users.byIds(ids)),
+    taughtByViewer: new DataLoader(async (ids) => {
+      const viewer = viewerId();
+      const taught = viewer ? await services.access.taughtBy(viewer, ids) : new Set<string>();
+      return ids.map((id) => taught.has(id));
+    }),
   };
 }
 
@@ -27,4 +35,11 @@ export interface RequestContext {
 export async function viewer(ctx: RequestContext): Promise<UserEntity | undefined> {
   const id = ctx.auth.userId;
   return id ? ctx.loaders.userById.load(id) : undefined;
+}
+
+/** A fresh context for one HTTP request or WebSocket operation (both transports use this). */
+export function createRequestContext(init: Omit<RequestContext, "loaders">): RequestContext {
+  const ctx = { ...init } as RequestContext;
+  ctx.loaders = createLoaders(init.services, () => ctx.auth.userId);
+  return ctx;
 }

@@ -1,4 +1,6 @@
-import { In, QueryFailedError, type DataSource, type Repository } from "typeorm";
+import { In, type DataSource, type Repository } from "typeorm";
+import { isUniqueViolation } from "../db/errors";
+import { isUuid } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import type { PasswordHasher } from "../auth/passwords";
 import type { SignedToken, TokenService } from "../auth/tokens";
@@ -156,12 +158,4 @@ function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
     throw invalidInput(`Password must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`, { field: "password" });
   }
-}
-
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return err instanceof QueryFailedError && (err.driverError as { code?: string })?.code === "23505";
 }

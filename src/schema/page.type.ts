@@ -1,0 +1,36 @@
+import { Field, ObjectType } from "type-graphql";
+
+/** Relay page information, shared by every connection. */
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage: boolean;
+
+  @Field()
+  hasPreviousPage: boolean;
+
+  @Field(() => String, { nullable: true })
+  startCursor: string | null;
+
+  @Field(() => String, { nullable: true })
+  endCursor: string | null;
+}
+
+/** Shapes a service Page into a connection object. */
+export function toConnection<T>(page: {
+  nodes: Array<{ node: T; cursor: string }>;
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  totalCount: number;
+}) {
+  return {
+    edges: page.nodes,
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: page.nodes[0]?.cursor ?? null,
+      endCursor: page.nodes[page.nodes.length - 1]?.cursor ?? null,
+    },
+    totalCount: page.totalCount,
+  };
+}

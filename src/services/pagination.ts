@@ -1,0 +1,36 @@
+import { DomainError, DomainErrorReason, invalidInput } from "./errors";
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** One page of a Relay connection, before the resolvers shape it. */
+export interface Page<T> {
+  nodes: Array<{ node: T; cursor: string }>;
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  totalCount: number;
+}
+
+/** `first` checked: default 20, at most 100 (BAD_USER_INPUT beyond, RULES.md "Errors"). */
+export function pageSize(first: number | null | undefined, max = MAX_PAGE_SIZE): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 0 || first > max) {
+    throw new DomainError(DomainErrorReason.PAGE_SIZE, `first must be between 0 and ${max}.`, { max });
+  }
+  return first;
+}
+
+/** Opaque keyset cursors: the position's fields, base64url-encoded JSON. */
+export function encodeCursor(position: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(position)).toString("base64url");
+}
+
+export function decodeCursor<T extends Record<string, string | number> = { at: number; id: string }>(cursor: string): T {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (value && typeof value === "object" && !Array.isArray(value)) return value as T;
+  } catch {
+    // fall through
+  }
+  throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
+}

@@ -1,0 +1,56 @@
+import type { DataSource, EntityManager } from "typeorm";
+import type { SessionEntity } from "../entities/session.entity";
+import type { EventBus } from "../realtime/event-bus";
+import { topics } from "../realtime/topics";
+import { appendEvents, lockSession, toMessage, type NewSessionEvent, type TimelineMessage } from "./timeline";
+
+/** What a change under the session lock answers: its result and the events it recorded. */
+export interface SessionChange<T> {
+  result: T;
+  events?: NewSessionEvent[];
+}
+
+/**
+ * The write path of every session change: one transaction that locks the session row,
+ * runs the change, appends its timeline events (gap-free seq, database time), commits, and
+ * only then publishes the events to every instance (publish after commit, never before).
+ */
+export class SessionStore {
+  constructor(
+    readonly db: DataSource,
+    private readonly bus: EventBus,
+  ) {}
+
+  /** Runs `change` holding the lock of `sessionId` (NOT_FOUND when it does not exist). */
+  async change<T>(sessionId: string, change: (tx: EntityManager, session: SessionEntity) => Promise<SessionChange<T>>): Promise<T> {
+    const { result, messages } = await this.db.transaction(async (tx) => {
+      const session = await lockSession(tx, sessionId);
+      const outcome = await change(tx, session);
+      const saved = await appendEvents(tx, session, outcome.events ?? []);
+      return { result: outcome.result, messages: saved.map(toMessage) };
+    });
+    await this.publish(messages);
+    return result;
+  }
+
+  /**
+   * Runs `create` in a transaction; it inserts a new session (nobody else can see it until
+   * commit) and answers it with the events to record.
+   */
+  async create<T>(create: (tx: EntityManager) => Promise<SessionChange<T> & { session: SessionEntity }>): Promise<T> {
+    const { result, messages } = await this.db.transaction(async (tx) => {
+      const outcome = await create(tx);
+      const saved = await appendEvents(tx, outcome.session, outcome.events ?? []);
+      return { result: outcome.result, messages: saved.map(toMessage) };
+    });
+    await this.publish(messages);
+    return result;
+  }
+
+  /** Announces committed events; a lost announcement is recovered by seq from the timeline. */
+  async publish(messages: readonly TimelineMessage[]): Promise<void> {
+    for (const message of messages) {
+      await this.bus.publish(topics.sessionTimeline(message.sessionId), message).catch(() => undefined);
+    }
+  }
+}

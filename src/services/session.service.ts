@@ -1,0 +1,477 @@
+import { randomInt } from "node:crypto";
+import { In, type EntityManager } from "typeorm";
+import { READABLE_SESSIONS_SQL, type AccessPolicy } from "../auth/access";
+import { isUniqueViolation } from "../db/errors";
+import type { AuthContext } from "../auth/auth-context";
+import type { SignedToken, TokenService } from "../auth/tokens";
+import { BookingEntity } from "../entities/booking.entity";
+import { ParticipantEntity, ParticipantRole, ParticipantStatus } from "../entities/participant.entity";
+import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
+import { UserEntity, UserRole } from "../entities/user.entity";
+import type { RateLimiter } from "../infra/rate-limiter";
+import { DomainError, DomainErrorReason, forbidden, invalidInput, notFound, rateLimited } from "./errors";
+import { decodeCursor, encodeCursor, pageSize, type Page } from "./pagination";
+import { allowedIn, nextStatus, requireStatus, type SessionAction } from "./session-lifecycle";
+import type { SessionStore } from "./session-store";
+import type { NewSessionEvent, SessionEventType } from "./timeline";
+
+export interface CreateSessionInput {
+  title?: string | null;
+  type: SessionType;
+  classroomId?: string | null;
+  scheduledStart?: Date | null;
+  scheduledEnd?: Date | null;
+  maxParticipants?: number | null;
+  isRecorded?: boolean | null;
+  settings?: Record<string, unknown> | null;
+}
+
+export type UpdateSessionInput = Omit<CreateSessionInput, "type" | "classroomId">;
+
+export interface SessionFilter {
+  statuses?: SessionStatus[] | null;
+  types?: SessionType[] | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+export interface JoinResult {
+  session: SessionEntity;
+  participant: ParticipantEntity;
+  token: SignedToken;
+}
+
+/** Participants holding a seat (RULES.md "Participants"). */
+export const SEATED: readonly ParticipantStatus[] = [
+  ParticipantStatus.JOINING,
+  ParticipantStatus.CONNECTED,
+  ParticipantStatus.RECONNECTING,
+];
+
+const CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; // no 0/O, 1/I
+const CODE_LENGTH = 10; // 50 bits: with 10 wrong tries a minute, guessing is hopeless
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+
+const statusEvent: Record<SessionAction, SessionEventType | undefined> = {
+  hostJoin: undefined,
+  start: "SESSION_START",
+  pause: "SESSION_PAUSE",
+  resume: "SESSION_RESUME",
+  complete: "SESSION_END",
+  terminate: "SESSION_TERMINATE",
+  expire: "SESSION_EXPIRE",
+};
+
+/**
+ * Classroom sessions: creation, the lifecycle state machine, joining and leaving, and the
+ * session lists. Every change runs through SessionStore (lock, timeline, publish after commit)
+ * and every permission through AccessPolicy.
+ */
+export class SessionService {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly access: AccessPolicy,
+    private readonly tokens: TokenService,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  /** A tutor (or admin) creates a session: SCHEDULED with a start time, else WAITING. */
+  async create(auth: AuthContext, input: CreateSessionInput): Promise<SessionEntity> {
+    const actor = await this.actor(auth);
+    if (actor.role !== UserRole.TUTOR && actor.role !== UserRole.ADMIN) throw forbidden("Only tutors can create sessions.");
+    if (input.type === SessionType.SOLO) throw invalidInput("Use createSoloSession for a solo workspace.");
+    const limit = await this.limiter.hit(`create-session:${actor.id}`, 30, HOUR);
+    if (!limit.allowed) throw rateLimited(limit.retryAfterMs);
+    if (input.classroomId) {
+      const role = await this.access.classroomRole(actor.id, input.classroomId);
+      if (!role) throw notFound("Classroom");
+      if (role === "member") throw forbidden("Only the classroom's tutor can schedule its sessions.");
+    }
+    const fields = validateFields(input);
+    return this.insert(actor.id, {
+      ...fields,
+      type: input.type,
+      classroomId: input.classroomId ?? null,
+      status: fields.scheduledStart ? SessionStatus.SCHEDULED : SessionStatus.WAITING,
+    });
+  }
+
+  /** A solo workspace: one participant (SOLO, the owner), ACTIVE from creation. */
+  async createSolo(auth: AuthContext, title?: string | null): Promise<SessionEntity> {
+    const actor = await this.actor(auth);
+    const fields = validateFields({ title, maxParticipants: 1 });
+    return this.insert(actor.id, { ...fields, type: SessionType.SOLO, status: SessionStatus.ACTIVE, classroomId: null }, ParticipantRole.SOLO);
+  }
+
+  /**
+   * The lesson session of a booking being confirmed, inside the caller's transaction (which
+   * holds the booking's lock): SCHEDULED, the student INVITED, linked both ways.
+   */
+  async createForBooking(tx: EntityManager, booking: BookingEntity): Promise<{ session: SessionEntity; events: NewSessionEvent[] }> {
+    const session = await this.insertRow(tx, booking.tutorId, {
+      type: SessionType.LESSON,
+      status: SessionStatus.SCHEDULED,
+      classroomId: booking.classroomId,
+      bookingId: booking.id,
+      scheduledStart: booking.scheduledStart,
+      scheduledEnd: booking.scheduledEnd,
+      title: null,
+      maxParticipants: 10,
+      isRecorded: true,
+      settings: {},
+    });
+    await tx.insert(ParticipantEntity, {
+      sessionId: session.id,
+      userId: booking.studentId,
+      role: ParticipantRole.STUDENT,
+      status: ParticipantStatus.INVITED,
+    });
+    return { session, events: [{ type: "SESSION_CREATED", userId: booking.tutorId, data: { status: session.status, bookingId: booking.id } }] };
+  }
+
+  /** The host changes a session that has not started yet. */
+  async update(auth: AuthContext, id: string, input: UpdateSessionInput): Promise<SessionEntity> {
+    const actorId = auth.requireUserId();
+    return this.store.change(id, async (tx, session) => {
+      const access = await this.access.require(actorId, id, tx, session);
+      this.access.requireHost(access, "change the session");
+      requireStatus(session.status, allowedIn.edit, "change the session");
+      const fields = validateFields({ ...pick(session), ...definedOnly(input) });
+      if (fields.maxParticipants < (await this.seatsTaken(tx, session.id))) {
+        throw invalidInput("maxParticipants is below the number of participants already in the session.");
+      }
+      Object.assign(session, fields);
+      if (session.status === SessionStatus.SCHEDULED && !session.scheduledStart) session.status = SessionStatus.WAITING;
+      await tx.save(SessionEntity, session);
+      return { result: session };
+    });
+  }
+
+  /** The host deletes a session that has not started and has no board events. */
+  async delete(auth: AuthContext, id: string): Promise<boolean> {
+    const actorId = auth.requireUserId();
+    return this.db.transaction(async (tx) => {
+      const access = await this.access.require(actorId, id, tx);
+      this.access.requireHost(access, "delete the session");
+      requireStatus(access.session.status, allowedIn.edit, "delete the session");
+      if (access.session.boardVersion > 0) {
+        throw new DomainError(DomainErrorReason.INVALID_STATE, "A session with board events cannot be deleted.");
+      }
+      await tx.update(BookingEntity, { sessionId: id }, { sessionId: null });
+      await tx.delete(SessionEntity, { id });
+      return true;
+    });
+  }
+
+  /** The session if the user may read it, else null (existence never leaks). */
+  async get(auth: AuthContext, id: string): Promise<SessionEntity | null> {
+    const actorId = auth.requireUserId();
+    const access = await this.access.load(actorId, id);
+    return access && this.access.canRead(access) ? access.session : null;
+  }
+
+  /** The sessions the user may read, newest first, filtered, as a keyset page. */
+  async list(auth: AuthContext, filter: SessionFilter = {}, first?: number | null, after?: string | null): Promise<Page<SessionEntity>> {
+    const actorId = auth.requireUserId();
+    const actor = await this.actor(auth);
+    const limit = pageSize(first);
+    const qb = this.db.getRepository(SessionEntity).createQueryBuilder("s");
+    if (actor.role !== UserRole.ADMIN) qb.where(`s.id IN (${READABLE_SESSIONS_SQL.replace(/\$1/g, ":actorId")})`, { actorId });
+    if (filter.statuses?.length) qb.andWhere("s.status IN (:...statuses)", { statuses: filter.statuses });
+    if (filter.types?.length) qb.andWhere("s.type IN (:...types)", { types: filter.types });
+    if (filter.from) qb.andWhere("COALESCE(s.scheduled_start, s.created_at) >= :from", { from: filter.from });
+    if (filter.to) qb.andWhere("COALESCE(s.scheduled_start, s.created_at) < :to", { to: filter.to });
+    const totalCount = await qb.clone().getCount();
+    const cursor = after ? decodeCursor(after) : undefined;
+    if (cursor) qb.andWhere("(s.created_at, s.id) < (:at, :id)", { at: new Date(cursor.at), id: cursor.id });
+    const rows = await qb.orderBy("s.created_at", "DESC").addOrderBy("s.id", "DESC").take(limit + 1).getMany();
+    return {
+      nodes: rows.slice(0, limit).map((node) => ({ node, cursor: encodeCursor({ at: node.createdAt.getTime(), id: node.id }) })),
+      hasNextPage: rows.length > limit,
+      hasPreviousPage: Boolean(cursor),
+      totalCount,
+    };
+  }
+
+  /**
+   * Joins a session the user has access to (again while joined: a fresh session token). A
+   * seat is needed (CONFLICT SESSION_FULL when none is free); the host joining a SCHEDULED
+   * session opens it (WAITING).
+   */
+  async join(auth: AuthContext, id: string): Promise<JoinResult> {
+    const actor = await this.actor(auth);
+    const { session, participant } = await this.store.change(id, async (tx, locked) => {
+      await this.access.require(actor.id, id, tx, locked);
+      return this.seat(tx, locked, actor.id);
+    });
+    return { session, participant, token: this.tokens.signSession(actor, session.id) };
+  }
+
+  /** Joins with an access code; 10 wrong codes a minute per user are RATE_LIMITED. */
+  async joinByCode(auth: AuthContext, code: string): Promise<JoinResult> {
+    const actor = await this.actor(auth);
+    const normalized = code.trim().toUpperCase();
+    const found = /^[A-Z0-9]{4,16}$/.test(normalized)
+      ? await this.db.getRepository(SessionEntity).findOneBy({ accessCode: normalized, status: In([...allowedIn.join]) })
+      : null;
+    if (!found) {
+      const limit = await this.limiter.hit(`wrong-code:${actor.id}`, 10, MINUTE);
+      if (!limit.allowed) throw rateLimited(limit.retryAfterMs);
+      throw new DomainError(DomainErrorReason.NOT_FOUND, "No session has this access code.");
+    }
+    const { session, participant } = await this.store.change(found.id, async (tx, locked) => {
+      const access = await this.access.load(actor.id, found.id, tx, locked);
+      if (access?.kicked) throw forbidden("You were removed from this session.");
+      return this.seat(tx, locked, actor.id);
+    });
+    return { session, participant, token: this.tokens.signSession(actor, session.id) };
+  }
+
+  /** The user leaves (any status but KICKED): LEFT, seat freed, screen share and hand cleared. */
+  async leave(auth: AuthContext, id: string): Promise<ParticipantEntity> {
+    const actorId = auth.requireUserId();
+    return this.store.change(id, async (tx, session) => {
+      const access = await this.access.require(actorId, id, tx, session);
+      const participant = access.participant;
+      if (!participant) throw new DomainError(DomainErrorReason.INVALID_STATE, "You have not joined this session.");
+      await this.vacate(tx, participant, ParticipantStatus.LEFT);
+      return { result: participant, events: [participantEvent("PARTICIPANT_LEAVE", participant, { status: participant.status })] };
+    });
+  }
+
+  /** Moves the session along its lifecycle; who may do it is RULES.md's table. */
+  async transition(auth: AuthContext, id: string, action: Exclude<SessionAction, "hostJoin" | "expire">, reason?: string | null): Promise<SessionEntity> {
+    const actorId = auth.requireUserId();
+    return this.store.change(id, async (tx, session) => {
+      const access = await this.access.require(actorId, id, tx, session);
+      if (action === "pause" || action === "resume") this.access.requireHostOr(access, "canPause", `${action} the session`);
+      else if (action === "terminate") this.access.requireHostOr(access, "canTerminate", "terminate the session");
+      else this.access.requireHost(access, `${action} the session`);
+      const events = await this.applyTransition(tx, session, action, actorId, reason ? { reason: reason.slice(0, 500) } : {});
+      return { result: session, events };
+    });
+  }
+
+  /**
+   * The expiry job: SCHEDULED/WAITING sessions past their scheduled end + `graceMs` become
+   * EXPIRED, each with its timeline event. Idempotent: a second run finds nothing to do.
+   */
+  async expireStale(now: Date, graceMs: number): Promise<number> {
+    const stale = await this.db
+      .getRepository(SessionEntity)
+      .createQueryBuilder("s")
+      .select("s.id")
+      .where("s.status IN (:...statuses)", { statuses: [SessionStatus.SCHEDULED, SessionStatus.WAITING] })
+      .andWhere("s.scheduled_end < :cutoff", { cutoff: new Date(now.getTime() - graceMs) })
+      .getMany();
+    let expired = 0;
+    for (const { id } of stale) {
+      const changed = await this.store.change(id, async (tx, session) => {
+        // Re-checked under the lock: the host may have started it meanwhile.
+        if (session.status !== SessionStatus.SCHEDULED && session.status !== SessionStatus.WAITING) return { result: false };
+        return { result: true, events: await this.applyTransition(tx, session, "expire", null, {}) };
+      });
+      if (changed) expired++;
+    }
+    return expired;
+  }
+
+  /** Participants of many sessions at once (the loaders' batch), optionally by status. */
+  async participantsOf(sessionIds: readonly string[]): Promise<ParticipantEntity[][]> {
+    const rows = sessionIds.length
+      ? await this.db.getRepository(ParticipantEntity).find({ where: { sessionId: In([...sessionIds]) }, order: { createdAt: "ASC" } })
+      : [];
+    return sessionIds.map((id) => rows.filter((p) => p.sessionId === id));
+  }
+
+  /** The session's access code, for those allowed to invite (host or canInvite); else null. */
+  async accessCodeFor(auth: AuthContext, session: SessionEntity): Promise<string | null> {
+    const actorId = auth.userId;
+    if (!actorId) return null;
+    if (session.hostId === actorId) return session.accessCode;
+    const access = await this.access.load(actorId, session.id, undefined, session);
+    return access?.participant && access.permissions.canInvite && !access.kicked ? session.accessCode : null;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async actor(auth: AuthContext): Promise<UserEntity> {
+    const user = await this.db.getRepository(UserEntity).findOneBy({ id: auth.requireUserId() });
+    if (!user) throw new DomainError(DomainErrorReason.NOT_AUTHENTICATED, "Your account no longer exists.");
+    return user;
+  }
+
+  private async insert(
+    hostId: string,
+    fields: Omit<Partial<SessionEntity>, "id"> & Pick<SessionEntity, "type" | "status">,
+    hostRole: ParticipantRole = ParticipantRole.HOST,
+  ): Promise<SessionEntity> {
+    return this.store.create(async (tx) => {
+      const session = await this.insertRow(tx, hostId, fields);
+      const solo = hostRole === ParticipantRole.SOLO;
+      await tx.insert(ParticipantEntity, {
+        sessionId: session.id,
+        userId: hostId,
+        role: hostRole,
+        status: solo ? ParticipantStatus.JOINING : ParticipantStatus.INVITED,
+        joinCount: solo ? 1 : 0,
+        joinedAt: solo ? session.actualStart : null,
+      });
+      const events: NewSessionEvent[] = [{ type: "SESSION_CREATED", userId: hostId, data: { status: session.status } }];
+      if (solo) events.push({ type: "SESSION_START", userId: hostId, data: { status: session.status } });
+      return { session, result: session, events };
+    });
+  }
+
+  /** Inserts the row with a fresh access code (unique among live sessions). */
+  private async insertRow(tx: EntityManager, hostId: string, fields: Omit<Partial<SessionEntity>, "id">): Promise<SessionEntity> {
+    const active = fields.status === SessionStatus.ACTIVE;
+    for (let attempt = 0; ; attempt++) {
+      const accessCode = fields.type === SessionType.SOLO ? null : newAccessCode();
+      try {
+        // A savepoint, so a code collision does not abort the surrounding transaction.
+        return await tx.transaction(async (inner) => {
+          const now = active ? await dbNow(inner) : null;
+          const session = inner.create(SessionEntity, { ...fields, hostId, accessCode, actualStart: now, activeSince: now });
+          return inner.save(SessionEntity, session);
+        });
+      } catch (err) {
+        if (attempt < 5 && isUniqueViolation(err, "classroom_sessions_live_code_key")) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Gives the user a seat under the session lock (the caller holds it). */
+  private async seat(tx: EntityManager, session: SessionEntity, userId: string) {
+    requireStatus(session.status, allowedIn.join, "join");
+    const events: NewSessionEvent[] = [];
+    const isHost = session.hostId === userId;
+    if (isHost && session.status === SessionStatus.SCHEDULED) {
+      events.push(...(await this.applyTransition(tx, session, "hostJoin", userId, {})));
+    }
+    let participant = await tx.findOneBy(ParticipantEntity, { sessionId: session.id, userId });
+    if (participant?.status === ParticipantStatus.KICKED) throw forbidden("You were removed from this session.");
+    if (!participant || !SEATED.includes(participant.status)) {
+      if ((await this.seatsTaken(tx, session.id)) >= session.maxParticipants) {
+        throw new DomainError(DomainErrorReason.SESSION_FULL, "The session is full.", { maxParticipants: session.maxParticipants });
+      }
+      participant ??= tx.create(ParticipantEntity, {
+        sessionId: session.id,
+        userId,
+        role: isHost ? ParticipantRole.HOST : session.type === SessionType.SOLO ? ParticipantRole.SOLO : ParticipantRole.STUDENT,
+        status: ParticipantStatus.INVITED,
+        joinCount: 0,
+      });
+      participant.status = ParticipantStatus.JOINING;
+      participant.joinCount += 1;
+      participant.joinedAt = await dbNow(tx);
+      participant.leftAt = null;
+      participant = await tx.save(ParticipantEntity, participant);
+      events.push(participantEvent("PARTICIPANT_JOIN", participant, { role: participant.role, status: participant.status }));
+    }
+    return { result: { session, participant }, events };
+  }
+
+  private async seatsTaken(tx: EntityManager, sessionId: string): Promise<number> {
+    return tx.countBy(ParticipantEntity, { sessionId, status: In([...SEATED]) });
+  }
+
+  /**
+   * Leaves a seat: `status` (LEFT, KICKED, DISCONNECTED), connected time closed, screen
+   * share and raised hand cleared.
+   */
+  async vacate(tx: EntityManager, participant: ParticipantEntity, status: ParticipantStatus): Promise<void> {
+    const now = await dbNow(tx);
+    if (participant.connectedSince) {
+      participant.connectedSeconds += Math.max(0, Math.floor((now.getTime() - participant.connectedSince.getTime()) / 1000));
+      participant.connectedSince = null;
+    }
+    participant.status = status;
+    participant.leftAt = now;
+    participant.screenSharing = false;
+    participant.handRaised = false;
+    await tx.save(ParticipantEntity, participant);
+  }
+
+  /** Applies `action` to the locked session and answers the events it records. */
+  private async applyTransition(
+    tx: EntityManager,
+    session: SessionEntity,
+    action: SessionAction,
+    actorId: string | null,
+    data: Record<string, unknown>,
+  ): Promise<NewSessionEvent[]> {
+    const from = session.status;
+    session.status = nextStatus(from, action);
+    const now = await dbNow(tx);
+    if (action === "start") {
+      session.actualStart = now;
+      session.activeSince = now;
+    } else if (action === "resume") {
+      session.activeSince = now;
+    } else if (session.activeSince && (action === "pause" || action === "complete" || action === "terminate")) {
+      session.activeSeconds += Math.max(0, Math.floor((now.getTime() - session.activeSince.getTime()) / 1000));
+      session.activeSince = null;
+    }
+    if (action === "complete" || action === "terminate" || action === "expire") {
+      session.actualEnd = now;
+      const seated = await tx.findBy(ParticipantEntity, { sessionId: session.id, status: In([...SEATED]) });
+      for (const participant of seated) await this.vacate(tx, participant, ParticipantStatus.LEFT);
+    }
+    await tx.save(SessionEntity, session);
+    const type = statusEvent[action];
+    return type ? [{ type, userId: actorId, data: { ...data, status: session.status, from } }] : [];
+  }
+}
+
+/** A participant's timeline event; data carries what subscribers need to find it. */
+export function participantEvent(type: SessionEventType, participant: ParticipantEntity, data: Record<string, unknown> = {}): NewSessionEvent {
+  return { type, userId: participant.userId, data: { ...data, participantId: participant.id, userId: participant.userId } };
+}
+
+/** The database's clock, so time agrees across instances. */
+export async function dbNow(tx: EntityManager): Promise<Date> {
+  const [{ now }] = (await tx.query(`SELECT clock_timestamp() AS now`)) as Array<{ now: Date }>;
+  return new Date(now);
+}
+
+function newAccessCode(): string {
+  let code = "";
+  for (let i = 0; i < CODE_LENGTH; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
+  return code;
+}
+
+function pick(session: SessionEntity): UpdateSessionInput {
+  const { title, scheduledStart, scheduledEnd, maxParticipants, isRecorded, settings } = session;
+  return { title, scheduledStart, scheduledEnd, maxParticipants, isRecorded, settings };
+}
+
+function definedOnly<T extends object>(input: T): Partial<T> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Checks and normalizes the editable fields; BAD_USER_INPUT names the field at fault. */
+function validateFields(input: UpdateSessionInput) {
+  const title = input.title?.trim() || null;
+  if (title && title.length > 200) throw invalidInput("title must be at most 200 characters.", { field: "title" });
+  const maxParticipants = input.maxParticipants ?? 10;
+  if (!Number.isInteger(maxParticipants) || maxParticipants < 1 || maxParticipants > 500) {
+    throw invalidInput("maxParticipants must be between 1 and 500.", { field: "maxParticipants" });
+  }
+  const scheduledStart = input.scheduledStart ?? null;
+  const scheduledEnd = input.scheduledEnd ?? null;
+  if (scheduledEnd && !scheduledStart) throw invalidInput("scheduledEnd needs a scheduledStart.", { field: "scheduledEnd" });
+  if (scheduledStart && scheduledEnd && scheduledEnd <= scheduledStart) {
+    throw invalidInput("scheduledEnd must be after scheduledStart.", { field: "scheduledEnd" });
+  }
+  const settings = input.settings ?? {};
+  if (typeof settings !== "object" || Array.isArray(settings)) throw invalidInput("settings must be a JSON object.", { field: "settings" });
+  if (JSON.stringify(settings).length > 16_384) throw invalidInput("settings must be at most 16 KiB.", { field: "settings" });
+  return { title, maxParticipants, scheduledStart, scheduledEnd, isRecorded: input.isRecorded ?? true, settings };
+}
