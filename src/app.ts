@@ -22,6 +22,8 @@ import { createRealtimeServer, type RealtimeServer } from "./realtime/ws-server"
 import { buildGraphQLSchema } from "./schema/build-schema";
 import { createErrorFormatter } from "./schema/errors";
 import type { Services } from "./services";
+import { SessionStore } from "./services/session-store";
+import { SessionService } from "./services/session.service";
 import { UserService } from "./services/user.service";
 
 export interface App {
@@ -67,9 +69,12 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   }
 
   const tokens = new TokenService(resolveJwtSecret(config), config);
+  const access = new AccessPolicy(db);
+  const store = new SessionStore(db, bus);
   const services: Services = {
-    access: new AccessPolicy(db),
+    access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),
+    sessions: new SessionService(store, access, tokens, limiter),
   };
 
   const schema = await buildGraphQLSchema();

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { AuthContext } from "../auth/auth-context";
+import type { ParticipantEntity } from "../entities/participant.entity";
 import type { UserEntity } from "../entities/user.entity";
 import type { Services } from "../services";
 
@@ -8,6 +9,7 @@ export interface Loaders {
   userById: DataLoader<string, UserEntity | undefined>;
   /** Whether the signed-in viewer teaches the user (their classroom tutor or session host). */
   taughtByViewer: DataLoader<string, boolean>;
+  participantsBySession: DataLoader<string, ParticipantEntity[]>;
 }
 
 /** `viewerId` is read when a batch runs, so a login earlier in the operation counts. */
@@ -19,6 +21,7 @@ export function createLoaders(services: Services, viewerId: () => string | undef
       const taught = viewer ? await services.access.taughtBy(viewer, ids) : new Set<string>();
       return ids.map((id) => taught.has(id));
     }),
+    participantsBySession: new DataLoader((ids) => services.sessions.participantsOf(ids)),
   };
 }
 

@@ -2,6 +2,8 @@ import "reflect-metadata";
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { rejectMalformedText } from "../resolvers/middleware/reject-malformed-text";
+import { ParticipantResolver } from "../resolvers/participant.resolver";
+import { SessionResolver } from "../resolvers/session.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { DateTimeScalar } from "./scalars";
 
@@ -13,7 +15,7 @@ let built: Promise<GraphQLSchema> | undefined;
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [UserResolver],
+    resolvers: [UserResolver, SessionResolver, ParticipantResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     globalMiddlewares: [rejectMalformedText],
     validate: false,

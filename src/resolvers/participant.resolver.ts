@@ -1,0 +1,32 @@
+import { Ctx, FieldResolver, Int, Resolver, Root } from "type-graphql";
+import type { ParticipantEntity, Permissions as PermissionFlags } from "../entities/participant.entity";
+import type { UserEntity } from "../entities/user.entity";
+import { effectivePermissions } from "../auth/permissions";
+import { MediaState, Participant, Permissions } from "../schema/participant.type";
+import { User } from "../schema/user.type";
+import type { RequestContext } from "./context";
+
+@Resolver(() => Participant)
+export class ParticipantResolver {
+  @FieldResolver(() => User)
+  async user(@Root() participant: ParticipantEntity, @Ctx() ctx: RequestContext): Promise<UserEntity> {
+    return (await ctx.loaders.userById.load(participant.userId)) as UserEntity;
+  }
+
+  @FieldResolver(() => MediaState)
+  media(@Root() participant: ParticipantEntity): MediaState {
+    const { audioEnabled, videoEnabled, screenSharing, connectionQuality } = participant;
+    return { audioEnabled, videoEnabled, screenSharing, connectionQuality };
+  }
+
+  @FieldResolver(() => Permissions, { description: "Role defaults overlaid with this participant's own grants." })
+  async permissions(@Root() participant: ParticipantEntity, @Ctx() ctx: RequestContext): Promise<PermissionFlags> {
+    return effectivePermissions(await ctx.services.access.defaultsFor(participant.role), participant.permissionGrants);
+  }
+
+  @FieldResolver(() => Int)
+  totalTimeSeconds(@Root() participant: ParticipantEntity): number {
+    const running = participant.connectedSince ? Math.floor((Date.now() - participant.connectedSince.getTime()) / 1000) : 0;
+    return participant.connectedSeconds + Math.max(0, running);
+  }
+}

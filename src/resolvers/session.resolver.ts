@@ -1,0 +1,139 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { ParticipantEntity } from "../entities/participant.entity";
+import { ParticipantRole, ParticipantStatus } from "../entities/participant.entity";
+import type { SessionEntity } from "../entities/session.entity";
+import type { UserEntity } from "../entities/user.entity";
+import { toConnection } from "../schema/page.type";
+import { JoinSessionPayload, Participant, Permissions } from "../schema/participant.type";
+import { ClassroomSession, CreateSessionInput, SessionConnection, SessionFilter, UpdateSessionInput } from "../schema/session.type";
+import { User } from "../schema/user.type";
+import type { JoinResult } from "../services/session.service";
+import type { RequestContext } from "./context";
+
+function joinPayload(result: JoinResult): JoinSessionPayload {
+  return {
+    session: result.session,
+    participant: result.participant,
+    sessionToken: result.token.token,
+    sessionTokenExpiresAt: result.token.expiresAt,
+  };
+}
+
+/** Sessions: thin over SessionService; field resolvers batch through the request's loaders. */
+@Resolver(() => ClassroomSession)
+export class SessionResolver {
+  @Query(() => ClassroomSession, { nullable: true })
+  session(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity | null> {
+    return ctx.services.sessions.get(ctx.auth, id);
+  }
+
+  @Query(() => SessionConnection)
+  async mySessions(
+    @Ctx() ctx: RequestContext,
+    @Arg("filter", () => SessionFilter, { nullable: true }) filter?: SessionFilter,
+    @Arg("first", () => Int, { nullable: true }) first?: number,
+    @Arg("after", () => String, { nullable: true }) after?: string,
+  ) {
+    return toConnection(await ctx.services.sessions.list(ctx.auth, filter ?? {}, first, after));
+  }
+
+  @Query(() => Permissions, { description: "Effective permissions of a role before per-participant grants." })
+  rolePermissions(@Arg("role", () => ParticipantRole) role: ParticipantRole, @Ctx() ctx: RequestContext) {
+    ctx.auth.requireUserId();
+    return ctx.services.access.defaultsFor(role);
+  }
+
+  @Mutation(() => ClassroomSession)
+  createSession(@Arg("input") input: CreateSessionInput, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
+    return ctx.services.sessions.create(ctx.auth, input);
+  }
+
+  @Mutation(() => ClassroomSession, { description: "SCHEDULED or WAITING sessions only." })
+  updateSession(
+    @Arg("id", () => ID) id: string,
+    @Arg("input") input: UpdateSessionInput,
+    @Ctx() ctx: RequestContext,
+  ): Promise<SessionEntity> {
+    return ctx.services.sessions.update(ctx.auth, id, input);
+  }
+
+  @Mutation(() => Boolean, { description: "SCHEDULED or WAITING sessions with no board events only." })
+  deleteSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<boolean> {
+    return ctx.services.sessions.delete(ctx.auth, id);
+  }
+
+  @Mutation(() => ClassroomSession)
+  createSoloSession(@Ctx() ctx: RequestContext, @Arg("title", () => String, { nullable: true }) title?: string): Promise<SessionEntity> {
+    return ctx.services.sessions.createSolo(ctx.auth, title);
+  }
+
+  @Mutation(() => JoinSessionPayload, { description: "Joining again while joined returns a fresh session token." })
+  async joinSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<JoinSessionPayload> {
+    return joinPayload(await ctx.services.sessions.join(ctx.auth, id));
+  }
+
+  @Mutation(() => JoinSessionPayload)
+  async joinSessionByCode(@Arg("accessCode") accessCode: string, @Ctx() ctx: RequestContext): Promise<JoinSessionPayload> {
+    return joinPayload(await ctx.services.sessions.joinByCode(ctx.auth, accessCode));
+  }
+
+  @Mutation(() => Participant)
+  leaveSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<ParticipantEntity> {
+    return ctx.services.sessions.leave(ctx.auth, id);
+  }
+
+  @Mutation(() => ClassroomSession)
+  startSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
+    return ctx.services.sessions.transition(ctx.auth, id, "start");
+  }
+
+  @Mutation(() => ClassroomSession)
+  pauseSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
+    return ctx.services.sessions.transition(ctx.auth, id, "pause");
+  }
+
+  @Mutation(() => ClassroomSession)
+  resumeSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
+    return ctx.services.sessions.transition(ctx.auth, id, "resume");
+  }
+
+  @Mutation(() => ClassroomSession)
+  completeSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
+    return ctx.services.sessions.transition(ctx.auth, id, "complete");
+  }
+
+  @Mutation(() => ClassroomSession)
+  terminateSession(
+    @Arg("id", () => ID) id: string,
+    @Ctx() ctx: RequestContext,
+    @Arg("reason", () => String, { nullable: true }) reason?: string,
+  ): Promise<SessionEntity> {
+    return ctx.services.sessions.transition(ctx.auth, id, "terminate", reason);
+  }
+
+  @FieldResolver(() => User)
+  async host(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<UserEntity> {
+    return (await ctx.loaders.userById.load(session.hostId)) as UserEntity;
+  }
+
+  @FieldResolver(() => Int)
+  totalDurationSeconds(@Root() session: SessionEntity): number {
+    const running = session.activeSince ? Math.floor((Date.now() - session.activeSince.getTime()) / 1000) : 0;
+    return session.activeSeconds + Math.max(0, running);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "Only visible to the host and to users allowed to invite." })
+  accessCode(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<string | null> {
+    return ctx.services.sessions.accessCodeFor(ctx.auth, session);
+  }
+
+  @FieldResolver(() => [Participant])
+  async participants(
+    @Root() session: SessionEntity,
+    @Ctx() ctx: RequestContext,
+    @Arg("statuses", () => [ParticipantStatus], { nullable: true }) statuses?: ParticipantStatus[],
+  ): Promise<ParticipantEntity[]> {
+    const all = await ctx.loaders.participantsBySession.load(session.id);
+    return statuses?.length ? all.filter((p) => statuses.includes(p.status)) : all;
+  }
+}
