@@ -2,7 +2,6 @@ import "reflect-metadata";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
-import type { Redis } from "ioredis";
 import type { DataSource } from "typeorm";
 import { AccessPolicy } from "./auth/access";
 import { PasswordHasher } from "./auth/passwords";
@@ -11,18 +10,24 @@ import { TokenService } from "./auth/tokens";
 import type { Config } from "./config";
 import { createDataSource, databaseKind } from "./db/data-source";
 import { createLogger, type Logger } from "./infra/logger";
-import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./infra/rate-limiter";
-import { createRedis, whenReady } from "./infra/redis";
+import type { RateLimiter } from "./infra/rate-limiter";
+import { createSharedInfra } from "./infra/shared-infra";
 import { createGraphQLHttp } from "./http/graphql-http";
 import { graphiqlRouter } from "./http/graphiql";
 import { healthRouter } from "./http/health";
 import { cors, httpErrorHandler, notFoundHandler, securityHeaders } from "./http/security";
-import { MemoryEventBus, RedisEventBus, type EventBus } from "./realtime/event-bus";
+import type { EventBus } from "./realtime/event-bus";
+import { jobs as jobDefinitions } from "./jobs/registry";
+import { createJobScheduler, type JobScheduler } from "./jobs/scheduler";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/ws-server";
 import { buildGraphQLSchema } from "./schema/build-schema";
 import { createErrorFormatter } from "./schema/errors";
 import type { Services } from "./services";
+import { BookingService } from "./services/booking.service";
+import { ClassroomService } from "./services/classroom.service";
+import { ParticipantService } from "./services/participant.service";
 import { SessionStore } from "./services/session-store";
+import { SystemEventService } from "./services/system-events";
 import { SessionService } from "./services/session.service";
 import { UserService } from "./services/user.service";
 
@@ -34,7 +39,9 @@ export interface App {
   services: Services;
   tokens: TokenService;
   httpServer: http.Server;
-  /** Listens on config.port/host (0 picks a free port); answers the base URL. */
+  /** The background jobs' scheduler (W6); started by listen() when JOBS_ENABLED. */
+  jobs: JobScheduler;
+  /** Listens on config.port/host (0 picks a free port), then starts the job schedule; answers the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new work, close sockets with 1001, drain HTTP, close pools. */
   stop(): Promise<void>;
@@ -51,31 +58,14 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   const db = deps.db ?? createDataSource(config);
   if (!db.isInitialized) await db.initialize();
 
-  const redisClients: Redis[] = [];
-  let bus: EventBus;
-  let limiter: RateLimiter;
-  if (config.redisUrl) {
-    const commands = createRedis(config.redisUrl, "classroom-commands", logger);
-    const subscriber = createRedis(config.redisUrl, "classroom-subscriber", logger, { subscriber: true });
-    redisClients.push(commands);
-    // Best effort: serve with shared counters and pub/sub from the first request when Redis
-    // is up; when it is not, start anyway (readiness depends on the database alone).
-    if (!(await whenReady(commands, 5000))) logger.warn("redis not reachable at start; continuing without it");
-    bus = new RedisEventBus(commands, subscriber, config.redisPrefix);
-    limiter = new RedisRateLimiter(commands, config.redisPrefix);
-  } else {
-    bus = new MemoryEventBus();
-    limiter = new MemoryRateLimiter();
-  }
+  const infra = await createSharedInfra(config, logger);
+  const { bus, limiter } = infra;
 
   const tokens = new TokenService(resolveJwtSecret(config), config);
-  const access = new AccessPolicy(db);
-  const store = new SessionStore(db, bus);
-  const services: Services = {
-    access,
-    users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),
-    sessions: new SessionService(store, access, tokens, limiter),
-  };
+  const services = createServices(db, config, { bus, limiter, tokens });
+
+  // Jobs: created here, started once listening, stopped before the bus and the database close.
+  const jobs = createJobScheduler(jobDefinitions, { services, config, logger, now: () => new Date() });
 
   const schema = await buildGraphQLSchema();
   const formatError = createErrorFormatter(
@@ -111,6 +101,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
     services,
     tokens,
     httpServer,
+    jobs,
     listen() {
       return new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -118,6 +109,8 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
           const { port } = httpServer.address() as AddressInfo;
           const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
           logger.info({ port, database: databaseKind(config), redis: bus.health() }, "listening");
+          // Not awaited: with BullMQ, registering the schedules waits for Redis, and serving must not.
+          if (config.jobsEnabled) jobs.start().catch((err) => logger.error({ err }, "job schedule failed to start"));
           resolve(`http://${host}:${port}`);
         });
       });
@@ -127,13 +120,37 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
         await realtime.close();
         await graphqlHttp.apollo.stop(); // stops accepting and drains in-flight HTTP requests
         if (httpServer.listening) await new Promise((resolve) => httpServer.close(resolve));
-        await bus.close();
-        await Promise.all(redisClients.map((r) => r.quit().catch(() => r.disconnect())));
+        await jobs.stop(); // waits for a running job, which writes to the database and publishes
+        await infra.close();
         if (db.isInitialized) await db.destroy();
       })();
       return stopping;
     },
   };
+}
+
+/**
+ * The domain services over `db`: the server's (createApp) and `npm run job`'s, built the same
+ * way so a job run by hand behaves as one run by the scheduler.
+ */
+export function createServices(
+  db: DataSource,
+  config: Config,
+  { bus, limiter, tokens }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService },
+): Services {
+  const access = new AccessPolicy(db);
+  const store = new SessionStore(db, bus);
+  const sessions = new SessionService(store, access, tokens, limiter);
+  const services: Services = {
+    access,
+    users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),
+    sessions,
+    classrooms: new ClassroomService(db, access, sessions),
+    bookings: new BookingService(store, access, sessions),
+    participants: new ParticipantService(store, access, sessions),
+    systemEvents: new SystemEventService(db, bus, access, config.backfillMax),
+  };
+  return services;
 }
 
 /** Applies pending migrations; answers the names of those it ran. */

@@ -55,6 +55,12 @@ export interface Config {
   passwordHashCost: { memoryKiB: number; iterations: number };
   /** graphql-ws: how long a socket may wait before connection_init. */
   connectionInitWaitMs: number;
+  /**
+   * Run the background jobs on their schedule (W6). Off only where something else runs them:
+   * tests that must not see a job fire, or instances set aside from scheduling. `npm run job`
+   * works either way.
+   */
+  jobsEnabled: boolean;
 }
 
 /** Document limits (src/schema/operation-limits.ts) plus the transports' size limits. */
@@ -170,5 +176,6 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1),
     passwordHashCost: { memoryKiB: 19_456, iterations: 2 },
     connectionInitWaitMs: int(env, "CONNECTION_INIT_WAIT_MS", 3000, 1),
+    jobsEnabled: bool(env, "JOBS_ENABLED", true),
   };
 }

@@ -1,4 +1,5 @@
 import { In, type DataSource, type EntityManager } from "typeorm";
+import type { BookingEntity } from "../entities/booking.entity";
 import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
 import {
   ParticipantEntity,
@@ -12,6 +13,11 @@ import { SessionEntity } from "../entities/session.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
 import { forbidden, notFound } from "../services/errors";
 import { effectivePermissions } from "./permissions";
+
+/** What a user is to a classroom; undefined (elsewhere) means no access at all. */
+export type ClassroomRole = "tutor" | "member" | "admin";
+/** What a user is to a booking; undefined (elsewhere) means no access at all. */
+export type BookingRole = "tutor" | "student" | "admin";
 
 /** Everything that decides what one user may do in one session, loaded once. */
 export interface SessionAccess {
@@ -60,11 +66,14 @@ export class AccessPolicy {
     return new Set(rows.map((r) => r.user_id));
   }
 
-  /** The role defaults of RULES.md, as stored in role_permissions (read once per instance). */
-  async defaultsFor(role: ParticipantRole): Promise<Permissions> {
-    this.roleDefaults ??= this.db
-      .getRepository(RolePermissionsEntity)
-      .find()
+  /**
+   * The role defaults of RULES.md, as stored in role_permissions (read once per instance).
+   * Read through `manager`: inside a transaction on the embedded database (one connection) a
+   * read through the DataSource would wait for that transaction, which waits for it.
+   */
+  async defaultsFor(role: ParticipantRole, manager: EntityManager = this.db.manager): Promise<Permissions> {
+    this.roleDefaults ??= manager
+      .find(RolePermissionsEntity)
       .then((rows) => new Map(rows.map((r) => [r.role, r.permissions])));
     this.roleDefaults.catch(() => (this.roleDefaults = undefined));
     const defaults = (await this.roleDefaults).get(role);
@@ -83,7 +92,7 @@ export class AccessPolicy {
     ]);
     const isHost = found.hostId === actorId;
     const role = participant?.role ?? (isHost ? ParticipantRole.HOST : ParticipantRole.VIEWER);
-    const permissions = effectivePermissions(await this.defaultsFor(role), participant?.permissionGrants ?? {});
+    const permissions = effectivePermissions(await this.defaultsFor(role, manager), participant?.permissionGrants ?? {});
     return {
       session: found,
       actorId,
@@ -136,7 +145,7 @@ export class AccessPolicy {
   }
 
   /** Classrooms: the tutor and members may read; only the tutor (or an admin) manages. */
-  async classroomRole(actorId: string, classroomId: string): Promise<"tutor" | "member" | "admin" | undefined> {
+  async classroomRole(actorId: string, classroomId: string): Promise<ClassroomRole | undefined> {
     if (!isUuid(classroomId)) return undefined;
     const [classroom, actor] = await Promise.all([
       this.db.manager.findOneBy(ClassroomEntity, { id: classroomId }),
@@ -147,6 +156,56 @@ export class AccessPolicy {
     if (actor?.role === UserRole.ADMIN) return "admin";
     const member = await this.db.manager.existsBy(ClassroomMemberEntity, { classroomId, userId: actorId });
     return member ? "member" : undefined;
+  }
+
+  /** Whether the role from classroomRole may read the classroom (tutor, member, admin). */
+  canReadClassroom(role: ClassroomRole | undefined): role is ClassroomRole {
+    return role !== undefined;
+  }
+
+  /**
+   * For mutations managing a classroom (adding members, scheduling into it): NOT_FOUND when
+   * the user cannot see it at all, FORBIDDEN for a member (they know it exists).
+   */
+  requireClassroomManager(role: ClassroomRole | undefined, what: string): void {
+    if (!this.canReadClassroom(role)) throw notFound("Classroom");
+    if (role === "member") throw forbidden(`Only the classroom's tutor can ${what}.`);
+  }
+
+  /** Ids of the classrooms among `classroomIds` that `actorId` may read (one query). */
+  async readableClassroomIds(actorId: string, classroomIds: readonly string[]): Promise<Set<string>> {
+    const ids = classroomIds.filter(isUuid);
+    if (ids.length === 0) return new Set();
+    const rows: Array<{ id: string }> = await this.db.query(
+      `SELECT c.id FROM classrooms c
+        WHERE c.id = ANY($2::uuid[])
+          AND (c.tutor_id = $1
+            OR EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.role = 'ADMIN')
+            OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = c.id AND m.user_id = $1))`,
+      [actorId, ids],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * The actor's part in a booking: its tutor, its student, an admin, or undefined (no access:
+   * queries answer null, mutations NOT_FOUND). Classroom members do not see bookings.
+   */
+  bookingRole(actor: Pick<UserEntity, "id" | "role">, booking: Pick<BookingEntity, "tutorId" | "studentId">): BookingRole | undefined {
+    if (booking.tutorId === actor.id) return "tutor";
+    if (booking.studentId === actor.id) return "student";
+    return actor.role === UserRole.ADMIN ? "admin" : undefined;
+  }
+
+  /**
+   * For booking mutations: NOT_FOUND without access, FORBIDDEN when the actor's part is not
+   * one of `allowed`; answers the part.
+   */
+  requireBookingRole(actor: Pick<UserEntity, "id" | "role">, booking: BookingEntity, allowed: readonly BookingRole[], what: string): BookingRole {
+    const role = this.bookingRole(actor, booking);
+    if (!role) throw notFound("Booking");
+    if (!allowed.includes(role)) throw forbidden(`Only the booking's tutor can ${what}.`);
+    return role;
   }
 
   /** Ids of the sessions among `sessionIds` that `actorId` may read (one query). */

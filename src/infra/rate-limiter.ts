@@ -9,6 +9,8 @@ export interface RateDecision {
 /** Fixed-window counters: at most `limit` hits per `windowMs` per key. */
 export interface RateLimiter {
   hit(key: string, limit: number, windowMs: number): Promise<RateDecision>;
+  /** Whether one more hit would be allowed, without counting one. */
+  peek(key: string, limit: number): Promise<RateDecision>;
 }
 
 /** In-process counters for the embedded default (one instance). */
@@ -27,6 +29,13 @@ export class MemoryRateLimiter implements RateLimiter {
     }
     window.count += 1;
     return decide(window.count, limit, window.resetAt - now);
+  }
+
+  async peek(key: string, limit: number): Promise<RateDecision> {
+    const now = this.now();
+    const window = this.windows.get(key);
+    if (!window || window.resetAt <= now) return { allowed: true, retryAfterMs: 0 };
+    return decide(window.count + 1, limit, window.resetAt - now);
   }
 
   private sweep(now: number): void {
@@ -51,6 +60,16 @@ export class RedisRateLimiter implements RateLimiter {
       return await this.hitRedis(key, limit, windowMs);
     } catch {
       return this.fallback.hit(key, limit, windowMs);
+    }
+  }
+
+  async peek(key: string, limit: number): Promise<RateDecision> {
+    try {
+      const redisKey = `${this.prefix}rate:${key}`;
+      const [count, ttl] = await Promise.all([this.redis.get(redisKey), this.redis.pttl(redisKey)]);
+      return count === null || ttl <= 0 ? { allowed: true, retryAfterMs: 0 } : decide(Number(count) + 1, limit, ttl);
+    } catch {
+      return this.fallback.peek(key, limit);
     }
   }
 

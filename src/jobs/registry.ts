@@ -1,13 +1,16 @@
 /**
- * Background jobs (W6). Each job is idempotent (running it twice does no harm) and
- * runnable by hand with `npm run job -- <name>`. The drivers that schedule them (BullMQ
- * with REDIS_URL, in-process otherwise) and the jobs themselves arrive with the features
- * that need them.
+ * Every background job (W6), scheduled by the driver (src/jobs/scheduler.ts: BullMQ with
+ * REDIS_URL, in-process otherwise) and runnable by hand with `npm run job -- <name>`.
+ * Each is idempotent; see JobDefinition.
  */
-export interface JobDefinition<Deps> {
-  name: string;
-  description: string;
-  run(deps: Deps): Promise<string>;
-}
+import { expireSessionsJob } from "./expire-sessions.job";
+import type { JobDefinition } from "./job";
 
-export const jobs: ReadonlyArray<JobDefinition<unknown>> = [];
+export type { JobContext, JobDefinition } from "./job";
+
+export const jobs: readonly JobDefinition[] = [expireSessionsJob];
+
+/** The job called `name`, or undefined. */
+export function findJob(name: string | undefined, definitions: readonly JobDefinition[] = jobs): JobDefinition | undefined {
+  return definitions.find((j) => j.name === name);
+}

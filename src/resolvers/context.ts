@@ -1,6 +1,9 @@
 import DataLoader from "dataloader";
 import type { AuthContext } from "../auth/auth-context";
+import type { BookingEntity } from "../entities/booking.entity";
+import type { ClassroomEntity } from "../entities/classroom.entity";
 import type { ParticipantEntity } from "../entities/participant.entity";
+import type { SessionEntity } from "../entities/session.entity";
 import type { UserEntity } from "../entities/user.entity";
 import type { Services } from "../services";
 
@@ -10,6 +13,14 @@ export interface Loaders {
   /** Whether the signed-in viewer teaches the user (their classroom tutor or session host). */
   taughtByViewer: DataLoader<string, boolean>;
   participantsBySession: DataLoader<string, ParticipantEntity[]>;
+  participantById: DataLoader<string, ParticipantEntity | undefined>;
+  /** Classrooms the viewer may read (tutor, member, admin); undefined for any other. */
+  classroomById: DataLoader<string, ClassroomEntity | undefined>;
+  membersByClassroom: DataLoader<string, UserEntity[]>;
+  /** Bookings the viewer may read (tutor, student, admin); undefined for any other. */
+  bookingById: DataLoader<string, BookingEntity | undefined>;
+  /** Sessions the viewer may read; undefined for any other. */
+  sessionById: DataLoader<string, SessionEntity | undefined>;
 }
 
 /** `viewerId` is read when a batch runs, so a login earlier in the operation counts. */
@@ -22,7 +33,20 @@ export function createLoaders(services: Services, viewerId: () => string | undef
       return ids.map((id) => taught.has(id));
     }),
     participantsBySession: new DataLoader((ids) => services.sessions.participantsOf(ids)),
+    participantById: new DataLoader((ids) => services.sessions.participantsByIds(ids)),
+    classroomById: forViewer(viewerId, (viewer, ids) => services.classrooms.readableByIds(viewer, ids)),
+    membersByClassroom: new DataLoader((ids) => services.classrooms.membersOf(ids)),
+    bookingById: forViewer(viewerId, (viewer, ids) => services.bookings.readableByIds(viewer, ids)),
+    sessionById: forViewer(viewerId, (viewer, ids) => services.sessions.readableByIds(viewer, ids)),
   };
+}
+
+/** A loader of what the viewer may read: nothing when signed out. */
+function forViewer<T>(viewerId: () => string | undefined, load: (viewer: string, ids: readonly string[]) => Promise<Array<T | undefined>>) {
+  return new DataLoader<string, T | undefined>(async (ids) => {
+    const viewer = viewerId();
+    return viewer ? load(viewer, ids) : ids.map(() => undefined);
+  });
 }
 
 /** What every resolver receives, over HTTP and over WebSocket alike. */

@@ -1,8 +1,12 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { BookingEntity } from "../entities/booking.entity";
+import type { ClassroomEntity } from "../entities/classroom.entity";
 import type { ParticipantEntity } from "../entities/participant.entity";
 import { ParticipantRole, ParticipantStatus } from "../entities/participant.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import type { UserEntity } from "../entities/user.entity";
+import { Booking } from "../schema/booking.type";
+import { Classroom } from "../schema/classroom.type";
 import { toConnection } from "../schema/page.type";
 import { JoinSessionPayload, Participant, Permissions } from "../schema/participant.type";
 import { ClassroomSession, CreateSessionInput, SessionConnection, SessionFilter, UpdateSessionInput } from "../schema/session.type";
@@ -114,6 +118,16 @@ export class SessionResolver {
   @FieldResolver(() => User)
   async host(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<UserEntity> {
     return (await ctx.loaders.userById.load(session.hostId)) as UserEntity;
+  }
+
+  @FieldResolver(() => Classroom, { nullable: true, description: "Null for a viewer who is not the classroom's tutor or member." })
+  async classroom(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<ClassroomEntity | null> {
+    return session.classroomId ? ((await ctx.loaders.classroomById.load(session.classroomId)) ?? null) : null;
+  }
+
+  @FieldResolver(() => Booking, { nullable: true, description: "Null for a viewer who is not the booking's tutor or student." })
+  async booking(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<BookingEntity | null> {
+    return session.bookingId ? ((await ctx.loaders.bookingById.load(session.bookingId)) ?? null) : null;
   }
 
   @FieldResolver(() => Int)

@@ -1,7 +1,10 @@
 import "reflect-metadata";
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { BookingResolver } from "../resolvers/booking.resolver";
+import { ClassroomResolver } from "../resolvers/classroom.resolver";
 import { rejectMalformedText } from "../resolvers/middleware/reject-malformed-text";
+import { ParticipantActionsResolver } from "../resolvers/participant-actions.resolver";
 import { ParticipantResolver } from "../resolvers/participant.resolver";
 import { SessionResolver } from "../resolvers/session.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
@@ -15,7 +18,7 @@ let built: Promise<GraphQLSchema> | undefined;
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [UserResolver, SessionResolver, ParticipantResolver],
+    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     globalMiddlewares: [rejectMalformedText],
     validate: false,

@@ -39,6 +39,7 @@ export function publicCode(reason: DomainErrorReason): ErrorCode {
     case DomainErrorReason.EMAIL_TAKEN:
     case DomainErrorReason.CONFLICT:
     case DomainErrorReason.SESSION_FULL:
+    case DomainErrorReason.DOUBLE_BOOKING:
       return ErrorCode.CONFLICT;
     case DomainErrorReason.INVALID_STATE:
       return ErrorCode.INVALID_STATE;

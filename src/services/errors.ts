@@ -18,6 +18,8 @@ export const DomainErrorReason = {
   EMAIL_TAKEN: "EMAIL_TAKEN",
   CONFLICT: "CONFLICT",
   SESSION_FULL: "SESSION_FULL",
+  /** The slot overlaps a PENDING or CONFIRMED booking of the same tutor or student. */
+  DOUBLE_BOOKING: "DOUBLE_BOOKING",
   INVALID_STATE: "INVALID_STATE",
   // limits
   RATE_LIMITED: "RATE_LIMITED",

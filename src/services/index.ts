@@ -1,5 +1,9 @@
 import type { AccessPolicy } from "../auth/access";
+import type { BookingService } from "./booking.service";
+import type { ClassroomService } from "./classroom.service";
+import type { ParticipantService } from "./participant.service";
 import type { SessionService } from "./session.service";
+import type { SystemEventService } from "./system-events";
 import type { UserService } from "./user.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */
@@ -7,4 +11,8 @@ export interface Services {
   access: AccessPolicy;
   users: UserService;
   sessions: SessionService;
+  classrooms: ClassroomService;
+  bookings: BookingService;
+  participants: ParticipantService;
+  systemEvents: SystemEventService;
 }

@@ -46,6 +46,8 @@ export const allowedIn = {
   edit: [SCHEDULED, WAITING] as readonly SessionStatus[],
   board: [ACTIVE] as readonly SessionStatus[],
   chat: [WAITING, ACTIVE, PAUSED] as readonly SessionStatus[],
+  /** Not started yet: cancelling the session's booking terminates it (later, the host decides). */
+  cancelWithBooking: [SCHEDULED, WAITING] as readonly SessionStatus[],
 };
 
 /** Throws INVALID_STATE unless `status` is one of `allowed`. */

@@ -10,6 +10,12 @@ export interface SessionChange<T> {
   events?: NewSessionEvent[];
 }
 
+/** Events for one session that is new in, or locked by, the current transaction. */
+export interface SessionAppend {
+  session: SessionEntity;
+  events: readonly NewSessionEvent[];
+}
+
 /**
  * The write path of every session change: one transaction that locks the session row,
  * runs the change, appends its timeline events (gap-free seq, database time), commits, and
@@ -42,6 +48,25 @@ export class SessionStore {
       const outcome = await create(tx);
       const saved = await appendEvents(tx, outcome.session, outcome.events ?? []);
       return { result: outcome.result, messages: saved.map(toMessage) };
+    });
+    await this.publish(messages);
+    return result;
+  }
+
+  /**
+   * Runs `work` in one transaction that is not about a single session known up front (a
+   * booking being confirmed or cancelled). `work` creates sessions or locks them
+   * (lockSession) itself and answers, per session, the events to append; they are appended
+   * in the same transaction and published after commit.
+   */
+  async transaction<T>(work: (tx: EntityManager) => Promise<{ result: T; appends?: SessionAppend[] }>): Promise<T> {
+    const { result, messages } = await this.db.transaction(async (tx) => {
+      const outcome = await work(tx);
+      const messages: TimelineMessage[] = [];
+      for (const { session, events } of outcome.appends ?? []) {
+        messages.push(...(await appendEvents(tx, session, events)).map(toMessage));
+      }
+      return { result: outcome.result, messages };
     });
     await this.publish(messages);
     return result;

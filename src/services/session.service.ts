@@ -14,6 +14,7 @@ import { decodeCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import { allowedIn, nextStatus, requireStatus, type SessionAction } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 import type { NewSessionEvent, SessionEventType } from "./timeline";
+import { lockSession } from "./timeline";
 
 export interface CreateSessionInput {
   title?: string | null;
@@ -29,6 +30,8 @@ export interface CreateSessionInput {
 export type UpdateSessionInput = Omit<CreateSessionInput, "type" | "classroomId">;
 
 export interface SessionFilter {
+  /** Only this classroom's sessions (Classroom.sessions). */
+  classroomId?: string | null;
   statuses?: SessionStatus[] | null;
   types?: SessionType[] | null;
   from?: Date | null;
@@ -134,6 +137,25 @@ export class SessionService {
     return { session, events: [{ type: "SESSION_CREATED", userId: booking.tutorId, data: { status: session.status, bookingId: booking.id } }] };
   }
 
+  /**
+   * A cancelled booking's lesson, inside the caller's transaction (which holds the booking's
+   * lock): locks the session and terminates it if it has not started; a lesson under way or
+   * finished is left to its host. Answers the locked session and the events to append.
+   */
+  async terminateForBooking(tx: EntityManager, sessionId: string, actorId: string): Promise<{ session: SessionEntity; events: NewSessionEvent[] }> {
+    const session = await lockSession(tx, sessionId);
+    if (!allowedIn.cancelWithBooking.includes(session.status)) return { session, events: [] };
+    return { session, events: await this.applyTransition(tx, session, "terminate", actorId, { reason: "BOOKING_CANCELLED" }) };
+  }
+
+  /** Sessions by id that `viewerId` may read, in the order asked (undefined otherwise); the loaders' batch. */
+  async readableByIds(viewerId: string, ids: readonly string[]): Promise<Array<SessionEntity | undefined>> {
+    const readable = await this.access.readableSessionIds(viewerId, ids);
+    const rows = readable.size ? await this.db.getRepository(SessionEntity).findBy({ id: In([...readable]) }) : [];
+    const byId = new Map(rows.map((s) => [s.id, s]));
+    return ids.map((id) => byId.get(id));
+  }
+
   /** The host changes a session that has not started yet. */
   async update(auth: AuthContext, id: string, input: UpdateSessionInput): Promise<SessionEntity> {
     const actorId = auth.requireUserId();
@@ -184,6 +206,7 @@ export class SessionService {
     if (actor.role !== UserRole.ADMIN) qb.where(`s.id IN (${READABLE_SESSIONS_SQL.replace(/\$1/g, ":actorId")})`, { actorId });
     if (filter.statuses?.length) qb.andWhere("s.status IN (:...statuses)", { statuses: filter.statuses });
     if (filter.types?.length) qb.andWhere("s.type IN (:...types)", { types: filter.types });
+    if (filter.classroomId) qb.andWhere("s.classroom_id = :classroomId", { classroomId: filter.classroomId });
     if (filter.from) qb.andWhere("COALESCE(s.scheduled_start, s.created_at) >= :from", { from: filter.from });
     if (filter.to) qb.andWhere("COALESCE(s.scheduled_start, s.created_at) < :to", { to: filter.to });
     const totalCount = await qb.clone().getCount();
@@ -215,12 +238,16 @@ export class SessionService {
   /** Joins with an access code; 10 wrong codes a minute per user are RATE_LIMITED. */
   async joinByCode(auth: AuthContext, code: string): Promise<JoinResult> {
     const actor = await this.actor(auth);
+    // Over the limit, even a right code is refused: otherwise guessing would go on.
+    const wrongCodes = `wrong-code:${actor.id}`;
+    const allowed = await this.limiter.peek(wrongCodes, 10);
+    if (!allowed.allowed) throw rateLimited(allowed.retryAfterMs);
     const normalized = code.trim().toUpperCase();
     const found = /^[A-Z0-9]{4,16}$/.test(normalized)
       ? await this.db.getRepository(SessionEntity).findOneBy({ accessCode: normalized, status: In([...allowedIn.join]) })
       : null;
     if (!found) {
-      const limit = await this.limiter.hit(`wrong-code:${actor.id}`, 10, MINUTE);
+      const limit = await this.limiter.hit(wrongCodes, 10, MINUTE);
       if (!limit.allowed) throw rateLimited(limit.retryAfterMs);
       throw new DomainError(DomainErrorReason.NOT_FOUND, "No session has this access code.");
     }
@@ -287,6 +314,13 @@ export class SessionService {
       ? await this.db.getRepository(ParticipantEntity).find({ where: { sessionId: In([...sessionIds]) }, order: { createdAt: "ASC" } })
       : [];
     return sessionIds.map((id) => rows.filter((p) => p.sessionId === id));
+  }
+
+  /** Participants by id, in the order asked (undefined for unknown ids). */
+  async participantsByIds(ids: readonly string[]): Promise<Array<ParticipantEntity | undefined>> {
+    const rows = ids.length ? await this.db.getRepository(ParticipantEntity).findBy({ id: In([...ids]) }) : [];
+    const byId = new Map(rows.map((p) => [p.id, p]));
+    return ids.map((id) => byId.get(id));
   }
 
   /** The session's access code, for those allowed to invite (host or canInvite); else null. */

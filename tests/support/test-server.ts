@@ -47,6 +47,8 @@ export async function startTestServer(
         JWT_SECRET: TEST_SECRET,
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
         REDIS_PREFIX: `test-${randomBytes(4).toString("hex")}:`,
+        // Off so no background job changes what a test is looking at; the job tests turn it on.
+        JOBS_ENABLED: "false",
         ...(await connectionEnv(backend)),
         ...options.env,
       };

@@ -48,4 +48,15 @@ describe("MemoryRateLimiter", () => {
     now += 45_000;
     assert.equal((await limiter.hit("k", 3, 60_000)).allowed, true);
   });
+
+  it("peeks without counting", async () => {
+    let now = 0;
+    const limiter = new MemoryRateLimiter(() => now);
+    assert.deepEqual(await limiter.peek("p", 1), { allowed: true, retryAfterMs: 0 });
+    await limiter.hit("p", 1, 1000);
+    assert.deepEqual(await limiter.peek("p", 1), { allowed: false, retryAfterMs: 1000 });
+    assert.deepEqual(await limiter.peek("p", 2), { allowed: true, retryAfterMs: 0 });
+    now = 1000;
+    assert.deepEqual(await limiter.peek("p", 1), { allowed: true, retryAfterMs: 0 });
+  });
 });

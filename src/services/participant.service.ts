@@ -1,0 +1,171 @@
+import type { EntityManager } from "typeorm";
+import type { AccessPolicy, SessionAccess } from "../auth/access";
+import type { AuthContext } from "../auth/auth-context";
+import { cleanGrants, effectivePermissions } from "../auth/permissions";
+import {
+  ParticipantEntity,
+  ParticipantRole,
+  ParticipantStatus,
+  PERMISSION_KEYS,
+  type Permissions,
+} from "../entities/participant.entity";
+import type { SessionEntity } from "../entities/session.entity";
+import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
+import { allowedIn, requireStatus } from "./session-lifecycle";
+import type { SessionStore } from "./session-store";
+import { participantEvent, SEATED, type SessionService } from "./session.service";
+import type { NewSessionEvent, SessionEventType } from "./timeline";
+
+export interface MediaStateInput {
+  audioEnabled?: boolean | null;
+  videoEnabled?: boolean | null;
+  screenSharing?: boolean | null;
+  connectionQuality?: string | null;
+}
+
+/** Media flags, the permission that turning each on needs, and its timeline events. */
+const MEDIA = [
+  { field: "audioEnabled", permission: "canToggleAudio", on: "MEDIA_AUDIO_ON", off: "MEDIA_AUDIO_OFF" },
+  { field: "videoEnabled", permission: "canToggleVideo", on: "MEDIA_VIDEO_ON", off: "MEDIA_VIDEO_OFF" },
+  { field: "screenSharing", permission: "canShareScreen", on: "SCREEN_SHARE_START", off: "SCREEN_SHARE_STOP" },
+] as const satisfies ReadonlyArray<{
+  field: keyof MediaStateInput;
+  permission: keyof Permissions;
+  on: SessionEventType;
+  off: SessionEventType;
+}>;
+
+/**
+ * What participants do and what is done to them: media state, kicks, roles and grants.
+ * Every change runs under the session lock (SessionStore), so "only one screen sharer" and
+ * the grants are decided one request at a time.
+ */
+export class ParticipantService {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly access: AccessPolicy,
+    private readonly sessions: SessionService,
+  ) {}
+
+  /**
+   * The user's own media state. Turning a medium on needs its permission; one screen sharer
+   * per session (CONFLICT for the second); the participant must be in the session
+   * (JOINING, CONNECTED or RECONNECTING), else INVALID_STATE.
+   */
+  async updateMedia(auth: AuthContext, sessionId: string, input: MediaStateInput): Promise<ParticipantEntity> {
+    const actorId = auth.requireUserId();
+    if (input.connectionQuality && input.connectionQuality.length > 32) {
+      throw invalidInput("connectionQuality must be at most 32 characters.", { field: "connectionQuality" });
+    }
+    return this.store.change(sessionId, async (tx, session) => {
+      const access = await this.access.require(actorId, sessionId, tx, session);
+      requireStatus(session.status, allowedIn.chat, "change media");
+      const participant = requireSeated(access);
+      const events: NewSessionEvent[] = [];
+      for (const medium of MEDIA) {
+        const wanted = input[medium.field];
+        if (wanted === undefined || wanted === null || wanted === participant[medium.field]) continue;
+        if (wanted && !access.permissions[medium.permission]) {
+          throw forbidden(`You need the ${medium.permission} permission to turn this on.`);
+        }
+        if (medium.field === "screenSharing" && wanted) await this.requireNoOtherSharer(tx, session, participant);
+        participant[medium.field] = wanted;
+        events.push(participantEvent(wanted ? medium.on : medium.off, participant));
+      }
+      if (input.connectionQuality !== undefined) participant.connectionQuality = input.connectionQuality;
+      await tx.save(ParticipantEntity, participant);
+      return { result: participant, events };
+    });
+  }
+
+  /** Host or canKick removes a participant: KICKED overrides every other access to the session. */
+  async kick(auth: AuthContext, sessionId: string, userId: string, reason?: string | null): Promise<ParticipantEntity> {
+    const actorId = auth.requireUserId();
+    return this.store.change(sessionId, async (tx, session) => {
+      const access = await this.access.require(actorId, sessionId, tx, session);
+      this.access.requireHostOr(access, "canKick", "remove participants");
+      const target = await this.target(tx, session, userId);
+      if (target.role === ParticipantRole.HOST || target.userId === session.hostId) throw forbidden("The host cannot be removed.");
+      if (target.status === ParticipantStatus.KICKED) return { result: target };
+      await this.sessions.vacate(tx, target, ParticipantStatus.KICKED);
+      const data = { reason: reason?.slice(0, 500) ?? null, by: actorId };
+      return { result: target, events: [participantEvent("PARTICIPANT_KICK", target, data)] };
+    });
+  }
+
+  /**
+   * Host or canKick sets grants over a participant's role defaults: true or false sets a
+   * grant, null removes it (back to the role default), omitted leaves it.
+   */
+  async updatePermissions(
+    auth: AuthContext,
+    sessionId: string,
+    userId: string,
+    input: Partial<Record<keyof Permissions, boolean | null>>,
+  ): Promise<ParticipantEntity> {
+    const actorId = auth.requireUserId();
+    return this.store.change(sessionId, async (tx, session) => {
+      const access = await this.access.require(actorId, sessionId, tx, session);
+      this.access.requireHostOr(access, "canKick", "change permissions");
+      const target = await this.target(tx, session, userId);
+      if (target.role === ParticipantRole.HOST) throw forbidden("The host's permissions cannot be changed.");
+      const grants: Partial<Permissions> = { ...target.permissionGrants, ...cleanGrants(input) };
+      for (const key of PERMISSION_KEYS) if (input[key] === null) delete grants[key];
+      target.permissionGrants = grants;
+      await this.dropMediaNoLongerAllowed(target);
+      await tx.save(ParticipantEntity, target);
+      return { result: target, events: [participantEvent("PERMISSION_UPDATE", target, { grants })] };
+    });
+  }
+
+  /** Host or canKick makes a participant a STUDENT or a VIEWER. */
+  async changeRole(auth: AuthContext, sessionId: string, userId: string, role: ParticipantRole): Promise<ParticipantEntity> {
+    const actorId = auth.requireUserId();
+    if (role !== ParticipantRole.STUDENT && role !== ParticipantRole.VIEWER) {
+      throw invalidInput("A participant's role can become STUDENT or VIEWER.", { field: "role" });
+    }
+    return this.store.change(sessionId, async (tx, session) => {
+      const access = await this.access.require(actorId, sessionId, tx, session);
+      this.access.requireHostOr(access, "canKick", "change roles");
+      const target = await this.target(tx, session, userId);
+      if (target.role === ParticipantRole.HOST || target.role === ParticipantRole.SOLO) {
+        throw forbidden(`The ${target.role.toLowerCase()}'s role cannot be changed.`);
+      }
+      if (target.role === role) return { result: target };
+      const from = target.role;
+      target.role = role;
+      await this.dropMediaNoLongerAllowed(target);
+      await tx.save(ParticipantEntity, target);
+      return { result: target, events: [participantEvent("ROLE_CHANGE", target, { from, to: role })] };
+    });
+  }
+
+  /** The participant `userId` of the locked session; BAD_USER_INPUT when they are not in it. */
+  private async target(tx: EntityManager, session: SessionEntity, userId: string): Promise<ParticipantEntity> {
+    const target = await tx.findOneBy(ParticipantEntity, { sessionId: session.id, userId });
+    if (!target) throw invalidInput("That user is not a participant of this session.", { field: "userId" });
+    return target;
+  }
+
+  private async requireNoOtherSharer(tx: EntityManager, session: SessionEntity, participant: ParticipantEntity): Promise<void> {
+    const sharer = await tx.findOneBy(ParticipantEntity, { sessionId: session.id, screenSharing: true });
+    if (sharer && sharer.id !== participant.id) {
+      throw new DomainError(DomainErrorReason.CONFLICT, "Someone else is sharing their screen.", { sharingUserId: sharer.userId });
+    }
+  }
+
+  /** After a role or grant change, media the participant may no longer use is turned off. */
+  private async dropMediaNoLongerAllowed(participant: ParticipantEntity): Promise<void> {
+    const permissions = effectivePermissions(await this.access.defaultsFor(participant.role), participant.permissionGrants);
+    for (const medium of MEDIA) if (!permissions[medium.permission]) participant[medium.field] = false;
+  }
+}
+
+/** The actor's participant row while they hold a seat; INVALID_STATE otherwise. */
+function requireSeated(access: SessionAccess): ParticipantEntity {
+  const participant = access.participant;
+  if (!participant || !SEATED.includes(participant.status)) {
+    throw new DomainError(DomainErrorReason.INVALID_STATE, "Join the session first.", { status: participant?.status ?? null });
+  }
+  return participant;
+}
