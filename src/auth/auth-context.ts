@@ -1,4 +1,4 @@
-import { DomainError, unauthenticated } from "../services/errors";
+import { DomainError, forbidden, unauthenticated } from "../services/errors";
 import type { TokenClaims, TokenKind, TokenService } from "./tokens";
 import { bearerToken } from "./tokens";
 
@@ -39,10 +39,20 @@ export class AuthContext {
     return this.claims?.userId;
   }
 
-  /** The signed-in user's id; throws UNAUTHENTICATED when there is none or the token was bad. */
+  /**
+   * The signed-in user's id; throws UNAUTHENTICATED when there is none or the token was bad,
+   * and FORBIDDEN for a session token, which is good for its own session only.
+   */
   requireUserId(): string {
-    if (this.claims) return this.claims.userId;
+    if (this.claims?.kind === "access") return this.claims.userId;
+    if (this.claims) throw forbidden("A session token is only valid for operations on its own session.");
     throw this.failure ?? unauthenticated();
+  }
+
+  /** Like requireUserId, but also accepts a session token of `sessionId`. */
+  requireUserIdFor(sessionId: string): string {
+    if (this.claims?.kind === "session" && this.claims.sessionId === sessionId) return this.claims.userId;
+    return this.requireUserId();
   }
 
   /** Why authentication failed, if it did. */

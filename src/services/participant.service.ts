@@ -53,7 +53,7 @@ export class ParticipantService {
    * (JOINING, CONNECTED or RECONNECTING), else INVALID_STATE.
    */
   async updateMedia(auth: AuthContext, sessionId: string, input: MediaStateInput): Promise<ParticipantEntity> {
-    const actorId = auth.requireUserId();
+    const actorId = auth.requireUserIdFor(sessionId);
     if (input.connectionQuality && input.connectionQuality.length > 32) {
       throw invalidInput("connectionQuality must be at most 32 characters.", { field: "connectionQuality" });
     }
@@ -80,7 +80,7 @@ export class ParticipantService {
 
   /** Host or canKick removes a participant: KICKED overrides every other access to the session. */
   async kick(auth: AuthContext, sessionId: string, userId: string, reason?: string | null): Promise<ParticipantEntity> {
-    const actorId = auth.requireUserId();
+    const actorId = auth.requireUserIdFor(sessionId);
     return this.store.change(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
       this.access.requireHostOr(access, "canKick", "remove participants");
@@ -103,7 +103,7 @@ export class ParticipantService {
     userId: string,
     input: Partial<Record<keyof Permissions, boolean | null>>,
   ): Promise<ParticipantEntity> {
-    const actorId = auth.requireUserId();
+    const actorId = auth.requireUserIdFor(sessionId);
     return this.store.change(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
       this.access.requireHostOr(access, "canKick", "change permissions");
@@ -120,7 +120,7 @@ export class ParticipantService {
 
   /** Host or canKick makes a participant a STUDENT or a VIEWER. */
   async changeRole(auth: AuthContext, sessionId: string, userId: string, role: ParticipantRole): Promise<ParticipantEntity> {
-    const actorId = auth.requireUserId();
+    const actorId = auth.requireUserIdFor(sessionId);
     if (role !== ParticipantRole.STUDENT && role !== ParticipantRole.VIEWER) {
       throw invalidInput("A participant's role can become STUDENT or VIEWER.", { field: "role" });
     }

@@ -158,7 +158,7 @@ export class SessionService {
 
   /** The host changes a session that has not started yet. */
   async update(auth: AuthContext, id: string, input: UpdateSessionInput): Promise<SessionEntity> {
-    const actorId = auth.requireUserId();
+    const actorId = auth.requireUserIdFor(id);
     return this.store.change(id, async (tx, session) => {
       const access = await this.access.require(actorId, id, tx, session);
       this.access.requireHost(access, "change the session");
@@ -176,7 +176,7 @@ export class SessionService {
 
   /** The host deletes a session that has not started and has no board events. */
   async delete(auth: AuthContext, id: string): Promise<boolean> {
-    const actorId = auth.requireUserId();
+    const actorId = auth.requireUserIdFor(id);
     return this.db.transaction(async (tx) => {
       const access = await this.access.require(actorId, id, tx);
       this.access.requireHost(access, "delete the session");
@@ -192,7 +192,7 @@ export class SessionService {
 
   /** The session if the user may read it, else null (existence never leaks). */
   async get(auth: AuthContext, id: string): Promise<SessionEntity | null> {
-    const actorId = auth.requireUserId();
+    const actorId = auth.requireUserIdFor(id);
     const access = await this.access.load(actorId, id);
     return access && this.access.canRead(access) ? access.session : null;
   }
@@ -227,7 +227,7 @@ export class SessionService {
    * session opens it (WAITING).
    */
   async join(auth: AuthContext, id: string): Promise<JoinResult> {
-    const actor = await this.actor(auth);
+    const actor = await this.actor(auth, id);
     const { session, participant } = await this.store.change(id, async (tx, locked) => {
       await this.access.require(actor.id, id, tx, locked);
       return this.seat(tx, locked, actor.id);
@@ -261,7 +261,7 @@ export class SessionService {
 
   /** The user leaves (any status but KICKED): LEFT, seat freed, screen share and hand cleared. */
   async leave(auth: AuthContext, id: string): Promise<ParticipantEntity> {
-    const actorId = auth.requireUserId();
+    const actorId = auth.requireUserIdFor(id);
     return this.store.change(id, async (tx, session) => {
       const access = await this.access.require(actorId, id, tx, session);
       const participant = access.participant;
@@ -273,7 +273,7 @@ export class SessionService {
 
   /** Moves the session along its lifecycle; who may do it is RULES.md's table. */
   async transition(auth: AuthContext, id: string, action: Exclude<SessionAction, "hostJoin" | "expire">, reason?: string | null): Promise<SessionEntity> {
-    const actorId = auth.requireUserId();
+    const actorId = auth.requireUserIdFor(id);
     return this.store.change(id, async (tx, session) => {
       const access = await this.access.require(actorId, id, tx, session);
       if (action === "pause" || action === "resume") this.access.requireHostOr(access, "canPause", `${action} the session`);
@@ -334,8 +334,10 @@ export class SessionService {
 
   // ---------------------------------------------------------------- internals
 
-  private async actor(auth: AuthContext): Promise<UserEntity> {
-    const user = await this.db.getRepository(UserEntity).findOneBy({ id: auth.requireUserId() });
+  /** The signed-in user; with `sessionId`, a session token of that session is enough. */
+  private async actor(auth: AuthContext, sessionId?: string): Promise<UserEntity> {
+    const id = sessionId ? auth.requireUserIdFor(sessionId) : auth.requireUserId();
+    const user = await this.db.getRepository(UserEntity).findOneBy({ id });
     if (!user) throw new DomainError(DomainErrorReason.NOT_AUTHENTICATED, "Your account no longer exists.");
     return user;
   }

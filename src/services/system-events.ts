@@ -94,7 +94,7 @@ export class SystemEventService {
    * ends with FORBIDDEN.
    */
   async watch(auth: AuthContext, sessionId: string, afterSeq?: number | null): Promise<AsyncIterableIterator<SystemEventView>> {
-    const viewerId = auth.requireUserId();
+    const viewerId = auth.requireUserIdFor(sessionId);
     await this.access.require(viewerId, sessionId);
     // Subscribe before reading the backfill, so nothing committed in between is missed.
     const live = await this.bus.subscribe(topics.sessionTimeline(sessionId));

@@ -136,6 +136,26 @@ for (const backend of backends) {
       assert.equal(codeOf(await server.gql(q, { r: "HOST" })), "UNAUTHENTICATED");
     });
 
+    it("accepts a session token on the realtime connection for its own session only", async () => {
+      const join = await server.gql(`mutation($s: ID!) { joinSession(id: $s) { sessionToken } }`, { s: sessionId }, student.token);
+      const sessionToken = join.body.data.joinSession.sessionToken;
+      const other = await server.gql(`mutation { createSession(input: { type: GROUP }) { id } }`, {}, host.token);
+      const client = server.wsClient(sessionToken);
+      const run = (query: string, variables: Record<string, unknown>) =>
+        new Promise<any>((resolve, reject) => {
+          let result: unknown;
+          client.subscribe({ query, variables }, { next: (v) => (result = v), error: reject, complete: () => resolve(result) });
+        });
+      const mine = await run(`query($s: ID!) { session(id: $s) { id } }`, { s: sessionId });
+      assert.equal(mine.data.session.id, sessionId);
+      const elsewhere = await run(`query($s: ID!) { session(id: $s) { id } }`, { s: other.body.data.createSession.id });
+      assert.equal(elsewhere.errors?.[0]?.extensions?.code, "FORBIDDEN");
+      const me = await run(`{ me { id } }`, {});
+      assert.equal(me.errors?.[0]?.extensions?.code, "FORBIDDEN");
+      // Over HTTP a session token is not an access token at all.
+      assert.equal(codeOf(await server.gql(`query($s: ID!) { session(id: $s) { id } }`, { s: sessionId }, sessionToken)), "UNAUTHENTICATED");
+    });
+
     it("lets only tutors create sessions", async () => {
       const res = await server.gql(`mutation { createSession(input: { type: GROUP }) { id } }`, {}, student.token);
       assert.equal(codeOf(res), "FORBIDDEN");
