@@ -55,6 +55,40 @@ for (const backend of backends) {
       await frames.return?.();
     });
 
+    it("ends a kicked user's systemEvents on B, KICKED first, when the kick is made on A", T, async () => {
+      const tutor = await registerUser(a, "TUTOR");
+      const student = await registerUser(a, "STUDENT");
+      const created = await a.gql(`mutation { createSession(input: { type: GROUP }) { id accessCode } }`, {}, tutor.token);
+      const { id, accessCode } = created.body.data.createSession;
+      await b.gql(`mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: accessCode }, student.token);
+      const frames = b.wsClient(student.token).iterate<any>({
+        query: `subscription($s: ID!) { systemEvents(sessionId: $s, afterSeq: 0) { seq kind status } }`,
+        variables: { s: id },
+      });
+      const kinds: string[] = [];
+      // Backfill up to the join, so the subscription is live before the kick.
+      for (let seq = 0; seq < 2; ) {
+        const { value } = await frames.next();
+        seq = value.data.systemEvents.seq;
+        kinds.push(value.data.systemEvents.kind);
+      }
+      await a.gql(`mutation($s: ID!) { startSession(id: $s) { status } }`, { s: id }, tutor.token);
+      await a.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`, { s: id, u: student.id }, tutor.token);
+      const error = await (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await frames.next();
+            if (done) return undefined;
+            kinds.push(value.data.systemEvents.kind);
+          }
+        } catch (err) {
+          return err as Array<{ extensions?: { code?: string } }>;
+        }
+      })();
+      assert.deepEqual(kinds, ["SESSION_STATUS", "PARTICIPANT_UPDATE", "SESSION_STATUS", "KICKED"]);
+      assert.equal(error?.[0]?.extensions?.code, "FORBIDDEN");
+    });
+
     it("delivers to a subscriber on A the profile changes made through B", T, async () => {
       const user = await registerUser(b);
       const frames = profileFrames(a, user.token);
