@@ -85,11 +85,10 @@ export class AccessPolicy {
   async load(actorId: string, sessionId: string, manager: EntityManager = this.db.manager, session?: SessionEntity): Promise<SessionAccess | undefined> {
     const found = session ?? (isUuid(sessionId) ? await manager.findOneBy(SessionEntity, { id: sessionId }) : null);
     if (!found) return undefined;
-    const [actor, participant, inClassroom] = await Promise.all([
-      manager.findOneBy(UserEntity, { id: actorId }),
-      manager.findOneBy(ParticipantEntity, { sessionId: found.id, userId: actorId }),
-      found.classroomId ? this.inClassroom(manager, found.classroomId, actorId) : Promise.resolve(false),
-    ]);
+    // One after another: inside a transaction these share one connection.
+    const actor = await manager.findOneBy(UserEntity, { id: actorId });
+    const participant = await manager.findOneBy(ParticipantEntity, { sessionId: found.id, userId: actorId });
+    const inClassroom = found.classroomId ? await this.inClassroom(manager, found.classroomId, actorId) : false;
     const isHost = found.hostId === actorId;
     const role = participant?.role ?? (isHost ? ParticipantRole.HOST : ParticipantRole.VIEWER);
     const permissions = effectivePermissions(await this.defaultsFor(role, manager), participant?.permissionGrants ?? {});

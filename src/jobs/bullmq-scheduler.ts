@@ -34,6 +34,7 @@ export class BullMqScheduler implements JobScheduler {
   private worker?: Worker;
   private starting?: Promise<void>;
   private stopping?: Promise<void>;
+  private readonly warned = new Map<string, number>();
 
   constructor(
     private readonly runner: JobRunner,
@@ -80,13 +81,13 @@ export class BullMqScheduler implements JobScheduler {
   private async open(): Promise<void> {
     const prefix = `${this.options.redisPrefix}bull`;
     this.queue = new Queue(JOB_QUEUE, { connection: this.connect("classroom-jobs-queue"), prefix });
-    this.queue.on("error", (err) => this.logger.warn({ err: err.message }, "job queue error"));
+    this.queue.on("error", (err) => this.warnOnce("job queue error", err));
     this.worker = new Worker(JOB_QUEUE, (job) => this.processJob(job), {
       connection: this.connect("classroom-jobs-worker"),
       prefix,
       concurrency: 1,
     });
-    this.worker.on("error", (err) => this.logger.warn({ err: err.message }, "job worker error"));
+    this.worker.on("error", (err) => this.warnOnce("job worker error", err));
     try {
       for (const definition of this.runner.definitions) {
         // Upsert, not add: the same id from every instance (and every restart) updates the one
@@ -115,6 +116,18 @@ export class BullMqScheduler implements JobScheduler {
       }
       throw err;
     }
+  }
+
+  /**
+   * BullMQ reports every failed reconnect of every connection it holds; while Redis is down
+   * that is several a second, so each distinct error is logged at most once a minute.
+   */
+  private warnOnce(msg: string, err: Error): void {
+    const key = `${msg}: ${err.message}`;
+    const now = Date.now();
+    if (now - (this.warned.get(key) ?? -Infinity) < 60_000) return;
+    this.warned.set(key, now);
+    this.logger.warn({ err: err.message }, msg);
   }
 
   /** A connection of our own: BullMQ needs maxRetriesPerRequest null (commands wait out a blip). */

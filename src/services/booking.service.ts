@@ -4,7 +4,7 @@ import type { AuthContext } from "../auth/auth-context";
 import { BookingEntity, BookingStatus } from "../entities/booking.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
 import { DomainError, DomainErrorReason, forbidden, invalidInput, notFound, unauthenticated } from "./errors";
-import { decodeCursor, encodeCursor, pageSize, type Page } from "./pagination";
+import { decodeTimeCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import type { SessionAppend, SessionStore } from "./session-store";
 import type { SessionService } from "./session.service";
 
@@ -145,7 +145,7 @@ export class BookingService {
   async list(auth: AuthContext, statuses?: BookingStatus[] | null, first?: number | null, after?: string | null): Promise<Page<BookingEntity>> {
     const actorId = auth.requireUserId();
     const limit = pageSize(first);
-    const cursor = after ? decodeBookingCursor(after) : undefined;
+    const cursor = after ? decodeTimeCursor(after) : undefined;
     const qb = this.db
       .getRepository(BookingEntity)
       .createQueryBuilder("b")
@@ -197,11 +197,3 @@ function invalidState(booking: BookingEntity, action: string): DomainError {
   });
 }
 
-/** A myBookings cursor: scheduledStart in ms and the id, checked so a forged one is BAD_USER_INPUT. */
-function decodeBookingCursor(after: string): { at: number; id: string } {
-  const cursor = decodeCursor<{ at: number; id: string }>(after);
-  if (!Number.isSafeInteger(cursor.at) || typeof cursor.id !== "string" || !isUuid(cursor.id)) {
-    throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
-  }
-  return cursor;
-}

@@ -112,7 +112,7 @@ export class ParticipantService {
       const grants: Partial<Permissions> = { ...target.permissionGrants, ...cleanGrants(input) };
       for (const key of PERMISSION_KEYS) if (input[key] === null) delete grants[key];
       target.permissionGrants = grants;
-      await this.dropMediaNoLongerAllowed(target);
+      await this.dropMediaNoLongerAllowed(tx, target);
       await tx.save(ParticipantEntity, target);
       return { result: target, events: [participantEvent("PERMISSION_UPDATE", target, { grants })] };
     });
@@ -134,7 +134,7 @@ export class ParticipantService {
       if (target.role === role) return { result: target };
       const from = target.role;
       target.role = role;
-      await this.dropMediaNoLongerAllowed(target);
+      await this.dropMediaNoLongerAllowed(tx, target);
       await tx.save(ParticipantEntity, target);
       return { result: target, events: [participantEvent("ROLE_CHANGE", target, { from, to: role })] };
     });
@@ -155,8 +155,8 @@ export class ParticipantService {
   }
 
   /** After a role or grant change, media the participant may no longer use is turned off. */
-  private async dropMediaNoLongerAllowed(participant: ParticipantEntity): Promise<void> {
-    const permissions = effectivePermissions(await this.access.defaultsFor(participant.role), participant.permissionGrants);
+  private async dropMediaNoLongerAllowed(tx: EntityManager, participant: ParticipantEntity): Promise<void> {
+    const permissions = effectivePermissions(await this.access.defaultsFor(participant.role, tx), participant.permissionGrants);
     for (const medium of MEDIA) if (!permissions[medium.permission]) participant[medium.field] = false;
   }
 }

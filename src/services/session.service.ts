@@ -10,7 +10,7 @@ import { SessionEntity, SessionStatus, SessionType } from "../entities/session.e
 import { UserEntity, UserRole } from "../entities/user.entity";
 import type { RateLimiter } from "../infra/rate-limiter";
 import { DomainError, DomainErrorReason, forbidden, invalidInput, notFound, rateLimited } from "./errors";
-import { decodeCursor, encodeCursor, pageSize, type Page } from "./pagination";
+import { decodeTimeCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import { allowedIn, nextStatus, requireStatus, type SessionAction } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 import type { NewSessionEvent, SessionEventType } from "./timeline";
@@ -210,9 +210,12 @@ export class SessionService {
     if (filter.from) qb.andWhere("COALESCE(s.scheduled_start, s.created_at) >= :from", { from: filter.from });
     if (filter.to) qb.andWhere("COALESCE(s.scheduled_start, s.created_at) < :to", { to: filter.to });
     const totalCount = await qb.clone().getCount();
-    const cursor = after ? decodeCursor(after) : undefined;
-    if (cursor) qb.andWhere("(s.created_at, s.id) < (:at, :id)", { at: new Date(cursor.at), id: cursor.id });
-    const rows = await qb.orderBy("s.created_at", "DESC").addOrderBy("s.id", "DESC").take(limit + 1).getMany();
+    const cursor = after ? decodeTimeCursor(after) : undefined;
+    // Ordered by created_at at the cursor's precision (ms; Postgres keeps µs), so a session
+    // created in the same millisecond as a page's last one is not skipped.
+    const createdMs = "date_trunc('milliseconds', s.created_at)";
+    if (cursor) qb.andWhere(`(${createdMs}, s.id) < (:at, :id)`, { at: new Date(cursor.at), id: cursor.id });
+    const rows = await qb.orderBy(createdMs, "DESC").addOrderBy("s.id", "DESC").take(limit + 1).getMany();
     return {
       nodes: rows.slice(0, limit).map((node) => ({ node, cursor: encodeCursor({ at: node.createdAt.getTime(), id: node.id }) })),
       hasNextPage: rows.length > limit,

@@ -235,16 +235,16 @@ for (const backend of backends) {
         assertHttpError(res, 400, "GRAPHQL_VALIDATION_FAILED", /^Query cost \d+ exceeds the limit of 5000\./);
       });
 
-      it("refuses `first: 99999999` with GRAPHQL_VALIDATION_FAILED (no field takes `first` yet)", async () => {
-        const res = await post(server, { query: "{ me(first: 99999999) { id } }" });
-        assertHttpError(res, 400, "GRAPHQL_VALIDATION_FAILED", 'Unknown argument "first" on field "Query.me".');
+      it("answers BAD_USER_INPUT for `first: 99999999` and `first: 101`, and serves `first: 100`", async () => {
+        const { token } = await registerUser(server);
+        for (const first of [99999999, 101]) {
+          const res = await post(server, { query: `{ mySessions(first: ${first}) { totalCount } }` }, { ...JSON_TYPE, authorization: `Bearer ${token}` });
+          assert.equal(res.body.errors?.[0]?.extensions?.code, "BAD_USER_INPUT", res.text);
+          assert.equal(res.body.errors?.[0]?.message, "first must be between 0 and 100.");
+        }
+        const ok = await post(server, { query: "{ mySessions(first: 100) { totalCount } }" }, { ...JSON_TYPE, authorization: `Bearer ${token}` });
+        assert.deepEqual(ok.body, { data: { mySessions: { totalCount: 0 } } });
       });
-
-      it(
-        "answers BAD_USER_INPUT for `first` over the page size of a paginated field",
-        { skip: "no field of the schema takes `first` yet (add with the first connection)" },
-        () => undefined,
-      );
     });
 
     describe("malformed text and numbers", () => {
@@ -281,11 +281,14 @@ for (const backend of backends) {
         assertHttpError(res, 200, "BAD_USER_INPUT", MALFORMED);
       });
 
-      it(
-        "answers BAD_USER_INPUT for Int 2^31 in a variable",
-        { skip: "no field of the schema takes an Int argument yet (arguments are ID, String and input objects)" },
-        () => undefined,
-      );
+      it("answers BAD_USER_INPUT for Int 2^31 in a variable, and GRAPHQL_VALIDATION_FAILED for it in the document", async () => {
+        const { token } = await registerUser(server);
+        const auth = { ...JSON_TYPE, authorization: `Bearer ${token}` };
+        const variable = await post(server, { query: "query($n: Int) { mySessions(first: $n) { totalCount } }", variables: { n: 2 ** 31 } }, auth);
+        assertHttpError(variable, 400, "BAD_USER_INPUT", /Int cannot represent non 32-bit signed integer value: 2147483648/);
+        const literal = await post(server, { query: `{ mySessions(first: ${2 ** 31}) { totalCount } }` }, auth);
+        assertHttpError(literal, 400, "GRAPHQL_VALIDATION_FAILED", /Int cannot represent non 32-bit signed integer value: 2147483648/);
+      });
     });
 
     it("keeps serving after all of the above", async () => {
