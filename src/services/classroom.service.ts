@@ -4,7 +4,7 @@ import type { AuthContext } from "../auth/auth-context";
 import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
-import { forbidden, invalidInput, notFound, unauthenticated } from "./errors";
+import { forbidden, invalidInput, unauthenticated } from "./errors";
 import { pageSize, type Page } from "./pagination";
 import type { SessionService } from "./session.service";
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { assertError, ok } from "../support/assertions";
 import { backends } from "../support/backends";
-import { registerUser, startTestServer, type GraphQLResponse, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -27,21 +28,6 @@ const HOUR = 3_600_000;
 const BASE = Date.UTC(2031, 0, 6, 8);
 const at = (hours: number) => new Date(BASE + hours * HOUR).toISOString();
 const slot = (startHour: number, hours = 1) => ({ scheduledStart: at(startHour), scheduledEnd: at(startHour + hours) });
-
-/** The data of a response that must have no error. */
-function ok<T = any>(res: GraphQLResponse<T>): T {
-  assert.equal(res.body.errors, undefined, res.text);
-  return res.body.data as T;
-}
-
-/** Asserts exactly one error with `code` (and `reason` when given); answers it. */
-function assertError(res: GraphQLResponse, code: string, reason?: string) {
-  assert.equal(res.body.errors?.length, 1, res.text);
-  const [error] = res.body.errors!;
-  assert.equal(error.extensions?.code, code, res.text);
-  if (reason) assert.equal(error.extensions?.reason, reason, res.text);
-  return error;
-}
 
 // ---------------------------------------------------------------------------------------
 

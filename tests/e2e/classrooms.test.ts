@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { assertError, ok } from "../support/assertions";
 import { backends } from "../support/backends";
-import { registerUser, startTestServer, type GraphQLResponse, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -18,21 +19,6 @@ const SESSIONS = `query($id: ID!, $first: Int, $after: String) {
 const CREATE_SESSION = `mutation($input: CreateSessionInput!) { createSession(input: $input) { id accessCode classroom { id } } }`;
 const SESSION = `query($id: ID!) { session(id: $id) { id classroom { id name } } }`;
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
-
-/** The data of a response that must have no error. */
-function ok<T = any>(res: GraphQLResponse<T>): T {
-  assert.equal(res.body.errors, undefined, res.text);
-  return res.body.data as T;
-}
-
-/** Asserts exactly one error with `code` (and `reason` when given); answers it. */
-function assertError(res: GraphQLResponse, code: string, reason?: string) {
-  assert.equal(res.body.errors?.length, 1, res.text);
-  const [error] = res.body.errors!;
-  assert.equal(error.extensions?.code, code, res.text);
-  if (reason) assert.equal(error.extensions?.reason, reason, res.text);
-  return error;
-}
 
 // ---------------------------------------------------------------------------------------
 

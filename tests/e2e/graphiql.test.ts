@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { graphiqlRouter, GRAPHIQL_CSP } from '../../src/http/graphiql';
+import { GRAPHIQL_CSP } from '../../src/http/graphiql';
 import { embedded } from '../support/backends';
 import { browserAvailable, launchBrowser } from '../support/browser';
 import { registerUser, startTestServer } from '../support/test-server';

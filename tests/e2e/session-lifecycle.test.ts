@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { codeOf } from "../support/assertions";
 import { backends } from "../support/backends";
-import { registerUser, startTestServer, type GraphQLResponse, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -51,7 +52,6 @@ function collect(server: TestServer, token: string, query: string, variables: Re
   };
 }
 
-const codeOf = (res: GraphQLResponse) => res.body.errors?.[0]?.extensions?.code;
 
 const SYSTEM_EVENTS = `subscription($id: ID!, $after: Int) {
   systemEvents(sessionId: $id, afterSeq: $after) { seq kind status message participant { user { id } status } }

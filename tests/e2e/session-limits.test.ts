@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { codeOf } from "../support/assertions";
 import { backends } from "../support/backends";
-import { registerUser, startTestServer, type GraphQLResponse, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
-const codeOf = (res: GraphQLResponse) => res.body.errors?.[0]?.extensions?.code;
 
 for (const backend of backends) {
   describe(`session rate limits and access codes [${backend.name}]`, { skip: backend.skip }, () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { codeOf } from "../support/assertions";
 import { backends } from "../support/backends";
-import { registerUser, startTestServer, type GraphQLResponse, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
 type User = Awaited<ReturnType<typeof registerUser>>;
-const codeOf = (res: GraphQLResponse) => res.body.errors?.[0]?.extensions?.code;
 
 /**
  * RULES.md "Who has access to a session", one row per operation: who may, and what the

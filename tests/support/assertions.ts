@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import type { GraphQLResponse } from "./test-server";
+
+/** The data of a response that must have no error. */
+export function ok<T = any>(res: GraphQLResponse<T>): T {
+  assert.equal(res.body.errors, undefined, res.text);
+  return res.body.data as T;
+}
+
+/** Asserts exactly one error with `code` (and `reason` when given); answers it. */
+export function assertError(res: GraphQLResponse, code: string, reason?: string) {
+  assert.equal(res.body.errors?.length, 1, res.text);
+  const [error] = res.body.errors!;
+  assert.equal(error.extensions?.code, code, res.text);
+  if (reason) assert.equal(error.extensions?.reason, reason, res.text);
+  return error;
+}
+
+/** The first error's `extensions.code`, or undefined. */
+export const codeOf = (res: GraphQLResponse): unknown => res.body.errors?.[0]?.extensions?.code;
