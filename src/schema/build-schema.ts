@@ -7,6 +7,7 @@ import { rejectMalformedText } from "../resolvers/middleware/reject-malformed-te
 import { ParticipantActionsResolver } from "../resolvers/participant-actions.resolver";
 import { ParticipantResolver } from "../resolvers/participant.resolver";
 import { SessionResolver } from "../resolvers/session.resolver";
+import { TimelineResolver } from "../resolvers/timeline.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { DateTimeScalar } from "./scalars";
 
@@ -18,7 +19,7 @@ let built: Promise<GraphQLSchema> | undefined;
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver],
+    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     globalMiddlewares: [rejectMalformedText],
     validate: false,

@@ -9,6 +9,7 @@ import {
   PERMISSION_KEYS,
   type Permissions,
 } from "../entities/participant.entity";
+import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
 import { allowedIn, requireStatus } from "./session-lifecycle";
@@ -137,6 +138,37 @@ export class ParticipantService {
       await this.dropMediaNoLongerAllowed(tx, target);
       await tx.save(ParticipantEntity, target);
       return { result: target, events: [participantEvent("ROLE_CHANGE", target, { from, to: role })] };
+    });
+  }
+
+  /**
+   * A chat message from a participant (VIEWER included), in WAITING, ACTIVE or PAUSED:
+   * recorded as CHAT_MESSAGE and delivered as a systemEvent; 1 to 2000 characters.
+   */
+  async sendChat(auth: AuthContext, sessionId: string, text: string): Promise<SessionEventEntity> {
+    const actorId = auth.requireUserIdFor(sessionId);
+    const message = text.trim();
+    if (message.length < 1 || message.length > 2000) {
+      throw invalidInput("A chat message must be 1 to 2000 characters.", { field: "text" });
+    }
+    return this.store.record(sessionId, async (tx, session) => {
+      const access = await this.access.require(actorId, sessionId, tx, session);
+      requireStatus(session.status, allowedIn.chat, "chat");
+      return participantEvent("CHAT_MESSAGE", requireSeated(access), { text: message });
+    });
+  }
+
+  /** Raises or lowers the participant's hand (VIEWER included), recorded as HAND_RAISE/HAND_LOWER. */
+  async raiseHand(auth: AuthContext, sessionId: string, raised: boolean): Promise<ParticipantEntity> {
+    const actorId = auth.requireUserIdFor(sessionId);
+    return this.store.change(sessionId, async (tx, session) => {
+      const access = await this.access.require(actorId, sessionId, tx, session);
+      requireStatus(session.status, allowedIn.chat, "raise a hand");
+      const participant = requireSeated(access);
+      if (participant.handRaised === raised) return { result: participant };
+      participant.handRaised = raised;
+      await tx.save(ParticipantEntity, participant);
+      return { result: participant, events: [participantEvent(raised ? "HAND_RAISE" : "HAND_LOWER", participant)] };
     });
   }
 

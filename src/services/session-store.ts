@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
+import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import type { EventBus } from "../realtime/event-bus";
 import { topics } from "../realtime/topics";
@@ -37,6 +38,21 @@ export class SessionStore {
     });
     await this.publish(messages);
     return result;
+  }
+
+  /**
+   * Records one event under the session's lock once `check` (which may throw) has passed,
+   * and answers the stored event: the write path of chat and similar actions whose result
+   * is the event itself.
+   */
+  async record(sessionId: string, check: (tx: EntityManager, session: SessionEntity) => Promise<NewSessionEvent>): Promise<SessionEventEntity> {
+    const { event, message } = await this.db.transaction(async (tx) => {
+      const session = await lockSession(tx, sessionId);
+      const [saved] = await appendEvents(tx, session, [await check(tx, session)]);
+      return { event: saved, message: toMessage(saved) };
+    });
+    await this.publish([message]);
+    return event;
   }
 
   /**
