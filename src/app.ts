@@ -27,7 +27,7 @@ import { BookingService } from "./services/booking.service";
 import { ClassroomService } from "./services/classroom.service";
 import { ParticipantService } from "./services/participant.service";
 import { SessionStore } from "./services/session-store";
-import { SystemEventService } from "./services/system-events";
+import { SessionFeed } from "./services/session-feed";
 import { SessionService } from "./services/session.service";
 import { UserService } from "./services/user.service";
 
@@ -148,7 +148,7 @@ export function createServices(
     classrooms: new ClassroomService(db, access, sessions),
     bookings: new BookingService(store, access, sessions),
     participants: new ParticipantService(store, access, sessions),
-    systemEvents: new SystemEventService(db, bus, access, config.backfillMax),
+    feed: new SessionFeed(db, bus, access, config.backfillMax),
   };
   return services;
 }

@@ -25,6 +25,14 @@ export class SessionEventEntity {
   @Column({ type: "jsonb", default: {} })
   data: Record<string, unknown>;
 
+  /** Board events: the client's op id (unique per session and user). */
+  @Column({ name: "client_op_id", type: "varchar", length: 64, nullable: true })
+  clientOpId: string | null;
+
+  /** Board events: the board version this event produced (contiguous per session). */
+  @Column({ name: "board_version", type: "integer", nullable: true })
+  boardVersion: number | null;
+
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;
 }

@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root, Subscriptio
 import { ParticipantRole, type ParticipantEntity } from "../entities/participant.entity";
 import { MediaStateInput, Participant, PermissionsInput } from "../schema/participant.type";
 import { SystemEvent } from "../schema/system-event.type";
-import type { SystemEventView } from "../services/system-events";
+import { systemEventStep, type SystemEventView } from "../services/system-events";
 import type { RequestContext } from "./context";
 
 /** Participant mutations and the session's system events. */
@@ -52,7 +52,7 @@ export class ParticipantActionsResolver {
       "With afterSeq, the recorded events after it come first, like boardEvents. Ends after the session's final status (COMPLETED, TERMINATED, EXPIRED).",
     subscribe: ({ args, context }) => {
       const ctx = context as RequestContext;
-      return ctx.services.systemEvents.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined);
+      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, systemEventStep);
     },
   })
   systemEvents(

@@ -3,7 +3,7 @@ import type { BookingService } from "./booking.service";
 import type { ClassroomService } from "./classroom.service";
 import type { ParticipantService } from "./participant.service";
 import type { SessionService } from "./session.service";
-import type { SystemEventService } from "./system-events";
+import type { SessionFeed } from "./session-feed";
 import type { UserService } from "./user.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */
@@ -14,5 +14,5 @@ export interface Services {
   classrooms: ClassroomService;
   bookings: BookingService;
   participants: ParticipantService;
-  systemEvents: SystemEventService;
+  feed: SessionFeed;
 }

@@ -30,14 +30,21 @@ export class SessionStore {
 
   /** Runs `change` holding the lock of `sessionId` (NOT_FOUND when it does not exist). */
   async change<T>(sessionId: string, change: (tx: EntityManager, session: SessionEntity) => Promise<SessionChange<T>>): Promise<T> {
-    const { result, messages } = await this.db.transaction(async (tx) => {
+    return (await this.changeRecording(sessionId, change)).result;
+  }
+
+  /** Like `change`, also answering the events it stored (after commit and publish). */
+  async changeRecording<T>(
+    sessionId: string,
+    change: (tx: EntityManager, session: SessionEntity) => Promise<SessionChange<T>>,
+  ): Promise<{ result: T; events: SessionEventEntity[] }> {
+    const { result, events } = await this.db.transaction(async (tx) => {
       const session = await lockSession(tx, sessionId);
       const outcome = await change(tx, session);
-      const saved = await appendEvents(tx, session, outcome.events ?? []);
-      return { result: outcome.result, messages: saved.map(toMessage) };
+      return { result: outcome.result, events: await appendEvents(tx, session, outcome.events ?? []) };
     });
-    await this.publish(messages);
-    return result;
+    await this.publish(events.map(toMessage));
+    return { result, events };
   }
 
   /**

@@ -1,14 +1,7 @@
-import { MoreThan, type DataSource } from "typeorm";
-import type { AccessPolicy } from "../auth/access";
-import type { AuthContext } from "../auth/auth-context";
-import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionStatus } from "../entities/session.entity";
-import { AsyncQueue } from "../realtime/async-queue";
-import type { EventBus } from "../realtime/event-bus";
-import { topics } from "../realtime/topics";
-import { DomainError, DomainErrorReason, forbidden } from "./errors";
+import type { FeedStep } from "./session-feed";
 import { FINAL_STATUSES } from "./session-lifecycle";
-import { toMessage, type TimelineMessage } from "./timeline";
+import type { TimelineMessage } from "./timeline";
 
 export enum SystemEventKind {
   SESSION_STATUS = "SESSION_STATUS",
@@ -77,71 +70,13 @@ export function toSystemEvent(event: TimelineMessage, viewerId: string): SystemE
   return undefined;
 }
 
-/** The session's system events for one subscriber: recorded ones after a seq, then live. */
-export class SystemEventService {
-  constructor(
-    private readonly db: DataSource,
-    private readonly bus: EventBus,
-    private readonly access: AccessPolicy,
-    private readonly backfillMax: number,
-  ) {}
-
-  /**
-   * The stream behind `systemEvents(sessionId, afterSeq)`. NOT_FOUND without access (no event
-   * leaks), FORBIDDEN for a kicked user. With afterSeq, recorded events after it come first,
-   * then live ones, with no duplicate; more than BACKFILL_MAX behind is RESYNC_REQUIRED. The
-   * stream ends after the session's final status; for a kicked user it delivers KICKED, then
-   * ends with FORBIDDEN.
-   */
-  async watch(auth: AuthContext, sessionId: string, afterSeq?: number | null): Promise<AsyncIterableIterator<SystemEventView>> {
-    const viewerId = auth.requireUserIdFor(sessionId);
-    await this.access.require(viewerId, sessionId);
-    // Subscribe before reading the backfill, so nothing committed in between is missed.
-    const live = await this.bus.subscribe(topics.sessionTimeline(sessionId));
-    const out = new AsyncQueue<SystemEventView>(() => void live.return?.());
-    /** Answers false once the stream has ended (final status, or the viewer kicked). */
-    const deliver = (event: TimelineMessage): boolean => {
-      const view = toSystemEvent(event, viewerId);
-      if (!view) return true;
-      out.push(view);
-      if (view.kind === SystemEventKind.KICKED) {
-        out.fail(forbidden("You were removed from this session."));
-        return false;
-      }
-      if (view.kind === SystemEventKind.SESSION_STATUS && view.status && FINAL_STATUSES.includes(view.status)) {
-        out.end();
-        return false;
-      }
-      return true;
-    };
-    // Live events at or below this seq were already delivered by the backfill.
-    let coveredUpTo = 0;
-    void (async () => {
-      try {
-        if (afterSeq !== undefined && afterSeq !== null) {
-          const recorded = await this.db.getRepository(SessionEventEntity).find({
-            where: { sessionId, seq: MoreThan(afterSeq) },
-            order: { seq: "ASC" },
-            take: this.backfillMax + 1,
-          });
-          if (recorded.length > this.backfillMax) {
-            throw new DomainError(DomainErrorReason.RESYNC_REQUIRED, "Too far behind: reload the session and resume from its latest seq.", {
-              backfillMax: this.backfillMax,
-            });
-          }
-          coveredUpTo = recorded.length ? recorded[recorded.length - 1].seq : afterSeq;
-          for (const event of recorded) if (!deliver(toMessage(event))) return;
-        }
-        for await (const event of live) {
-          if (out.closed) return;
-          if (event.seq > coveredUpTo && !deliver(event)) return;
-        }
-      } catch (err) {
-        out.fail(err);
-      } finally {
-        void live.return?.();
-      }
-    })();
-    return out;
+/** How a system event stream goes on after `event`: KICKED ends it FORBIDDEN, a final status ends it. */
+export function systemEventStep(event: TimelineMessage, viewerId: string): FeedStep<SystemEventView> {
+  const view = toSystemEvent(event, viewerId);
+  if (!view) return {};
+  if (view.kind === SystemEventKind.KICKED) return { item: view, end: "forbidden" };
+  if (view.kind === SystemEventKind.SESSION_STATUS && view.status && FINAL_STATUSES.includes(view.status)) {
+    return { item: view, end: "complete" };
   }
+  return { item: view };
 }

@@ -9,6 +9,9 @@ export interface NewSessionEvent {
   type: SessionEventType;
   userId?: string | null;
   data?: Record<string, unknown>;
+  /** Board events only. */
+  clientOpId?: string;
+  boardVersion?: number;
 }
 
 /** The contract's SessionEventType values this server writes. */
@@ -35,7 +38,24 @@ export type SessionEventType =
   | "PERMISSION_UPDATE"
   | "CHAT_MESSAGE"
   | "HAND_RAISE"
-  | "HAND_LOWER";
+  | "HAND_LOWER"
+  | BoardEventType;
+
+/** Timeline types of board events: `BOARD_` + the op type (BOARD_OPS.md). */
+export type BoardEventType =
+  | "BOARD_STROKE"
+  | "BOARD_OBJECT_CREATE"
+  | "BOARD_OBJECT_MODIFY"
+  | "BOARD_OBJECT_DELETE"
+  | "BOARD_LAYER_ADD"
+  | "BOARD_LAYER_DELETE"
+  | "BOARD_LAYER_REORDER"
+  | "BOARD_TEXT_EDIT"
+  | "BOARD_IMAGE_UPLOAD"
+  | "BOARD_UNDO"
+  | "BOARD_REDO"
+  | "BOARD_CLEAR"
+  | "BOARD_RESTORE";
 
 /**
  * Locks the session row until the transaction ends and answers it as it is now: every
@@ -73,6 +93,8 @@ export async function appendEvents(
       type: event.type,
       userId: event.userId ?? null,
       data: event.data ?? {},
+      clientOpId: event.clientOpId ?? null,
+      boardVersion: event.boardVersion ?? null,
     }),
   );
   const saved = await tx.save(SessionEventEntity, rows);
@@ -91,10 +113,12 @@ export interface TimelineMessage {
   timestampMs: number;
   userId: string | null;
   data: Record<string, unknown>;
+  clientOpId: string | null;
+  boardVersion: number | null;
   createdAt: Date;
 }
 
 export function toMessage(event: SessionEventEntity): TimelineMessage {
-  const { id, sessionId, seq, type, timestampMs, userId, data, createdAt } = event;
-  return { id, sessionId, seq, type, timestampMs, userId, data, createdAt };
+  const { id, sessionId, seq, type, timestampMs, userId, data, clientOpId, boardVersion, createdAt } = event;
+  return { id, sessionId, seq, type, timestampMs, userId, data, clientOpId, boardVersion, createdAt };
 }
