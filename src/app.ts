@@ -12,6 +12,7 @@ import { createDataSource, databaseKind } from "./db/data-source";
 import { createLogger, type Logger } from "./infra/logger";
 import type { RateLimiter } from "./infra/rate-limiter";
 import { createSharedInfra } from "./infra/shared-infra";
+import { MemoryPresenceStore, type PresenceStore } from "./realtime/presence";
 import { createGraphQLHttp } from "./http/graphql-http";
 import { graphiqlRouter } from "./http/graphiql";
 import { healthRouter } from "./http/health";
@@ -26,7 +27,10 @@ import type { Services } from "./services";
 import { BookingService } from "./services/booking.service";
 import { ClassroomService } from "./services/classroom.service";
 import { ParticipantService } from "./services/participant.service";
+import { PresenceService } from "./services/presence.service";
+import { SignalService } from "./services/signal.service";
 import { SessionStore } from "./services/session-store";
+import { BoardService } from "./services/board.service";
 import { SessionFeed } from "./services/session-feed";
 import { SessionService } from "./services/session.service";
 import { UserService } from "./services/user.service";
@@ -59,10 +63,10 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   if (!db.isInitialized) await db.initialize();
 
   const infra = await createSharedInfra(config, logger);
-  const { bus, limiter } = infra;
+  const { bus, limiter, presence } = infra;
 
   const tokens = new TokenService(resolveJwtSecret(config), config);
-  const services = createServices(db, config, { bus, limiter, tokens });
+  const services = createServices(db, config, { bus, limiter, tokens, presence });
 
   // Jobs: created here, started once listening, stopped before the bus and the database close.
   const jobs = createJobScheduler(jobDefinitions, { services, config, logger, now: () => new Date() });
@@ -136,19 +140,23 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
 export function createServices(
   db: DataSource,
   config: Config,
-  { bus, limiter, tokens }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService },
+  { bus, limiter, tokens, presence = new MemoryPresenceStore() }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService; presence?: PresenceStore },
 ): Services {
   const access = new AccessPolicy(db);
   const store = new SessionStore(db, bus);
   const sessions = new SessionService(store, access, tokens, limiter);
+  const participants = new ParticipantService(store, access, sessions);
   const services: Services = {
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),
     sessions,
     classrooms: new ClassroomService(db, access, sessions),
     bookings: new BookingService(store, access, sessions),
-    participants: new ParticipantService(store, access, sessions),
+    participants,
     feed: new SessionFeed(db, bus, access, config.backfillMax),
+    presence: new PresenceService(access, presence, bus, limiter, config),
+    signals: new SignalService(db, access, participants, bus),
+    board: new BoardService(store, access),
   };
   return services;
 }

@@ -136,11 +136,14 @@ export class AccessPolicy {
     }
   }
 
+  /** Whether the user holds `permission` as a participant (the host included). */
+  holds(access: SessionAccess, permission: PermissionKey): boolean {
+    return access.permissions[permission] && (access.participant !== undefined || access.isHost);
+  }
+
   /** FORBIDDEN unless the user holds `permission` as a participant (the host included). */
   requirePermission(access: SessionAccess, permission: PermissionKey, what: string): void {
-    if (!access.permissions[permission] || (!access.participant && !access.isHost)) {
-      throw forbidden(`You need the ${permission} permission to ${what}.`);
-    }
+    if (!this.holds(access, permission)) throw forbidden(`You need the ${permission} permission to ${what}.`);
   }
 
   /** Classrooms: the tutor and members may read; only the tutor (or an admin) manages. */

@@ -6,7 +6,9 @@ import { ClassroomResolver } from "../resolvers/classroom.resolver";
 import { rejectMalformedText } from "../resolvers/middleware/reject-malformed-text";
 import { ParticipantActionsResolver } from "../resolvers/participant-actions.resolver";
 import { ParticipantResolver } from "../resolvers/participant.resolver";
+import { RealtimeResolver } from "../resolvers/realtime.resolver";
 import { SessionResolver } from "../resolvers/session.resolver";
+import { BoardResolver, SessionBoardResolver } from "../resolvers/board.resolver";
 import { TimelineResolver } from "../resolvers/timeline.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { DateTimeScalar } from "./scalars";
@@ -19,7 +21,7 @@ let built: Promise<GraphQLSchema> | undefined;
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver],
+    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver, RealtimeResolver, BoardResolver, SessionBoardResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     globalMiddlewares: [rejectMalformedText],
     validate: false,

@@ -1,7 +1,10 @@
 import type { AccessPolicy } from "../auth/access";
+import type { BoardService } from "./board.service";
 import type { BookingService } from "./booking.service";
 import type { ClassroomService } from "./classroom.service";
 import type { ParticipantService } from "./participant.service";
+import type { PresenceService } from "./presence.service";
+import type { SignalService } from "./signal.service";
 import type { SessionService } from "./session.service";
 import type { SessionFeed } from "./session-feed";
 import type { UserService } from "./user.service";
@@ -15,4 +18,7 @@ export interface Services {
   bookings: BookingService;
   participants: ParticipantService;
   feed: SessionFeed;
+  presence: PresenceService;
+  signals: SignalService;
+  board: BoardService;
 }

@@ -1,0 +1,105 @@
+import type { BoardObject, BoardState, ChangeMark, Layer, ObjectTombstone, UserHistory } from "./types";
+
+/**
+ * Own-property access for records keyed by client-chosen ids: `objects["constructor"]` must
+ * not find Object.prototype's, and `rec["__proto__"] = x` must not set a prototype.
+ */
+export function getOwn<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** Sets (or with undefined, deletes) an own property; safe for the key "__proto__". */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T | undefined): void {
+  if (value === undefined) delete record[key];
+  else if (key === "__proto__") Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
+  else record[key] = value;
+}
+
+/** Keys in a fixed order (UTF-16 code units), so no loop depends on insertion history. */
+export function sortedKeys(record: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(record).sort(compareStrings);
+}
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+interface Records {
+  objects: Record<string, BoardObject>;
+  objectChanges: Record<string, ChangeMark>;
+  layerChanges: Record<string, ChangeMark>;
+  deletedObjects: Record<string, ObjectTombstone>;
+  deletedLayers: Record<string, ChangeMark>;
+  history: Record<string, UserHistory>;
+}
+type RecordName = keyof Records;
+type ValueOf<K extends RecordName> = Records[K][string];
+
+/**
+ * A board being changed by one batch: starts sharing every record of the input state and
+ * copies a record the first time it is written, so the input is never mutated and a batch
+ * costs one copy per record it touches (not one per op). Values (objects, marks, layers,
+ * history stacks) are replaced, never mutated.
+ */
+export class Draft {
+  version: number;
+  layers: readonly Layer[];
+  layerOrderChange: ChangeMark | null;
+  private readonly records: Records;
+  private readonly copied = new Set<RecordName>();
+
+  constructor(state: BoardState) {
+    this.version = state.version;
+    this.layers = state.layers;
+    this.layerOrderChange = state.meta.layerOrderChange;
+    const { objectChanges, layerChanges, deletedObjects, deletedLayers, history } = state.meta;
+    this.records = { objects: state.objects, objectChanges, layerChanges, deletedObjects, deletedLayers, history };
+  }
+
+  get<K extends RecordName>(name: K, key: string): ValueOf<K> | undefined {
+    return getOwn(this.records[name] as Record<string, ValueOf<K>>, key);
+  }
+
+  set<K extends RecordName>(name: K, key: string, value: ValueOf<K> | undefined): void {
+    if (value === undefined && !Object.hasOwn(this.records[name], key)) return;
+    setOwn(this.writable(name) as Record<string, ValueOf<K>>, key, value);
+  }
+
+  /** The record as it is now; read only. */
+  view<K extends RecordName>(name: K): Readonly<Records[K]> {
+    return this.records[name];
+  }
+
+  /** Replaces a whole record (RESTORE clearing every history). */
+  replace<K extends RecordName>(name: K, record: Records[K]): void {
+    this.records[name] = record;
+    this.copied.add(name);
+  }
+
+  layerIndex(id: string): number {
+    return this.layers.findIndex((layer) => layer.id === id);
+  }
+
+  /** BOARD_OPS.md: `"default"` when that layer exists, otherwise the top layer. */
+  defaultLayerId(): string {
+    return this.layerIndex("default") >= 0 ? "default" : this.layers[this.layers.length - 1].id;
+  }
+
+  toState(): BoardState {
+    const { objects, objectChanges, layerChanges, deletedObjects, deletedLayers, history } = this.records;
+    return {
+      version: this.version,
+      layers: this.layers as Layer[],
+      objects,
+      meta: { objectChanges, layerChanges, layerOrderChange: this.layerOrderChange, deletedObjects, deletedLayers, history },
+    };
+  }
+
+  private writable<K extends RecordName>(name: K): Records[K] {
+    if (!this.copied.has(name)) {
+      this.records[name] = { ...this.records[name] };
+      this.copied.add(name);
+    }
+    return this.records[name];
+  }
+}

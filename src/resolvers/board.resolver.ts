@@ -1,0 +1,71 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root, Subscription } from "type-graphql";
+import { publicBoard } from "../board";
+import type { SessionEntity } from "../entities/session.entity";
+import type { UserEntity } from "../entities/user.entity";
+import { ApplyBoardEventsPayload, BoardEvent, BoardEventInput, BoardState, ConflictStrategy } from "../schema/board.type";
+import { ClassroomSession } from "../schema/session.type";
+import { User } from "../schema/user.type";
+import { boardEventStep } from "../services/board.service";
+import type { TimelineMessage } from "../services/timeline";
+import type { RequestContext } from "./context";
+
+/** A stored board event in the shape of the BoardEvent type. */
+interface BoardEventRow {
+  id: string;
+  sessionId: string;
+  seq: number;
+  type: string;
+  clientOpId: string | null;
+  boardVersion: number | null;
+  userId: string | null;
+  timestampMs: number;
+  data: unknown;
+}
+
+function toBoardEvent(row: BoardEventRow) {
+  return { ...row, type: row.type.replace(/^BOARD_/, ""), version: row.boardVersion };
+}
+
+@Resolver(() => BoardEvent)
+export class BoardResolver {
+  @Mutation(() => ApplyBoardEventsPayload)
+  async applyBoardEvents(
+    @Arg("sessionId", () => ID) sessionId: string,
+    @Arg("events", () => [BoardEventInput]) events: BoardEventInput[],
+    @Ctx() ctx: RequestContext,
+    @Arg("strategy", () => ConflictStrategy, { nullable: true }) strategy?: ConflictStrategy,
+  ) {
+    const result = await ctx.services.board.apply(ctx.auth, sessionId, events, strategy ?? undefined);
+    return { ...result, accepted: result.accepted.map(toBoardEvent) };
+  }
+
+  @Subscription(() => BoardEvent, {
+    description:
+      "Every accepted board event of the session, in seq order. With afterSeq, the persisted events after it come first, then live ones, with no gap and no duplicate.",
+    subscribe: ({ args, context }) => {
+      const ctx = context as RequestContext;
+      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, boardEventStep);
+    },
+  })
+  boardEvents(
+    @Root() event: TimelineMessage,
+    @Arg("sessionId", () => ID) _sessionId: string,
+    @Arg("afterSeq", () => Int, { nullable: true }) _afterSeq?: number,
+  ) {
+    return toBoardEvent(event);
+  }
+
+  @FieldResolver(() => User)
+  async user(@Root() event: BoardEventRow, @Ctx() ctx: RequestContext): Promise<UserEntity> {
+    return (await ctx.loaders.userById.load(event.userId as string)) as UserEntity;
+  }
+}
+
+@Resolver(() => ClassroomSession)
+export class SessionBoardResolver {
+  @FieldResolver(() => BoardState, { description: "The current board, reduced from every accepted board event." })
+  async board(@Root() session: SessionEntity, @Ctx() ctx: RequestContext) {
+    const { state, lastSeq } = await ctx.services.board.read(session);
+    return { ...publicBoard(state), lastSeq };
+  }
+}

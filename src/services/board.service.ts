@@ -1,0 +1,185 @@
+import { In, MoreThan, type EntityManager } from "typeorm";
+import type { AccessPolicy } from "../auth/access";
+import type { AuthContext } from "../auth/auth-context";
+import {
+  BoardPermissionError,
+  BoardValidationError,
+  applyOps,
+  emptyBoard,
+  replayOp,
+  type AppliedBoardOp,
+  type BoardConflict,
+  type BoardOpInput,
+  type BoardOpType,
+  type BoardState,
+  type ConflictStrategy,
+} from "../board";
+import { SessionEventEntity } from "../entities/session-event.entity";
+import { SessionEntity, SessionStatus } from "../entities/session.entity";
+import { forbidden, invalidInput } from "./errors";
+import type { FeedStep } from "./session-feed";
+import { FINAL_STATUSES, requireStatus } from "./session-lifecycle";
+import type { SessionStore } from "./session-store";
+import type { BoardEventType, NewSessionEvent, TimelineMessage } from "./timeline";
+
+export const MAX_OPS_PER_CALL = 500;
+
+export interface ApplyBoardResult {
+  /** Accepted events in the order of the batch (repeats: the originally accepted event). */
+  accepted: SessionEventEntity[];
+  conflicts: BoardConflict[];
+  version: number;
+}
+
+/** A session's board as a read sees it: the state and the last timeline seq it reflects. */
+export interface BoardRead {
+  state: BoardState;
+  lastSeq: number;
+}
+
+/**
+ * Per-instance cache of boards by session: the state at some version, caught up from the
+ * timeline when another instance wrote in between. Bounded (least recently used out).
+ */
+class BoardCache {
+  private readonly boards = new Map<string, BoardState>();
+
+  constructor(private readonly capacity = 200) {}
+
+  get(sessionId: string): BoardState | undefined {
+    const state = this.boards.get(sessionId);
+    if (state) {
+      this.boards.delete(sessionId);
+      this.boards.set(sessionId, state);
+    }
+    return state;
+  }
+
+  /** Keeps `state` unless a newer one is cached already. */
+  offer(sessionId: string, state: BoardState): void {
+    const cached = this.boards.get(sessionId);
+    if (cached && cached.version >= state.version) return;
+    this.boards.delete(sessionId);
+    this.boards.set(sessionId, state);
+    if (this.boards.size > this.capacity) this.boards.delete(this.boards.keys().next().value as string);
+  }
+}
+
+/**
+ * The main data path (ARCHITECTURE.md): permissions per op, ACTIVE sessions only, one
+ * transaction under the session lock that applies the ops with the pure board engine,
+ * inserts the accepted ones as timeline events (a repeated clientOpId answers the original
+ * and changes nothing), advances the board version, then publishes after commit.
+ */
+export class BoardService {
+  private readonly cache = new BoardCache();
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly access: AccessPolicy,
+  ) {}
+
+  async apply(auth: AuthContext, sessionId: string, batch: BoardOpInput[], strategy: ConflictStrategy = "LAST_WRITE_WINS"): Promise<ApplyBoardResult> {
+    const actorId = auth.requireUserIdFor(sessionId);
+    // Plain objects: the engine accepts JSON-shaped ops only (GraphQL inputs are class instances).
+    const inputs = batch.map(({ clientOpId, type, baseVersion, data }) => ({ clientOpId, type, baseVersion, data }));
+    if (inputs.length === 0) throw invalidInput("Send at least one board event.", { field: "events" });
+    if (inputs.length > MAX_OPS_PER_CALL) {
+      throw invalidInput(`At most ${MAX_OPS_PER_CALL} board events per call.`, { field: "events", max: MAX_OPS_PER_CALL });
+    }
+    const ids = inputs.map((op) => op.clientOpId);
+    if (ids.some((id) => typeof id !== "string" || id.length < 1 || id.length > 64)) {
+      throw invalidInput("clientOpId must be 1 to 64 characters.", { field: "clientOpId" });
+    }
+    if (new Set(ids).size !== ids.length) throw invalidInput("A clientOpId appears twice in the batch.", { field: "clientOpId" });
+    if (inputs.some((op) => op.type === "RESTORE")) throw invalidInput("RESTORE is written by the server only.", { field: "type" });
+
+    let newState: BoardState | undefined;
+    const { result, events } = await this.store.changeRecording(sessionId, async (tx, session) => {
+      const access = await this.access.require(actorId, sessionId, tx, session);
+      requireStatus(session.status, [SessionStatus.ACTIVE], "change the board");
+      const repeats = await tx.findBy(SessionEventEntity, { sessionId, userId: actorId, clientOpId: In(ids) });
+      const repeated = new Map(repeats.map((e) => [e.clientOpId as string, e]));
+      const fresh = inputs.filter((op) => !repeated.has(op.clientOpId));
+      const state = await this.stateOf(tx, session);
+      let applied;
+      try {
+        // The engine asks for each op's permission in the state the batch has reached, so an
+        // UNDO needs the permission of the op it undoes.
+        applied = applyOps(state, fresh, actorId, strategy, { can: (permission) => this.access.holds(access, permission) });
+      } catch (err) {
+        if (err instanceof BoardValidationError) throw invalidInput(err.message, { field: "events" });
+        if (err instanceof BoardPermissionError) throw forbidden(`You need the ${err.permission} permission for ${err.clientOpId ?? "this operation"}.`);
+        throw err;
+      }
+      session.boardVersion = applied.state.version;
+      await tx.update(SessionEntity, { id: session.id }, { boardVersion: session.boardVersion });
+      newState = applied.state;
+      const newEvents: NewSessionEvent[] = applied.applied.map((op) => ({
+        type: boardEventType(op.type),
+        userId: actorId,
+        clientOpId: op.clientOpId,
+        boardVersion: op.version,
+        data: op.data,
+      }));
+      return { result: { repeated, conflicts: applied.conflicts, version: applied.state.version }, events: newEvents };
+    });
+    if (newState) this.cache.offer(sessionId, newState);
+    const byOpId = new Map(events.map((e) => [e.clientOpId as string, e]));
+    const accepted = ids.flatMap((id) => {
+      const event = result.repeated.get(id) ?? byOpId.get(id);
+      return event ? [event] : [];
+    });
+    return { accepted, conflicts: result.conflicts, version: result.version };
+  }
+
+  /** The board of a session the caller may read, with the last seq it reflects. */
+  async read(session: SessionEntity): Promise<BoardRead> {
+    return this.store.db.transaction("REPEATABLE READ", async (tx) => {
+      // One snapshot: the board at the version recorded with the seq it is read with.
+      const fresh = await tx.findOneByOrFail(SessionEntity, { id: session.id });
+      return { state: await this.stateOf(tx, fresh), lastSeq: fresh.lastSeq };
+    });
+  }
+
+  /** The board at the session's current version: the cache, caught up from the timeline. */
+  private async stateOf(tx: EntityManager, session: SessionEntity): Promise<BoardState> {
+    let state = this.cache.get(session.id);
+    if (!state || state.version > session.boardVersion) state = emptyBoard();
+    if (state.version < session.boardVersion) {
+      const missing = await tx.find(SessionEventEntity, {
+        where: { sessionId: session.id, boardVersion: MoreThan(state.version) },
+        order: { boardVersion: "ASC" },
+      });
+      for (const event of missing) {
+        if ((event.boardVersion as number) > session.boardVersion) break;
+        state = replayOp(state, toAppliedOp(event));
+      }
+      this.cache.offer(session.id, state);
+    }
+    return state;
+  }
+}
+
+/** The timeline type of a board op. */
+export function boardEventType(type: BoardOpType): BoardEventType {
+  return `BOARD_${type}` as BoardEventType;
+}
+
+/** A stored board event as the engine replays it. */
+export function toAppliedOp(event: Pick<SessionEventEntity, "clientOpId" | "type" | "userId" | "boardVersion" | "data">): AppliedBoardOp {
+  return {
+    clientOpId: event.clientOpId as string,
+    type: event.type.replace(/^BOARD_/, "") as BoardOpType,
+    userId: event.userId as string,
+    version: event.boardVersion as number,
+    data: event.data,
+  };
+}
+
+/** How a boardEvents stream goes on after `event`: board events delivered; ends like systemEvents. */
+export function boardEventStep(event: TimelineMessage, viewerId: string): FeedStep<TimelineMessage> {
+  if (event.type === "PARTICIPANT_KICK" && event.data?.userId === viewerId) return { end: "forbidden" };
+  if (event.type.startsWith("SESSION_") && FINAL_STATUSES.includes(event.data?.status as SessionStatus)) return { end: "complete" };
+  return event.boardVersion !== null ? { item: event } : {};
+}
