@@ -10,10 +10,23 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private finished = false;
   private failure: unknown;
 
+  private readonly closeListeners: Array<() => void> = [];
+
   constructor(private readonly onClose: () => void = () => undefined) {}
+
+  /** Also calls `listener` when the stream closes (consumer left, end or failure). */
+  onClosed(listener: () => void): void {
+    if (this.finished) listener();
+    else this.closeListeners.push(listener);
+  }
 
   get closed(): boolean {
     return this.finished;
+  }
+
+  /** Values pushed and not yet consumed. */
+  get size(): number {
+    return this.buffered.length;
   }
 
   push(value: T): void {
@@ -74,5 +87,6 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
       } else waiter.resolve({ value: undefined, done: true });
     }
     this.onClose();
+    for (const listener of this.closeListeners.splice(0)) listener();
   }
 }

@@ -16,6 +16,12 @@ export interface EventBus {
    * published after that reaches it; iterator `return()` unsubscribes.
    */
   subscribe<T>(topic: Topic<T>): Promise<AsyncIterableIterator<T>>;
+  /**
+   * Calls `listener` each time the bus is subscribed again after losing its connection
+   * (messages published meanwhile are lost: the caller reads them from the timeline).
+   * Answers a function that removes the listener.
+   */
+  onResubscribed(listener: () => void): () => void;
   /** 'disabled' for the in-process bus. */
   health(): "up" | "down" | "disabled";
   close(): Promise<void>;
@@ -36,6 +42,11 @@ export class MemoryEventBus implements EventBus {
     return queue;
   }
 
+  /** The in-process bus never loses its connection. */
+  onResubscribed(): () => void {
+    return () => undefined;
+  }
+
   health(): "disabled" {
     return "disabled";
   }
@@ -51,6 +62,7 @@ export class MemoryEventBus implements EventBus {
  */
 export class RedisEventBus implements EventBus {
   private readonly pubsub: RedisPubSub;
+  private readonly resubscribed = new Set<() => void>();
 
   constructor(
     private readonly publisher: Redis,
@@ -58,6 +70,24 @@ export class RedisEventBus implements EventBus {
     private readonly prefix: string,
   ) {
     this.pubsub = new RedisPubSub({ publisher, subscriber, serializer: serialize, deserializer: deserialize });
+    let connectedBefore = subscriber.status === "ready";
+    subscriber.on("ready", () => {
+      if (!connectedBefore) {
+        connectedBefore = true;
+        return;
+      }
+      // ioredis has re-sent SUBSCRIBE for every channel; Redis answers in order, so once this
+      // PING is answered the subscriptions are in place and a timeline read misses nothing.
+      subscriber
+        .ping()
+        .catch(() => undefined)
+        .then(() => this.resubscribed.forEach((listener) => listener()));
+    });
+  }
+
+  onResubscribed(listener: () => void): () => void {
+    this.resubscribed.add(listener);
+    return () => this.resubscribed.delete(listener);
   }
 
   async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
