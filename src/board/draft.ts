@@ -35,11 +35,20 @@ interface Records {
 type RecordName = keyof Records;
 type ValueOf<K extends RecordName> = Records[K][string];
 
+/** One undoable write of an in-place draft. */
+type JournalEntry =
+  | { record: Record<string, unknown>; key: string; had: boolean; old: unknown }
+  | { replaced: RecordName; old: Records[RecordName] };
+
 /**
- * A board being changed by one batch: starts sharing every record of the input state and
- * copies a record the first time it is written, so the input is never mutated and a batch
- * costs one copy per record it touches (not one per op). Values (objects, marks, layers,
- * history stacks) are replaced, never mutated.
+ * A board being changed by one batch. By default it starts sharing every record of the input
+ * state and copies a record the first time it is written, so the input is never mutated and a
+ * batch costs one copy per record it touches (not one per op): O(board size) per batch.
+ *
+ * In place, it writes into the input's records and journals every write, so a batch costs
+ * O(its own size) and `rollback` puts the input back exactly (for a board the caller owns
+ * alone, e.g. the service's cached board on the write path). Either way values (objects,
+ * marks, layers, history stacks) are replaced, never mutated.
  */
 export class Draft {
   version: number;
@@ -47,8 +56,13 @@ export class Draft {
   layerOrderChange: ChangeMark | null;
   private readonly records: Records;
   private readonly copied = new Set<RecordName>();
+  private readonly journal: JournalEntry[] | null;
 
-  constructor(state: BoardState) {
+  constructor(
+    private readonly state: BoardState,
+    inPlace = false,
+  ) {
+    this.journal = inPlace ? [] : null;
     this.version = state.version;
     this.layers = state.layers;
     this.layerOrderChange = state.meta.layerOrderChange;
@@ -61,8 +75,11 @@ export class Draft {
   }
 
   set<K extends RecordName>(name: K, key: string, value: ValueOf<K> | undefined): void {
-    if (value === undefined && !Object.hasOwn(this.records[name], key)) return;
-    setOwn(this.writable(name) as Record<string, ValueOf<K>>, key, value);
+    const had = Object.hasOwn(this.records[name], key);
+    if (value === undefined && !had) return;
+    const record = this.writable(name) as Record<string, ValueOf<K>>;
+    this.journal?.push({ record, key, had, old: record[key] });
+    setOwn(record, key, value);
   }
 
   /** The record as it is now; read only. */
@@ -72,6 +89,7 @@ export class Draft {
 
   /** Replaces a whole record (RESTORE clearing every history). */
   replace<K extends RecordName>(name: K, record: Records[K]): void {
+    this.journal?.push({ replaced: name, old: this.records[name] });
     this.records[name] = record;
     this.copied.add(name);
   }
@@ -85,17 +103,31 @@ export class Draft {
     return this.layerIndex("default") >= 0 ? "default" : this.layers[this.layers.length - 1].id;
   }
 
+  /** The resulting board: a new state, or in place the input state, updated. */
   toState(): BoardState {
     const { objects, objectChanges, layerChanges, deletedObjects, deletedLayers, history } = this.records;
-    return {
-      version: this.version,
-      layers: this.layers as Layer[],
-      objects,
-      meta: { objectChanges, layerChanges, layerOrderChange: this.layerOrderChange, deletedObjects, deletedLayers, history },
-    };
+    const meta = { objectChanges, layerChanges, layerOrderChange: this.layerOrderChange, deletedObjects, deletedLayers, history };
+    if (!this.journal) return { version: this.version, layers: this.layers as Layer[], objects, meta };
+    // The input's records were written in place; only the fields replaced wholesale remain.
+    Object.assign(this.state, { version: this.version, layers: this.layers, objects });
+    Object.assign(this.state.meta, meta);
+    this.journal.length = 0;
+    return this.state;
+  }
+
+  /** In place: undoes every write since the start, newest first (the input is as it was). */
+  rollback(): void {
+    if (!this.journal) return;
+    for (const entry of this.journal.reverse()) {
+      if ("replaced" in entry) this.records[entry.replaced] = entry.old as never;
+      else if (entry.had) setOwn(entry.record, entry.key, entry.old);
+      else delete entry.record[entry.key];
+    }
+    this.journal.length = 0;
   }
 
   private writable<K extends RecordName>(name: K): Records[K] {
+    if (this.journal) return this.records[name];
     if (!this.copied.has(name)) {
       this.records[name] = { ...this.records[name] };
       this.copied.add(name);

@@ -35,7 +35,7 @@ export function emptyBoard(): BoardState {
  * in the batch left it) and applies each op in order as `userId` with `strategy`. Throws
  * BoardValidationError (malformed op, over a limit, a RESTORE without allowRestore) or
  * BoardPermissionError (options.can refused one) and then nothing is applied. Never mutates
- * `state`; the result shares its unchanged parts.
+ * `state` (the result shares its unchanged parts) unless options.inPlace says the caller owns it.
  */
 export function applyOps(
   state: BoardState,
@@ -50,28 +50,40 @@ export function applyOps(
   if (ops.length > BOARD_LIMITS.maxOpsPerBatch) {
     throw new BoardValidationError(`at most ${BOARD_LIMITS.maxOpsPerBatch} board operations per batch`, -1, null);
   }
-  const draft = new Draft(state);
+  const draft = new Draft(state, options.inPlace === true);
   const applied: AppliedBoardOp[] = [];
   const conflicts: BoardConflict[] = [];
   const skipped: SkippedBoardOp[] = [];
-  ops.forEach((raw, index) => {
-    const op = parseOp(raw, index, options.allowRestore === true);
-    const fail = (reason: string): never => {
-      throw new BoardValidationError(reason, index, op.clientOpId);
-    };
-    const permission = permissionOn(draft, op.type, userId);
-    if (permission && options.can && !options.can(permission)) throw new BoardPermissionError(permission, index, op.clientOpId);
-    const resolution = resolve(draft, op, userId, strategy, fail);
-    conflicts.push(...resolution.conflicts);
-    if (resolution.data === null) {
-      skipped.push({ clientOpId: op.clientOpId, reason: resolution.skipped ?? "CONFLICT" });
-      return;
-    }
-    const accepted: AppliedBoardOp = { clientOpId: op.clientOpId, type: op.type, userId, version: draft.version + 1, data: resolution.data };
-    execute(draft, accepted);
-    applied.push(accepted);
-  });
+  guarded(draft, () =>
+    ops.forEach((raw, index) => {
+      const op = parseOp(raw, index, options.allowRestore === true);
+      const fail = (reason: string): never => {
+        throw new BoardValidationError(reason, index, op.clientOpId);
+      };
+      const permission = permissionOn(draft, op.type, userId);
+      if (permission && options.can && !options.can(permission)) throw new BoardPermissionError(permission, index, op.clientOpId);
+      const resolution = resolve(draft, op, userId, strategy, fail);
+      conflicts.push(...resolution.conflicts);
+      if (resolution.data === null) {
+        skipped.push({ clientOpId: op.clientOpId, reason: resolution.skipped ?? "CONFLICT" });
+        return;
+      }
+      const accepted: AppliedBoardOp = { clientOpId: op.clientOpId, type: op.type, userId, version: draft.version + 1, data: resolution.data };
+      execute(draft, accepted);
+      applied.push(accepted);
+    }),
+  );
   return { state: draft.toState(), applied, conflicts, skipped };
+}
+
+/** Runs `work`; if it throws, an in-place draft is rolled back first. */
+function guarded(draft: Draft, work: () => void): void {
+  try {
+    work();
+  } catch (err) {
+    draft.rollback();
+    throw err;
+  }
 }
 
 /**
@@ -83,15 +95,20 @@ export function replayOp(state: BoardState, op: AppliedBoardOp): BoardState {
   return replayOps(state, [op]);
 }
 
-/** replayOp for a run of ops, copying the board once rather than once per op. */
-export function replayOps(state: BoardState, ops: readonly AppliedBoardOp[]): BoardState {
-  const draft = new Draft(state);
-  for (const op of ops) {
-    if (op.version !== draft.version + 1) {
-      throw new BoardReplayError(`op ${op.clientOpId} has version ${op.version}; the board is at ${draft.version}`);
+/**
+ * replayOp for a run of ops, copying the board once rather than once per op; with inPlace
+ * (see ApplyOptions.inPlace) it writes into `state`, e.g. a snapshot just parsed for a seek.
+ */
+export function replayOps(state: BoardState, ops: readonly AppliedBoardOp[], options: { inPlace?: boolean } = {}): BoardState {
+  const draft = new Draft(state, options.inPlace === true);
+  guarded(draft, () => {
+    for (const op of ops) {
+      if (op.version !== draft.version + 1) {
+        throw new BoardReplayError(`op ${op.clientOpId} has version ${op.version}; the board is at ${draft.version}`);
+      }
+      execute(draft, op);
     }
-    execute(draft, op);
-  }
+  });
   return draft.toState();
 }
 
@@ -118,7 +135,7 @@ const PERMISSIONS: Record<Exclude<BoardOpType, "UNDO" | "REDO">, BoardPermission
  * op on the board it meets. Throws BoardValidationError for an unknown type.
  */
 export function requiredPermission(state: BoardState, op: BoardOpInput, userId: string): BoardPermission | null {
-  if (!isPlainObject(op) || !Object.hasOwn(PERMISSIONS, op.type) && op.type !== "UNDO" && op.type !== "REDO") {
+  if (!isPlainObject(op) || (!Object.hasOwn(PERMISSIONS, op.type) && op.type !== "UNDO" && op.type !== "REDO")) {
     throw new BoardValidationError(`unknown type ${JSON.stringify((op as { type?: unknown } | null)?.type)}`, -1, null);
   }
   return permissionOn(new Draft(state), op.type, userId);

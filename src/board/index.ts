@@ -1,7 +1,28 @@
 /**
  * The board engine: pure and deterministic (no I/O, no clock, no randomness). Live apply,
  * replay and offline sync all use it, so the board at any point is the same whichever way it
- * is computed. The spec is ../shared/api/BOARD_OPS.md.
+ * is computed. The spec is ../shared/api/BOARD_OPS.md; where it is silent this engine decides
+ * (each decision is explained where it is made):
+ *
+ * - Conflicts (conflicts.ts): only each object's/layer's last change is tracked. A layer
+ *   counts as changed when it or an object on it changes. Modify/delete/text-edit of an
+ *   object that is absent without a conflict to explain it (never existed, deleted by the same
+ *   user, or deleted at or before baseVersion) is invalid input. Creating an existing id
+ *   conflicts (OBJECT_EXISTS) unless the user made its last change (then it replaces). Deleting
+ *   what another user deleted since is SKIPPED under every strategy. Drawing on a layer deleted
+ *   since: SKIPPED, or on the default layer under CLIENT_WINS (re-creating the layer would need
+ *   canAddLayers). LAYER_ADD of an existing id: OBJECT_EXISTS, applied = renamed in place. A
+ *   stale LAYER_REORDER is LAYER_CHANGED and merged with the layers changed since. CLEAR: one
+ *   conflict per object changed since; SERVER_WINS keeps those. RECREATED objects get the op's
+ *   props on their old layer (or the default one).
+ * - Undo/redo (history.ts, patch.ts): per user, last 100 entries; UNDO/REDO set what the op
+ *   touched back to its recorded values whoever changed it since (last writer wins, no
+ *   conflict), never remove the last layer, never re-create an object whose layer is gone.
+ *   RESTORE is not undoable and clears every history.
+ * - Limits (validate.ts BOARD_LIMITS); LAYER_ADD's index is clamped to the top; TEXT_EDIT
+ *   that creates takes an optional layerId like the other creating ops; image URLs must be
+ *   http(s), relative or data:image; null optional fields mean absent.
+ * - Drawing order: BoardObject.z (the creating version), kept across undo and restore.
  */
 export * from "./types";
 export { BoardPermissionError, BoardReplayError, BoardValidationError } from "./errors";

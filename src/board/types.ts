@@ -127,6 +127,12 @@ export interface ApplyOptions {
    * same batch needs canDraw) is checked and one missing refuses the whole batch.
    */
   can?: (permission: BoardPermission) => boolean;
+  /**
+   * Writes into `state` itself (and answers it) instead of a copy: O(batch) instead of
+   * O(board size) per call, for a board the caller owns alone (nobody else may hold it
+   * expecting it unchanged). On an error every write is undone before the throw.
+   */
+  inPlace?: boolean;
 }
 
 /** Who changed something last, and at which board version. */

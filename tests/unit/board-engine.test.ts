@@ -558,6 +558,22 @@ describe("board engine: replay", () => {
   });
 });
 
+describe("board engine: in place", () => {
+  it("writes into the caller's board and answers it; a failing batch leaves it exactly as it was", () => {
+    const owned = after(emptyBoard(), ALICE, stroke("a"), op("LAYER_ADD", { id: "l", name: "L" }));
+    const before = structuredClone(owned);
+    const bad = [stroke("b"), op("LAYER_DELETE", { id: "l" }), op("CLEAR"), op("UNDO"), op("OBJECT_MODIFY", { id: "nope", props: {} })].map((o) => ({ ...o, baseVersion: 2 }));
+    assert.throws(() => applyOps(owned, bad, ALICE, "LAST_WRITE_WINS", { inPlace: true }), /unknown object nope/);
+    assert.deepStrictEqual(owned, before);
+    const restore = { ...op("RESTORE", { layers: [{ id: "x", name: "X" }], objects: {} }), baseVersion: 2 };
+    assert.throws(() => applyOps(owned, [restore, { ...stroke("c"), baseVersion: 2, data: 5 }], ALICE, "LAST_WRITE_WINS", { allowRestore: true, inPlace: true }));
+    assert.deepStrictEqual(owned, before);
+    const result = applyOps(owned, bad.slice(0, 4), ALICE, "LAST_WRITE_WINS", { inPlace: true });
+    assert.equal(result.state, owned);
+    assert.deepStrictEqual(owned, applyOps(before, bad.slice(0, 4), ALICE).state);
+  });
+});
+
 describe("board engine: publicBoard", () => {
   it("is the board without meta, objects keyed in sorted order", () => {
     const board = after(emptyBoard(), ALICE, stroke("b"), stroke("a"), stroke("10"), stroke("9"));

@@ -201,6 +201,17 @@ describe("board engine properties", () => {
         const whole = run(emptyBoard(), batches(steps), strategy);
         const chunked = run(emptyBoard(), batches(steps, cuts), strategy);
         assert.deepStrictEqual(chunked, whole);
+        // In place (the service's write path) gives the same results, on the caller's own board.
+        const owned = emptyBoard();
+        const inPlace: Run = { state: owned, applied: [], conflicts: [], skipped: [] };
+        for (const group of batches(steps, cuts)) {
+          const result = applyOps(owned, group.ops, group.user, strategy, { inPlace: true });
+          assert.equal(result.state, owned);
+          inPlace.applied.push(...result.applied);
+          inPlace.conflicts.push(...result.conflicts);
+          inPlace.skipped.push(...result.skipped);
+        }
+        assert.deepStrictEqual(inPlace, whole);
         assert.deepStrictEqual(whole.state, state); // = one op at a time, as the scenario was made
         assert.equal(whole.state.version, whole.applied.length);
         whole.applied.forEach((op, i) => assert.equal(op.version, i + 1));
@@ -220,6 +231,7 @@ describe("board engine properties", () => {
         });
         const oneByOne = live.applied.reduce(replayOp, emptyBoard());
         assert.deepStrictEqual(oneByOne, live.state);
+        assert.deepStrictEqual(replayOps(emptyBoard(), live.applied, { inPlace: true }), live.state);
       }),
       RUNS,
     );
@@ -326,6 +338,10 @@ describe("board engine properties", () => {
             (err: unknown) => err instanceof BoardValidationError && err.index === at,
           );
           assert.deepStrictEqual(state, before);
+          // In place, every write of the ops before the bad one is rolled back.
+          const owned = structuredClone(before);
+          assert.throws(() => applyOps(owned, batch as BoardOpInput[], user, strategy, { inPlace: true }), BoardValidationError);
+          assert.deepStrictEqual(owned, before);
         },
       ),
       RUNS,
