@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../config";
 import { MemoryEventBus, RedisEventBus, type EventBus } from "../realtime/event-bus";
+import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from "../realtime/presence";
 import type { Logger } from "./logger";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./rate-limiter";
 import { createRedis, whenReady } from "./redis";
@@ -9,6 +10,8 @@ import { createRedis, whenReady } from "./redis";
 export interface SharedInfra {
   bus: EventBus;
   limiter: RateLimiter;
+  /** Who is online in each session and their last cursor (R3): ephemeral, never in the database. */
+  presence: PresenceStore;
   /** Closes the bus, then the Redis connections. */
   close(): Promise<void>;
 }
@@ -21,6 +24,7 @@ export async function createSharedInfra(config: Config, logger: Logger): Promise
   const redisClients: Redis[] = [];
   let bus: EventBus;
   let limiter: RateLimiter;
+  let presence: PresenceStore;
   if (config.redisUrl) {
     const commands = createRedis(config.redisUrl, "classroom-commands", logger);
     const subscriber = createRedis(config.redisUrl, "classroom-subscriber", logger, { subscriber: true });
@@ -30,13 +34,16 @@ export async function createSharedInfra(config: Config, logger: Logger): Promise
     if (!(await whenReady(commands, 5000))) logger.warn("redis not reachable at start; continuing without it");
     bus = new RedisEventBus(commands, subscriber, config.redisPrefix);
     limiter = new RedisRateLimiter(commands, config.redisPrefix);
+    presence = new RedisPresenceStore(commands, config.redisPrefix);
   } else {
     bus = new MemoryEventBus();
     limiter = new MemoryRateLimiter();
+    presence = new MemoryPresenceStore();
   }
   return {
     bus,
     limiter,
+    presence,
     async close() {
       await bus.close();
       await Promise.all(redisClients.map((r) => r.quit().catch(() => r.disconnect())));

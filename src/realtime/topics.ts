@@ -1,4 +1,6 @@
+import type { SignalMessage } from "../services/signal.service";
 import type { TimelineMessage } from "../services/timeline";
+import type { CursorAbuse, CursorPosition, PresenceChange } from "./presence";
 
 /**
  * Every pub/sub channel of the API, made by functions so no channel name is spelled twice.
@@ -25,4 +27,12 @@ export const topics = {
   profile: (userId: string) => topic<ProfileChanged>(`user:${userId}:profile`),
   /** Every committed timeline event of a session, in seq order per publisher. */
   sessionTimeline: (sessionId: string) => topic<TimelineMessage>(`session:${sessionId}:timeline`),
+  /** JOINED/LEFT of a session's presence (ephemeral, never recorded). */
+  presence: (sessionId: string) => topic<PresenceChange>(`session:${sessionId}:presence`),
+  /** Every accepted cursor move; each instance coalesces them into CURSORS frames per tick. */
+  cursors: (sessionId: string) => topic<CursorPosition>(`session:${sessionId}:cursors`),
+  /** WebRTC signals and media toggles; each subscriber keeps those addressed to it. */
+  signals: (sessionId: string) => topic<SignalMessage>(`session:${sessionId}:signals`),
+  /** A user abusing the cursor limit: every instance closes that user's sockets with 4429. */
+  cursorAbuse: () => topic<CursorAbuse>(`realtime:cursor-abuse`),
 };

@@ -76,6 +76,11 @@ export function createRealtimeServer(options: {
     maxPayload: config.limits.maxWsFrameBytes, // beyond it ws closes with 1009
   });
   const rules = [...specifiedRules, ...requestRules(config.limits, config.introspection)];
+  // Open sockets per user, so cursor abuse reported by any instance closes that user's sockets here.
+  const socketsByUser = new Map<string, Set<WebSocket>>();
+  const stopAbuseWatch = services.presence.onCursorAbuse(({ userId }) => {
+    for (const socket of socketsByUser.get(userId) ?? []) socket.close(CloseCode.RateLimited, "Too many cursor updates");
+  });
 
   const stateOf = (ctx: Context<Record<string, unknown> | undefined, { socket: WebSocket; request: http.IncomingMessage }>) =>
     ctx.extra as unknown as SocketState;
@@ -110,7 +115,14 @@ export function createRealtimeServer(options: {
           () => state.socket.close(CloseCode.Unauthorized, "Token expired"),
           Math.min(Math.max(msLeft, 0), 2 ** 31 - 1),
         );
-        state.socket.once("close", () => clearTimeout(state.expiryTimer));
+        const userId = auth.claims.userId;
+        const userSockets = socketsByUser.get(userId) ?? new Set<WebSocket>();
+        socketsByUser.set(userId, userSockets.add(state.socket));
+        state.socket.once("close", () => {
+          clearTimeout(state.expiryTimer);
+          userSockets.delete(state.socket);
+          if (userSockets.size === 0 && socketsByUser.get(userId) === userSockets) socketsByUser.delete(userId);
+        });
         return true;
       },
       onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
@@ -187,6 +199,7 @@ export function createRealtimeServer(options: {
 
   return {
     async close() {
+      stopAbuseWatch();
       // graphql-ws's dispose closes every client with 1001 and the server itself.
       await server.dispose();
     },

@@ -194,7 +194,7 @@ export class ParticipantService {
 }
 
 /** The actor's participant row while they hold a seat; INVALID_STATE otherwise. */
-function requireSeated(access: SessionAccess): ParticipantEntity {
+export function requireSeated(access: SessionAccess): ParticipantEntity {
   const participant = access.participant;
   if (!participant || !SEATED.includes(participant.status)) {
     throw new DomainError(DomainErrorReason.INVALID_STATE, "Join the session first.", { status: participant?.status ?? null });

@@ -1,0 +1,61 @@
+import { Arg, Ctx, FieldResolver, Float, ID, Mutation, Resolver, Root, Subscription } from "type-graphql";
+import type { UserEntity } from "../entities/user.entity";
+import { PresenceUpdate } from "../schema/presence.type";
+import { Signal, SignalInput } from "../schema/signal.type";
+import { User } from "../schema/user.type";
+import type { PresenceFrame } from "../services/presence.service";
+import type { SignalMessage } from "../services/signal.service";
+import type { RequestContext } from "./context";
+
+/** Presence, live cursors and WebRTC signaling (R2, R3): thin over PresenceService and SignalService. */
+@Resolver(() => PresenceUpdate)
+export class RealtimeResolver {
+  @Mutation(() => Boolean, { description: "At most 20 accepted per second per user and session; false when this one was dropped." })
+  moveCursor(
+    @Arg("sessionId", () => ID) sessionId: string,
+    @Arg("x", () => Float) x: number,
+    @Arg("y", () => Float) y: number,
+    @Ctx() ctx: RequestContext,
+    @Arg("tool", () => String, { nullable: true }) tool?: string | null,
+    @Arg("color", () => String, { nullable: true }) color?: string | null,
+  ): Promise<boolean> {
+    return ctx.services.presence.moveCursor(ctx.auth, sessionId, { x, y, tool, color });
+  }
+
+  @Mutation(() => Boolean)
+  sendSignal(
+    @Arg("sessionId", () => ID) sessionId: string,
+    @Arg("input", () => SignalInput) input: SignalInput,
+    @Ctx() ctx: RequestContext,
+  ): Promise<boolean> {
+    return ctx.services.signals.send(ctx.auth, sessionId, input);
+  }
+
+  @Subscription(() => PresenceUpdate, {
+    description: "The first frame is the full state (online users and their last cursors); then changes.",
+    subscribe: ({ args, context }) => {
+      const ctx = context as RequestContext;
+      return ctx.services.presence.watch(ctx.auth, args.sessionId as string);
+    },
+  })
+  presence(@Root() frame: PresenceFrame, @Arg("sessionId", () => ID) _sessionId: string): PresenceFrame {
+    return frame;
+  }
+
+  @Subscription(() => Signal, {
+    description: "WebRTC signaling: only signals addressed to the subscriber or to everyone.",
+    subscribe: ({ args, context }) => {
+      const ctx = context as RequestContext;
+      return ctx.services.signals.watch(ctx.auth, args.sessionId as string);
+    },
+  })
+  signals(@Root() signal: SignalMessage, @Arg("sessionId", () => ID) _sessionId: string): SignalMessage {
+    return signal;
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: "Who JOINED or LEFT; null for STATUS and CURSORS frames." })
+  async user(@Root() frame: PresenceFrame, @Ctx() ctx: RequestContext): Promise<UserEntity | null> {
+    if (!frame.userId) return null;
+    return (await ctx.loaders.userById.load(frame.userId)) ?? null;
+  }
+}

@@ -1,0 +1,352 @@
+import { randomUUID } from "node:crypto";
+import type { AccessPolicy } from "../auth/access";
+import type { AuthContext } from "../auth/auth-context";
+import type { RateLimiter } from "../infra/rate-limiter";
+import { AsyncQueue } from "../realtime/async-queue";
+import type { EventBus } from "../realtime/event-bus";
+import type { CursorAbuse, CursorPosition, PresenceChange, PresenceStore } from "../realtime/presence";
+import { topics } from "../realtime/topics";
+import { DomainError, DomainErrorReason, forbidden } from "./errors";
+import { requireSeated } from "./participant.service";
+import { allowedIn, requireStatus } from "./session-lifecycle";
+import { systemEventStep } from "./system-events";
+import type { TimelineMessage } from "./timeline";
+
+export enum PresenceKind {
+  JOINED = "JOINED",
+  LEFT = "LEFT",
+  CURSORS = "CURSORS",
+  STATUS = "STATUS",
+}
+
+/** One presence frame as a subscriber sees it (PresenceUpdate; `user` is resolved from userId). */
+export interface PresenceFrame {
+  sessionId: string;
+  kind: PresenceKind;
+  /** The user who JOINED or LEFT; null for STATUS and CURSORS. */
+  userId: string | null;
+  cursors: CursorPosition[];
+  /** Who the subscriber knows to be online after this frame. */
+  onlineUserIds: string[];
+}
+
+/** HARDENING.md limits of cursors (per user per session). */
+export const CURSOR_LIMITS = {
+  movesPerWindow: 20,
+  windowMs: 1000,
+  maxPayloadBytes: 2048,
+  /** More drops than this within abuseWindowMs is abuse: the user's sockets close with 4429. */
+  abuseDrops: 100,
+  abuseWindowMs: 10_000,
+} as const;
+
+/** Cursors, like board writes and signals, only while the session is ACTIVE (RULES.md). */
+const CURSOR_STATUSES = allowedIn.board;
+
+interface PresenceTiming {
+  presenceTtlMs: number;
+  cursorTickMs: number;
+}
+
+/**
+ * Presence and live cursors (R3): who is online in a session and where their cursor is,
+ * held in a PresenceStore (memory or Redis) with a heartbeat TTL, never in the database.
+ * Each instance keeps one hub per session with local subscribers; the hub coalesces the
+ * session's cursor moves (published by any instance) into one CURSORS frame per tick.
+ */
+export class PresenceService {
+  /** Cursor moves refused by the rate limit since start (HARDENING.md: "dropped and counted"). */
+  droppedCursorMoves = 0;
+  private readonly hubs = new Map<string, Promise<SessionHub>>();
+  private readonly abuseListeners = new Set<(abuse: CursorAbuse) => void>();
+  private abuseFeed?: AsyncIterableIterator<CursorAbuse>;
+  /** Abuse reported recently by this instance (key → time), so a flood publishes ~once a second. */
+  private readonly abuseReported = new Map<string, number>();
+
+  constructor(
+    private readonly access: AccessPolicy,
+    /** Public so tests can plant an entry without heartbeat, as a dead instance leaves behind. */
+    readonly store: PresenceStore,
+    private readonly bus: EventBus,
+    private readonly limiter: RateLimiter,
+    private readonly timing: PresenceTiming,
+  ) {}
+
+  /**
+   * A cursor move of a seated participant in an ACTIVE session. Answers false when the move
+   * was dropped by the 20/s limit; sustained abuse closes the user's sockets (4429).
+   */
+  async moveCursor(auth: AuthContext, sessionId: string, move: { x: number; y: number; tool?: string | null; color?: string | null }): Promise<boolean> {
+    const actorId = auth.requireUserIdFor(sessionId);
+    const cursor: CursorPosition = { userId: actorId, x: move.x, y: move.y, tool: move.tool ?? null, color: move.color ?? null };
+    // Checked before any lookup: it costs nothing and says nothing about the session.
+    const bytes = Buffer.byteLength(JSON.stringify({ x: cursor.x, y: cursor.y, tool: cursor.tool, color: cursor.color }));
+    if (bytes > CURSOR_LIMITS.maxPayloadBytes) {
+      throw new DomainError(DomainErrorReason.PAYLOAD_TOO_LARGE, `A cursor update may be at most ${CURSOR_LIMITS.maxPayloadBytes} bytes.`, {
+        maxBytes: CURSOR_LIMITS.maxPayloadBytes,
+      });
+    }
+    const access = await this.access.require(actorId, sessionId);
+    requireStatus(access.session.status, CURSOR_STATUSES, "move a cursor");
+    requireSeated(access);
+    if (!(await this.store.acceptCursor(sessionId, actorId, CURSOR_LIMITS.movesPerWindow, CURSOR_LIMITS.windowMs))) {
+      this.droppedCursorMoves += 1;
+      await this.noteDrop(sessionId, actorId);
+      return false;
+    }
+    await this.store.setCursor(sessionId, cursor, this.timing.presenceTtlMs);
+    await this.bus.publish(topics.cursors(sessionId), cursor);
+    return true;
+  }
+
+  /**
+   * The presence stream of a session for a seated participant: the full state first (STATUS),
+   * then JOINED/LEFT and CURSORS. While it runs the user is online (heartbeat below the TTL);
+   * when it ends the user goes offline at once (LEFT). NOT_FOUND without access, FORBIDDEN
+   * for a kicked user (and the stream ends FORBIDDEN on a kick), INVALID_STATE when not seated.
+   */
+  async watch(auth: AuthContext, sessionId: string): Promise<AsyncIterableIterator<PresenceFrame>> {
+    const viewerId = auth.requireUserIdFor(sessionId);
+    requireSeated(await this.access.require(viewerId, sessionId));
+    const hub = await this.hubFor(sessionId);
+    const connId = randomUUID();
+    let heartbeat: NodeJS.Timeout | undefined;
+    const subscriber: Subscriber = {
+      viewerId,
+      known: undefined,
+      early: [],
+      queue: new AsyncQueue<PresenceFrame>(() => {
+        clearInterval(heartbeat);
+        this.release(sessionId, hub, subscriber);
+        void this.store
+          .remove(sessionId, viewerId, connId)
+          .then((left) => (left ? this.announce(sessionId, { kind: "LEFT", userId: viewerId }) : undefined))
+          .catch(() => undefined); // the entry then expires after the TTL, and the sweep says LEFT
+      }),
+    };
+    hub.subscribers.add(subscriber);
+    try {
+      if (await this.store.touch(sessionId, viewerId, connId, this.timing.presenceTtlMs)) {
+        await this.announce(sessionId, { kind: "JOINED", userId: viewerId });
+      }
+      const state = await this.store.state(sessionId);
+      subscriber.known = new Set(state.onlineUserIds);
+      subscriber.queue.push({ sessionId, kind: PresenceKind.STATUS, userId: null, cursors: state.cursors, onlineUserIds: [...subscriber.known] });
+      // Changes that arrived while the state was read: those it already shows are dropped.
+      for (const change of subscriber.early.splice(0)) hub.deliver(subscriber, change);
+    } catch (err) {
+      await subscriber.queue.return();
+      throw err;
+    }
+    // A third of the TTL: two heartbeats may be lost before the entry expires.
+    heartbeat = setInterval(() => {
+      this.store
+        .touch(sessionId, viewerId, connId, this.timing.presenceTtlMs)
+        .then((joined) => (joined ? this.announce(sessionId, { kind: "JOINED", userId: viewerId }) : undefined))
+        .catch(() => undefined); // a Redis blip: the next heartbeat tries again
+    }, Math.max(1, Math.floor(this.timing.presenceTtlMs / 3)));
+    heartbeat.unref();
+    return subscriber.queue;
+  }
+
+  /**
+   * Calls `listener` when any instance reports cursor abuse (the WebSocket server closes the
+   * user's sockets with 4429). Answers a function that stops listening.
+   */
+  onCursorAbuse(listener: (abuse: CursorAbuse) => void): () => void {
+    this.abuseListeners.add(listener);
+    if (!this.abuseFeed && process.env.NO_ABUSE_SUB !== "1") {
+      const feed = this.bus.subscribe(topics.cursorAbuse());
+      void feed
+        .then(async (iterator) => {
+          this.abuseFeed = iterator;
+          if (this.abuseListeners.size === 0) return void iterator.return?.();
+          for await (const abuse of iterator) for (const l of this.abuseListeners) l(abuse);
+        })
+        .catch(() => undefined);
+    }
+    return () => {
+      this.abuseListeners.delete(listener);
+      if (this.abuseListeners.size === 0) {
+        void this.abuseFeed?.return?.();
+        this.abuseFeed = undefined;
+      }
+    };
+  }
+
+  private async noteDrop(sessionId: string, userId: string): Promise<void> {
+    const key = `cursor-drops:${sessionId}:${userId}`;
+    const decision = await this.limiter.hit(key, CURSOR_LIMITS.abuseDrops, CURSOR_LIMITS.abuseWindowMs);
+    if (decision.allowed) return;
+    const now = Date.now();
+    if ((this.abuseReported.get(key) ?? 0) > now - 1000) return;
+    for (const [k, at] of this.abuseReported) if (at <= now - 1000) this.abuseReported.delete(k);
+    this.abuseReported.set(key, now);
+    await this.bus.publish(topics.cursorAbuse(), { userId, sessionId });
+  }
+
+  private announce(sessionId: string, change: PresenceChange): Promise<void> {
+    return this.bus.publish(topics.presence(sessionId), change);
+  }
+
+  /**
+   * This instance's hub of the session, created (and subscribed) by its first local
+   * subscriber; a hub whose last subscriber left meanwhile is replaced.
+   */
+  private async hubFor(sessionId: string): Promise<SessionHub> {
+    for (;;) {
+      let pending = this.hubs.get(sessionId);
+      if (!pending) {
+        const opening = SessionHub.open(sessionId, this.bus, this.store, this.timing, (change) => this.announce(sessionId, change));
+        this.hubs.set(sessionId, opening);
+        opening.catch(() => this.hubs.get(sessionId) === opening && this.hubs.delete(sessionId));
+        pending = opening;
+      }
+      const hub = await pending;
+      if (!hub.isClosed) return hub;
+      if (this.hubs.get(sessionId) === pending) this.hubs.delete(sessionId);
+    }
+  }
+
+  private release(sessionId: string, hub: SessionHub, subscriber: Subscriber): void {
+    hub.subscribers.delete(subscriber);
+    if (hub.subscribers.size > 0) return;
+    hub.close();
+    const pending = this.hubs.get(sessionId);
+    void pending?.then((current) => current === hub && this.hubs.get(sessionId) === pending && this.hubs.delete(sessionId));
+  }
+}
+
+interface Subscriber {
+  viewerId: string;
+  queue: AsyncQueue<PresenceFrame>;
+  /** Who the subscriber knows to be online; undefined until its STATUS frame is out. */
+  known: Set<string> | undefined;
+  /** Membership changes that arrived before the STATUS frame. */
+  early: PresenceChange[];
+}
+
+/**
+ * One session on one instance: a single pub/sub subscription per topic shared by the local
+ * subscribers, the cursor coalescer and the expiry sweep.
+ */
+class SessionHub {
+  readonly subscribers = new Set<Subscriber>();
+  /** Latest position of each user that moved since the last frame. */
+  private readonly pending = new Map<string, CursorPosition>();
+  private lastFrameAt = -Infinity;
+  private flushTimer?: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    private readonly sessionId: string,
+    private readonly sources: Array<AsyncIterableIterator<unknown>>,
+    private readonly tickMs: number,
+  ) {}
+
+  static async open(
+    sessionId: string,
+    bus: EventBus,
+    store: PresenceStore,
+    timing: PresenceTiming,
+    announce: (change: PresenceChange) => Promise<void>,
+  ): Promise<SessionHub> {
+    // Subscribed before the first subscriber reads the state, so no change falls in between.
+    const [changes, cursors, timeline] = await Promise.all([
+      bus.subscribe(topics.presence(sessionId)),
+      bus.subscribe(topics.cursors(sessionId)),
+      bus.subscribe(topics.sessionTimeline(sessionId)),
+    ]);
+    const hub = new SessionHub(sessionId, [changes, cursors, timeline], timing.cursorTickMs);
+    hub.pump(changes, (change) => hub.subscribers.forEach((s) => hub.deliver(s, change)));
+    hub.pump(cursors, (cursor) => hub.coalesce(cursor));
+    hub.pump(timeline, (event) => hub.onTimeline(event));
+    // Entries whose heartbeat stopped (an instance died) expire here; any instance with
+    // subscribers may notice, the store tells exactly one of them, which announces LEFT.
+    hub.sweepTimer = setInterval(() => {
+      store
+        .sweep(sessionId)
+        .then((gone) => Promise.all(gone.map((userId) => announce({ kind: "LEFT", userId }))))
+        .catch(() => undefined); // a Redis blip: the next sweep finds the same entries
+    }, Math.max(10, Math.floor(timing.presenceTtlMs / 4)));
+    hub.sweepTimer.unref();
+    return hub;
+  }
+
+  /** A JOINED/LEFT to one subscriber, only when it changes what the subscriber knows. */
+  deliver(subscriber: Subscriber, change: PresenceChange): void {
+    const known = subscriber.known;
+    if (!known) return void subscriber.early.push(change);
+    if (change.kind === "JOINED" ? known.has(change.userId) : !known.has(change.userId)) return;
+    if (change.kind === "JOINED") known.add(change.userId);
+    else known.delete(change.userId);
+    subscriber.queue.push({
+      sessionId: this.sessionId,
+      kind: change.kind === "JOINED" ? PresenceKind.JOINED : PresenceKind.LEFT,
+      userId: change.userId,
+      cursors: [],
+      onlineUserIds: [...known],
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.flushTimer);
+    clearInterval(this.sweepTimer);
+    for (const source of this.sources) void source.return?.();
+  }
+
+  private pump<T>(source: AsyncIterableIterator<T>, handle: (value: T) => void): void {
+    void (async () => {
+      for await (const value of source) {
+        if (this.closed) return;
+        handle(value);
+      }
+    })().catch(() => undefined);
+  }
+
+  /**
+   * Keeps the latest position per user and schedules one frame no sooner than a tick after
+   * the previous one, however many instances publish moves.
+   */
+  private coalesce(cursor: CursorPosition): void {
+    this.pending.set(cursor.userId, cursor);
+    if (!this.flushTimer) this.schedule();
+  }
+
+  private schedule(): void {
+    // performance.now, not Date.now: whole milliseconds would let a frame out ~1 ms early.
+    const wait = Math.max(0, this.lastFrameAt + this.tickMs - performance.now());
+    this.flushTimer = setTimeout(() => this.flush(), Math.ceil(wait));
+    this.flushTimer.unref();
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    if (this.closed || this.pending.size === 0) return;
+    // Timers may fire a fraction of a millisecond early: never a frame before its tick.
+    if (performance.now() < this.lastFrameAt + this.tickMs) return this.schedule();
+    this.lastFrameAt = performance.now();
+    const cursors = [...this.pending.values()];
+    this.pending.clear();
+    for (const subscriber of this.subscribers) {
+      // Before its STATUS frame a subscriber gets the positions from the store instead.
+      if (!subscriber.known) continue;
+      subscriber.queue.push({ sessionId: this.sessionId, kind: PresenceKind.CURSORS, userId: null, cursors, onlineUserIds: [...subscriber.known] });
+    }
+  }
+
+  /** A kick ends the kicked user's stream FORBIDDEN; the session's final status ends every stream. */
+  private onTimeline(event: TimelineMessage): void {
+    for (const subscriber of this.subscribers) {
+      const step = systemEventStep(event, subscriber.viewerId);
+      if (step.end === "forbidden") subscriber.queue.fail(forbidden("You were removed from this session."));
+      else if (step.end === "complete") subscriber.queue.end();
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import type { DataSource } from "typeorm";
+import { isUuid, type AccessPolicy } from "../auth/access";
+import type { AuthContext } from "../auth/auth-context";
+import { ParticipantEntity } from "../entities/participant.entity";
+import { AsyncQueue } from "../realtime/async-queue";
+import type { EventBus } from "../realtime/event-bus";
+import { topics } from "../realtime/topics";
+import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
+import { requireSeated, type MediaStateInput, type ParticipantService } from "./participant.service";
+import { allowedIn, requireStatus } from "./session-lifecycle";
+import { SEATED } from "./session.service";
+import { systemEventStep } from "./system-events";
+
+export enum SignalType {
+  OFFER = "OFFER",
+  ANSWER = "ANSWER",
+  ICE_CANDIDATE = "ICE_CANDIDATE",
+  JOIN = "JOIN",
+  LEAVE = "LEAVE",
+  MUTE_AUDIO = "MUTE_AUDIO",
+  UNMUTE_AUDIO = "UNMUTE_AUDIO",
+  MUTE_VIDEO = "MUTE_VIDEO",
+  UNMUTE_VIDEO = "UNMUTE_VIDEO",
+  SCREEN_SHARE_START = "SCREEN_SHARE_START",
+  SCREEN_SHARE_STOP = "SCREEN_SHARE_STOP",
+}
+
+/** A relayed signal, as published on topics.signals and delivered (Signal). */
+export interface SignalMessage {
+  sessionId: string;
+  type: SignalType;
+  fromUserId: string;
+  /** null: every other participant. */
+  toUserId: string | null;
+  payload: unknown;
+  sentAt: Date;
+}
+
+/** HARDENING.md: a signal's payload (its JSON text) may be at most 64 KiB. */
+export const MAX_SIGNAL_PAYLOAD_BYTES = 65_536;
+
+/**
+ * Media toggles and the media state they set. They go through ParticipantService.updateMedia,
+ * which checks the permission to turn a medium on (a VIEWER has none of them, so a VIEWER
+ * cannot publish media) and the one-screen-sharer rule, and records the timeline event.
+ */
+const MEDIA_TOGGLES: Partial<Record<SignalType, MediaStateInput>> = {
+  [SignalType.MUTE_AUDIO]: { audioEnabled: false },
+  [SignalType.UNMUTE_AUDIO]: { audioEnabled: true },
+  [SignalType.MUTE_VIDEO]: { videoEnabled: false },
+  [SignalType.UNMUTE_VIDEO]: { videoEnabled: true },
+  [SignalType.SCREEN_SHARE_START]: { screenSharing: true },
+  [SignalType.SCREEN_SHARE_STOP]: { screenSharing: false },
+};
+
+/** Signals, like board writes and cursors, only while the session is ACTIVE (RULES.md). */
+const SIGNAL_STATUSES = allowedIn.board;
+
+/**
+ * WebRTC signaling (R2): a relay between the participants of a session. Signals are not
+ * recorded (only the media state changes of toggles are); pub/sub carries them to every
+ * instance, and each subscriber keeps those addressed to it or to everyone.
+ */
+export class SignalService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly access: AccessPolicy,
+    private readonly participants: ParticipantService,
+    private readonly bus: EventBus,
+  ) {}
+
+  /**
+   * Relays a signal from a seated participant of an ACTIVE session to `toUserId` (a seated
+   * participant, else BAD_USER_INPUT) or to every other participant. Media toggles update
+   * the sender's media state first, so a refused toggle (FORBIDDEN, CONFLICT) is not relayed.
+   */
+  async send(auth: AuthContext, sessionId: string, input: { type: SignalType; toUserId?: string | null; payload: unknown }): Promise<boolean> {
+    const actorId = auth.requireUserIdFor(sessionId);
+    const bytes = Buffer.byteLength(JSON.stringify(input.payload ?? null));
+    if (bytes > MAX_SIGNAL_PAYLOAD_BYTES) {
+      throw new DomainError(DomainErrorReason.PAYLOAD_TOO_LARGE, `A signal's payload may be at most ${MAX_SIGNAL_PAYLOAD_BYTES} bytes.`, {
+        maxBytes: MAX_SIGNAL_PAYLOAD_BYTES,
+      });
+    }
+    const access = await this.access.require(actorId, sessionId);
+    requireStatus(access.session.status, SIGNAL_STATUSES, "send signals");
+    requireSeated(access);
+    const toUserId = input.toUserId || null;
+    if (toUserId !== null) await this.requireTarget(sessionId, actorId, toUserId);
+    const media = MEDIA_TOGGLES[input.type];
+    if (media) await this.participants.updateMedia(auth, sessionId, media);
+    await this.bus.publish(topics.signals(sessionId), {
+      sessionId,
+      type: input.type,
+      fromUserId: actorId,
+      toUserId,
+      payload: input.payload,
+      sentAt: new Date(),
+    });
+    return true;
+  }
+
+  /**
+   * The signals addressed to a seated participant or to everyone (never their own). NOT_FOUND
+   * without access, FORBIDDEN for a kicked user (and the stream ends FORBIDDEN on a kick),
+   * INVALID_STATE when not seated; ends after the session's final status.
+   */
+  async watch(auth: AuthContext, sessionId: string): Promise<AsyncIterableIterator<SignalMessage>> {
+    const viewerId = auth.requireUserIdFor(sessionId);
+    requireSeated(await this.access.require(viewerId, sessionId));
+    const [signals, timeline] = await Promise.all([
+      this.bus.subscribe(topics.signals(sessionId)),
+      this.bus.subscribe(topics.sessionTimeline(sessionId)),
+    ]);
+    const out = new AsyncQueue<SignalMessage>(() => {
+      void signals.return?.();
+      void timeline.return?.();
+    });
+    void (async () => {
+      for await (const signal of signals) {
+        if (out.closed) return;
+        if (signal.fromUserId === viewerId) continue;
+        if (signal.toUserId === null || signal.toUserId === viewerId) out.push(signal);
+      }
+    })().catch((err) => out.fail(err));
+    void (async () => {
+      for await (const event of timeline) {
+        const step = systemEventStep(event, viewerId);
+        if (step.end === "forbidden") return out.fail(forbidden("You were removed from this session."));
+        if (step.end === "complete") return out.end();
+      }
+    })().catch((err) => out.fail(err));
+    return out;
+  }
+
+  /** BAD_USER_INPUT unless `toUserId` is another participant holding a seat in the session. */
+  private async requireTarget(sessionId: string, actorId: string, toUserId: string): Promise<void> {
+    const target = isUuid(toUserId) ? await this.db.manager.findOneBy(ParticipantEntity, { sessionId, userId: toUserId }) : null;
+    if (!target || !SEATED.includes(target.status) || toUserId === actorId) {
+      throw invalidInput("The signal's recipient is not another participant of this session.", { field: "toUserId" });
+    }
+  }
+}
