@@ -78,9 +78,12 @@ export function createRealtimeServer(options: {
   const rules = [...specifiedRules, ...requestRules(config.limits, config.introspection)];
   // Open sockets per user, so cursor abuse reported by any instance closes that user's sockets here.
   const socketsByUser = new Map<string, Set<WebSocket>>();
-  const stopAbuseWatch = services.presence.onCursorAbuse(({ userId }) => {
+  const closeAbuser = ({ userId }: { userId: string }) => {
     for (const socket of socketsByUser.get(userId) ?? []) socket.close(CloseCode.RateLimited, "Too many cursor updates");
-  });
+  };
+  // Subscribed with the first socket, not at boot: a pub/sub subscription made while the
+  // Redis subscriber connection is still starting delays its "ready" (and /healthz with it).
+  let stopAbuseWatch: (() => void) | undefined;
 
   const stateOf = (ctx: Context<Record<string, unknown> | undefined, { socket: WebSocket; request: http.IncomingMessage }>) =>
     ctx.extra as unknown as SocketState;
@@ -115,6 +118,7 @@ export function createRealtimeServer(options: {
           () => state.socket.close(CloseCode.Unauthorized, "Token expired"),
           Math.min(Math.max(msLeft, 0), 2 ** 31 - 1),
         );
+        stopAbuseWatch ??= services.presence.onCursorAbuse(closeAbuser);
         const userId = auth.claims.userId;
         const userSockets = socketsByUser.get(userId) ?? new Set<WebSocket>();
         socketsByUser.set(userId, userSockets.add(state.socket));
@@ -199,7 +203,7 @@ export function createRealtimeServer(options: {
 
   return {
     async close() {
-      stopAbuseWatch();
+      stopAbuseWatch?.();
       // graphql-ws's dispose closes every client with 1001 and the server itself.
       await server.dispose();
     },

@@ -59,7 +59,7 @@ export class PresenceService {
   droppedCursorMoves = 0;
   private readonly hubs = new Map<string, Promise<SessionHub>>();
   private readonly abuseListeners = new Set<(abuse: CursorAbuse) => void>();
-  private abuseFeed?: AsyncIterableIterator<CursorAbuse>;
+  private abuseFeed?: Promise<AsyncIterableIterator<CursorAbuse>>;
   /** Abuse reported recently by this instance (key → time), so a flood publishes ~once a second. */
   private readonly abuseReported = new Map<string, number>();
 
@@ -155,22 +155,20 @@ export class PresenceService {
    */
   onCursorAbuse(listener: (abuse: CursorAbuse) => void): () => void {
     this.abuseListeners.add(listener);
-    if (!this.abuseFeed && process.env.NO_ABUSE_SUB !== "1") {
+    if (!this.abuseFeed) {
       const feed = this.bus.subscribe(topics.cursorAbuse());
+      this.abuseFeed = feed;
       void feed
         .then(async (iterator) => {
-          this.abuseFeed = iterator;
-          if (this.abuseListeners.size === 0) return void iterator.return?.();
           for await (const abuse of iterator) for (const l of this.abuseListeners) l(abuse);
         })
         .catch(() => undefined);
     }
     return () => {
       this.abuseListeners.delete(listener);
-      if (this.abuseListeners.size === 0) {
-        void this.abuseFeed?.return?.();
-        this.abuseFeed = undefined;
-      }
+      if (this.abuseListeners.size > 0 || !this.abuseFeed) return;
+      void this.abuseFeed.then((iterator) => iterator.return?.()).catch(() => undefined);
+      this.abuseFeed = undefined;
     };
   }
 
