@@ -89,33 +89,7 @@ export class SessionFilter {
   to?: Date;
 }
 
-@InputType()
-export class CreateSessionInput {
-  @Field(() => String, { nullable: true })
-  title?: string;
-
-  @Field(() => SessionType)
-  type: SessionType;
-
-  @Field(() => ID, { nullable: true })
-  classroomId?: string;
-
-  @Field(() => DateTimeScalar, { nullable: true })
-  scheduledStart?: Date;
-
-  @Field(() => DateTimeScalar, { nullable: true })
-  scheduledEnd?: Date;
-
-  @Field(() => Int, { nullable: true })
-  maxParticipants?: number;
-
-  @Field({ nullable: true })
-  isRecorded?: boolean;
-
-  @Field(() => JSONScalar, { nullable: true })
-  settings?: Record<string, unknown>;
-}
-
+/** The fields of a session that can change before it starts. */
 @InputType()
 export class UpdateSessionInput {
   @Field(() => String, { nullable: true })
@@ -135,4 +109,14 @@ export class UpdateSessionInput {
 
   @Field(() => JSONScalar, { nullable: true })
   settings?: Record<string, unknown>;
+}
+
+/** What a session is created with: every editable field, plus its type and classroom. */
+@InputType()
+export class CreateSessionInput extends UpdateSessionInput {
+  @Field(() => SessionType)
+  type: SessionType;
+
+  @Field(() => ID, { nullable: true })
+  classroomId?: string;
 }
