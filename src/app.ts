@@ -154,7 +154,9 @@ export function createServices(
     bookings: new BookingService(store, access, sessions),
     participants,
     feed: new SessionFeed(db, bus, access, config.backfillMax),
-    presence: new PresenceService(access, presence, bus, limiter, config),
+    presence: new PresenceService(access, presence, bus, limiter, config, (sessionId, userId, online) =>
+      participants.connectionChanged(sessionId, userId, online),
+    ),
     signals: new SignalService(db, access, participants, bus),
     board: new BoardService(store, access),
   };

@@ -3,12 +3,13 @@
  * REDIS_URL, in-process otherwise) and runnable by hand with `npm run job -- <name>`.
  * Each is idempotent; see JobDefinition.
  */
+import { disconnectInactiveJob } from "./disconnect-inactive.job";
 import { expireSessionsJob } from "./expire-sessions.job";
 import type { JobDefinition } from "./job";
 
 export type { JobContext, JobDefinition } from "./job";
 
-export const jobs: readonly JobDefinition[] = [expireSessionsJob];
+export const jobs: readonly JobDefinition[] = [expireSessionsJob, disconnectInactiveJob];
 
 /** The job called `name`, or undefined. */
 export function findJob(name: string | undefined, definitions: readonly JobDefinition[] = jobs): JobDefinition | undefined {

@@ -14,7 +14,7 @@ import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
-import { participantEvent, SEATED, type SessionService } from "./session.service";
+import { closeConnectedTime, dbNow, participantEvent, SEATED, type SessionService } from "./session.service";
 import type { NewSessionEvent, SessionEventType } from "./timeline";
 
 export interface MediaStateInput {
@@ -170,6 +170,58 @@ export class ParticipantService {
       await tx.save(ParticipantEntity, participant);
       return { result: participant, events: [participantEvent(raised ? "HAND_RAISE" : "HAND_LOWER", participant)] };
     });
+  }
+
+  /**
+   * The user's realtime presence in the session came (first connection on any instance) or
+   * went (last one closed or expired): JOINING/RECONNECTING → CONNECTED (a reconnect counted
+   * and recorded when coming back), CONNECTED → RECONNECTING (connected time closed).
+   * DISCONNECTED follows after RECONNECT_GRACE_MS (disconnectInactive).
+   */
+  async connectionChanged(sessionId: string, userId: string, online: boolean): Promise<void> {
+    await this.store.change(sessionId, async (tx) => {
+      const participant = await tx.findOneBy(ParticipantEntity, { sessionId, userId });
+      if (!participant) return { result: undefined };
+      const now = await dbNow(tx);
+      if (online) {
+        if (participant.status !== ParticipantStatus.JOINING && participant.status !== ParticipantStatus.RECONNECTING) return { result: undefined };
+        const reconnect = participant.status === ParticipantStatus.RECONNECTING;
+        participant.status = ParticipantStatus.CONNECTED;
+        participant.connectedSince = now;
+        if (reconnect) participant.reconnectCount += 1;
+        await tx.save(ParticipantEntity, participant);
+        return { result: undefined, events: reconnect ? [participantEvent("PARTICIPANT_RECONNECT", participant)] : [] };
+      }
+      if (participant.status !== ParticipantStatus.CONNECTED) return { result: undefined };
+      participant.status = ParticipantStatus.RECONNECTING;
+      closeConnectedTime(participant, now);
+      await tx.save(ParticipantEntity, participant);
+      return { result: undefined };
+    });
+  }
+
+  /**
+   * Participants RECONNECTING for longer than `graceMs` become DISCONNECTED (seat freed,
+   * screen share and raised hand cleared, PARTICIPANT_DISCONNECT recorded). Idempotent:
+   * each is re-checked under its session's lock.
+   */
+  async disconnectInactive(graceMs: number): Promise<number> {
+    const stale: Array<{ session_id: string; user_id: string }> = await this.store.db.query(
+      `SELECT session_id, user_id FROM session_participants
+        WHERE status = 'RECONNECTING' AND updated_at < now() - ($1 || ' milliseconds')::interval`,
+      [String(graceMs)],
+    );
+    let disconnected = 0;
+    for (const { session_id: sessionId, user_id: userId } of stale) {
+      const done = await this.store.change(sessionId, async (tx) => {
+        const participant = await tx.findOneBy(ParticipantEntity, { sessionId, userId });
+        if (participant?.status !== ParticipantStatus.RECONNECTING) return { result: false };
+        await this.sessions.vacate(tx, participant, ParticipantStatus.DISCONNECTED);
+        return { result: true, events: [participantEvent("PARTICIPANT_DISCONNECT", participant)] };
+      });
+      if (done) disconnected++;
+    }
+    return disconnected;
   }
 
   /** The participant `userId` of the locked session; BAD_USER_INPUT when they are not in it. */

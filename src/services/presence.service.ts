@@ -70,6 +70,8 @@ export class PresenceService {
     private readonly bus: EventBus,
     private readonly limiter: RateLimiter,
     private readonly timing: PresenceTiming,
+    /** Told when a user's first connection to a session comes or their last one goes (any instance, once). */
+    private readonly onConnection: (sessionId: string, userId: string, online: boolean) => Promise<void> = async () => undefined,
   ) {}
 
   /**
@@ -183,8 +185,11 @@ export class PresenceService {
     await this.bus.publish(topics.cursorAbuse(), { userId, sessionId });
   }
 
-  private announce(sessionId: string, change: PresenceChange): Promise<void> {
-    return this.bus.publish(topics.presence(sessionId), change);
+  private async announce(sessionId: string, change: PresenceChange): Promise<void> {
+    // The participant's status follows its presence (RULES.md "Participants"); a failure
+    // there must not keep the others from hearing about the change.
+    await this.onConnection(sessionId, change.userId, change.kind === "JOINED").catch(() => undefined);
+    await this.bus.publish(topics.presence(sessionId), change);
   }
 
   /**

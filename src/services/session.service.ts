@@ -427,10 +427,7 @@ export class SessionService {
    */
   async vacate(tx: EntityManager, participant: ParticipantEntity, status: ParticipantStatus): Promise<void> {
     const now = await dbNow(tx);
-    if (participant.connectedSince) {
-      participant.connectedSeconds += Math.max(0, Math.floor((now.getTime() - participant.connectedSince.getTime()) / 1000));
-      participant.connectedSince = null;
-    }
+    closeConnectedTime(participant, now);
     participant.status = status;
     participant.leftAt = now;
     participant.screenSharing = false;
@@ -472,6 +469,13 @@ export class SessionService {
 /** A participant's timeline event; data carries what subscribers need to find it. */
 export function participantEvent(type: SessionEventType, participant: ParticipantEntity, data: Record<string, unknown> = {}): NewSessionEvent {
   return { type, userId: participant.userId, data: { ...data, participantId: participant.id, userId: participant.userId } };
+}
+
+/** Adds the CONNECTED interval running since connectedSince to the participant's total. */
+export function closeConnectedTime(participant: ParticipantEntity, now: Date): void {
+  if (!participant.connectedSince) return;
+  participant.connectedSeconds += Math.max(0, Math.floor((now.getTime() - participant.connectedSince.getTime()) / 1000));
+  participant.connectedSince = null;
 }
 
 /** The database's clock, so time agrees across instances. */

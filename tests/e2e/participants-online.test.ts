@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { ok } from "../support/assertions";
+import { backends } from "../support/backends";
+import { activeLesson, type User } from "../support/lesson";
+import { startTestServer, type TestServer } from "../support/test-server";
+
+const PRESENCE = `subscription($s: ID!) { presence(sessionId: $s) { kind onlineUserIds } }`;
+const PARTICIPANT = `query($s: ID!) { session(id: $s) { participants { user { id } status reconnectCount } } }`;
+
+/** Polls `check` on a short interval until it holds; fails after `ms`. */
+async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not reached in time; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+for (const backend of backends) {
+  describe(`participants online follow their realtime connection [${backend.name}]`, { skip: backend.skip }, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer(backend, { env: { RECONNECT_GRACE_MS: "200", PRESENCE_TTL_MS: "3000" } });
+    });
+    after(() => server?.stop());
+
+    it("JOINING → CONNECTED on subscribe, RECONNECTING on loss, CONNECTED again (a reconnect), DISCONNECTED after the grace", async () => {
+      const { tutor, students, sessionId } = await activeLesson(server, 1);
+      const [student] = students as User[];
+      const statusOf = async () => {
+        const session = ok(await server.gql(PARTICIPANT, { s: sessionId }, tutor.token)).session;
+        return session.participants.find((p: { user: { id: string } }) => p.user.id === student.id);
+      };
+      assert.equal((await statusOf()).status, "JOINING");
+
+      const first = server.wsClient(student.token).iterate<any>({ query: PRESENCE, variables: { s: sessionId } });
+      assert.equal((await first.next()).value.data.presence.kind, "STATUS");
+      await until(statusOf, (p) => p.status === "CONNECTED");
+      await first.return?.();
+      await until(statusOf, (p) => p.status === "RECONNECTING");
+
+      const second = server.wsClient(student.token).iterate<any>({ query: PRESENCE, variables: { s: sessionId } });
+      assert.equal((await second.next()).value.data.presence.kind, "STATUS");
+      const back = await until(statusOf, (p) => p.status === "CONNECTED");
+      assert.equal(back.reconnectCount, 1);
+      await second.return?.();
+      await until(statusOf, (p) => p.status === "RECONNECTING");
+
+      await until(
+        async () => (await server.app.jobs.runNow("disconnect-inactive"), statusOf()),
+        (p) => p.status === "DISCONNECTED",
+      );
+      const rows: Array<{ type: string }> = await server.app.db.query(
+        `SELECT type FROM session_events WHERE session_id = $1 AND user_id = $2 AND type LIKE 'PARTICIPANT_%' ORDER BY seq`,
+        [sessionId, student.id],
+      );
+      assert.deepEqual(rows.map((r) => r.type), ["PARTICIPANT_JOIN", "PARTICIPANT_RECONNECT", "PARTICIPANT_DISCONNECT"]);
+      // A second run finds nobody left to disconnect.
+      assert.equal(await server.app.jobs.runNow("disconnect-inactive"), "disconnected 0 participants");
+    });
+  });
+}
