@@ -1,3 +1,4 @@
+import { isUuid } from "../auth/access";
 import { DomainError, DomainErrorReason, invalidInput } from "./errors";
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -38,10 +39,8 @@ export function decodeCursor<T extends Record<string, string | number> = { at: n
 /** A keyset position of (a time in ms, an id), checked so a forged cursor is BAD_USER_INPUT. */
 export function decodeTimeCursor(cursor: string): { at: number; id: string } {
   const position = decodeCursor<{ at: number; id: string }>(cursor);
-  if (!Number.isSafeInteger(position.at) || typeof position.id !== "string" || !UUID.test(position.id)) {
+  if (!Number.isSafeInteger(position.at) || typeof position.id !== "string" || !isUuid(position.id)) {
     throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
   }
   return position;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

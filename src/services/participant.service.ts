@@ -14,8 +14,8 @@ import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
-import { closeConnectedTime, dbNow, participantEvent, SEATED, type SessionService } from "./session.service";
-import type { NewSessionEvent, SessionEventType } from "./timeline";
+import { closeConnectedTime, participantEvent, SEATED, type SessionService } from "./session.service";
+import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
 
 export interface MediaStateInput {
   audioEnabled?: boolean | null;

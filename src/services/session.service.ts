@@ -13,7 +13,7 @@ import { DomainError, DomainErrorReason, forbidden, invalidInput, notFound, rate
 import { decodeTimeCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import { allowedIn, nextStatus, requireStatus, type SessionAction } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
-import type { NewSessionEvent, SessionEventType } from "./timeline";
+import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
 import { lockSession } from "./timeline";
 
 export interface CreateSessionInput {
@@ -478,11 +478,6 @@ export function closeConnectedTime(participant: ParticipantEntity, now: Date): v
   participant.connectedSince = null;
 }
 
-/** The database's clock, so time agrees across instances. */
-export async function dbNow(tx: EntityManager): Promise<Date> {
-  const [{ now }] = (await tx.query(`SELECT clock_timestamp() AS now`)) as Array<{ now: Date }>;
-  return new Date(now);
-}
 
 function newAccessCode(): string {
   let code = "";

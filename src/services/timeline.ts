@@ -82,8 +82,8 @@ export async function appendEvents(
   events: readonly NewSessionEvent[],
 ): Promise<SessionEventEntity[]> {
   if (events.length === 0) return [];
-  const [{ now }] = (await tx.query(`SELECT clock_timestamp() AS now`)) as Array<{ now: Date }>;
-  const sinceStart = session.actualStart ? Math.max(0, new Date(now).getTime() - session.actualStart.getTime()) : 0;
+  const now = await dbNow(tx);
+  const sinceStart = session.actualStart ? Math.max(0, now.getTime() - session.actualStart.getTime()) : 0;
   const timestampMs = Math.max(session.lastEventMs, sinceStart);
   const rows = events.map((event, i) =>
     tx.create(SessionEventEntity, {
@@ -102,6 +102,12 @@ export async function appendEvents(
   session.lastEventMs = timestampMs;
   await tx.update(SessionEntity, { id: session.id }, { lastSeq: session.lastSeq, lastEventMs: timestampMs });
   return saved;
+}
+
+/** The database's clock, so time agrees across instances. */
+export async function dbNow(tx: EntityManager): Promise<Date> {
+  const [{ now }] = (await tx.query(`SELECT clock_timestamp() AS now`)) as Array<{ now: Date }>;
+  return new Date(now);
 }
 
 /** A committed timeline event as published to the session's subscribers. */
