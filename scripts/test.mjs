@@ -126,7 +126,10 @@ if (available.postgres && available.redis) {
 console.log(`backends: ${backends}`);
 
 // --- run
-child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...nodeTestOptions, ...files], {
+// A test that waits forever (an event that never comes) fails after 10 minutes (node applies it to each test file too) instead of
+// hanging the run; `--test-timeout=…` on the command line overrides it.
+const timeout = nodeTestOptions.some((o) => o.startsWith('--test-timeout')) ? [] : ['--test-timeout=600000'];
+child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...timeout, ...nodeTestOptions, ...files], {
   cwd: root,
   env,
   stdio: 'inherit',

@@ -31,6 +31,7 @@ import { PresenceService } from "./services/presence.service";
 import { SignalService } from "./services/signal.service";
 import { SessionStore } from "./services/session-store";
 import { BoardService } from "./services/board.service";
+import { SessionConnections } from "./services/connections";
 import { SessionFeed } from "./services/session-feed";
 import { SessionService } from "./services/session.service";
 import { UserService } from "./services/user.service";
@@ -146,6 +147,10 @@ export function createServices(
   const store = new SessionStore(db, bus);
   const sessions = new SessionService(store, access, tokens, limiter);
   const participants = new ParticipantService(store, access, sessions);
+  const connections = new SessionConnections(presence, bus, config, (sessionId, userId, online) =>
+    participants.connectionChanged(sessionId, userId, online),
+  );
+  const feed = new SessionFeed(db, bus, access, connections, { backfillMax: config.backfillMax, heartbeatMs: config.latestSeqHeartbeatMs });
   const services: Services = {
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),
@@ -153,11 +158,9 @@ export function createServices(
     classrooms: new ClassroomService(db, access, sessions),
     bookings: new BookingService(store, access, sessions),
     participants,
-    feed: new SessionFeed(db, bus, access, config.backfillMax),
-    presence: new PresenceService(access, presence, bus, limiter, config, (sessionId, userId, online) =>
-      participants.connectionChanged(sessionId, userId, online),
-    ),
-    signals: new SignalService(db, access, participants, bus),
+    feed,
+    presence: new PresenceService(access, connections, feed, bus, limiter, config),
+    signals: new SignalService(db, access, participants, bus, feed, connections),
     board: new BoardService(store, access),
   };
   return services;

@@ -36,6 +36,8 @@ export interface Config {
   cursorTickMs: number;
   expiryGraceMs: number;
   backfillMax: number;
+  /** How often each instance publishes the latest seq of every session it delivers (RULES.md "Delivery"). */
+  latestSeqHeartbeatMs: number;
   /** Allowed browser origins; empty means same origin only. */
   corsOrigins: string[];
   logLevel: string;
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     cursorTickMs: int(env, "CURSOR_TICK_MS", 50, 1),
     expiryGraceMs: int(env, "EXPIRY_GRACE_MS", 900_000),
     backfillMax: int(env, "BACKFILL_MAX", 10_000, 1),
+    latestSeqHeartbeatMs: int(env, "LATEST_SEQ_HEARTBEAT_MS", 5000, 1),
     corsOrigins: (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
     logLevel,
     introspection: bool(env, "INTROSPECTION", true),

@@ -12,7 +12,15 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
 
   private readonly closeListeners: Array<() => void> = [];
 
-  constructor(private readonly onClose: () => void = () => undefined) {}
+  /**
+   * With a `limit`, pushing while `limit` values wait fails the stream with `overflow()`:
+   * a consumer that cannot keep up is ended, never allowed to grow memory without bound.
+   */
+  constructor(
+    private readonly onClose: () => void = () => undefined,
+    private readonly limit = Infinity,
+    private readonly overflow: () => unknown = () => new Error("The consumer fell too far behind."),
+  ) {}
 
   /** Also calls `listener` when the stream closes (consumer left, end or failure). */
   onClosed(listener: () => void): void {
@@ -33,6 +41,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     if (this.finished) return;
     const waiter = this.waiting.shift();
     if (waiter) waiter.resolve({ value, done: false });
+    else if (this.buffered.length >= this.limit) this.fail(this.overflow());
     else this.buffered.push(value);
   }
 

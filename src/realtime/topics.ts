@@ -16,6 +16,15 @@ function topic<T>(channel: string): Topic<T> {
   return { channel };
 }
 
+/** A heartbeat on a session's timeline channel: its latest seq, so a quiet subscriber notices a lost message. */
+export interface LatestSeq {
+  sessionId: string;
+  latestSeq: number;
+}
+
+/** What a session's timeline channel carries: committed events, and latest-seq heartbeats. */
+export type TimelineAnnouncement = TimelineMessage | LatestSeq;
+
 /** A user's own profile changed (any device). */
 export interface ProfileChanged {
   userId: string;
@@ -25,8 +34,8 @@ export interface ProfileChanged {
 
 export const topics = {
   profile: (userId: string) => topic<ProfileChanged>(`user:${userId}:profile`),
-  /** Every committed timeline event of a session, in seq order per publisher. */
-  sessionTimeline: (sessionId: string) => topic<TimelineMessage>(`session:${sessionId}:timeline`),
+  /** Every committed timeline event of a session, in seq order per publisher, and heartbeats. */
+  sessionTimeline: (sessionId: string) => topic<TimelineAnnouncement>(`session:${sessionId}:timeline`),
   /** JOINED/LEFT of a session's presence (ephemeral, never recorded). */
   presence: (sessionId: string) => topic<PresenceChange>(`session:${sessionId}:presence`),
   /** Every accepted cursor move; each instance coalesces them into CURSORS frames per tick. */

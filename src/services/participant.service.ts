@@ -14,7 +14,7 @@ import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
-import { closeConnectedTime, participantEvent, SEATED, type SessionService } from "./session.service";
+import { closeConnectedTime, isSeated, participantEvent, type SessionService } from "./session.service";
 import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
 
 export interface MediaStateInput {
@@ -248,8 +248,8 @@ export class ParticipantService {
 /** The actor's participant row while they hold a seat; INVALID_STATE otherwise. */
 export function requireSeated(access: SessionAccess): ParticipantEntity {
   const participant = access.participant;
-  if (!participant || !SEATED.includes(participant.status)) {
-    throw new DomainError(DomainErrorReason.INVALID_STATE, "Join the session first.", { status: participant?.status ?? null });
+  if (!isSeated(participant)) {
+    throw new DomainError(DomainErrorReason.INVALID_STATE, "Join the session first.", { status: access.participant?.status ?? null });
   }
   return participant;
 }

@@ -1,15 +1,17 @@
-import { randomUUID } from "node:crypto";
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import type { RateLimiter } from "../infra/rate-limiter";
 import { AsyncQueue } from "../realtime/async-queue";
 import type { EventBus } from "../realtime/event-bus";
-import type { CursorAbuse, CursorPosition, PresenceChange, PresenceStore } from "../realtime/presence";
+import type { CursorAbuse, CursorPosition, PresenceChange, PresenceState } from "../realtime/presence";
 import { topics } from "../realtime/topics";
+import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
 import { requireSeated } from "./participant.service";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import { systemEventStep } from "./system-events";
+import type { SessionFeed, TimelineListener } from "./session-feed";
+import { SUBSCRIBER_BUFFER } from "./session-feed";
 import type { TimelineMessage } from "./timeline";
 
 export enum PresenceKind {
@@ -44,15 +46,19 @@ export const CURSOR_LIMITS = {
 const CURSOR_STATUSES = allowedIn.board;
 
 interface PresenceTiming {
-  presenceTtlMs: number;
   cursorTickMs: number;
+}
+
+function resyncRequired(): DomainError {
+  return new DomainError(DomainErrorReason.RESYNC_REQUIRED, "This subscriber fell too far behind: subscribe again for the full state.");
 }
 
 /**
  * Presence and live cursors (R3): who is online in a session and where their cursor is,
  * held in a PresenceStore (memory or Redis) with a heartbeat TTL, never in the database.
- * Each instance keeps one hub per session with local subscribers; the hub coalesces the
- * session's cursor moves (published by any instance) into one CURSORS frame per tick.
+ * Online means holding a realtime connection (SessionConnections). Each instance keeps one
+ * hub per session with local subscribers; the hub coalesces the session's cursor moves
+ * (published by any instance) into one CURSORS frame per tick.
  */
 export class PresenceService {
   /** Cursor moves refused by the rate limit since start (HARDENING.md: "dropped and counted"). */
@@ -65,14 +71,17 @@ export class PresenceService {
 
   constructor(
     private readonly access: AccessPolicy,
-    /** Public so tests can plant an entry without heartbeat, as a dead instance leaves behind. */
-    readonly store: PresenceStore,
+    private readonly connections: SessionConnections,
+    private readonly feed: SessionFeed,
     private readonly bus: EventBus,
     private readonly limiter: RateLimiter,
     private readonly timing: PresenceTiming,
-    /** Told when a user's first connection to a session comes or their last one goes (any instance, once). */
-    private readonly onConnection: (sessionId: string, userId: string, online: boolean) => Promise<void> = async () => undefined,
   ) {}
+
+  /** Where presence lives (memory or Redis); public so tests can plant what a dead instance leaves behind. */
+  get store() {
+    return this.connections.store;
+  }
 
   /**
    * A cursor move of a seated participant in an ACTIVE session. Answers false when the move
@@ -96,42 +105,41 @@ export class PresenceService {
       await this.noteDrop(sessionId, actorId);
       return false;
     }
-    await this.store.setCursor(sessionId, cursor, this.timing.presenceTtlMs);
+    await this.store.setCursor(sessionId, cursor, this.connections.ttlMs);
     await this.bus.publish(topics.cursors(sessionId), cursor);
     return true;
   }
 
   /**
    * The presence stream of a session for a seated participant: the full state first (STATUS),
-   * then JOINED/LEFT and CURSORS. While it runs the user is online (heartbeat below the TTL);
-   * when it ends the user goes offline at once (LEFT). NOT_FOUND without access, FORBIDDEN
-   * for a kicked user (and the stream ends FORBIDDEN on a kick), INVALID_STATE when not seated.
+   * then JOINED/LEFT and CURSORS. It is a realtime connection of the viewer (online while it
+   * runs). NOT_FOUND without access, FORBIDDEN for a kicked user (and the stream ends
+   * FORBIDDEN on a kick), INVALID_STATE when not seated. While the presence store is
+   * unreachable the stream still runs, from what this instance hears.
    */
   async watch(auth: AuthContext, sessionId: string): Promise<AsyncIterableIterator<PresenceFrame>> {
     const viewerId = auth.requireUserIdFor(sessionId);
     requireSeated(await this.access.require(viewerId, sessionId));
     const hub = await this.hubFor(sessionId);
-    const connId = randomUUID();
-    let heartbeat: NodeJS.Timeout | undefined;
+    let connection: { release(): void } | undefined;
     const subscriber: Subscriber = {
       viewerId,
       known: undefined,
       early: [],
-      queue: new AsyncQueue<PresenceFrame>(() => {
-        clearInterval(heartbeat);
-        this.release(sessionId, hub, subscriber);
-        void this.store
-          .remove(sessionId, viewerId, connId)
-          .then((left) => (left ? this.announce(sessionId, { kind: "LEFT", userId: viewerId }) : undefined))
-          .catch(() => undefined); // the entry then expires after the TTL, and the sweep says LEFT
-      }),
+      queue: new AsyncQueue<PresenceFrame>(
+        () => {
+          connection?.release();
+          this.release(sessionId, hub, subscriber);
+        },
+        SUBSCRIBER_BUFFER,
+        resyncRequired,
+      ),
     };
     hub.subscribers.add(subscriber);
     try {
-      if (await this.store.touch(sessionId, viewerId, connId, this.timing.presenceTtlMs)) {
-        await this.announce(sessionId, { kind: "JOINED", userId: viewerId });
-      }
-      const state = await this.store.state(sessionId);
+      connection = await this.connections.hold(sessionId, viewerId);
+      if (subscriber.queue.closed) connection.release();
+      const state = await this.store.state(sessionId).catch((): PresenceState => ({ onlineUserIds: [viewerId], cursors: [] }));
       subscriber.known = new Set(state.onlineUserIds);
       subscriber.queue.push({ sessionId, kind: PresenceKind.STATUS, userId: null, cursors: state.cursors, onlineUserIds: [...subscriber.known] });
       // Changes that arrived while the state was read: those it already shows are dropped.
@@ -140,14 +148,6 @@ export class PresenceService {
       await subscriber.queue.return();
       throw err;
     }
-    // A third of the TTL: two heartbeats may be lost before the entry expires.
-    heartbeat = setInterval(() => {
-      this.store
-        .touch(sessionId, viewerId, connId, this.timing.presenceTtlMs)
-        .then((joined) => (joined ? this.announce(sessionId, { kind: "JOINED", userId: viewerId }) : undefined))
-        .catch(() => undefined); // a Redis blip: the next heartbeat tries again
-    }, Math.max(1, Math.floor(this.timing.presenceTtlMs / 3)));
-    heartbeat.unref();
     return subscriber.queue;
   }
 
@@ -185,13 +185,6 @@ export class PresenceService {
     await this.bus.publish(topics.cursorAbuse(), { userId, sessionId });
   }
 
-  private async announce(sessionId: string, change: PresenceChange): Promise<void> {
-    // The participant's status follows its presence (RULES.md "Participants"); a failure
-    // there must not keep the others from hearing about the change.
-    await this.onConnection(sessionId, change.userId, change.kind === "JOINED").catch(() => undefined);
-    await this.bus.publish(topics.presence(sessionId), change);
-  }
-
   /**
    * This instance's hub of the session, created (and subscribed) by its first local
    * subscriber; a hub whose last subscriber left meanwhile is replaced.
@@ -200,7 +193,7 @@ export class PresenceService {
     for (;;) {
       let pending = this.hubs.get(sessionId);
       if (!pending) {
-        const opening = SessionHub.open(sessionId, this.bus, this.store, this.timing, (change) => this.announce(sessionId, change));
+        const opening = SessionHub.open(sessionId, this.bus, this.feed, this.timing);
         this.hubs.set(sessionId, opening);
         opening.catch(() => this.hubs.get(sessionId) === opening && this.hubs.delete(sessionId));
         pending = opening;
@@ -231,7 +224,8 @@ interface Subscriber {
 
 /**
  * One session on one instance: a single pub/sub subscription per topic shared by the local
- * subscribers, the cursor coalescer and the expiry sweep.
+ * subscribers and the cursor coalescer, and one listener on the session's timeline (kicks
+ * and the final status end streams).
  */
 class SessionHub {
   readonly subscribers = new Set<Subscriber>();
@@ -239,41 +233,28 @@ class SessionHub {
   private readonly pending = new Map<string, CursorPosition>();
   private lastFrameAt = -Infinity;
   private flushTimer?: NodeJS.Timeout;
-  private sweepTimer?: NodeJS.Timeout;
   private closed = false;
+  private readonly cleanup: Array<() => void> = [];
 
   private constructor(
     private readonly sessionId: string,
-    private readonly sources: Array<AsyncIterableIterator<unknown>>,
     private readonly tickMs: number,
   ) {}
 
-  static async open(
-    sessionId: string,
-    bus: EventBus,
-    store: PresenceStore,
-    timing: PresenceTiming,
-    announce: (change: PresenceChange) => Promise<void>,
-  ): Promise<SessionHub> {
+  static async open(sessionId: string, bus: EventBus, feed: SessionFeed, timing: PresenceTiming): Promise<SessionHub> {
+    const hub = new SessionHub(sessionId, timing.cursorTickMs);
     // Subscribed before the first subscriber reads the state, so no change falls in between.
-    const [changes, cursors, timeline] = await Promise.all([
-      bus.subscribe(topics.presence(sessionId)),
-      bus.subscribe(topics.cursors(sessionId)),
-      bus.subscribe(topics.sessionTimeline(sessionId)),
-    ]);
-    const hub = new SessionHub(sessionId, [changes, cursors, timeline], timing.cursorTickMs);
+    const [changes, cursors] = await Promise.all([bus.subscribe(topics.presence(sessionId)), bus.subscribe(topics.cursors(sessionId))]);
+    hub.cleanup.push(() => void changes.return?.(), () => void cursors.return?.());
+    const timeline: TimelineListener = { handled: 0, early: null, take: (event) => hub.onTimeline(event), fail: () => hub.endAll() };
+    try {
+      hub.cleanup.push(await feed.attach(sessionId, timeline));
+    } catch (err) {
+      hub.close();
+      throw err;
+    }
     hub.pump(changes, (change) => hub.subscribers.forEach((s) => hub.deliver(s, change)));
     hub.pump(cursors, (cursor) => hub.coalesce(cursor));
-    hub.pump(timeline, (event) => hub.onTimeline(event));
-    // Entries whose heartbeat stopped (an instance died) expire here; any instance with
-    // subscribers may notice, the store tells exactly one of them, which announces LEFT.
-    hub.sweepTimer = setInterval(() => {
-      store
-        .sweep(sessionId)
-        .then((gone) => Promise.all(gone.map((userId) => announce({ kind: "LEFT", userId }))))
-        .catch(() => undefined); // a Redis blip: the next sweep finds the same entries
-    }, Math.max(10, Math.floor(timing.presenceTtlMs / 4)));
-    hub.sweepTimer.unref();
     return hub;
   }
 
@@ -300,8 +281,12 @@ class SessionHub {
   close(): void {
     this.closed = true;
     clearTimeout(this.flushTimer);
-    clearInterval(this.sweepTimer);
-    for (const source of this.sources) void source.return?.();
+    for (const stop of this.cleanup.splice(0)) stop();
+  }
+
+  /** The timeline listener fell behind (cannot happen for a listener that never buffers): end every stream. */
+  private endAll(): void {
+    for (const subscriber of this.subscribers) subscriber.queue.fail(resyncRequired());
   }
 
   private pump<T>(source: AsyncIterableIterator<T>, handle: (value: T) => void): void {

@@ -5,8 +5,10 @@ import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity } from "../entities/session.entity";
 import { AsyncQueue } from "../realtime/async-queue";
 import type { EventBus } from "../realtime/event-bus";
-import { topics } from "../realtime/topics";
+import { topics, type TimelineAnnouncement } from "../realtime/topics";
+import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
+import { isSeated } from "./session.service";
 import { toMessage, type TimelineMessage } from "./timeline";
 
 /** What one timeline event means to a stream: an item to deliver, and whether the stream ends. */
@@ -19,28 +21,58 @@ export interface FeedStep<T> {
 /** How many items a subscriber may have waiting before it is ended with RESYNC_REQUIRED. */
 export const SUBSCRIBER_BUFFER = 1000;
 
+/** Events read per statement when a hub catches up. */
+const CATCH_UP_PAGE = 500;
+
+export interface FeedOptions {
+  /** A resume further behind than this is RESYNC_REQUIRED (BACKFILL_MAX). */
+  backfillMax: number;
+  /** How often each instance publishes the latest seq of every session it delivers (5 s). */
+  heartbeatMs: number;
+}
+
+/** One consumer of a session's timeline on this instance (a subscription, or a presence hub). */
+export interface TimelineListener {
+  /** Events up to this seq were given to the listener (or are not wanted). */
+  handled: number;
+  /** Events that arrived while the listener's own backfill ran; null once it caught up. */
+  early: TimelineMessage[] | null;
+  /** Takes the next event in seq order. */
+  take(event: TimelineMessage): void;
+  /** Ends the listener (it fell too far behind). */
+  fail(error: unknown): void;
+}
+
 /**
- * A session's timeline as a subscriber sees it (boardEvents, systemEvents): recorded events
- * after `afterSeq` first, then live ones, in seq order with no gap and no duplicate, mapped
- * by `select`.
+ * A session's timeline as subscribers see it (boardEvents, systemEvents, and the kicks and
+ * final status that end presence and signal streams): recorded events after `afterSeq`
+ * first, then live ones, in seq order with no gap and no duplicate.
  *
- * Postgres is the truth and pub/sub only announces: the stream remembers the last seq it
- * handled, skips what it has seen, and when an announcement skips ahead (a message lost in
- * a Redis blip, or two instances publishing out of order) it reads the missing events from
- * the timeline before going on.
+ * Postgres is the truth and pub/sub only announces. Each instance keeps one hub per session
+ * with local subscribers (RULES.md "Delivery"): one pub/sub subscription, one position in the
+ * timeline and one read to fill a gap, shared by every local subscriber. A hub reads the
+ * missing events when an announcement skips ahead (a message lost in a Redis blip, or two
+ * instances publishing out of order), after the bus subscribed again, and when a latest-seq
+ * heartbeat (every instance publishes one per live session every 5 s) shows it behind, so a
+ * quiet subscriber still gets a lost last message.
  */
 export class SessionFeed {
+  private readonly hubs = new Map<string, Promise<TimelineHub>>();
+
   constructor(
     private readonly db: DataSource,
     private readonly bus: EventBus,
     private readonly access: AccessPolicy,
-    private readonly backfillMax: number,
+    private readonly connections: SessionConnections,
+    private readonly options: FeedOptions,
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
   /**
-   * NOT_FOUND without access (no event leaks), FORBIDDEN for a kicked user. More than
-   * BACKFILL_MAX events behind, or more than SUBSCRIBER_BUFFER items waiting, is
-   * RESYNC_REQUIRED (reload, then resume from the latest seq).
+   * The stream of `select(event)` for the viewer. NOT_FOUND without access (no event leaks),
+   * FORBIDDEN for a kicked user. More than BACKFILL_MAX events behind, or more than
+   * SUBSCRIBER_BUFFER items waiting, is RESYNC_REQUIRED (reload, then resume from the latest
+   * seq). A seated participant's subscription is their realtime connection (CONNECTED).
    */
   async watch<T>(
     auth: AuthContext,
@@ -49,104 +81,198 @@ export class SessionFeed {
     select: (event: TimelineMessage, viewerId: string) => FeedStep<T>,
   ): Promise<AsyncIterableIterator<T>> {
     const viewerId = auth.requireUserIdFor(sessionId);
-    await this.access.require(viewerId, sessionId);
-    // Subscribe before reading where the timeline is, so nothing committed in between is missed.
-    const live = await this.bus.subscribe(topics.sessionTimeline(sessionId));
-    const out = new AsyncQueue<T>(() => void live.return?.());
-    let handled: number;
-    try {
-      handled = afterSeq ?? (await this.latestSeq(sessionId));
-    } catch (err) {
-      await live.return?.();
-      throw err;
+    const access = await this.access.require(viewerId, sessionId);
+    let detach = () => undefined as void;
+    const out = new AsyncQueue<T>(() => detach(), SUBSCRIBER_BUFFER, () => resyncRequired("This subscriber fell too far behind"));
+    const listener: TimelineListener = {
+      handled: 0,
+      early: [],
+      take: (event) => {
+        const step = select(event, viewerId);
+        if (step.item !== undefined) out.push(step.item);
+        if (step.end === "forbidden") out.fail(forbidden("You were removed from this session."));
+        else if (step.end === "complete") out.end();
+      },
+      fail: (error) => out.fail(error),
+    };
+    detach = await this.attach(sessionId, listener, afterSeq ?? undefined);
+    if (isSeated(access.participant)) {
+      const connection = await this.connections.hold(sessionId, viewerId);
+      out.onClosed(() => connection.release());
     }
-
-    /** Delivers one event in order; answers false once the stream has ended. */
-    const deliver = (event: TimelineMessage): boolean => {
-      handled = event.seq;
-      const step = select(event, viewerId);
-      if (step.item !== undefined) {
-        if (out.size >= SUBSCRIBER_BUFFER) {
-          out.fail(resyncRequired("This subscriber fell too far behind"));
-          return false;
-        }
-        out.push(step.item);
-      }
-      if (step.end === "forbidden") out.fail(forbidden("You were removed from this session."));
-      else if (step.end === "complete") out.end();
-      return step.end === undefined;
-    };
-    /** Reads and delivers what the timeline has after `handled` up to `upTo` (all when undefined). */
-    const catchUp = async (upTo?: number): Promise<boolean> => {
-      const recorded = await this.db.getRepository(SessionEventEntity).find({
-        where: { sessionId, seq: upTo === undefined ? MoreThan(handled) : Between(handled + 1, upTo) },
-        order: { seq: "ASC" },
-        take: this.backfillMax + 1,
-      });
-      if (recorded.length > this.backfillMax) throw resyncRequired(`More than ${this.backfillMax} events to catch up`);
-      for (const event of recorded) if (!deliver(toMessage(event))) return false;
-      return true;
-    };
-
-    // One queue of work, handled in order: live events, and catching up after the bus lost
-    // its connection (what was published meanwhile is read from the timeline).
-    type Work = { event: TimelineMessage } | { catchUp: true };
-    const work = new AsyncQueue<Work>();
-    const stopForwarding = forward(live, (event) => work.push({ event }), () => work.end());
-    const offResubscribed = this.bus.onResubscribed(() => work.push({ catchUp: true }));
-    out.onClosed(() => {
-      offResubscribed();
-      work.end();
-    });
-
-    void (async () => {
-      try {
-        if (!(await catchUp())) return;
-        for await (const item of work) {
-          if (out.closed) return;
-          if ("catchUp" in item) {
-            if (!(await catchUp())) return;
-            continue;
-          }
-          const { event } = item;
-          if (event.seq <= handled) continue; // delivered already (backfill or a gap read)
-          if (event.seq > handled + 1 && !(await catchUp(event.seq - 1))) return;
-          if (event.seq > handled && !deliver(event)) return;
-        }
-      } catch (err) {
-        out.fail(err);
-      } finally {
-        offResubscribed();
-        stopForwarding();
-        void live.return?.();
-      }
-    })();
     return out;
   }
 
-  private async latestSeq(sessionId: string): Promise<number> {
-    const session = await this.db.getRepository(SessionEntity).findOne({ select: { id: true, lastSeq: true }, where: { id: sessionId } });
-    return session?.lastSeq ?? 0;
+  /**
+   * Adds `listener` to this instance's hub of the session: with `afterSeq`, the recorded
+   * events after it first (RESYNC_REQUIRED beyond BACKFILL_MAX), then every event the hub
+   * delivers. Answers a function that removes the listener (the last one closes the hub).
+   */
+  async attach(sessionId: string, listener: TimelineListener, afterSeq?: number): Promise<() => void> {
+    const hub = await this.hubFor(sessionId);
+    // Joined before reading, so whatever the hub delivers meanwhile waits in `early`.
+    listener.handled = afterSeq ?? hub.handled;
+    listener.early = [];
+    hub.listeners.add(listener);
+    const detach = () => this.detach(sessionId, hub, listener);
+    try {
+      const upTo = hub.handled;
+      if (listener.handled < upTo) {
+        const recorded = await readEvents(this.db, sessionId, listener.handled, upTo, this.options.backfillMax + 1);
+        if (recorded.length > this.options.backfillMax) throw resyncRequired(`More than ${this.options.backfillMax} events to catch up`);
+        for (const event of recorded) offer(listener, toMessage(event));
+      }
+    } catch (err) {
+      detach();
+      throw err;
+    }
+    const early = listener.early;
+    listener.early = null;
+    for (const event of early) offer(listener, event);
+    return detach;
+  }
+
+  /** This instance's hub of the session, opened by its first listener; a closed one is replaced. */
+  private async hubFor(sessionId: string): Promise<TimelineHub> {
+    for (;;) {
+      let pending = this.hubs.get(sessionId);
+      if (!pending) {
+        const opening = TimelineHub.open(sessionId, this.db, this.bus, this.options.heartbeatMs, this.onError);
+        this.hubs.set(sessionId, opening);
+        opening.catch(() => this.hubs.get(sessionId) === opening && this.hubs.delete(sessionId));
+        pending = opening;
+      }
+      const hub = await pending;
+      if (!hub.isClosed) return hub;
+      if (this.hubs.get(sessionId) === pending) this.hubs.delete(sessionId);
+    }
+  }
+
+  private detach(sessionId: string, hub: TimelineHub, listener: TimelineListener): void {
+    if (!hub.listeners.delete(listener) || hub.listeners.size > 0) return;
+    hub.close();
+    const pending = this.hubs.get(sessionId);
+    void pending?.then((current) => current === hub && this.hubs.get(sessionId) === pending && this.hubs.delete(sessionId));
   }
 }
 
-/** Pushes every value of `source` to `onValue` until it ends; answers a function that stops it. */
-function forward<T>(source: AsyncIterableIterator<T>, onValue: (value: T) => void, onEnd: () => void): () => void {
-  let stopped = false;
-  void (async () => {
+/** Gives `event` to the listener once, in order (held back while its own backfill runs). */
+function offer(listener: TimelineListener, event: TimelineMessage): void {
+  if (listener.early) {
+    if (listener.early.length >= SUBSCRIBER_BUFFER) return listener.fail(resyncRequired("This subscriber fell too far behind"));
+    listener.early.push(event);
+    return;
+  }
+  if (event.seq <= listener.handled) return;
+  listener.handled = event.seq;
+  listener.take(event);
+}
+
+const CATCH_UP = Symbol("catch up");
+
+/** One session's timeline on one instance, shared by the local listeners. */
+class TimelineHub {
+  readonly listeners = new Set<TimelineListener>();
+  private readonly work = new AsyncQueue<TimelineAnnouncement | typeof CATCH_UP>();
+  private closed = false;
+  private readonly cleanup: Array<() => void> = [];
+
+  private constructor(
+    private readonly sessionId: string,
+    private readonly db: DataSource,
+    /** Events up to this seq were delivered to the listeners. */
+    public handled: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  static async open(sessionId: string, db: DataSource, bus: EventBus, heartbeatMs: number, onError: (err: unknown) => void): Promise<TimelineHub> {
+    // Subscribed before reading where the timeline is, so nothing committed in between is missed.
+    const source = await bus.subscribe(topics.sessionTimeline(sessionId));
+    let latest: number;
     try {
-      for await (const value of source) {
-        if (stopped) break;
-        onValue(value);
-      }
-    } finally {
-      onEnd();
+      latest = await latestSeq(db, sessionId);
+    } catch (err) {
+      void source.return?.();
+      throw err;
     }
-  })();
-  return () => {
-    stopped = true;
-    void source.return?.();
-  };
+    const hub = new TimelineHub(sessionId, db, latest, onError);
+    void (async () => {
+      for await (const announcement of source) hub.work.push(announcement);
+    })().catch(onError);
+    const heartbeat = setInterval(() => {
+      latestSeq(db, sessionId)
+        .then(async (seq) => {
+          hub.work.push({ sessionId, latestSeq: seq }); // this instance, even while the bus is down
+          await bus.publish(topics.sessionTimeline(sessionId), { sessionId, latestSeq: seq });
+        })
+        .catch(onError);
+    }, heartbeatMs);
+    heartbeat.unref();
+    hub.cleanup.push(
+      () => void source.return?.(),
+      bus.onResubscribed(() => hub.work.push(CATCH_UP)),
+      () => clearInterval(heartbeat),
+    );
+    void hub.run();
+    return hub;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.work.end();
+    for (const stop of this.cleanup.splice(0)) stop();
+  }
+
+  /** Handles the announcements in order; a failed read is retried by the next one or the heartbeat. */
+  private async run(): Promise<void> {
+    for await (const item of this.work) {
+      if (this.closed) return;
+      try {
+        if (item === CATCH_UP) await this.catchUp();
+        else if ("latestSeq" in item) {
+          if (item.latestSeq > this.handled) await this.catchUp(item.latestSeq);
+        } else if (item.seq > this.handled) {
+          if (item.seq > this.handled + 1) await this.catchUp(item.seq - 1);
+          if (item.seq === this.handled + 1) this.deliver(item);
+        }
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+
+  /** Reads and delivers what the timeline has after `handled`, up to `upTo` (all when undefined). */
+  private async catchUp(upTo?: number): Promise<void> {
+    for (;;) {
+      const recorded = await readEvents(this.db, this.sessionId, this.handled, upTo, CATCH_UP_PAGE);
+      for (const event of recorded) this.deliver(toMessage(event));
+      if (recorded.length < CATCH_UP_PAGE || this.closed) return;
+    }
+  }
+
+  private deliver(event: TimelineMessage): void {
+    this.handled = event.seq;
+    for (const listener of this.listeners) offer(listener, event);
+  }
+}
+
+/** Up to `limit` recorded events with seq in (after, upTo], in seq order. */
+function readEvents(db: DataSource, sessionId: string, after: number, upTo: number | undefined, limit: number): Promise<SessionEventEntity[]> {
+  return db.getRepository(SessionEventEntity).find({
+    where: { sessionId, seq: upTo === undefined ? MoreThan(after) : Between(after + 1, upTo) },
+    order: { seq: "ASC" },
+    take: limit,
+  });
+}
+
+async function latestSeq(db: DataSource, sessionId: string): Promise<number> {
+  const session = await db.getRepository(SessionEntity).findOne({ select: { id: true, lastSeq: true }, where: { id: sessionId } });
+  return session?.lastSeq ?? 0;
 }
 
 function resyncRequired(why: string): DomainError {

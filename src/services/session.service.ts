@@ -51,6 +51,11 @@ export const SEATED: readonly ParticipantStatus[] = [
   ParticipantStatus.RECONNECTING,
 ];
 
+/** Whether `participant` holds a seat (JOINING, CONNECTED or RECONNECTING). */
+export function isSeated(participant: ParticipantEntity | null | undefined): participant is ParticipantEntity {
+  return !!participant && SEATED.includes(participant.status);
+}
+
 const CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; // no 0/O, 1/I
 const CODE_LENGTH = 10; // 50 bits: with 10 wrong tries a minute, guessing is hopeless
 const HOUR = 3_600_000;
@@ -396,7 +401,7 @@ export class SessionService {
     }
     let participant = await tx.findOneBy(ParticipantEntity, { sessionId: session.id, userId });
     if (participant?.status === ParticipantStatus.KICKED) throw forbidden("You were removed from this session.");
-    if (!participant || !SEATED.includes(participant.status)) {
+    if (!isSeated(participant)) {
       if ((await this.seatsTaken(tx, session.id)) >= session.maxParticipants) {
         throw new DomainError(DomainErrorReason.SESSION_FULL, "The session is full.", { maxParticipants: session.maxParticipants });
       }

@@ -8,7 +8,9 @@ import { topics } from "../realtime/topics";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
 import { requireSeated, type MediaStateInput, type ParticipantService } from "./participant.service";
 import { allowedIn, requireStatus } from "./session-lifecycle";
-import { SEATED } from "./session.service";
+import type { SessionConnections } from "./connections";
+import { SUBSCRIBER_BUFFER, type SessionFeed, type TimelineListener } from "./session-feed";
+import { isSeated } from "./session.service";
 import { systemEventStep } from "./system-events";
 
 export enum SignalType {
@@ -67,6 +69,8 @@ export class SignalService {
     private readonly access: AccessPolicy,
     private readonly participants: ParticipantService,
     private readonly bus: EventBus,
+    private readonly feed: SessionFeed,
+    private readonly connections: SessionConnections,
   ) {}
 
   /**
@@ -108,35 +112,45 @@ export class SignalService {
   async watch(auth: AuthContext, sessionId: string): Promise<AsyncIterableIterator<SignalMessage>> {
     const viewerId = auth.requireUserIdFor(sessionId);
     requireSeated(await this.access.require(viewerId, sessionId));
-    const [signals, timeline] = await Promise.all([
-      this.bus.subscribe(topics.signals(sessionId)),
-      this.bus.subscribe(topics.sessionTimeline(sessionId)),
-    ]);
-    const out = new AsyncQueue<SignalMessage>(() => {
-      void signals.return?.();
-      void timeline.return?.();
-    });
-    void (async () => {
-      for await (const signal of signals) {
-        if (out.closed) return;
-        if (signal.fromUserId === viewerId) continue;
-        if (signal.toUserId === null || signal.toUserId === viewerId) out.push(signal);
-      }
-    })().catch((err) => out.fail(err));
-    void (async () => {
-      for await (const event of timeline) {
-        const step = systemEventStep(event, viewerId);
-        if (step.end === "forbidden") return out.fail(forbidden("You were removed from this session."));
-        if (step.end === "complete") return out.end();
-      }
-    })().catch((err) => out.fail(err));
+    const cleanup: Array<() => void> = [];
+    const out = new AsyncQueue<SignalMessage>(() => cleanup.splice(0).forEach((stop) => stop()), SUBSCRIBER_BUFFER, () =>
+      new DomainError(DomainErrorReason.RESYNC_REQUIRED, "This subscriber fell too far behind: subscribe again."),
+    );
+    try {
+      const signals = await this.bus.subscribe(topics.signals(sessionId));
+      cleanup.push(() => void signals.return?.());
+      void (async () => {
+        for await (const signal of signals) {
+          if (signal.fromUserId === viewerId) continue;
+          if (signal.toUserId === null || signal.toUserId === viewerId) out.push(signal);
+        }
+      })().catch((err) => out.fail(err));
+      // A kick ends the stream FORBIDDEN, the session's final status ends it.
+      const timeline: TimelineListener = {
+        handled: 0,
+        early: null,
+        take: (event) => {
+          const step = systemEventStep(event, viewerId);
+          if (step.end === "forbidden") out.fail(forbidden("You were removed from this session."));
+          else if (step.end === "complete") out.end();
+        },
+        fail: (err) => out.fail(err),
+      };
+      cleanup.push(await this.feed.attach(sessionId, timeline));
+      const connection = await this.connections.hold(sessionId, viewerId);
+      cleanup.push(() => connection.release());
+    } catch (err) {
+      await out.return();
+      throw err;
+    }
+    if (out.closed) cleanup.splice(0).forEach((stop) => stop());
     return out;
   }
 
   /** BAD_USER_INPUT unless `toUserId` is another participant holding a seat in the session. */
   private async requireTarget(sessionId: string, actorId: string, toUserId: string): Promise<void> {
     const target = isUuid(toUserId) ? await this.db.manager.findOneBy(ParticipantEntity, { sessionId, userId: toUserId }) : null;
-    if (!target || !SEATED.includes(target.status) || toUserId === actorId) {
+    if (!isSeated(target) || toUserId === actorId) {
       throw invalidInput("The signal's recipient is not another participant of this session.", { field: "toUserId" });
     }
   }

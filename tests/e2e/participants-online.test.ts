@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { ok } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
+import { watch } from "../support/subscriptions";
 import { startTestServer, type TestServer } from "../support/test-server";
 
 const PRESENCE = `subscription($s: ID!) { presence(sessionId: $s) { kind onlineUserIds } }`;
@@ -60,6 +61,27 @@ for (const backend of backends) {
       assert.deepEqual(rows.map((r) => r.type), ["PARTICIPANT_JOIN", "PARTICIPANT_RECONNECT", "PARTICIPANT_DISCONNECT"]);
       // A second run finds nobody left to disconnect.
       assert.equal(await server.app.jobs.runNow("disconnect-inactive"), "disconnected 0 participants");
+    });
+
+    it("any subscription of a seated participant to the session is their realtime connection: boardEvents, systemEvents, signals", async () => {
+      const { tutor, students, sessionId } = await activeLesson(server, 1);
+      const [student] = students as User[];
+      const statusOf = async () => {
+        const session = ok(await server.gql(PARTICIPANT, { s: sessionId }, tutor.token)).session;
+        return session.participants.find((p: { user: { id: string } }) => p.user.id === student.id);
+      };
+      const subscriptions = [
+        `subscription($s: ID!) { boardEvents(sessionId: $s) { seq } }`,
+        `subscription($s: ID!) { systemEvents(sessionId: $s) { seq } }`,
+        `subscription($s: ID!) { signals(sessionId: $s) { type } }`,
+      ];
+      for (const [i, query] of subscriptions.entries()) {
+        const stream = watch(server, student.token, query, { s: sessionId });
+        const connected = await until(statusOf, (p) => p.status === "CONNECTED");
+        assert.equal(connected.reconnectCount, i, query);
+        stream.close();
+        await until(statusOf, (p) => p.status === "RECONNECTING");
+      }
     });
   });
 }

@@ -55,10 +55,15 @@ async function cursorFramesUntil(p: Presence, markerUserId: string) {
 
 /** No two CURSORS frames closer than a tick (less a millisecond of timer rounding). */
 function assertOneFramePerTick(times: number[]) {
+  // Each time is taken when the consumer runs, a few ms after the hand-over when other
+  // subscribers' frames were serialized first: each gap may lose that jitter, the count over
+  // the whole span may not.
   for (let i = 1; i < times.length; i++) {
     const gap = times[i] - times[i - 1];
-    assert.ok(gap >= TICK_MS - 1, `two CURSORS frames ${gap.toFixed(1)} ms apart (tick ${TICK_MS} ms)`);
+    assert.ok(gap >= TICK_MS * 0.8, `two CURSORS frames ${gap.toFixed(1)} ms apart (tick ${TICK_MS} ms)`);
   }
+  const span = times.length > 1 ? times[times.length - 1] - times[0] : 0;
+  assert.ok(times.length <= Math.floor((span + 1) / TICK_MS) + 1, `${times.length} CURSORS frames in ${span.toFixed(1)} ms (tick ${TICK_MS} ms)`);
 }
 
 /**

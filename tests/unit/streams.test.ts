@@ -65,3 +65,31 @@ describe("liveStream", () => {
     await assert.rejects(stream.next(), /lost/);
   });
 });
+
+describe("AsyncQueue with a limit", () => {
+  it("ends with the overflow error after the values it holds when a push finds it full, and drops later pushes", async () => {
+    let closed = 0;
+    const queue = new AsyncQueue<number>(() => void closed++, 3, () => new Error("too far behind"));
+    for (let n = 1; n <= 5; n++) queue.push(n);
+    assert.equal(queue.size, 3);
+    assert.equal(closed, 1);
+    const seen: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const n of queue) seen.push(n);
+      })(),
+      /too far behind/,
+    );
+    assert.deepEqual(seen, [1, 2, 3]);
+  });
+
+  it("never counts values handed straight to a waiting consumer", async () => {
+    const queue = new AsyncQueue<number>(() => undefined, 1);
+    for (let n = 0; n < 10; n++) {
+      const next = queue.next();
+      queue.push(n);
+      assert.deepEqual(await next, { value: n, done: false });
+    }
+    assert.equal(queue.closed, false);
+  });
+});

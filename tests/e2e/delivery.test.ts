@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Logger as TypeOrmLogger } from "typeorm";
+import { appendEvents, lockSession } from "../../src/services/timeline";
+import { ok } from "../support/assertions";
+import { backends } from "../support/backends";
+import { activeLesson, type User } from "../support/lesson";
+import { watch } from "../support/subscriptions";
+import { startTestServer, type TestServer } from "../support/test-server";
+
+const SYSTEM_EVENTS = `subscription($s: ID!, $after: Int) { systemEvents(sessionId: $s, afterSeq: $after) { seq kind message } }`;
+const CHAT = `mutation($s: ID!, $t: String!) { sendChatMessage(sessionId: $s, text: $t) { seq } }`;
+
+for (const backend of backends) {
+  describe(`delivery: one hub per session and instance [${backend.name}]`, { skip: backend.skip }, () => {
+    let server: TestServer;
+    const sessionEventReads: string[] = [];
+    let counting = false;
+
+    before(async () => {
+      server = await startTestServer(backend, { env: { LATEST_SEQ_HEARTBEAT_MS: "200" } });
+      const logger: Partial<TypeOrmLogger> = {
+        logQuery: (query) => {
+          if (counting && /^\s*SELECT/i.test(query) && query.includes(`"session_events"`)) sessionEventReads.push(query);
+        },
+      };
+      Object.assign(server.app.db.logger, logger);
+    });
+    after(() => server?.stop());
+
+    it("a lost announcement reaches every quiet subscriber with the next latest-seq heartbeat, read once for all", async () => {
+      const { tutor, students, sessionId } = await activeLesson(server, 4);
+      const viewers = [tutor, ...students, tutor, ...students]; // 10 subscribers, two per user
+      const after = ok(await server.gql(`query($s: ID!) { session(id: $s) { board { lastSeq } } }`, { s: sessionId }, tutor.token)).session.board.lastSeq;
+      const subscribers = viewers.map((user) => watch(server, user.token, SYSTEM_EVENTS, { s: sessionId, after }));
+      // Every subscriber is live once it has received this message.
+      const hello = ok(await server.gql(CHAT, { s: sessionId, t: "hello" }, tutor.token)).sendChatMessage.seq;
+      for (const s of subscribers) assert.equal((await s.until((f) => f.data.systemEvents.kind === "CHAT_MESSAGE")).data.systemEvents.seq, hello);
+
+      // A committed event whose announcement was lost: written without publishing.
+      const lost = await server.app.db.transaction(async (tx) => {
+        const session = await lockSession(tx, sessionId);
+        const [event] = await appendEvents(tx, session, [{ type: "CHAT_MESSAGE", userId: tutor.id, data: { text: "lost" } }]);
+        return event.seq;
+      });
+      sessionEventReads.length = 0;
+      counting = true;
+      for (const s of subscribers) {
+        const frame = await s.next();
+        assert.deepEqual(frame.data.systemEvents, { seq: lost, kind: "CHAT_MESSAGE", message: "lost" });
+      }
+      counting = false;
+      assert.ok(sessionEventReads.length <= 1, `${sessionEventReads.length} reads of the timeline for 10 subscribers`);
+      for (const s of subscribers) s.close();
+    });
+
+    it("subscribers starting at different afterSeq while messages are written get exactly the events after theirs, in order", async () => {
+      const { tutor, students, sessionId } = await activeLesson(server, 2);
+      const writers = [tutor, ...students] as User[];
+      const first: number = ok(await server.gql(CHAT, { s: sessionId, t: "m0" }, tutor.token)).sendChatMessage.seq;
+      const TOTAL = 60;
+      const sent: number[] = [first];
+      const writing = (async () => {
+        for (let i = 1; i < TOTAL; i++) {
+          const writer = writers[i % writers.length];
+          sent.push(ok(await server.gql(CHAT, { s: sessionId, t: `m${i}` }, writer.token)).sendChatMessage.seq);
+        }
+      })();
+      // Subscribers start while the writer runs, each resuming from a seq already written.
+      const subscribers: Array<{ after: number; stream: ReturnType<typeof watch> }> = [];
+      while (subscribers.length < 8) {
+        const after = sent[Math.floor(sent.length / 2)];
+        subscribers.push({ after, stream: watch(server, writers[subscribers.length % writers.length].token, SYSTEM_EVENTS, { s: sessionId, after }) });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await writing;
+      const last = sent[sent.length - 1];
+      for (const { after, stream } of subscribers) {
+        const seqs: number[] = [];
+        while (seqs.at(-1) !== last) seqs.push((await stream.next()).data.systemEvents.seq);
+        assert.deepEqual(seqs, Array.from({ length: last - after }, (_, i) => after + 1 + i), `subscriber after ${after}`);
+        stream.close();
+      }
+    });
+  });
+}
