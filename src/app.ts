@@ -26,6 +26,7 @@ import { createErrorFormatter } from "./schema/errors";
 import type { Services } from "./services";
 import { BookingService } from "./services/booking.service";
 import { ClassroomService } from "./services/classroom.service";
+import { HistoryService } from "./services/history.service";
 import { ParticipantService } from "./services/participant.service";
 import { PresenceService } from "./services/presence.service";
 import { SignalService } from "./services/signal.service";
@@ -159,6 +160,7 @@ export function createServices(
     ),
     signals: new SignalService(db, access, participants, bus),
     board: new BoardService(store, access),
+    history: new HistoryService(db, access),
   };
   return services;
 }
