@@ -6,7 +6,7 @@ import type { ParticipantEntity } from "../entities/participant.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import type { UserEntity } from "../entities/user.entity";
 import type { Services } from "../services";
-import type { EventCounts, SummaryResult } from "../services/history.service";
+import type { EventCounts, SummaryResult, TimelinePage, TimelineRequest } from "../services/history.service";
 
 /** Per-request batching: one set per HTTP request or WebSocket operation. */
 export interface Loaders {
@@ -22,6 +22,8 @@ export interface Loaders {
   bookingById: DataLoader<string, BookingEntity | undefined>;
   /** Sessions the viewer may read; undefined for any other. */
   sessionById: DataLoader<string, SessionEntity | undefined>;
+  /** Timeline pages of several sessions (a list of sessions each with its timeline), batched. */
+  timelinePage: DataLoader<TimelineRequest, TimelinePage, string>;
   /** Timeline event counts by session (timelineStats), read access checked per batch. */
   eventCountsBySession: DataLoader<string, EventCounts>;
   /** Session summaries, read access checked per batch. */
@@ -44,6 +46,9 @@ export function createLoaders(services: Services, viewerId: () => string | undef
     membersByClassroom: new DataLoader((ids) => services.classrooms.membersOf(ids)),
     bookingById: forViewer(viewerId, (viewer, ids) => services.bookings.readableByIds(viewer, ids)),
     sessionById: forViewer(viewerId, (viewer, ids) => services.sessions.readableByIds(viewer, ids)),
+    timelinePage: new DataLoader((requests) => services.history.timelinePages(auth(), requests), {
+      cacheKeyFn: (r) => JSON.stringify([r.sessionId, r.filter ?? null, r.first ?? null, r.after ?? null]),
+    }),
     eventCountsBySession: new DataLoader((ids) => services.history.countsBySession(auth(), ids)),
     summaryBySession: new DataLoader((sessions) => services.history.summaries(auth(), sessions), { cacheKeyFn: (s) => s.id }),
     snapshotCountBySession: new DataLoader((ids) => services.history.snapshotCounts(auth(), ids)),

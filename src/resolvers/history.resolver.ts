@@ -44,7 +44,8 @@ export class SessionHistoryResolver {
     @Arg("first", () => Int, { nullable: true }) first?: number,
     @Arg("after", () => String, { nullable: true }) after?: string,
   ): Promise<TimelineConnection> {
-    return toTimelineConnection(await ctx.services.history.timeline(ctx.auth, session, filter ?? {}, first, after));
+    const request = { sessionId: session.id, filter: filter ? { ...filter } : null, first: first ?? null, after: after ?? null };
+    return toTimelineConnection(await ctx.loaders.timelinePage.load(request));
   }
 
   @FieldResolver(() => [TimelineBucket], { description: "At most 1000 buckets (BAD_USER_INPUT beyond), from 0 to the last event." })

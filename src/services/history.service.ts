@@ -1,22 +1,33 @@
+import DataLoader from "dataloader";
 import type { DataSource } from "typeorm";
 import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import type { ParticipantRole } from "../entities/participant.entity";
-import { SessionEventEntity } from "../entities/session-event.entity";
+import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import { forbidden, invalidInput, notFound } from "./errors";
-import { decodeCursor, encodeCursor, pageSize, type Page } from "./pagination";
+import { pageSize, type Page } from "./pagination";
+import {
+  checkFilter,
+  countMatching,
+  decodeTimelineCursor,
+  readPages,
+  timelineCursor,
+  type CheckedFilter,
+  type TimelineFilterInput,
+} from "./timeline-query";
+
+export type { TimelineFilterInput } from "./timeline-query";
 
 /** At most this many buckets per timelineBuckets call (contract; BAD_USER_INPUT beyond). */
 export const MAX_BUCKETS = 1000;
 
-export interface TimelineFilterInput {
-  types?: readonly string[] | null;
-  /** Inclusive. */
-  fromMs?: number | null;
-  /** Exclusive (RULES.md "Time": windows are half-open). */
-  toMs?: number | null;
-  userId?: string | null;
+/** One timeline page asked for: `first` and `after` as the client gave them. */
+export interface TimelineRequest {
+  sessionId: string;
+  filter?: TimelineFilterInput | null;
+  first?: number | null;
+  after?: string | null;
 }
 
 /** A timeline page; `count` counts every event matching the filter, lazily (access already checked). */
@@ -91,8 +102,9 @@ export function connectedTimeSeconds(connectedSeconds: number, connectedSince: D
 
 /**
  * The read side of the recorded timeline (H1, H4). Every number is a SQL aggregate and every
- * page a keyset scan on (session_id, seq): the cost of a call does not grow with the number
- * of events it does not return. Reading needs read access to the session (RULES.md: anyone
+ * page a keyset scan on (session_id, seq) that never reads the events before its cursor: no
+ * event is loaded into memory but those a page returns, and the number of statements of a
+ * call does not grow with the number of events. Reading needs read access to the session (RULES.md: anyone
  * with access, whatever isRecorded says; isRecorded restricts replay only); the report
  * needs the host or an admin. Authorization is AccessPolicy's.
  */
@@ -113,19 +125,53 @@ export class HistoryService {
    * 100 (BAD_USER_INPUT beyond). `after`: a cursor from a page of this session's timeline;
    * a cursor of another session, or a forged one, is BAD_USER_INPUT.
    */
-  async timeline(auth: AuthContext, session: SessionEntity, filter: TimelineFilterInput = {}, first?: number | null, after?: string | null): Promise<TimelinePage> {
-    await this.requireReadable(auth, session.id);
-    const limit = pageSize(first);
-    const afterSeq = after ? decodeTimelineCursor(after, session.id) : 0;
-    const matching = () => this.filtered(session.id, filter);
-    const rows = limit === 0 ? [] : await matching().andWhere("e.seq > :afterSeq", { afterSeq }).orderBy("e.seq", "ASC").limit(limit + 1).getMany();
-    const nodes = rows.slice(0, limit).map((node) => ({ node, cursor: timelineCursor(session.id, node.seq) }));
-    return {
-      nodes,
-      hasNextPage: rows.length > limit,
-      hasPreviousPage: afterSeq > 0,
-      count: () => matching().getCount(),
-    };
+  async timeline(auth: AuthContext, request: TimelineRequest): Promise<TimelinePage> {
+    const [page] = await this.timelinePages(auth, [request]);
+    if (page instanceof Error) throw page;
+    return page;
+  }
+
+  /**
+   * Pages of several timelines (a DataLoader's batch), in the order asked, each as timeline()
+   * answers it or its error: one access check for the batch, one keyset statement per
+   * distinct (filter, first), and the pages' totalCounts, when asked for, counted together.
+   */
+  async timelinePages(auth: AuthContext, requests: readonly TimelineRequest[]): Promise<Array<TimelinePage | Error>> {
+    const readable = await this.readable(auth, [...new Set(requests.map((r) => r.sessionId))]);
+    // Access is checked above, so counts need no check of their own; batched per call.
+    const counter = new DataLoader<{ sessionId: string; filter: CheckedFilter }, number, string>((keys) => this.countAll(keys), {
+      cacheKeyFn: (key) => JSON.stringify([key.sessionId, key.filter]),
+    });
+    const groups = new Map<string, Array<{ index: number; sessionId: string; afterSeq: number }>>();
+    const results: Array<TimelinePage | Error> = requests.map((request, index) => {
+      try {
+        if (!readable.has(request.sessionId)) throw notFound("Session");
+        const filter = checkFilter(request.filter ?? {});
+        const limit = pageSize(request.first);
+        const afterSeq = request.after ? decodeTimelineCursor(request.after, request.sessionId) : 0;
+        const key = JSON.stringify([filter, limit]);
+        groups.set(key, [...(groups.get(key) ?? []), { index, sessionId: request.sessionId, afterSeq }]);
+        return {
+          nodes: [],
+          hasNextPage: false,
+          hasPreviousPage: afterSeq > 0,
+          count: () => counter.load({ sessionId: request.sessionId, filter }),
+        };
+      } catch (error) {
+        return error as Error;
+      }
+    });
+    for (const [key, group] of groups) {
+      const [filter, limit] = JSON.parse(key) as [CheckedFilter, number];
+      if (limit === 0) continue;
+      const pages = await readPages(this.db, filter, limit + 1, group);
+      group.forEach(({ index, sessionId }, i) => {
+        const page = results[index] as TimelinePage;
+        page.nodes = pages[i].slice(0, limit).map((node) => ({ node, cursor: timelineCursor(sessionId, node.seq) }));
+        page.hasNextPage = pages[i].length > limit;
+      });
+    }
+    return results;
   }
 
   /**
@@ -270,21 +316,15 @@ export class HistoryService {
     return this.access.readableSessionIds(actorId, sessionIds);
   }
 
-  private filtered(sessionId: string, filter: TimelineFilterInput) {
-    const { types, fromMs, toMs, userId } = filter;
-    for (const [field, value] of [["fromMs", fromMs], ["toMs", toMs]] as const) {
-      if (value !== null && value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
-        throw invalidInput(`${field} must be a whole number of milliseconds, 0 or more.`, { field: `filter.${field}` });
-      }
+  private async countAll(keys: ReadonlyArray<{ sessionId: string; filter: CheckedFilter }>): Promise<number[]> {
+    const byFilter = new Map<string, number[]>();
+    keys.forEach((key, i) => byFilter.set(JSON.stringify(key.filter), [...(byFilter.get(JSON.stringify(key.filter)) ?? []), i]));
+    const counts: number[] = keys.map(() => 0);
+    for (const [filter, indexes] of byFilter) {
+      const found = await countMatching(this.db, JSON.parse(filter) as CheckedFilter, indexes.map((i) => keys[i].sessionId));
+      indexes.forEach((i, n) => (counts[i] = found[n]));
     }
-    if (fromMs != null && toMs != null && fromMs > toMs) throw invalidInput("fromMs must not be after toMs.", { field: "filter.fromMs" });
-    if (userId != null && !isUuid(userId)) throw invalidInput("userId is not a valid id.", { field: "filter.userId" });
-    const qb = this.db.getRepository(SessionEventEntity).createQueryBuilder("e").where("e.sessionId = :sessionId", { sessionId });
-    if (types?.length) qb.andWhere("e.type IN (:...types)", { types: [...types] });
-    if (fromMs != null) qb.andWhere("e.timestampMs >= :fromMs", { fromMs });
-    if (toMs != null) qb.andWhere("e.timestampMs < :toMs", { toMs });
-    if (userId != null) qb.andWhere("e.userId = :userId", { userId });
-    return qb;
+    return counts;
   }
 
   private async bucketsOf(sessionId: string, bucketSizeMs: number): Promise<Bucket[]> {
@@ -321,21 +361,6 @@ export class HistoryService {
       countsByType: typeof r.by_type === "string" ? JSON.parse(r.by_type) : r.by_type,
     }));
   }
-}
-
-/** Opaque to clients; scoped to its session so a cursor of another timeline is refused. */
-export function timelineCursor(sessionId: string, seq: number): string {
-  return encodeCursor({ s: sessionId, q: seq });
-}
-
-/** The seq a timeline cursor stands for; BAD_USER_INPUT when forged or of another session. */
-export function decodeTimelineCursor(cursor: string, sessionId: string): number {
-  const position = decodeCursor<{ s: string; q: number }>(cursor);
-  if (typeof position.s !== "string" || !Number.isSafeInteger(position.q) || position.q < 0) {
-    throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
-  }
-  if (position.s !== sessionId) throw invalidInput("The cursor belongs to another session's timeline.", { field: "after" });
-  return position.q;
 }
 
 function toCounts(rows: ReadonlyArray<{ type: string; n: number; first?: number; last?: number }>): EventCounts {
