@@ -26,6 +26,7 @@ import { createErrorFormatter } from "./schema/errors";
 import type { Services } from "./services";
 import { BookingService } from "./services/booking.service";
 import { ClassroomService } from "./services/classroom.service";
+import { HistoryService } from "./services/history.service";
 import { ParticipantService } from "./services/participant.service";
 import { PresenceService } from "./services/presence.service";
 import { SignalService } from "./services/signal.service";
@@ -162,6 +163,7 @@ export function createServices(
     presence: new PresenceService(access, connections, feed, bus, limiter, config),
     signals: new SignalService(db, access, participants, bus, feed, connections),
     board: new BoardService(store, access),
+    history: new HistoryService(db, access),
   };
   return services;
 }

@@ -223,6 +223,22 @@ export class AccessPolicy {
     return new Set(rows.map((r) => r.id));
   }
 
+  /**
+   * Ids of the sessions among `sessionIds` whose lesson report `actorId` may read: the host's
+   * (a host is never kicked) and, for admins, every one (RULES.md "Who has access"). One query.
+   */
+  async reportableSessionIds(actorId: string, sessionIds: readonly string[]): Promise<Set<string>> {
+    const ids = sessionIds.filter(isUuid);
+    if (ids.length === 0) return new Set();
+    const rows: Array<{ id: string }> = await this.db.query(
+      `SELECT s.id FROM classroom_sessions s
+        WHERE s.id = ANY($2::uuid[])
+          AND (s.host_id = $1 OR EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.role = 'ADMIN'))`,
+      [actorId, ids],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
   private inClassroom(manager: EntityManager, classroomId: string, userId: string): Promise<boolean> {
     return manager
       .query(

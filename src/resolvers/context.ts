@@ -6,6 +6,7 @@ import type { ParticipantEntity } from "../entities/participant.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import type { UserEntity } from "../entities/user.entity";
 import type { Services } from "../services";
+import type { EventCounts, SummaryResult, TimelinePage, TimelineRequest } from "../services/history.service";
 
 /** Per-request batching: one set per HTTP request or WebSocket operation. */
 export interface Loaders {
@@ -21,10 +22,17 @@ export interface Loaders {
   bookingById: DataLoader<string, BookingEntity | undefined>;
   /** Sessions the viewer may read; undefined for any other. */
   sessionById: DataLoader<string, SessionEntity | undefined>;
+  /** Timeline pages of several sessions (a list of sessions each with its timeline), batched. */
+  timelinePage: DataLoader<TimelineRequest, TimelinePage, string>;
+  /** Timeline event counts by session (timelineStats), read access checked per batch. */
+  eventCountsBySession: DataLoader<string, EventCounts>;
+  /** Session summaries, read access checked per batch. */
+  summaryBySession: DataLoader<SessionEntity, SummaryResult, string>;
+  snapshotCountBySession: DataLoader<string, number>;
 }
 
 /** `viewerId` is read when a batch runs, so a login earlier in the operation counts. */
-export function createLoaders(services: Services, viewerId: () => string | undefined): Loaders {
+export function createLoaders(services: Services, viewerId: () => string | undefined, auth: () => AuthContext): Loaders {
   return {
     userById: new DataLoader((ids) => services.users.byIds(ids)),
     taughtByViewer: new DataLoader(async (ids) => {
@@ -38,6 +46,12 @@ export function createLoaders(services: Services, viewerId: () => string | undef
     membersByClassroom: new DataLoader((ids) => services.classrooms.membersOf(ids)),
     bookingById: forViewer(viewerId, (viewer, ids) => services.bookings.readableByIds(viewer, ids)),
     sessionById: forViewer(viewerId, (viewer, ids) => services.sessions.readableByIds(viewer, ids)),
+    timelinePage: new DataLoader((requests) => services.history.timelinePages(auth(), requests), {
+      cacheKeyFn: (r) => JSON.stringify([r.sessionId, r.filter ?? null, r.first ?? null, r.after ?? null]),
+    }),
+    eventCountsBySession: new DataLoader((ids) => services.history.countsBySession(auth(), ids)),
+    summaryBySession: new DataLoader((sessions) => services.history.summaries(auth(), sessions), { cacheKeyFn: (s) => s.id }),
+    snapshotCountBySession: new DataLoader((ids) => services.history.snapshotCounts(auth(), ids)),
   };
 }
 
@@ -67,6 +81,6 @@ export async function viewer(ctx: RequestContext): Promise<UserEntity | undefine
 /** A fresh context for one HTTP request or WebSocket operation (both transports use this). */
 export function createRequestContext(init: Omit<RequestContext, "loaders">): RequestContext {
   const ctx = { ...init } as RequestContext;
-  ctx.loaders = createLoaders(init.services, () => ctx.auth.userId);
+  ctx.loaders = createLoaders(init.services, () => ctx.auth.userId, () => ctx.auth);
   return ctx;
 }

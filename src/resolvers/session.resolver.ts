@@ -11,6 +11,7 @@ import { toConnection } from "../schema/page.type";
 import { JoinSessionPayload, Participant, Permissions } from "../schema/participant.type";
 import { ClassroomSession, CreateSessionInput, SessionConnection, SessionFilter, UpdateSessionInput } from "../schema/session.type";
 import { User } from "../schema/user.type";
+import { activeDurationSeconds } from "../services/history.service";
 import type { JoinResult } from "../services/session.service";
 import type { RequestContext } from "./context";
 
@@ -132,8 +133,7 @@ export class SessionResolver {
 
   @FieldResolver(() => Int)
   totalDurationSeconds(@Root() session: SessionEntity): number {
-    const running = session.activeSince ? Math.floor((Date.now() - session.activeSince.getTime()) / 1000) : 0;
-    return session.activeSeconds + Math.max(0, running);
+    return activeDurationSeconds(session);
   }
 
   @FieldResolver(() => String, { nullable: true, description: "Only visible to the host and to users allowed to invite." })

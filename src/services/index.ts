@@ -2,6 +2,7 @@ import type { AccessPolicy } from "../auth/access";
 import type { BoardService } from "./board.service";
 import type { BookingService } from "./booking.service";
 import type { ClassroomService } from "./classroom.service";
+import type { HistoryService } from "./history.service";
 import type { ParticipantService } from "./participant.service";
 import type { PresenceService } from "./presence.service";
 import type { SignalService } from "./signal.service";
@@ -21,4 +22,5 @@ export interface Services {
   presence: PresenceService;
   signals: SignalService;
   board: BoardService;
+  history: HistoryService;
 }
