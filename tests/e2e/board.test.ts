@@ -23,9 +23,19 @@ const stroke = (baseVersion: number, id = `s${++opCounter}`) => ({
   data: { id, points: [[0, 0], [10, 10]], color: "#000" },
 });
 
-for (const backend of backends) {
-  describe(`the shared whiteboard [${backend.name}]`, { skip: backend.skip }, () => {
+// Every backend with one instance, and the real one with two instances on one Postgres and
+// one Redis: writes through the first, subscriptions and reads on the second.
+const setups = backends.flatMap((backend) => [
+  { backend, instances: 1, skip: backend.skip },
+  { backend, instances: 2, skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip },
+]);
+
+for (const { backend, instances, skip } of setups) {
+  describe(`the shared whiteboard [${backend.name}, ${instances} instance${instances > 1 ? "s" : ""}]`, { skip }, () => {
+    /** Takes every write. */
     let server: TestServer;
+    /** Serves every subscription and read: `server` itself, or a second instance. */
+    let reader: TestServer;
     let tutor: User;
     let ann: User;
     let bob: User;
@@ -34,6 +44,7 @@ for (const backend of backends) {
 
     before(async () => {
       server = await startTestServer(backend);
+      reader = instances > 1 ? await startTestServer(backend, { share: server }) : server;
       [tutor, ann, bob, viewer] = await Promise.all([
         registerUser(server, "TUTOR"),
         registerUser(server, "STUDENT"),
@@ -48,14 +59,17 @@ for (const backend of backends) {
       ok(await server.gql(`mutation($s: ID!, $u: ID!) { changeParticipantRole(sessionId: $s, userId: $u, role: VIEWER) { role } }`, { s: sessionId, u: viewer.id }, tutor.token));
       ok(await server.gql(`mutation($s: ID!) { startSession(id: $s) { status } }`, { s: sessionId }, tutor.token));
     });
-    after(() => server?.stop());
+    after(async () => {
+      if (reader !== server) await reader?.stop();
+      await server?.stop();
+    });
 
     const apply = (user: User, events: unknown[], strategy?: string) => server.gql(APPLY, { s: sessionId, events, strategy }, user.token);
-    const board = async (user: User = tutor) => ok(await server.gql(BOARD, { s: sessionId }, user.token)).session.board;
+    const board = async (user: User = tutor) => ok(await reader.gql(BOARD, { s: sessionId }, user.token)).session.board;
 
     it("delivers what one draws to the others, in seq order, from board.lastSeq on", async () => {
       const start = await board(bob);
-      const frames = server.wsClient(bob.token).iterate<any>({ query: EVENTS, variables: { s: sessionId, after: start.lastSeq } });
+      const frames = reader.wsClient(bob.token).iterate<any>({ query: EVENTS, variables: { s: sessionId, after: start.lastSeq } });
       const sent = [];
       for (let i = 0; i < 5; i++) sent.push(ok(await apply(i % 2 ? tutor : ann, [stroke(start.version + i)])).applyBoardEvents.accepted[0]);
       for (const expected of sent) {
@@ -111,7 +125,7 @@ for (const backend of backends) {
       const lastSeen = (await board(bob)).lastSeq;
       const base = (await board()).version;
       for (let i = 0; i < 50; i++) ok(await apply(ann, [stroke(base + i, `missed-${i}`)]));
-      const frames = server.wsClient(bob.token).iterate<any>({ query: EVENTS, variables: { s: sessionId, after: lastSeen } });
+      const frames = reader.wsClient(bob.token).iterate<any>({ query: EVENTS, variables: { s: sessionId, after: lastSeen } });
       const versions = [];
       for (let i = 0; i < 50; i++) versions.push((await frames.next()).value.data.boardEvents.version);
       assert.deepEqual(versions, Array.from({ length: 50 }, (_, i) => base + i + 1));
@@ -125,7 +139,7 @@ for (const backend of backends) {
       const lastSeen = (await board(bob)).lastSeq;
       const texts = Array.from({ length: 50 }, (_, i) => `message ${i}`);
       for (const text of texts) ok(await server.gql(`mutation($s: ID!, $t: String!) { sendChatMessage(sessionId: $s, text: $t) { id } }`, { s: sessionId, t: text }, ann.token));
-      const frames = server.wsClient(bob.token).iterate<any>({
+      const frames = reader.wsClient(bob.token).iterate<any>({
         query: `subscription($s: ID!, $after: Int) { systemEvents(sessionId: $s, afterSeq: $after) { seq kind message } }`,
         variables: { s: sessionId, after: lastSeen },
       });
