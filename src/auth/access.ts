@@ -6,10 +6,11 @@ import {
   ParticipantRole,
   ParticipantStatus,
   RolePermissionsEntity,
+  SEATED,
   type PermissionKey,
   type Permissions,
 } from "../entities/participant.entity";
-import { SessionEntity } from "../entities/session.entity";
+import { SessionEntity, type SessionStatus } from "../entities/session.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
 import { forbidden, notFound } from "../services/errors";
 import { effectivePermissions } from "./permissions";
@@ -102,6 +103,21 @@ export class AccessPolicy {
       kicked: participant?.status === ParticipantStatus.KICKED,
       permissions,
     };
+  }
+
+  /**
+   * The fast path of frequent participant actions (cursor moves): one statement that answers
+   * the session's status when `actorId` holds a seat in it (a seated participant always has
+   * access), undefined otherwise; callers then take the full `require` for the exact error.
+   */
+  async seatedIn(actorId: string, sessionId: string): Promise<{ sessionStatus: SessionStatus } | undefined> {
+    if (!isUuid(sessionId)) return undefined;
+    const rows: Array<{ status: SessionStatus }> = await this.db.query(
+      `SELECT s.status FROM classroom_sessions s JOIN session_participants p ON p.session_id = s.id
+        WHERE s.id = $1 AND p.user_id = $2 AND p.status = ANY($3::text[])`,
+      [sessionId, actorId, [...SEATED]],
+    );
+    return rows[0] ? { sessionStatus: rows[0].status } : undefined;
   }
 
   /** Whether the session is visible at all: admins always; KICKED overrides everything else. */

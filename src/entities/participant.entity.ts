@@ -110,3 +110,15 @@ export class RolePermissionsEntity {
   @Column({ type: "jsonb" })
   permissions: Permissions;
 }
+
+/** Participants holding a seat (RULES.md "Participants"). */
+export const SEATED: readonly ParticipantStatus[] = [
+  ParticipantStatus.JOINING,
+  ParticipantStatus.CONNECTED,
+  ParticipantStatus.RECONNECTING,
+];
+
+/** Whether `participant` holds a seat (JOINING, CONNECTED or RECONNECTING). */
+export function isSeated(participant: ParticipantEntity | null | undefined): participant is ParticipantEntity {
+  return !!participant && SEATED.includes(participant.status);
+}

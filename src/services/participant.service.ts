@@ -14,7 +14,8 @@ import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
-import { closeConnectedTime, isSeated, participantEvent, type SessionService } from "./session.service";
+import { closeConnectedTime, participantEvent, type SessionService } from "./session.service";
+import { isSeated } from "../entities/participant.entity";
 import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
 
 export interface MediaStateInput {

@@ -97,9 +97,15 @@ export class PresenceService {
         maxBytes: CURSOR_LIMITS.maxPayloadBytes,
       });
     }
-    const access = await this.access.require(actorId, sessionId);
-    requireStatus(access.session.status, CURSOR_STATUSES, "move a cursor");
-    requireSeated(access);
+    // Moves come 20 a second: one statement for a seated participant, the full check (and its
+    // exact error) for anyone else.
+    const seated = await this.access.seatedIn(actorId, sessionId);
+    if (seated) requireStatus(seated.sessionStatus, CURSOR_STATUSES, "move a cursor");
+    else {
+      const access = await this.access.require(actorId, sessionId);
+      requireStatus(access.session.status, CURSOR_STATUSES, "move a cursor");
+      requireSeated(access);
+    }
     if (!(await this.store.acceptCursor(sessionId, actorId, CURSOR_LIMITS.movesPerWindow, CURSOR_LIMITS.windowMs))) {
       this.droppedCursorMoves += 1;
       await this.noteDrop(sessionId, actorId);

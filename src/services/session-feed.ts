@@ -8,7 +8,7 @@ import type { EventBus } from "../realtime/event-bus";
 import { topics, type TimelineAnnouncement } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
-import { isSeated } from "./session.service";
+import { isSeated } from "../entities/participant.entity";
 import { toMessage, type TimelineMessage } from "./timeline";
 
 /** What one timeline event means to a stream: an item to deliver, and whether the stream ends. */

@@ -5,7 +5,7 @@ import { isUniqueViolation } from "../db/errors";
 import type { AuthContext } from "../auth/auth-context";
 import type { SignedToken, TokenService } from "../auth/tokens";
 import { BookingEntity } from "../entities/booking.entity";
-import { ParticipantEntity, ParticipantRole, ParticipantStatus } from "../entities/participant.entity";
+import { isSeated, ParticipantEntity, ParticipantRole, ParticipantStatus, SEATED } from "../entities/participant.entity";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
 import type { RateLimiter } from "../infra/rate-limiter";
@@ -42,18 +42,6 @@ export interface JoinResult {
   session: SessionEntity;
   participant: ParticipantEntity;
   token: SignedToken;
-}
-
-/** Participants holding a seat (RULES.md "Participants"). */
-export const SEATED: readonly ParticipantStatus[] = [
-  ParticipantStatus.JOINING,
-  ParticipantStatus.CONNECTED,
-  ParticipantStatus.RECONNECTING,
-];
-
-/** Whether `participant` holds a seat (JOINING, CONNECTED or RECONNECTING). */
-export function isSeated(participant: ParticipantEntity | null | undefined): participant is ParticipantEntity {
-  return !!participant && SEATED.includes(participant.status);
 }
 
 const CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; // no 0/O, 1/I

@@ -10,7 +10,7 @@ import { requireSeated, type MediaStateInput, type ParticipantService } from "./
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionConnections } from "./connections";
 import { SUBSCRIBER_BUFFER, type SessionFeed, type TimelineListener } from "./session-feed";
-import { isSeated } from "./session.service";
+import { isSeated } from "../entities/participant.entity";
 import { systemEventStep } from "./system-events";
 
 export enum SignalType {

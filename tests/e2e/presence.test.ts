@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { Logger as TypeOrmLogger } from "typeorm";
 import { AuthContext } from "../../src/auth/auth-context";
 import { topics } from "../../src/realtime/topics";
 import { PresenceKind } from "../../src/services/presence.service";
@@ -196,6 +197,22 @@ for (const backend of backends) {
       const movers = new Set(frames.flatMap((f) => f.frame.data.presence.cursors.map((c: any) => c.userId)));
       assert.deepEqual(sorted([...movers]), sorted([ann.id, bob.id, tutor.id]));
       tutors.close();
+    });
+
+    it("costs a seated participant's move one database statement, a read: never a row per move", T, async () => {
+      const { students: [ann], sessionId } = await activeLesson(server, 1);
+      assert.equal(ok(await move(server, ann, sessionId, 0)).moveCursor, true); // the request path is warm
+      const statements: string[] = [];
+      const logger: Partial<TypeOrmLogger> = { logQuery: (query) => void statements.push(query) };
+      const original = server.app.db.logger.logQuery;
+      Object.assign(server.app.db.logger, logger);
+      try {
+        for (let i = 1; i <= 5; i++) assert.equal(ok(await move(server, ann, sessionId, i)).moveCursor, true);
+      } finally {
+        Object.assign(server.app.db.logger, { logQuery: original });
+      }
+      assert.equal(statements.length, 5, statements.join("\n"));
+      assert.ok(statements.every((q) => /^\s*SELECT/i.test(q)), statements.join("\n"));
     });
 
     it("refuses cursors over 2 KiB, outside ACTIVE, from strangers and from those not seated", T, async () => {
