@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { AuthContext } from "../auth/auth-context";
+import type { BoardState } from "../board";
 import type { BookingEntity } from "../entities/booking.entity";
 import type { ClassroomEntity } from "../entities/classroom.entity";
 import type { ParticipantEntity } from "../entities/participant.entity";
@@ -21,6 +22,8 @@ export interface Loaders {
   bookingById: DataLoader<string, BookingEntity | undefined>;
   /** Sessions the viewer may read; undefined for any other. */
   sessionById: DataLoader<string, SessionEntity | undefined>;
+  /** Stored boards of snapshots by snapshot id (the big column lists leave out). */
+  snapshotBoardById: DataLoader<string, BoardState | undefined>;
 }
 
 /** `viewerId` is read when a batch runs, so a login earlier in the operation counts. */
@@ -38,6 +41,7 @@ export function createLoaders(services: Services, viewerId: () => string | undef
     membersByClassroom: new DataLoader((ids) => services.classrooms.membersOf(ids)),
     bookingById: forViewer(viewerId, (viewer, ids) => services.bookings.readableByIds(viewer, ids)),
     sessionById: forViewer(viewerId, (viewer, ids) => services.sessions.readableByIds(viewer, ids)),
+    snapshotBoardById: new DataLoader((ids) => services.snapshots.boardsByIds(ids)),
   };
 }
 

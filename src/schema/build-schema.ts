@@ -10,6 +10,7 @@ import { RealtimeResolver } from "../resolvers/realtime.resolver";
 import { SessionResolver } from "../resolvers/session.resolver";
 import { BoardResolver, SessionBoardResolver } from "../resolvers/board.resolver";
 import { TimelineResolver } from "../resolvers/timeline.resolver";
+import { BoardSnapshotResolver, SessionHistoryResolver } from "../resolvers/history-board.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { DateTimeScalar } from "./scalars";
 
@@ -21,7 +22,7 @@ let built: Promise<GraphQLSchema> | undefined;
  */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver, RealtimeResolver, BoardResolver, SessionBoardResolver],
+    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver, RealtimeResolver, BoardResolver, SessionBoardResolver, SessionHistoryResolver, BoardSnapshotResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     globalMiddlewares: [rejectMalformedText],
     validate: false,

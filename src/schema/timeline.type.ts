@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { PageInfo } from "./page.type";
 import { DateTimeScalar, JSONScalar, SafeIntScalar } from "./scalars";
 
 /** Every timeline event type of the contract (H1). */
@@ -56,4 +57,17 @@ export class TimelineEvent {
   timestampMs: number;
   @Field(() => JSONScalar) data: Record<string, unknown>;
   @Field(() => DateTimeScalar) createdAt: Date;
+}
+
+@ObjectType()
+export class TimelineEdge {
+  @Field() cursor: string;
+  @Field(() => TimelineEvent) node: TimelineEvent;
+}
+
+@ObjectType()
+export class TimelineConnection {
+  @Field(() => [TimelineEdge]) edges: TimelineEdge[];
+  @Field(() => PageInfo) pageInfo: PageInfo;
+  @Field(() => Int) totalCount: number;
 }
