@@ -7,7 +7,7 @@ import { SessionStatus, type SessionEntity } from "../entities/session.entity";
 import type { ValueCache } from "../infra/cache";
 import { toAppliedOp } from "./board.service";
 import { invalidInput } from "./errors";
-import { decodeCursor, encodeCursor, pageSize, type Page } from "./pagination";
+import { decodeIntCursor, encodeCursor, pageSize, type Page } from "./pagination";
 
 export interface ReplayManifest {
   canReplay: boolean;
@@ -82,12 +82,7 @@ export class ReplayService {
     await this.requireReplay(auth, session);
     if (toMs < fromMs) throw invalidInput("toMs must not be before fromMs.", { field: "toMs" });
     const size = pageSize(first);
-    let afterSeq = 0;
-    if (after) {
-      const position = decodeCursor<{ seq: number }>(after);
-      if (!Number.isSafeInteger(position.seq)) throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
-      afterSeq = position.seq;
-    }
+    const afterSeq = decodeIntCursor(after, "seq");
     const window = this.db
       .getRepository(SessionEventEntity)
       .createQueryBuilder("e")

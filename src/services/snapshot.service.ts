@@ -9,7 +9,7 @@ import type { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
 import type { BoardService, KeyframeRecorder } from "./board.service";
 import { DomainError, DomainErrorReason, invalidInput, notFound } from "./errors";
-import { encodeCursor, decodeCursor, pageSize, type Page } from "./pagination";
+import { decodeIntCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import { requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 import { SEATED } from "./session.service";
@@ -227,12 +227,7 @@ export class SnapshotService implements KeyframeRecorder {
   /** A page of the session's snapshots, oldest first (the caller may read the session). */
   async list(session: SessionEntity, first?: number | null, after?: string | null): Promise<Page<BoardSnapshotEntity>> {
     const size = pageSize(first);
-    let afterVersion = 0;
-    if (after) {
-      const position = decodeCursor<{ v: number }>(after);
-      if (!Number.isSafeInteger(position.v)) throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
-      afterVersion = position.v;
-    }
+    const afterVersion = decodeIntCursor(after, "v");
     const repo = this.db.getRepository(BoardSnapshotEntity);
     const rows = await repo
       .createQueryBuilder("b")
