@@ -237,10 +237,17 @@ for (const backend of backends) {
       assert.ok(won.objects.mine);
       assert.ok(win.accepted.every((e: any) => e.type === "OBJECT_CREATE"));
 
+      // More objects than one batch of ops: still one import, in one transaction.
+      const many = { layers: [{ id: "default", name: "Layer 1" }], objects: {} as Record<string, unknown> };
+      for (let i = 0; i < 620; i++) many.objects[`m${i}`] = { id: `m${i}`, kind: "rect", layerId: "default", props: { x: i, y: i, w: 5, h: 5 }, createdBy: c.tutor.id };
+      const big = ok(await server.gql(IMPORT, { s: c.sessionId, b: many, m: "MERGE_KEEP_SERVER" }, c.tutor.token)).importBoard;
+      assert.equal(big.accepted.length, 620);
+      assert.equal((await board(c.sessionId, c.tutor)).objectCount, won.objectCount + 620);
+
       assertError(await server.gql(IMPORT, { s: c.sessionId, b: { layers: [], objects: {} }, m: "REPLACE" }, c.tutor.token), "BAD_USER_INPUT");
       assertError(await server.gql(IMPORT, { s: c.sessionId, b: exported, m: "REPLACE" }, c.students[0].token), "FORBIDDEN");
       assertError(await server.gql(IMPORT, { s: c.sessionId, b: exported, m: "REPLACE" }, c.stranger.token), "NOT_FOUND");
-      assert.equal((await board(c.sessionId, c.tutor)).version, won.version);
+      assert.equal((await board(c.sessionId, c.tutor)).version, big.version);
     });
 
     it("retention thins AUTO snapshots of finished lessons and keeps every keyframe", async () => {
