@@ -325,5 +325,24 @@ for (const backend of backends) {
       assert.equal(ok(await server.gql(USAGE, {}, owner.token)).storageUsage.usedBytes, sizes[2] + sizes[3]);
       assert.equal(codeOf(await server.gql(USAGE)), "UNAUTHENTICATED");
     });
+
+    it("lets only one of two uploads racing for the last bytes in (two workspaces, one owner)", async () => {
+      const owner = await registerUser(server, "STUDENT");
+      const SOLO = `mutation($s: ID!, $b: JSON!) { createSoloSnapshot(sessionId: $s, board: $b) { sizeBytes } }`;
+      const workspaces = await Promise.all(
+        [1, 2].map(async () => ok(await server.gql(`mutation { createSoloSession { id } }`, {}, owner.token)).createSoloSession.id as string),
+      );
+      // Each fits the 20 000-byte quota alone; both together do not.
+      const board = (n: number) => ({
+        layers: [{ id: "default", name: "Layer 1" }],
+        objects: { big: { id: "big", kind: "text", layerId: "default", props: { text: String(n).repeat(9900) }, createdBy: owner.id } },
+      });
+      const results = await Promise.all(workspaces.map((s, i) => server.gql(SOLO, { s, b: board(i) }, owner.token)));
+      const stored = results.filter((r) => !r.body.errors);
+      assert.equal(stored.length, 1, results.map((r) => r.text).join("\n"));
+      assert.equal(codeOf(results.find((r) => r.body.errors)!), "QUOTA_EXCEEDED");
+      const usage = ok(await server.gql(`{ storageUsage { usedBytes } }`, {}, owner.token)).storageUsage;
+      assert.equal(usage.usedBytes, stored[0].body.data.createSoloSnapshot.sizeBytes);
+    });
   });
 }
