@@ -84,6 +84,7 @@ export class SnapshotService implements KeyframeRecorder {
   /** KeyframeRecorder: the keyframes the ops `applied` crossed, each at its own event's seq. */
   async record(tx: EntityManager, session: SessionEntity, before: BoardState, applied: readonly AppliedBoardOp[], saved: readonly SessionEventEntity[]): Promise<void> {
     const every = this.settings.everyEvents;
+    const keyframes: Array<{ state: BoardState; what: Capture }> = [];
     let state = before;
     let done = 0;
     for (let i = 0; i < applied.length; i++) {
@@ -92,8 +93,9 @@ export class SnapshotService implements KeyframeRecorder {
       done = i + 1;
       const event = saved.find((e) => e.boardVersion === applied[i].version);
       if (!event) continue; // cannot happen: every applied op is stored
-      await this.capture(tx, session, state, { type: SnapshotType.AUTO, createdBy: null, keyframe: true, seq: event.seq, timestampMs: event.timestampMs });
+      keyframes.push({ state, what: { type: SnapshotType.AUTO, createdBy: null, keyframe: true, seq: event.seq, timestampMs: event.timestampMs } });
     }
+    if (keyframes.length > 0) await this.captureAll(tx, session, keyframes);
   }
 
   /** KeyframeRecorder: the latest stored board at or below `boardVersion`. */
@@ -111,30 +113,42 @@ export class SnapshotService implements KeyframeRecorder {
    * caller's transaction stores nothing).
    */
   async capture(tx: EntityManager, session: SessionEntity, state: BoardState, what: Capture): Promise<BoardSnapshotEntity> {
-    const board = JSON.stringify(state);
-    const sizeBytes = Buffer.byteLength(board, "utf8");
-    if (what.quotaOwnerId) await this.charge(tx, what.quotaOwnerId, sizeBytes);
+    const [saved] = await this.captureAll(tx, session, [{ state, what }]);
+    return saved;
+  }
+
+  /** capture for several boards of one session, numbered in order (one version and seat count lookup). */
+  private async captureAll(tx: EntityManager, session: SessionEntity, items: Array<{ state: BoardState; what: Capture }>): Promise<BoardSnapshotEntity[]> {
     const [{ next }] = (await tx.query(`SELECT COALESCE(MAX(version), 0) + 1 AS next FROM board_snapshots WHERE session_id = $1`, [session.id])) as Array<{
       next: number;
     }>;
     const participantCount = await tx.countBy(ParticipantEntity, { sessionId: session.id, status: In([...SEATED]) });
-    const row = tx.create(BoardSnapshotEntity, {
-      sessionId: session.id,
-      version: Number(next),
-      boardVersion: state.version,
-      seq: what.seq ?? session.lastSeq,
-      timestampMs: what.timestampMs ?? session.lastEventMs,
-      type: what.type,
-      keyframe: what.keyframe ?? false,
-      createdBy: what.createdBy,
-      participantCount,
-      sizeBytes,
-      quotaOwnerId: what.quotaOwnerId ?? null,
-      board,
-    });
-    const saved = await tx.save(BoardSnapshotEntity, row);
-    delete (saved as Partial<BoardSnapshotEntity>).board; // never handed out with the row
-    return saved;
+    const snapshots: BoardSnapshotEntity[] = [];
+    for (const [i, { state, what }] of items.entries()) {
+      const board = JSON.stringify(state);
+      const sizeBytes = Buffer.byteLength(board, "utf8");
+      if (what.quotaOwnerId) await this.charge(tx, what.quotaOwnerId, sizeBytes);
+      const saved = await tx.save(
+        BoardSnapshotEntity,
+        tx.create(BoardSnapshotEntity, {
+          sessionId: session.id,
+          version: Number(next) + i,
+          boardVersion: state.version,
+          seq: what.seq ?? session.lastSeq,
+          timestampMs: what.timestampMs ?? session.lastEventMs,
+          type: what.type,
+          keyframe: what.keyframe ?? false,
+          createdBy: what.createdBy,
+          participantCount,
+          sizeBytes,
+          quotaOwnerId: what.quotaOwnerId ?? null,
+          board,
+        }),
+      );
+      delete (saved as Partial<BoardSnapshotEntity>).board; // never handed out with the row
+      snapshots.push(saved);
+    }
+    return snapshots;
   }
 
   /**
