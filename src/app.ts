@@ -35,6 +35,11 @@ import { BoardService } from "./services/board.service";
 import { SessionConnections } from "./services/connections";
 import { SessionFeed } from "./services/session-feed";
 import { SessionService } from "./services/session.service";
+import { BoardExportService } from "./services/board-export.service";
+import { ReplayService } from "./services/replay.service";
+import { SnapshotService } from "./services/snapshot.service";
+import { MemoryLruCache, type ValueCache } from "./infra/cache";
+import { exportRouter } from "./http/export";
 import { UserService } from "./services/user.service";
 
 export interface App {
@@ -68,7 +73,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   const { bus, limiter, presence } = infra;
 
   const tokens = new TokenService(resolveJwtSecret(config), config);
-  const services = createServices(db, config, { bus, limiter, tokens, presence });
+  const services = createServices(db, config, { bus, limiter, tokens, presence, cache: infra.cache });
 
   // Jobs: created here, started once listening, stopped before the bus and the database close.
   const jobs = createJobScheduler(jobDefinitions, { services, config, logger, now: () => new Date() });
@@ -89,6 +94,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   expressApp.use(securityHeaders);
   expressApp.use(healthRouter(db, bus));
   if (config.introspection) expressApp.use(graphiqlRouter());
+  expressApp.use(exportRouter(services, tokens, (err) => logger.error({ err }, "export failed")));
   expressApp.use(
     "/graphql",
     cors(config.corsOrigins),
@@ -142,11 +148,24 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
 export function createServices(
   db: DataSource,
   config: Config,
-  { bus, limiter, tokens, presence = new MemoryPresenceStore() }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService; presence?: PresenceStore },
+  {
+    bus,
+    limiter,
+    tokens,
+    presence = new MemoryPresenceStore(),
+    cache = new MemoryLruCache(),
+  }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService; presence?: PresenceStore; cache?: ValueCache },
 ): Services {
   const access = new AccessPolicy(db);
   const store = new SessionStore(db, bus);
-  const sessions = new SessionService(store, access, tokens, limiter);
+  const board = new BoardService(store, access);
+  const snapshots = new SnapshotService(store, access, board, {
+    everyEvents: config.snapshotEveryEvents,
+    quotaBytes: config.soloQuotaBytes,
+    soloKeepLast: config.soloSnapshotKeepLast,
+  });
+  board.keyframes = snapshots;
+  const sessions = new SessionService(store, access, tokens, limiter, snapshots);
   const participants = new ParticipantService(store, access, sessions);
   const connections = new SessionConnections(presence, bus, config, (sessionId, userId, online) =>
     participants.connectionChanged(sessionId, userId, online),
@@ -162,8 +181,11 @@ export function createServices(
     feed,
     presence: new PresenceService(access, connections, feed, bus, limiter, config),
     signals: new SignalService(db, access, participants, bus, feed, connections),
-    board: new BoardService(store, access),
-    history: new HistoryService(db, access),
+    board,
+    history: new HistoryService(db, access, snapshots),
+    snapshots,
+    replay: new ReplayService(db, access, cache, config.snapshotEveryEvents),
+    boardExport: new BoardExportService(access, board, snapshots),
   };
   return services;
 }

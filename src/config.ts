@@ -31,6 +31,8 @@ export interface Config {
   soloQuotaBytes: number;
   soloSnapshotKeepLast: number;
   snapshotEveryEvents: number;
+  /** Autosave: a board changed this long ago without a snapshot since gets one (AUTOSAVE_AFTER_MS). */
+  autosaveAfterMs: number;
   reconnectGraceMs: number;
   presenceTtlMs: number;
   cursorTickMs: number;
@@ -152,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
     soloQuotaBytes: int(env, "SOLO_QUOTA_BYTES", 52_428_800),
     soloSnapshotKeepLast: int(env, "SOLO_SNAPSHOT_KEEP_LAST", 20, 1),
     snapshotEveryEvents: int(env, "SNAPSHOT_EVERY_EVENTS", 500, 1),
+    autosaveAfterMs: int(env, "AUTOSAVE_AFTER_MS", 10_000, 1),
     reconnectGraceMs: int(env, "RECONNECT_GRACE_MS", 30_000),
     presenceTtlMs: int(env, "PRESENCE_TTL_MS", 15_000, 1),
     cursorTickMs: int(env, "CURSOR_TICK_MS", 50, 1),

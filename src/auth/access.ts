@@ -162,6 +162,28 @@ export class AccessPolicy {
     if (!this.holds(access, permission)) throw forbidden(`You need the ${permission} permission to ${what}.`);
   }
 
+  /**
+   * Replay (H3): everyone who may read a recorded session; with isRecorded false, the host
+   * (and admins) only (RULES.md "Who has access to a session").
+   */
+  canReplay(access: SessionAccess): boolean {
+    return access.isAdmin || access.isHost || (access.session.isRecorded && this.canRead(access));
+  }
+
+  /** FORBIDDEN unless canReplay. */
+  requireReplay(access: SessionAccess): void {
+    if (!this.canReplay(access)) throw forbidden("This session is not recorded: only its host can replay it.");
+  }
+
+  /**
+   * Export downloads: the host, admins, and readers holding canExport (every role's default;
+   * a participant's grants can take it away).
+   */
+  requireExport(access: SessionAccess): void {
+    if (access.isAdmin || access.isHost) return;
+    if (!this.canRead(access) || !access.permissions.canExport) throw forbidden("You need the canExport permission to export this board.");
+  }
+
   /** Classrooms: the tutor and members may read; only the tutor (or an admin) manages. */
   async classroomRole(actorId: string, classroomId: string): Promise<ClassroomRole | undefined> {
     if (!isUuid(classroomId)) return undefined;

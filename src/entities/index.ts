@@ -1,3 +1,4 @@
+import { BoardSnapshotEntity } from "./board-snapshot.entity";
 import { BookingEntity } from "./booking.entity";
 import { ClassroomEntity, ClassroomMemberEntity } from "./classroom.entity";
 import { ParticipantEntity, RolePermissionsEntity } from "./participant.entity";
@@ -15,4 +16,5 @@ export const entities = [
   ParticipantEntity,
   RolePermissionsEntity,
   SessionEventEntity,
+  BoardSnapshotEntity,
 ];

@@ -3,13 +3,15 @@
  * REDIS_URL, in-process otherwise) and runnable by hand with `npm run job -- <name>`.
  * Each is idempotent; see JobDefinition.
  */
+import { autosaveBoardsJob } from "./autosave-boards.job";
 import { disconnectInactiveJob } from "./disconnect-inactive.job";
 import { expireSessionsJob } from "./expire-sessions.job";
 import type { JobDefinition } from "./job";
+import { snapshotRetentionJob } from "./snapshot-retention.job";
 
 export type { JobContext, JobDefinition } from "./job";
 
-export const jobs: readonly JobDefinition[] = [expireSessionsJob, disconnectInactiveJob];
+export const jobs: readonly JobDefinition[] = [expireSessionsJob, disconnectInactiveJob, autosaveBoardsJob, snapshotRetentionJob];
 
 /** The job called `name`, or undefined. */
 export function findJob(name: string | undefined, definitions: readonly JobDefinition[] = jobs): JobDefinition | undefined {

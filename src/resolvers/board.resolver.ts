@@ -22,7 +22,8 @@ interface BoardEventRow {
   data: unknown;
 }
 
-function toBoardEvent(row: BoardEventRow) {
+/** A stored board event as the BoardEvent type (shared by applyBoardEvents, importBoard and the subscription). */
+export function toBoardEvent(row: BoardEventRow) {
   return { ...row, type: row.type.replace(/^BOARD_/, ""), version: row.boardVersion };
 }
 

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { AuthContext } from "../auth/auth-context";
+import type { BoardState } from "../board";
 import type { BookingEntity } from "../entities/booking.entity";
 import type { ClassroomEntity } from "../entities/classroom.entity";
 import type { ParticipantEntity } from "../entities/participant.entity";
@@ -29,6 +30,8 @@ export interface Loaders {
   /** Session summaries, read access checked per batch. */
   summaryBySession: DataLoader<SessionEntity, SummaryResult, string>;
   snapshotCountBySession: DataLoader<string, number>;
+  /** Stored boards of snapshots by snapshot id (the big column lists leave out). */
+  snapshotBoardById: DataLoader<string, BoardState | undefined>;
 }
 
 /** `viewerId` is read when a batch runs, so a login earlier in the operation counts. */
@@ -52,6 +55,7 @@ export function createLoaders(services: Services, viewerId: () => string | undef
     eventCountsBySession: new DataLoader((ids) => services.history.countsBySession(auth(), ids)),
     summaryBySession: new DataLoader((sessions) => services.history.summaries(auth(), sessions), { cacheKeyFn: (s) => s.id }),
     snapshotCountBySession: new DataLoader((ids) => services.history.snapshotCounts(auth(), ids)),
+    snapshotBoardById: new DataLoader((ids) => services.snapshots.boardsByIds(ids)),
   };
 }
 

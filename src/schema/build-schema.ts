@@ -18,6 +18,7 @@ import {
   TimelineConnectionResolver,
   UserActivityResolver,
 } from "../resolvers/history.resolver";
+import { BoardSnapshotResolver, SessionReplayResolver } from "../resolvers/history-board.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { DateTimeScalar } from "./scalars";
 
@@ -30,7 +31,8 @@ let built: Promise<GraphQLSchema> | undefined;
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver, RealtimeResolver, BoardResolver, SessionBoardResolver,
-      SessionHistoryResolver, TimelineConnectionResolver, UserActivityResolver, ParticipantReportResolver, SessionSummaryResolver, LessonReportResolver],
+      SessionHistoryResolver, TimelineConnectionResolver, UserActivityResolver, ParticipantReportResolver, SessionSummaryResolver, LessonReportResolver,
+      SessionReplayResolver, BoardSnapshotResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     globalMiddlewares: [rejectMalformedText],
     validate: false,

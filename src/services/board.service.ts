@@ -1,16 +1,17 @@
 import { In, MoreThan, type EntityManager } from "typeorm";
-import type { AccessPolicy } from "../auth/access";
+import type { AccessPolicy, SessionAccess } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import {
   BoardPermissionError,
   BoardValidationError,
   applyOps,
   emptyBoard,
-  replayOp,
+  replayOps,
   type AppliedBoardOp,
   type BoardConflict,
   type BoardOpInput,
   type BoardOpType,
+  type BoardPermission,
   type BoardState,
   type ConflictStrategy,
 } from "../board";
@@ -29,6 +30,24 @@ export interface ApplyBoardResult {
   accepted: SessionEventEntity[];
   conflicts: BoardConflict[];
   version: number;
+}
+
+/** Options of BoardService.write for server-made ops and what they record beside the board events. */
+export interface BoardWriteOptions<R> {
+  /** Who may write (throws); replaces the per-op permission check and allows RESTORE ops. */
+  authorize?: (access: SessionAccess) => void;
+  /** Timeline events recorded after the board events (SNAPSHOT_RESTORE …). */
+  extraEvents?: NewSessionEvent[];
+  /** Runs in the transaction once the events are stored; its answer comes back as `extra`. */
+  afterAppend?: (tx: EntityManager, session: SessionEntity, board: BoardState, saved: SessionEventEntity[]) => Promise<R>;
+}
+
+/** The board's stored snapshots, as the write path uses them (SnapshotService). */
+export interface KeyframeRecorder {
+  /** Takes the keyframes `applied` crossed, in the transaction that stores them. */
+  record(tx: EntityManager, session: SessionEntity, before: BoardState, applied: readonly AppliedBoardOp[], saved: readonly SessionEventEntity[]): Promise<void>;
+  /** The latest stored board at or below `boardVersion`, to catch up from instead of version 0. */
+  latest(tx: EntityManager, sessionId: string, boardVersion: number): Promise<BoardState | undefined>;
 }
 
 /** A session's board as a read sees it: the state and the last timeline seq it reflects. */
@@ -77,6 +96,8 @@ export class BoardService {
   constructor(
     private readonly store: SessionStore,
     private readonly access: AccessPolicy,
+    /** Records keyframes in the write transaction (SnapshotService); set once at composition. */
+    public keyframes?: KeyframeRecorder,
   ) {}
 
   async apply(auth: AuthContext, sessionId: string, batch: BoardOpInput[], strategy: ConflictStrategy = "LAST_WRITE_WINS"): Promise<ApplyBoardResult> {
@@ -93,44 +114,83 @@ export class BoardService {
     }
     if (new Set(ids).size !== ids.length) throw invalidInput("A clientOpId appears twice in the batch.", { field: "clientOpId" });
     if (inputs.some((op) => op.type === "RESTORE")) throw invalidInput("RESTORE is written by the server only.", { field: "type" });
+    return this.write(actorId, sessionId, inputs, strategy);
+  }
 
+  /**
+   * The write path shared by client ops and server-made ones (restore, import, solo
+   * snapshots): under the session lock, `ops` (or `ops(board)`, computed from the locked
+   * board) applied in batches of MAX_OPS_PER_CALL, stored as board events with `extraEvents`
+   * after them, keyframes recorded, `afterAppend` run, committed, then published.
+   * `authorize` replaces the per-op permission check for server-made ops.
+   */
+  async write<R = undefined>(
+    actorId: string,
+    sessionId: string,
+    ops: BoardOpInput[] | ((board: BoardState) => BoardOpInput[]),
+    strategy: ConflictStrategy,
+    options: BoardWriteOptions<R> = {},
+  ): Promise<ApplyBoardResult & { extra?: R }> {
+    const ids = Array.isArray(ops) ? ops.map((op) => op.clientOpId) : [];
     let newState: BoardState | undefined;
+    let extra: R | undefined;
     const { result, events } = await this.store.changeRecording(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
+      options.authorize?.(access);
       requireStatus(session.status, [SessionStatus.ACTIVE], "change the board");
-      const repeats = await tx.findBy(SessionEventEntity, { sessionId, userId: actorId, clientOpId: In(ids) });
+      const repeats = ids.length > 0 ? await tx.findBy(SessionEventEntity, { sessionId, userId: actorId, clientOpId: In(ids) }) : [];
       const repeated = new Map(repeats.map((e) => [e.clientOpId as string, e]));
-      const fresh = inputs.filter((op) => !repeated.has(op.clientOpId));
-      const state = await this.stateOf(tx, session);
-      let applied;
+      const before = await this.stateOf(tx, session);
+      const fresh = (Array.isArray(ops) ? ops : ops(before)).filter((op) => !repeated.has(op.clientOpId));
+      let state = before;
+      const applied: AppliedBoardOp[] = [];
+      const conflicts: BoardConflict[] = [];
       try {
-        // The engine asks for each op's permission in the state the batch has reached, so an
-        // UNDO needs the permission of the op it undoes.
-        applied = applyOps(state, fresh, actorId, strategy, { can: (permission) => this.access.holds(access, permission) });
+        for (let i = 0; i < fresh.length || i === 0; i += MAX_OPS_PER_CALL) {
+          // The engine asks for each op's permission in the state the batch has reached, so an
+          // UNDO needs the permission of the op it undoes.
+          const can = options.authorize ? undefined : (permission: BoardPermission) => this.access.holds(access, permission);
+          const step = applyOps(state, fresh.slice(i, i + MAX_OPS_PER_CALL), actorId, strategy, { can, allowRestore: options.authorize !== undefined });
+          state = step.state;
+          applied.push(...step.applied);
+          conflicts.push(...step.conflicts);
+        }
       } catch (err) {
         if (err instanceof BoardValidationError) throw invalidInput(err.message, { field: "events" });
         if (err instanceof BoardPermissionError) throw forbidden(`You need the ${err.permission} permission for ${err.clientOpId ?? "this operation"}.`);
         throw err;
       }
-      session.boardVersion = applied.state.version;
+      session.boardVersion = state.version;
       await tx.update(SessionEntity, { id: session.id }, { boardVersion: session.boardVersion });
-      newState = applied.state;
-      const newEvents: NewSessionEvent[] = applied.applied.map((op) => ({
+      newState = state;
+      const newEvents: NewSessionEvent[] = applied.map((op) => ({
         type: boardEventType(op.type),
         userId: actorId,
         clientOpId: op.clientOpId,
         boardVersion: op.version,
         data: op.data,
       }));
-      return { result: { repeated, conflicts: applied.conflicts, version: applied.state.version }, events: newEvents };
+      return {
+        result: { repeated, conflicts, version: state.version },
+        events: [...newEvents, ...(options.extraEvents ?? [])],
+        afterAppend: async (saved) => {
+          await this.keyframes?.record(tx, session, before, applied, saved);
+          if (options.afterAppend) extra = await options.afterAppend(tx, session, state, saved);
+        },
+      };
     });
     if (newState) this.cache.offer(sessionId, newState);
-    const byOpId = new Map(events.map((e) => [e.clientOpId as string, e]));
-    const accepted = ids.flatMap((id) => {
+    const byOpId = new Map(events.filter((e) => e.boardVersion !== null).map((e) => [e.clientOpId as string, e]));
+    const accepted = (ids.length > 0 ? ids : [...byOpId.keys()]).flatMap((id) => {
       const event = result.repeated.get(id) ?? byOpId.get(id);
       return event ? [event] : [];
     });
-    return { accepted, conflicts: result.conflicts, version: result.version };
+    return { accepted, conflicts: result.conflicts, version: result.version, extra };
+  }
+
+  /** The board at the locked `session`'s current version, inside the caller's transaction. */
+  boardIn(tx: EntityManager, session: SessionEntity): Promise<BoardState> {
+    return this.stateOf(tx, session);
   }
 
   /** The board of a session the caller may read, with the last seq it reflects. */
@@ -145,16 +205,14 @@ export class BoardService {
   /** The board at the session's current version: the cache, caught up from the timeline. */
   private async stateOf(tx: EntityManager, session: SessionEntity): Promise<BoardState> {
     let state = this.cache.get(session.id);
-    if (!state || state.version > session.boardVersion) state = emptyBoard();
+    if (!state || state.version > session.boardVersion) state = (await this.keyframes?.latest(tx, session.id, session.boardVersion)) ?? emptyBoard();
     if (state.version < session.boardVersion) {
       const missing = await tx.find(SessionEventEntity, {
         where: { sessionId: session.id, boardVersion: MoreThan(state.version) },
         order: { boardVersion: "ASC" },
       });
-      for (const event of missing) {
-        if ((event.boardVersion as number) > session.boardVersion) break;
-        state = replayOp(state, toAppliedOp(event));
-      }
+      const ops = missing.filter((event) => (event.boardVersion as number) <= session.boardVersion).map(toAppliedOp);
+      state = replayOps(state, ops);
       this.cache.offer(session.id, state);
     }
     return state;

@@ -85,9 +85,6 @@ export interface SnapshotCounter {
   countBySession(sessionIds: readonly string[]): Promise<number[]>;
 }
 
-/** Until the snapshot feature is wired in: no snapshots. */
-const NO_SNAPSHOTS: SnapshotCounter = { countBySession: async (ids) => ids.map(() => 0) };
-
 /** ACTIVE time of a session in seconds, pauses excluded (RULES.md): the closed total plus the running interval. */
 export function activeDurationSeconds(session: Pick<SessionEntity, "activeSeconds" | "activeSince">, now = Date.now()): number {
   const running = session.activeSince ? Math.floor((now - session.activeSince.getTime()) / 1000) : 0;
@@ -112,13 +109,8 @@ export class HistoryService {
   constructor(
     private readonly db: DataSource,
     private readonly access: AccessPolicy,
-    private snapshots: SnapshotCounter = NO_SNAPSHOTS,
+    private readonly snapshots: SnapshotCounter,
   ) {}
-
-  /** Lets the snapshot feature report its counts (summary.snapshotCount). */
-  useSnapshotCounter(counter: SnapshotCounter): void {
-    this.snapshots = counter;
-  }
 
   /**
    * One page of the session's timeline in seq order, filtered. `first`: default 20, at most

@@ -1,13 +1,16 @@
 import type { AccessPolicy } from "../auth/access";
 import type { BoardService } from "./board.service";
+import type { BoardExportService } from "./board-export.service";
 import type { BookingService } from "./booking.service";
 import type { ClassroomService } from "./classroom.service";
 import type { HistoryService } from "./history.service";
 import type { ParticipantService } from "./participant.service";
 import type { PresenceService } from "./presence.service";
+import type { ReplayService } from "./replay.service";
 import type { SignalService } from "./signal.service";
 import type { SessionService } from "./session.service";
 import type { SessionFeed } from "./session-feed";
+import type { SnapshotService } from "./snapshot.service";
 import type { UserService } from "./user.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */
@@ -23,4 +26,7 @@ export interface Services {
   signals: SignalService;
   board: BoardService;
   history: HistoryService;
+  snapshots: SnapshotService;
+  replay: ReplayService;
+  boardExport: BoardExportService;
 }

@@ -44,3 +44,11 @@ export function decodeTimeCursor(cursor: string): { at: number; id: string } {
   }
   return position;
 }
+
+/** An integer keyset position (`{ [key]: n }`) from `cursor`, or 0 without one; BAD_USER_INPUT when forged. */
+export function decodeIntCursor(cursor: string | null | undefined, key: string): number {
+  if (!cursor) return 0;
+  const value = decodeCursor<Record<string, number>>(cursor)[key];
+  if (!Number.isSafeInteger(value)) throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
+  return value;
+}

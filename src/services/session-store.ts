@@ -9,6 +9,8 @@ import { appendEvents, lockSession, toMessage, type NewSessionEvent, type Timeli
 export interface SessionChange<T> {
   result: T;
   events?: NewSessionEvent[];
+  /** Runs in the same transaction once the events are stored (seq and time known), e.g. snapshots of the board they produced. */
+  afterAppend?: (saved: SessionEventEntity[]) => Promise<void>;
 }
 
 /** Events for one session that is new in, or locked by, the current transaction. */
@@ -41,7 +43,9 @@ export class SessionStore {
     const { result, events } = await this.db.transaction(async (tx) => {
       const session = await lockSession(tx, sessionId);
       const outcome = await change(tx, session);
-      return { result: outcome.result, events: await appendEvents(tx, session, outcome.events ?? []) };
+      const saved = await appendEvents(tx, session, outcome.events ?? []);
+      await outcome.afterAppend?.(saved);
+      return { result: outcome.result, events: saved };
     });
     await this.publish(events.map(toMessage));
     return { result, events };

@@ -4,6 +4,7 @@ import { READABLE_SESSIONS_SQL, type AccessPolicy } from "../auth/access";
 import { isUniqueViolation } from "../db/errors";
 import type { AuthContext } from "../auth/auth-context";
 import type { SignedToken, TokenService } from "../auth/tokens";
+import { SnapshotType } from "../entities/board-snapshot.entity";
 import { BookingEntity } from "../entities/booking.entity";
 import { isSeated, ParticipantEntity, ParticipantRole, ParticipantStatus, SEATED } from "../entities/participant.entity";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
@@ -13,6 +14,7 @@ import { DomainError, DomainErrorReason, forbidden, invalidInput, notFound, rate
 import { decodeTimeCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import { allowedIn, nextStatus, requireStatus, type SessionAction } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
+import type { SnapshotService } from "./snapshot.service";
 import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
 import { lockSession } from "./timeline";
 
@@ -70,6 +72,8 @@ export class SessionService {
     private readonly access: AccessPolicy,
     private readonly tokens: TokenService,
     private readonly limiter: RateLimiter,
+    /** JOIN, LEAVE and TERMINATE snapshots of the board (H2), taken in the change's transaction. */
+    private readonly snapshots?: Pick<SnapshotService, "onSessionChange">,
   ) {}
 
   private get db() {
@@ -263,6 +267,7 @@ export class SessionService {
       const participant = access.participant;
       if (!participant) throw new DomainError(DomainErrorReason.INVALID_STATE, "You have not joined this session.");
       await this.vacate(tx, participant, ParticipantStatus.LEFT);
+      await this.snapshots?.onSessionChange(tx, session, SnapshotType.LEAVE, actorId);
       return { result: participant, events: [participantEvent("PARTICIPANT_LEAVE", participant, { status: participant.status })] };
     });
   }
@@ -406,6 +411,7 @@ export class SessionService {
       participant.leftAt = null;
       participant = await tx.save(ParticipantEntity, participant);
       events.push(participantEvent("PARTICIPANT_JOIN", participant, { role: participant.role, status: participant.status }));
+      await this.snapshots?.onSessionChange(tx, session, SnapshotType.JOIN, userId);
     }
     return { result: { session, participant }, events };
   }
@@ -448,6 +454,7 @@ export class SessionService {
       session.activeSeconds += Math.max(0, Math.floor((now.getTime() - session.activeSince.getTime()) / 1000));
       session.activeSince = null;
     }
+    if (action === "complete" || action === "terminate") await this.snapshots?.onSessionChange(tx, session, SnapshotType.TERMINATE, actorId);
     if (action === "complete" || action === "terminate" || action === "expire") {
       session.actualEnd = now;
       const seated = await tx.findBy(ParticipantEntity, { sessionId: session.id, status: In([...SEATED]) });

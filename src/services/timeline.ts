@@ -39,6 +39,8 @@ export type SessionEventType =
   | "CHAT_MESSAGE"
   | "HAND_RAISE"
   | "HAND_LOWER"
+  | "SNAPSHOT_MANUAL"
+  | "SNAPSHOT_RESTORE"
   | BoardEventType;
 
 /** Timeline types of board events: `BOARD_` + the op type (BOARD_OPS.md). */

@@ -293,7 +293,9 @@ for (const backend of backends) {
       assert.equal(summary.durationSeconds, session.totalDurationSeconds);
       assert.equal(summary.participantCount, 3);
       assert.equal(summary.boardEventCount, 6);
-      assert.equal(summary.snapshotCount, 0);
+      const [{ n }] = await server.app.db.query(`SELECT count(*)::int AS n FROM board_snapshots WHERE session_id = $1`, [sessionId]);
+      assert.ok(n > 0, "the lesson's LEAVE/TERMINATE snapshots");
+      assert.equal(summary.snapshotCount, n);
       assert.equal(summary.finalBoard.version, 6);
       assert.equal(summary.finalBoard.objectCount, 6);
     });

@@ -13,6 +13,7 @@ describe("loadConfig", () => {
     assert.equal(config.accessTokenTtlSeconds, 3600);
     assert.equal(config.sessionTokenTtlSeconds, 7200);
     assert.equal(config.snapshotEveryEvents, 500);
+    assert.equal(config.autosaveAfterMs, 10_000);
     assert.equal(config.limits.maxDepth, 10);
     assert.equal(config.limits.maxWsFrameBytes, 1_048_576);
   });
