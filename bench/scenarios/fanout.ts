@@ -19,7 +19,7 @@ const SUBSCRIBERS = 200;
 /** Events per second per step; the first is the latency step. */
 const RATES = [100, 1000, 4000];
 const MAX_IN_FLIGHT = 4;
-const MAX_LAG = 500;
+const MAX_LAG = 100;
 const FIELDS = "id sessionId seq version type clientOpId timestampMs user { id } data";
 const SUBSCRIPTION = `subscription($s: ID!, $after: Int) { boardEvents(sessionId: $s, afterSeq: $after) { ${FIELDS} } }`;
 const APPLY = `mutation($s: ID!, $events: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $events) { version accepted { seq } } }`;

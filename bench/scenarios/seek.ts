@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { Pool } from "pg";
-import { publicBoard, replayOp, emptyBoard, type BoardState } from "../../src/board";
+import { emptyBoard, publicBoard, replayOps, type BoardState } from "../../src/board";
 import { toAppliedOp } from "../../src/services/board.service";
 import { gql } from "../lib/clients";
 import { lessonOf } from "../lib/lesson";
@@ -90,13 +90,16 @@ async function rebuiltHashes(db: Pool, sessionId: string, instants: number[]): P
   );
   const wanted = [...new Set(instants)].sort((x, y) => x - y);
   const hashes = new Map<number, string>();
+  // replayOps in place: replayOp copies the whole board per op, O(events × board size).
   let state: BoardState = emptyBoard();
   let i = 0;
   for (const t of wanted) {
+    const ops = [];
     for (; i < rows.length && Number(rows[i].timestamp_ms) <= t; i++) {
       const r = rows[i];
-      state = replayOp(state, toAppliedOp({ type: r.type, userId: r.user_id, clientOpId: r.client_op_id, boardVersion: r.board_version, data: r.data }));
+      ops.push(toAppliedOp({ type: r.type, userId: r.user_id, clientOpId: r.client_op_id, boardVersion: r.board_version, data: r.data }));
     }
+    state = replayOps(state, ops, { inPlace: true });
     hashes.set(t, hashBoard(publicBoard(state)));
   }
   return hashes;
