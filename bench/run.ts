@@ -63,6 +63,14 @@ async function main(): Promise<number> {
         },
         profileName: (suffix) => (profiling ? `${scenario.name}${suffix ? "-" + suffix : ""}` : undefined),
         log: (m) => console.log(`[${stamp()}] ${scenario.name}: ${m}`),
+        async withServer(fn) {
+          const server = await stack.startServer(ctx.profileName());
+          try {
+            return await fn(server);
+          } finally {
+            await server.stop();
+          }
+        },
       };
       ctx.log("start");
       try {

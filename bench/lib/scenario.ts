@@ -1,6 +1,6 @@
 /** What a scenario file exports, and what it answers. */
 import { ROUNDS, median } from "./measure";
-import type { Stack } from "./stack";
+import type { ApiServer, Stack } from "./stack";
 import type { Worker } from "./worker";
 
 export interface ScenarioContext {
@@ -12,6 +12,8 @@ export interface ScenarioContext {
   /** Name of the CPU profile the API server should write (BENCH_PROFILE=1), else undefined. */
   profileName(suffix?: string): string | undefined;
   log(message: string): void;
+  /** Runs `fn` against a fresh API server process (profiled under the scenario's name), stopped after. */
+  withServer<T>(fn: (server: ApiServer) => Promise<T>): Promise<T>;
 }
 
 /**

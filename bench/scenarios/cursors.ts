@@ -19,6 +19,8 @@ const SESSIONS = 10;
 const USERS = 20;
 const HZ = 20;
 const TICK_MS = 50; // the server's CURSOR_TICK_MS default
+/** How long after the last move every answer and every last position must have arrived. */
+const SETTLE_MS = 5000;
 const PRESENCE = `subscription($s: ID!) { presence(sessionId: $s) { kind cursors { userId x y } } }`;
 const MOVE = `mutation($s: ID!, $x: Float!, $y: Float!) { moveCursor(sessionId: $s, x: $x, y: $y) }`;
 
@@ -136,27 +138,31 @@ export const remote = {
     const windowMs = performance.now() - t0;
     const framesInWindow = movers.map((m) => m.frames.filter((t) => t <= t0 + windowMs).length);
     // Eventually every subscriber shows every user's last accepted position.
-    const deadline = performance.now() + 15_000;
+    const deadline = performance.now() + SETTLE_MS;
     const behind = () =>
       movers.filter((m) => movers.some((o) => o.sessionId === m.sessionId && o !== m && o.lastAccepted >= 0 && (m.seen.get(o.userId) ?? -1) < o.lastAccepted));
     while ((pendingMoves > 0 || behind().length > 0) && performance.now() < deadline) await sleep(50);
     const cpu = cpuSeconds(a.pid) - cpu0;
     movers.forEach((m) => m.close());
 
-    for (const m of movers) check(!m.error, `cursors: user ${m.userId}: ${m.error}`);
-    check(pendingMoves === 0, `cursors: ${pendingMoves} moves never answered`);
+    // Under overload the project's answers are wrong rather than slow (moves unanswered,
+    // sockets closed, stale positions): reported with the numbers, not thrown.
+    const problems: string[] = [];
+    const failed = movers.filter((m) => m.error);
+    if (failed.length) problems.push(`${failed.length} users' operations failed, e.g. ${failed[0].error}`);
+    if (pendingMoves > 0) problems.push(`${pendingMoves} of ${moves} moves still unanswered ${SETTLE_MS / 1000} s after the last one was sent`);
     const late = behind();
-    let wrong: string | undefined;
     if (late.length > 0) {
       // Which side lost it: the position the server keeps (a fresh subscriber's STATUS frame)
       // against each user's last accepted move.
-      const kept = a.side === "project" ? await keptPositions(a.url, flat) : new Map<string, number>();
+      const kept = a.side === "project" && pendingMoves === 0 ? await keptPositions(a.url, flat) : new Map<string, number>();
       const stale = movers.filter((m) => kept.has(m.userId) && kept.get(m.userId) !== m.lastAccepted);
-      wrong =
-        `cursors: ${late.length} subscribers never saw some user's last accepted position; ` +
-        `the server keeps an older position than the last accepted move for ${stale.length} of ${movers.length} users` +
-        (stale.length ? ` (e.g. kept x=${kept.get(stale[0].userId)}, last accepted x=${stale[0].lastAccepted}: moves applied out of order)` : "");
+      problems.push(
+        `${late.length} subscribers never saw some user's last accepted position` +
+          (stale.length ? `; the server keeps an older position than the last accepted move for ${stale.length} users (e.g. x=${kept.get(stale[0].userId)} after x=${stale[0].lastAccepted} was accepted: moves applied out of order)` : ""),
+      );
     }
+    const wrong = problems.length ? `cursors: ${problems.join("; ")}` : undefined;
     if (a.side === "project") {
       // At most one frame per tick. Counted over the window, not from gaps between arrivals:
       // a frame delayed on the way arrives close to the next one.
@@ -219,10 +225,9 @@ export const cursors: Scenario = {
   name: "cursors",
   async run(ctx) {
     const sessionCount = scaled(SESSIONS, 1);
-    const durationMs = scaledMs(5000);
-    const server = await ctx.stack.startServer(ctx.profileName());
+    const durationMs = scaledMs(4000);
     const baselineWorker = ctx.startBaseline();
-    try {
+    return ctx.withServer(async (server) => {
       const [tutor] = await ctx.stack.seedUsers("cursors-tutor", 1, "TUTOR");
       const students = await ctx.stack.seedUsers("cursors-student", sessionCount * USERS, "STUDENT");
       const sessions = await Promise.all(
@@ -248,8 +253,6 @@ export const cursors: Scenario = {
         row("cursors CPU", "µs CPU/position", med(samples.project, (s) => s.usPerPosition), med(samples.baseline, (s) => s.usPerPosition), { op: "<=", value: 1 },
           "server process only (Redis excluded)"),
       ].map((r) => ({ ...r, wrong }));
-    } finally {
-      await server.stop();
-    }
+    });
   },
 };

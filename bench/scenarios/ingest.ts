@@ -104,8 +104,7 @@ export const ingest: Scenario = {
   name: "ingest",
   async run(ctx) {
     const batches = Math.max(1, Math.round(scaled(100_000) / ROUNDS / CONCURRENCY / BATCH));
-    const server = await ctx.stack.startServer(ctx.profileName());
-    try {
+    return ctx.withServer(async (server) => {
       const [tutor] = await ctx.stack.seedUsers("ingest-tutor", 1, "TUTOR");
       ctx.log(`${ROUNDS} rounds × ${CONCURRENCY} sessions × ${batches} batches of ${BATCH}`);
       const samples = await alternate(
@@ -131,8 +130,6 @@ export const ingest: Scenario = {
       const baseline = med(samples.baseline, (s) => s.opsPerSec);
       const ms = median(samples.project.map((s) => s.ms / (s.ops / BATCH / CONCURRENCY)));
       return [row("ingest", "ops/s", project, baseline, { op: ">=", value: 0.4 }, `project ${ms.toFixed(1)} ms per batch of ${BATCH} per client`)];
-    } finally {
-      await server.stop();
-    }
+    });
   },
 };

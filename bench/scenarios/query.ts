@@ -11,7 +11,7 @@ import { Pool } from "pg";
 import { gql, postJson } from "../lib/clients";
 import { check, scaledMs } from "../lib/measure";
 import { alternate, med, row, type Scenario } from "../lib/scenario";
-import { createSession, hasField } from "../lib/stack";
+import { createSession, missingSessionField } from "../lib/stack";
 import { strokeBatch } from "./ingest";
 
 const CLIENTS = 20;
@@ -101,9 +101,9 @@ export const remote = {
 export const query: Scenario = {
   name: "query",
   async run(ctx) {
-    const server = await ctx.stack.startServer(ctx.profileName());
-    try {
-      if (!(await hasField(server.url, "ClassroomSession", "timeline"))) return "ClassroomSession.timeline is not in this server's schema yet (issue #5)";
+    return ctx.withServer(async (server) => {
+      const missing = await missingSessionField(server.url, "timeline");
+      if (missing) return missing;
       const [tutor] = await ctx.stack.seedUsers("query-tutor", 1, "TUTOR");
       const students = await ctx.stack.seedUsers("query-student", STUDENTS, "STUDENT");
       // Joined one at a time, so the participants' order (by joining time) is unambiguous.
@@ -124,8 +124,6 @@ export const query: Scenario = {
         () => ctx.load.call<Sample>("query", "load", { url: baseline.url, id, expected, durationMs }),
       );
       return [row("query", "requests/s", med(samples.project, (s) => s.perSec), med(samples.baseline, (s) => s.perSec), { op: ">=", value: 0.6 })];
-    } finally {
-      await server.stop();
-    }
+    });
   },
 };

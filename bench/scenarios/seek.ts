@@ -13,7 +13,7 @@ import { gql } from "../lib/clients";
 import { lessonOf } from "../lib/lesson";
 import { ROUNDS, check, percentile, scaled } from "../lib/measure";
 import { alternate, med, row, type Scenario } from "../lib/scenario";
-import { hasField } from "../lib/stack";
+import { missingSessionField } from "../lib/stack";
 
 const INSTANTS = 200;
 const REPLAY = `query($s: ID!, $t: SafeInt!) { session(id: $s) { replayBoardAt(timestampMs: $t) { version layers objects } } }`;
@@ -108,9 +108,9 @@ async function rebuiltHashes(db: Pool, sessionId: string, instants: number[]): P
 export const seek: Scenario = {
   name: "seek",
   async run(ctx) {
-    const server = await ctx.stack.startServer(ctx.profileName());
-    try {
-      if (!(await hasField(server.url, "ClassroomSession", "replayBoardAt"))) return "ClassroomSession.replayBoardAt is not in this server's schema yet (issue #5)";
+    return ctx.withServer(async (server) => {
+      const missing = await missingSessionField(server.url, "replayBoardAt");
+      if (missing) return missing;
       const lesson = await lessonOf(ctx.stack, server.url, ctx.log);
       const perRound = Math.max(4, Math.round(scaled(INSTANTS, 12) / ROUNDS));
       // Random instants (a fixed seed: every run asks the same), the same ones for both sides.
@@ -138,8 +138,6 @@ export const seek: Scenario = {
         row("seek", "p50 ms", med(samples.project, (s) => s.p50), med(samples.baseline, (s) => s.p50), { op: "<=", value: 3 },
           snapshots ? `baseline reads ${snapshots.table}` : "no snapshot table found: the baseline fetches events from version 0"),
       ];
-    } finally {
-      await server.stop();
-    }
+    });
   },
 };
