@@ -79,8 +79,8 @@ async function main(): Promise<number> {
           ctx.log(`not available: ${result}`);
           outcomes.push(blank(scenario.name, "not available", result));
         } else {
+          for (const wrong of new Set(result.map((r) => r.wrong).filter(Boolean))) ctx.log(`WRONG ANSWER: ${wrong}`);
           for (const r of result) {
-            if (r.wrong) ctx.log(`WRONG ANSWER: ${r.wrong}`);
             outcomes.push({ ...r, status: r.wrong ? "wrong answer" : "measured", notes: [r.notes, r.wrong].filter(Boolean).join("; ") });
           }
         }

@@ -48,8 +48,8 @@ function serverEnv(databaseUrl: string, redisUrl: string, dataDir: string): Reco
 export interface ApiServer {
   url: string;
   pid: number;
-  /** SIGTERM, then the exit (SIGKILL after 15 s). */
-  stop(): Promise<void>;
+  /** SIGTERM, then the exit (SIGKILL after `graceMs`, default 15 s). */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export interface Stack {
@@ -158,9 +158,9 @@ async function startServerProcess(env: Record<string, string>, servers: Set<Chil
   return {
     url,
     pid: child.pid as number,
-    async stop() {
+    async stop(graceMs = 15_000) {
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
       await exited;
       clearTimeout(timer);
     },
