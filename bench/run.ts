@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { ROUNDS, SCALE, WrongAnswer } from "./lib/measure";
 import type { Row, Scenario, ScenarioContext } from "./lib/scenario";
-import { PROFILE_DIR, requireBinaries, startStack } from "./lib/stack";
+import { PROFILE_DIR, missingSessionField, requireBinaries, startStack, type ApiServer } from "./lib/stack";
 import { Worker } from "./lib/worker";
 import { connections } from "./scenarios/connections";
 import { cursors } from "./scenarios/cursors";
@@ -63,14 +63,14 @@ async function main(): Promise<number> {
         },
         profileName: (suffix) => (profiling ? `${scenario.name}${suffix ? "-" + suffix : ""}` : undefined),
         log: (m) => console.log(`[${stamp()}] ${scenario.name}: ${m}`),
-        async withServer(fn) {
+        withServer: (async <T>(fn: (server: ApiServer) => Promise<T>, needs?: string): Promise<T | string> => {
           const server = await stack.startServer(ctx.profileName());
           try {
-            return await fn(server);
+            return (needs && (await missingSessionField(server.url, needs))) || (await fn(server));
           } finally {
             await server.stop();
           }
-        },
+        }) as ScenarioContext["withServer"],
       };
       ctx.log("start");
       try {

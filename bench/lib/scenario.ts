@@ -12,8 +12,13 @@ export interface ScenarioContext {
   /** Name of the CPU profile the API server should write (BENCH_PROFILE=1), else undefined. */
   profileName(suffix?: string): string | undefined;
   log(message: string): void;
-  /** Runs `fn` against a fresh API server process (profiled under the scenario's name), stopped after. */
+  /**
+   * Runs `fn` against a fresh API server process (profiled under the scenario's name),
+   * stopped after. With `needs`, a ClassroomSession field: when the server's schema lacks
+   * it, answers why instead of running `fn`.
+   */
   withServer<T>(fn: (server: ApiServer) => Promise<T>): Promise<T>;
+  withServer<T>(fn: (server: ApiServer) => Promise<T>, needs: string): Promise<T | string>;
 }
 
 /**

@@ -11,7 +11,7 @@ import { Pool } from "pg";
 import { gql, postJson } from "../lib/clients";
 import { check, scaledMs } from "../lib/measure";
 import { alternate, med, row, type Scenario } from "../lib/scenario";
-import { createSession, missingSessionField } from "../lib/stack";
+import { createSession } from "../lib/stack";
 import { strokeBatch } from "./ingest";
 
 const CLIENTS = 20;
@@ -102,8 +102,6 @@ export const query: Scenario = {
   name: "query",
   async run(ctx) {
     return ctx.withServer(async (server) => {
-      const missing = await missingSessionField(server.url, "timeline");
-      if (missing) return missing;
       const [tutor] = await ctx.stack.seedUsers("query-tutor", 1, "TUTOR");
       const students = await ctx.stack.seedUsers("query-student", STUDENTS, "STUDENT");
       // Joined one at a time, so the participants' order (by joining time) is unambiguous.
@@ -124,6 +122,6 @@ export const query: Scenario = {
         () => ctx.load.call<Sample>("query", "load", { url: baseline.url, id, expected, durationMs }),
       );
       return [row("query", "requests/s", med(samples.project, (s) => s.perSec), med(samples.baseline, (s) => s.perSec), { op: ">=", value: 0.6 })];
-    });
+    }, "timeline");
   },
 };

@@ -13,7 +13,6 @@ import { gql } from "../lib/clients";
 import { lessonOf } from "../lib/lesson";
 import { ROUNDS, check, percentile, scaled } from "../lib/measure";
 import { alternate, med, row, type Scenario } from "../lib/scenario";
-import { missingSessionField } from "../lib/stack";
 
 const INSTANTS = 200;
 const REPLAY = `query($s: ID!, $t: SafeInt!) { session(id: $s) { replayBoardAt(timestampMs: $t) { version layers objects } } }`;
@@ -109,8 +108,6 @@ export const seek: Scenario = {
   name: "seek",
   async run(ctx) {
     return ctx.withServer(async (server) => {
-      const missing = await missingSessionField(server.url, "replayBoardAt");
-      if (missing) return missing;
       const lesson = await lessonOf(ctx.stack, server.url, ctx.log);
       const perRound = Math.max(4, Math.round(scaled(INSTANTS, 12) / ROUNDS));
       // Random instants (a fixed seed: every run asks the same), the same ones for both sides.
@@ -138,6 +135,6 @@ export const seek: Scenario = {
         row("seek", "p50 ms", med(samples.project, (s) => s.p50), med(samples.baseline, (s) => s.p50), { op: "<=", value: 3 },
           snapshots ? `baseline reads ${snapshots.table}` : "no snapshot table found: the baseline fetches events from version 0"),
       ];
-    });
+    }, "replayBoardAt");
   },
 };
