@@ -47,6 +47,14 @@ async function main(): Promise<number> {
 
   console.log(`bench: scale ${SCALE}, ${ROUNDS} rounds per side, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"})`);
   const stack = await startStack((m) => console.log(`[${stamp()}] ${m}`));
+  // Interrupted: the API servers and workers go too; on exit the Postgres and Redis follow.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      console.error(`bench: ${signal}, stopping`);
+      stack.kill();
+      process.exit(130);
+    });
+  }
   const outcomes: Outcome[] = [];
   try {
     for (const scenario of chosen) {

@@ -62,6 +62,8 @@ export interface Stack {
   /** `count` users of `role` inserted in one statement, each with an access token. */
   seedUsers(prefix: string, count: number, role: "TUTOR" | "STUDENT"): Promise<SeededUser[]>;
   stop(): Promise<void>;
+  /** SIGKILLs the API servers at once (an interrupted run); Postgres and Redis go on exit. */
+  kill(): void;
 }
 
 export interface SeededUser {
@@ -106,6 +108,7 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
   db.on("error", () => undefined); // idle clients cut when Postgres stops at the end
   const tokens = new TokenService(SECRET, loadConfig(env));
   const servers = new Set<ChildProcess>();
+  const kill = () => servers.forEach((child) => child.kill("SIGKILL"));
 
   return {
     databaseUrl,
@@ -121,8 +124,9 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
       );
       return rows.map((r) => ({ id: r.id, displayName: r.display_name, token: tokens.signAccess({ id: r.id, role: role as never }).token }));
     },
+    kill,
     async stop() {
-      for (const child of servers) child.kill("SIGKILL");
+      kill();
       await db.end();
       await Promise.all([postgres!.stop(), redis!.stop()]);
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -143,7 +143,6 @@ export const remote = {
       movers.filter((m) => movers.some((o) => o.sessionId === m.sessionId && o !== m && o.lastAccepted >= 0 && (m.seen.get(o.userId) ?? -1) < o.lastAccepted));
     while ((pendingMoves > 0 || behind().length > 0) && performance.now() < deadline) await sleep(50);
     const cpu = cpuSeconds(a.pid) - cpu0;
-    movers.forEach((m) => m.close());
 
     // Under overload the project's answers are wrong rather than slow (moves unanswered,
     // sockets closed, stale positions): reported with the numbers, not thrown.
@@ -153,8 +152,9 @@ export const remote = {
     if (pendingMoves > 0) problems.push(`${pendingMoves} of ${moves} moves still unanswered ${SETTLE_MS / 1000} s after the last one was sent`);
     const late = behind();
     if (late.length > 0) {
-      // Which side lost it: the position the server keeps (a fresh subscriber's STATUS frame)
-      // against each user's last accepted move.
+      // Which side lost it: the position the server keeps (a fresh subscriber's STATUS frame,
+      // while the movers are still online: it shows online users only) against each user's
+      // last accepted move.
       const kept = a.side === "project" && pendingMoves === 0 ? await keptPositions(a.url, flat) : new Map<string, number>();
       const stale = movers.filter((m) => kept.has(m.userId) && kept.get(m.userId) !== m.lastAccepted);
       const m = late[0];
@@ -168,6 +168,7 @@ export const remote = {
       );
     }
     const wrong = problems.length ? `cursors: ${problems.join("; ")}` : undefined;
+    movers.forEach((m) => m.close());
     if (a.side === "project") {
       // At most one frame per tick. Counted over the window, not from gaps between arrivals:
       // a frame delayed on the way arrives close to the next one.
