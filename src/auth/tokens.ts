@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { Config } from "../config";
 import { DomainError, DomainErrorReason } from "../services/errors";
@@ -22,13 +23,21 @@ const ALGORITHM = "HS256";
  * algorithms are refused), issuer and audience set and checked, `exp` required.
  */
 export class TokenService {
+  /**
+   * The secret as a KeyObject, made once: given a string, jsonwebtoken first tries it as a
+   * public key and catches the failure, on every verify.
+   */
+  private readonly secret: KeyObject;
+
   constructor(
-    private readonly secret: string,
+    secret: string,
     private readonly config: Pick<
       Config,
       "jwtIssuer" | "jwtAudience" | "accessTokenTtlSeconds" | "sessionTokenTtlSeconds" | "jwtClockToleranceSeconds"
     >,
-  ) {}
+  ) {
+    this.secret = createSecretKey(Buffer.from(secret, "utf8"));
+  }
 
   signAccess(user: { id: string; role: UserRole }): SignedToken {
     return this.sign({ typ: "access", role: user.role }, user.id, this.config.accessTokenTtlSeconds);
