@@ -3,10 +3,12 @@ import type http from "node:http";
 import {
   GraphQLError,
   Kind,
+  OperationTypeNode,
   getOperationAST,
   parse,
   specifiedRules,
   validate,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type FormattedExecutionResult,
@@ -44,7 +46,12 @@ interface SocketState {
   expiryTimer?: NodeJS.Timeout;
   /** Operation id → request id, for the operations running on this socket. */
   operations: Map<string, string>;
+  /** Ids of the subscriptions running on this socket (at most MAX_SUBSCRIPTIONS_PER_SOCKET). */
+  subscriptions: Set<string>;
 }
+
+/** How many distinct documents each instance keeps parsed and validated. */
+const DOCUMENT_CACHE_SIZE = 1000;
 
 export interface RealtimeServer {
   /** Closes every socket with 1001 and stops accepting new ones. */
@@ -88,6 +95,35 @@ export function createRealtimeServer(options: {
   const stateOf = (ctx: Context<Record<string, unknown> | undefined, { socket: WebSocket; request: http.IncomingMessage }>) =>
     ctx.extra as unknown as SocketState;
 
+  // Parsed and validated documents by their text (least recently used out): a client sends
+  // the same few documents again and again, e.g. a cursor move 20 times a second. Only valid
+  // ones are kept; the cost limit depends on the variables and is checked every time.
+  const documents = new Map<string, DocumentNode>();
+  const checkedDocument = (query: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } => {
+    const cached = documents.get(query);
+    if (cached) {
+      documents.delete(query);
+      documents.set(query, cached);
+      return { document: cached };
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(query, parseOptions(config.limits));
+    } catch (err) {
+      const error = err instanceof GraphQLError ? err : new GraphQLError("Could not parse the document.");
+      error.extensions.code = ErrorCode.GRAPHQL_PARSE_FAILED;
+      return { errors: [error] };
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length > 0) {
+      for (const error of errors) error.extensions.code ??= ErrorCode.GRAPHQL_VALIDATION_FAILED;
+      return { errors };
+    }
+    documents.set(query, document);
+    if (documents.size > DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value as string);
+    return { document };
+  };
+
   const format = (errors: readonly GraphQLError[], requestId?: string) =>
     errors.map((error) => formatError(error.toJSON(), error, requestId));
 
@@ -99,6 +135,7 @@ export function createRealtimeServer(options: {
       onConnect: (ctx) => {
         const state = stateOf(ctx);
         state.operations = new Map();
+        state.subscriptions = new Set();
         const header = ctx.connectionParams?.authorization ?? state.request.headers.authorization;
         const token = bearerToken(header) ?? (typeof header === "string" && !/\s/.test(header) ? header : undefined);
         let auth: AuthContext | undefined;
@@ -132,33 +169,30 @@ export function createRealtimeServer(options: {
       onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
         const state = stateOf(ctx);
         const requestId = randomUUID();
-        // graphql-ws's own record of the socket's operations (this one included): an id leaves
-        // it as soon as the client completes it, before the operation's teardown has finished.
-        if (Object.keys(ctx.subscriptions).length > config.limits.maxSubscriptionsPerSocket) {
-          return [
-            new GraphQLError(
-              `At most ${config.limits.maxSubscriptionsPerSocket} operations may run on one connection.`,
-              { extensions: { code: ErrorCode.BAD_REQUEST } },
-            ),
-          ];
-        }
-        let document;
-        try {
-          document = parse(payload.query, parseOptions(config.limits));
-        } catch (err) {
-          const error = err instanceof GraphQLError ? err : new GraphQLError("Could not parse the document.");
-          error.extensions.code = ErrorCode.GRAPHQL_PARSE_FAILED;
-          return [error];
-        }
-        const validationErrors = validate(schema, document, rules);
-        const limitErrors = validationErrors.length ? [] : costErrors(schema, document, payload.variables, payload.operationName, config.limits);
-        const errors = [...validationErrors, ...limitErrors];
+        const checked = checkedDocument(payload.query);
+        if (!("document" in checked)) return checked.errors;
+        const { document } = checked;
+        const errors = costErrors(schema, document, payload.variables, payload.operationName, config.limits);
         if (errors.length > 0) {
           for (const error of errors) error.extensions.code ??= ErrorCode.GRAPHQL_VALIDATION_FAILED;
           return errors;
         }
-        if (!getOperationAST(document, payload.operationName)) {
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) {
           return [new GraphQLError("Unable to identify the operation.", { extensions: { code: ErrorCode.BAD_REQUEST } })];
+        }
+        if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
+          // Queries and mutations in flight do not count: a cursor stream is many short mutations.
+          // graphql-ws forgets an id as soon as the client completes it, before its teardown ends.
+          for (const running of state.subscriptions) if (!(running in ctx.subscriptions)) state.subscriptions.delete(running);
+          if (state.subscriptions.size >= config.limits.maxSubscriptionsPerSocket) {
+            return [
+              new GraphQLError(`At most ${config.limits.maxSubscriptionsPerSocket} subscriptions may run on one connection.`, {
+                extensions: { code: ErrorCode.BAD_REQUEST },
+              }),
+            ];
+          }
+          state.subscriptions.add(id);
         }
         state.operations.set(id, requestId);
         const contextValue = createRequestContext({
@@ -184,6 +218,7 @@ export function createRealtimeServer(options: {
       onError: (ctx, id, _payload, errors) => format(errors, stateOf(ctx).operations.get(id)),
       onComplete: (ctx, id) => {
         stateOf(ctx).operations.delete(id);
+        stateOf(ctx).subscriptions.delete(id);
       },
     },
     wss,

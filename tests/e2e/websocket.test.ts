@@ -443,6 +443,9 @@ for (const backend of backends) {
         const extra = await watch(client, PROFILE).event();
         assert.ok("error" in extra && Array.isArray(extra.error), `expected an error message, got ${describeEvent(extra)}`);
         assert.deepEqual(codes(extra.error as GraphQLFormattedError[]), ["BAD_REQUEST"]);
+        // Queries and mutations are not subscriptions: they still run on the full socket.
+        const queries = Array.from({ length: 60 }, () => watch(client, `{ me { id } }`));
+        for (const query of queries) assert.equal((await query.next()).data?.me.id, user.id);
         await updateDisplayName(server, user.token, "fifty");
         for (const sub of subs) assert.equal((await sub.next()).data?.myProfile.displayName, "fifty");
         for (const sub of subs) sub.stop();
