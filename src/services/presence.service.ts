@@ -64,6 +64,8 @@ export class PresenceService {
   /** Cursor moves refused by the rate limit since start (HARDENING.md: "dropped and counted"). */
   droppedCursorMoves = 0;
   private readonly hubs = new Map<string, Promise<SessionHub>>();
+  /** The tail of each user's moves being handled on this instance, by "session user". */
+  private readonly moving = new Map<string, Promise<void>>();
   private readonly abuseListeners = new Set<(abuse: CursorAbuse) => void>();
   private abuseFeed?: Promise<AsyncIterableIterator<CursorAbuse>>;
   /** Abuse reported recently by this instance (key → time), so a flood publishes ~once a second. */
@@ -97,23 +99,41 @@ export class PresenceService {
         maxBytes: CURSOR_LIMITS.maxPayloadBytes,
       });
     }
-    // Moves come 20 a second: one statement for a seated participant, the full check (and its
-    // exact error) for anyone else.
-    const seated = await this.access.seatedIn(actorId, sessionId);
-    if (seated) requireStatus(seated.sessionStatus, CURSOR_STATUSES, "move a cursor");
-    else {
-      const access = await this.access.require(actorId, sessionId);
-      requireStatus(access.session.status, CURSOR_STATUSES, "move a cursor");
-      requireSeated(access);
-    }
-    if (!(await this.store.acceptCursor(sessionId, actorId, CURSOR_LIMITS.movesPerWindow, CURSOR_LIMITS.windowMs))) {
-      this.droppedCursorMoves += 1;
-      await this.noteDrop(sessionId, actorId);
-      return false;
-    }
-    await this.store.setCursor(sessionId, cursor, this.connections.ttlMs);
-    await this.bus.publish(topics.cursors(sessionId), cursor);
-    return true;
+    return this.inOrder(`${sessionId} ${actorId}`, async () => {
+      // Moves come 20 a second: one statement for a seated participant, the full check (and its
+      // exact error) for anyone else.
+      const seated = await this.access.seatedIn(actorId, sessionId);
+      if (seated) requireStatus(seated.sessionStatus, CURSOR_STATUSES, "move a cursor");
+      else {
+        const access = await this.access.require(actorId, sessionId);
+        requireStatus(access.session.status, CURSOR_STATUSES, "move a cursor");
+        requireSeated(access);
+      }
+      if (!(await this.store.acceptCursor(sessionId, actorId, CURSOR_LIMITS.movesPerWindow, CURSOR_LIMITS.windowMs))) {
+        this.droppedCursorMoves += 1;
+        await this.noteDrop(sessionId, actorId);
+        return false;
+      }
+      await this.store.setCursor(sessionId, cursor, this.connections.ttlMs);
+      await this.bus.publish(topics.cursors(sessionId), cursor);
+      return true;
+    });
+  }
+
+  /**
+   * Runs `work` after the earlier work of `key` on this instance: a user's moves are handled
+   * in the order they arrive, so a later position is never overwritten by an earlier one
+   * that was still waiting on the database.
+   */
+  private inOrder<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.moving.get(key) ?? Promise.resolve()).then(work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.moving.set(key, tail);
+    void tail.then(() => this.moving.get(key) === tail && this.moving.delete(key));
+    return run;
   }
 
   /**

@@ -215,6 +215,18 @@ for (const backend of backends) {
       assert.ok(statements.every((q) => /^\s*SELECT/i.test(q)), statements.join("\n"));
     });
 
+    it("keeps a user's last position when moves sent back to back on one socket are handled together", T, async () => {
+      const { students: [ann], sessionId } = await activeLesson(server, 1);
+      const anns = presenceOf(server, ann, sessionId); // online, so the store shows her cursor
+      await frameOf(anns);
+      const client = server.wsClient(ann.token);
+      const answers = Array.from({ length: 15 }, (_, i) => watch(server, ann.token, MOVE, { s: sessionId, x: i + 1, y: 0 }, client).next());
+      for (const answer of answers) assert.equal((await answer).data.moveCursor, true);
+      const { cursors } = await server.app.services.presence.store.state(sessionId);
+      assert.deepEqual(cursors.map((c) => [c.userId, c.x]), [[ann.id, 15]]);
+      anns.close();
+    });
+
     it("refuses cursors over 2 KiB, outside ACTIVE, from strangers and from those not seated", T, async () => {
       const { tutor, stranger, students: [ann], sessionId } = await activeLesson(server, 1);
       assertError(await move(server, ann, sessionId, 1, 1, { color: "x".repeat(2100) }), "PAYLOAD_TOO_LARGE");
