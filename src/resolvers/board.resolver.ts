@@ -1,5 +1,4 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root, Subscription } from "type-graphql";
-import { publicBoard } from "../board";
 import type { SessionEntity } from "../entities/session.entity";
 import type { UserEntity } from "../entities/user.entity";
 import { ApplyBoardEventsPayload, BoardEvent, BoardEventInput, BoardState, ConflictStrategy } from "../schema/board.type";
@@ -66,7 +65,7 @@ export class BoardResolver {
 export class SessionBoardResolver {
   @FieldResolver(() => BoardState, { description: "The current board, reduced from every accepted board event." })
   async board(@Root() session: SessionEntity, @Ctx() ctx: RequestContext) {
-    const { state, lastSeq } = await ctx.services.board.read(session);
-    return { ...publicBoard(state), lastSeq };
+    const { board, lastSeq } = await ctx.services.board.read(session);
+    return { ...board, lastSeq };
   }
 }

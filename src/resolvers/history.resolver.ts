@@ -1,5 +1,4 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Resolver, Root } from "type-graphql";
-import { publicBoard } from "../board";
 import type { SessionEntity } from "../entities/session.entity";
 import type { UserEntity } from "../entities/user.entity";
 import { BoardState } from "../schema/board.type";
@@ -117,8 +116,8 @@ export class SessionSummaryResolver {
 
   @FieldResolver(() => BoardState, { description: "The board after every accepted board event." })
   async finalBoard(@Root() summary: SummaryResult, @Ctx() ctx: RequestContext) {
-    const { state, lastSeq } = await ctx.services.board.read(summary.session);
-    return { ...publicBoard(state), lastSeq };
+    const { board, lastSeq } = await ctx.services.board.read(summary.session);
+    return { ...board, lastSeq };
   }
 }
 

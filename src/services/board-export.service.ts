@@ -31,8 +31,8 @@ export class BoardExportService {
   /** The current board (readers with canExport). */
   async exportBoard(auth: AuthContext, sessionId: string): Promise<BoardExport> {
     const access = await this.requireExport(auth, sessionId);
-    const { state, lastSeq } = await this.board.read(access.session);
-    return { filename: `board-${sessionId}-v${state.version}.json`, board: { ...publicBoard(state), lastSeq } };
+    const { board, lastSeq } = await this.board.read(access.session);
+    return { filename: `board-${sessionId}-v${board.version}.json`, board: { ...board, lastSeq } };
   }
 
   /** Snapshot `version`'s board (readers with canExport); NOT_FOUND when there is no such snapshot. */

@@ -6,6 +6,8 @@ import {
   BoardValidationError,
   applyOps,
   emptyBoard,
+  publicBoard,
+  type PublicBoard,
   replayOps,
   type AppliedBoardOp,
   type BoardConflict,
@@ -44,15 +46,17 @@ export interface BoardWriteOptions<R> {
 
 /** The board's stored snapshots, as the write path uses them (SnapshotService). */
 export interface KeyframeRecorder {
+  /** SNAPSHOT_EVERY_EVENTS: a keyframe at every multiple of it. */
+  readonly everyEvents: number;
   /** Takes the keyframes `applied` crossed, in the transaction that stores them. */
   record(tx: EntityManager, session: SessionEntity, before: BoardState, applied: readonly AppliedBoardOp[], saved: readonly SessionEventEntity[]): Promise<void>;
   /** The latest stored board at or below `boardVersion`, to catch up from instead of version 0. */
   latest(tx: EntityManager, sessionId: string, boardVersion: number): Promise<BoardState | undefined>;
 }
 
-/** A session's board as a read sees it: the state and the last timeline seq it reflects. */
+/** A session's board as a read sees it: the public board and the last timeline seq it reflects. */
 export interface BoardRead {
-  state: BoardState;
+  board: PublicBoard;
   lastSeq: number;
 }
 
@@ -72,6 +76,11 @@ class BoardCache {
       this.boards.set(sessionId, state);
     }
     return state;
+  }
+
+  /** Forgets the session's board (a write that changed it in place did not commit). */
+  delete(sessionId: string): void {
+    this.boards.delete(sessionId);
   }
 
   /** Keeps `state` unless a newer one is cached already. */
@@ -134,14 +143,22 @@ export class BoardService {
     const ids = Array.isArray(ops) ? ops.map((op) => op.clientOpId) : [];
     let newState: BoardState | undefined;
     let extra: R | undefined;
-    const { result, events } = await this.store.changeRecording(sessionId, async (tx, session) => {
+    let changedInPlace = false;
+    const recording = this.store.changeRecording(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
       options.authorize?.(access);
       requireStatus(session.status, [SessionStatus.ACTIVE], "change the board");
       const repeats = ids.length > 0 ? await tx.findBy(SessionEventEntity, { sessionId, userId: actorId, clientOpId: In(ids) }) : [];
       const repeated = new Map(repeats.map((e) => [e.clientOpId as string, e]));
-      const before = await this.stateOf(tx, session);
+      const before = await this.stateOf(tx, session, (state) => state);
       const fresh = (Array.isArray(ops) ? ops : ops(before)).filter((op) => !repeated.has(op.clientOpId));
+      // The cached board is changed in place (copying it per batch made a write O(board)):
+      // no one else writes it while the session is locked, and read() copies what it shows
+      // before anything else runs. Not when the batch may reach a keyframe, which is
+      // replayed from `before`.
+      const every = this.keyframes?.everyEvents ?? Infinity;
+      const inPlace = Math.floor((before.version + fresh.length) / every) === Math.floor(before.version / every);
+      changedInPlace = inPlace;
       let state = before;
       const applied: AppliedBoardOp[] = [];
       const conflicts: BoardConflict[] = [];
@@ -150,7 +167,11 @@ export class BoardService {
           // The engine asks for each op's permission in the state the batch has reached, so an
           // UNDO needs the permission of the op it undoes.
           const can = options.authorize ? undefined : (permission: BoardPermission) => this.access.holds(access, permission);
-          const step = applyOps(state, fresh.slice(i, i + MAX_OPS_PER_CALL), actorId, strategy, { can, allowRestore: options.authorize !== undefined });
+          const step = applyOps(state, fresh.slice(i, i + MAX_OPS_PER_CALL), actorId, strategy, {
+            can,
+            allowRestore: options.authorize !== undefined,
+            inPlace,
+          });
           state = step.state;
           applied.push(...step.applied);
           conflicts.push(...step.conflicts);
@@ -179,6 +200,11 @@ export class BoardService {
         },
       };
     });
+    const { result, events } = await recording.catch((err: unknown) => {
+      // The cached board may hold changes that were never committed.
+      if (changedInPlace) this.cache.delete(sessionId);
+      throw err;
+    });
     if (newState) this.cache.offer(sessionId, newState);
     const byOpId = new Map(events.filter((e) => e.boardVersion !== null).map((e) => [e.clientOpId as string, e]));
     const accepted = (ids.length > 0 ? ids : [...byOpId.keys()]).flatMap((id) => {
@@ -190,7 +216,7 @@ export class BoardService {
 
   /** The board at the locked `session`'s current version, inside the caller's transaction. */
   boardIn(tx: EntityManager, session: SessionEntity): Promise<BoardState> {
-    return this.stateOf(tx, session);
+    return this.stateOf(tx, session, (state) => state);
   }
 
   /** The board of a session the caller may read, with the last seq it reflects. */
@@ -198,12 +224,16 @@ export class BoardService {
     return this.store.db.transaction("REPEATABLE READ", async (tx) => {
       // One snapshot: the board at the version recorded with the seq it is read with.
       const fresh = await tx.findOneByOrFail(SessionEntity, { id: session.id });
-      return { state: await this.stateOf(tx, fresh), lastSeq: fresh.lastSeq };
+      return { board: await this.stateOf(tx, fresh, publicBoard), lastSeq: fresh.lastSeq };
     });
   }
 
-  /** The board at the session's current version: the cache, caught up from the timeline. */
-  private async stateOf(tx: EntityManager, session: SessionEntity): Promise<BoardState> {
+  /**
+   * `use` of the board at the session's current version: the cache, caught up from the
+   * timeline. `use` runs at once, before any other work: a write under the session lock may
+   * change the cached board in place, so a reader without the lock copies what it needs here.
+   */
+  private async stateOf<T>(tx: EntityManager, session: SessionEntity, use: (state: BoardState) => T): Promise<T> {
     let state = this.cache.get(session.id);
     if (!state || state.version > session.boardVersion) state = (await this.keyframes?.latest(tx, session.id, session.boardVersion)) ?? emptyBoard();
     if (state.version < session.boardVersion) {
@@ -213,9 +243,10 @@ export class BoardService {
       });
       const ops = missing.filter((event) => (event.boardVersion as number) <= session.boardVersion).map(toAppliedOp);
       state = replayOps(state, ops);
-      this.cache.offer(session.id, state);
     }
-    return state;
+    // Cached even at version 0, so the next write changes this very board.
+    this.cache.offer(session.id, state);
+    return use(state);
   }
 }
 

@@ -76,6 +76,11 @@ export class SnapshotService implements KeyframeRecorder {
     private readonly settings: SnapshotSettings,
   ) {}
 
+  /** KeyframeRecorder: a keyframe at every multiple of SNAPSHOT_EVERY_EVENTS. */
+  get everyEvents(): number {
+    return this.settings.everyEvents;
+  }
+
   private get db() {
     return this.store.db;
   }
