@@ -146,7 +146,9 @@ export class PresenceService {
   async watch(auth: AuthContext, sessionId: string): Promise<AsyncIterableIterator<PresenceFrame>> {
     const viewerId = auth.requireUserIdFor(sessionId);
     requireSeated(await this.access.require(viewerId, sessionId));
-    const hub = await this.hubFor(sessionId);
+    let hub = await this.hubFor(sessionId);
+    // Its last subscriber may have left while this one waited: a closed hub delivers nothing.
+    while (hub.isClosed) hub = await this.hubFor(sessionId);
     let connection: { release(): void } | undefined;
     const subscriber: Subscriber = {
       viewerId,

@@ -109,7 +109,10 @@ export class SessionFeed {
    * delivers. Answers a function that removes the listener (the last one closes the hub).
    */
   async attach(sessionId: string, listener: TimelineListener, afterSeq?: number): Promise<() => void> {
-    const hub = await this.hubFor(sessionId);
+    let hub = await this.hubFor(sessionId);
+    // Its last listener may have left while this one waited (an await is a turn of the event
+    // loop): a closed hub delivers nothing, so take the next one.
+    while (hub.isClosed) hub = await this.hubFor(sessionId);
     // Joined before reading, so whatever the hub delivers meanwhile waits in `early`.
     listener.handled = afterSeq ?? hub.handled;
     listener.early = [];
@@ -120,7 +123,8 @@ export class SessionFeed {
       if (listener.handled < upTo) {
         const recorded = await readEvents(this.db, sessionId, listener.handled, upTo, this.options.backfillMax + 1);
         if (recorded.length > this.options.backfillMax) throw resyncRequired(`More than ${this.options.backfillMax} events to catch up`);
-        for (const event of recorded) offer(listener, toMessage(event));
+        // Straight to the listener: `early` holds what comes after these.
+        for (const event of recorded) pass(listener, toMessage(event));
       }
     } catch (err) {
       detach();
@@ -163,6 +167,11 @@ function offer(listener: TimelineListener, event: TimelineMessage): void {
     listener.early.push(event);
     return;
   }
+  pass(listener, event);
+}
+
+/** Gives `event` to the listener unless it had it already. */
+function pass(listener: TimelineListener, event: TimelineMessage): void {
   if (event.seq <= listener.handled) return;
   listener.handled = event.seq;
   listener.take(event);

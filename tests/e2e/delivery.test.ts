@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Logger as TypeOrmLogger } from "typeorm";
-import { appendEvents, lockSession } from "../../src/services/timeline";
+import type { TimelineListener } from "../../src/services/session-feed";
+import { topics } from "../../src/realtime/topics";
+import { appendEvents, lockSession, toMessage, type TimelineMessage } from "../../src/services/timeline";
 import { ok } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
@@ -52,6 +54,57 @@ for (const backend of backends) {
       counting = false;
       assert.ok(sessionEventReads.length <= 1, `${sessionEventReads.length} reads of the timeline for 10 subscribers`);
       for (const s of subscribers) s.close();
+    });
+
+    it("a subscriber joining while the hub's last one leaves gets a live hub, not the closed one", async () => {
+      const { tutor, sessionId } = await activeLesson(server, 1);
+      const feed = server.app.services.feed;
+      const listener = (take: (event: TimelineMessage) => void): TimelineListener => ({ handled: 0, early: null, take, fail: () => undefined });
+      const detachFirst = await feed.attach(sessionId, listener(() => undefined));
+      let heard!: (seq: number) => void;
+      const second = new Promise<number>((resolve) => (heard = resolve));
+      const attaching = feed.attach(sessionId, listener((event) => heard(event.seq)));
+      detachFirst(); // before the second has joined: the hub closes
+      const detachSecond = await attaching;
+      const sent = ok(await server.gql(CHAT, { s: sessionId, t: "still there?" }, tutor.token)).sendChatMessage.seq;
+      assert.equal(await second, sent);
+      detachSecond();
+    });
+
+    it("a resuming subscriber gets its backfill and the live events that arrive while it is read, in order", async () => {
+      const { tutor, sessionId } = await activeLesson(server, 1);
+      const feed = server.app.services.feed;
+      const quiet = (): TimelineListener => ({ handled: 0, early: null, take: () => undefined, fail: () => undefined });
+      const detachFirst = await feed.attach(sessionId, quiet()); // the hub is open
+      const start = ok(await server.gql(CHAT, { s: sessionId, t: "one" }, tutor.token)).sendChatMessage.seq;
+      for (const t of ["two", "three"]) ok(await server.gql(CHAT, { s: sessionId, t }, tutor.token));
+      // A committed event announced only once the resuming subscriber is reading its backfill.
+      const late = await server.app.db.transaction(async (tx) => {
+        const session = await lockSession(tx, sessionId);
+        return toMessage((await appendEvents(tx, session, [{ type: "CHAT_MESSAGE", userId: tutor.id, data: { text: "late" } }]))[0]);
+      });
+      // The backfill read waits behind a lock on the timeline until the announcement is in.
+      let unlock!: () => void;
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const locking = server.app.db.transaction(async (tx) => {
+        await tx.query(`LOCK TABLE session_events IN ACCESS EXCLUSIVE MODE`);
+        locked();
+        await new Promise<void>((resolve) => (unlock = resolve));
+      });
+      await isLocked;
+      const seen: number[] = [];
+      const attaching = feed.attach(sessionId, { ...quiet(), take: (event) => void seen.push(event.seq) }, start - 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      await server.app.bus.publish(topics.sessionTimeline(sessionId), late);
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve)); // the hub hands it over
+      unlock();
+      await locking;
+      const detach = await attaching;
+      while (seen.at(-1) !== late.seq) await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(seen, [start, start + 1, start + 2, late.seq]);
+      detach();
+      detachFirst();
     });
 
     it("subscribers starting at different afterSeq while messages are written get exactly the events after theirs, in order", async () => {
