@@ -4,6 +4,7 @@ import type { RateLimiter } from "../infra/rate-limiter";
 import { AsyncQueue } from "../realtime/async-queue";
 import type { EventBus } from "../realtime/event-bus";
 import type { CursorAbuse, CursorPosition, PresenceChange, PresenceState } from "../realtime/presence";
+import { HubRegistry } from "../realtime/hubs";
 import { topics } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
@@ -63,7 +64,7 @@ function resyncRequired(): DomainError {
 export class PresenceService {
   /** Cursor moves refused by the rate limit since start (HARDENING.md: "dropped and counted"). */
   droppedCursorMoves = 0;
-  private readonly hubs = new Map<string, Promise<SessionHub>>();
+  private readonly hubs: HubRegistry<Subscriber, SessionHub>;
   /** The tail of each user's moves being handled on this instance, by "session user". */
   private readonly moving = new Map<string, Promise<void>>();
   private readonly abuseListeners = new Set<(abuse: CursorAbuse) => void>();
@@ -78,7 +79,9 @@ export class PresenceService {
     private readonly bus: EventBus,
     private readonly limiter: RateLimiter,
     private readonly timing: PresenceTiming,
-  ) {}
+  ) {
+    this.hubs = new HubRegistry((sessionId) => SessionHub.open(sessionId, this.bus, this.feed, this.timing));
+  }
 
   /** Where presence lives (memory or Redis); public so tests can plant what a dead instance leaves behind. */
   get store() {
@@ -146,9 +149,6 @@ export class PresenceService {
   async watch(auth: AuthContext, sessionId: string): Promise<AsyncIterableIterator<PresenceFrame>> {
     const viewerId = auth.requireUserIdFor(sessionId);
     requireSeated(await this.access.require(viewerId, sessionId));
-    let hub = await this.hubFor(sessionId);
-    // Its last subscriber may have left while this one waited: a closed hub delivers nothing.
-    while (hub.isClosed) hub = await this.hubFor(sessionId);
     let connection: { release(): void } | undefined;
     const subscriber: Subscriber = {
       viewerId,
@@ -157,13 +157,14 @@ export class PresenceService {
       queue: new AsyncQueue<PresenceFrame>(
         () => {
           connection?.release();
-          this.release(sessionId, hub, subscriber);
+          void joining.then((hub) => this.hubs.leave(sessionId, hub, subscriber));
         },
         SUBSCRIBER_BUFFER,
         resyncRequired,
       ),
     };
-    hub.subscribers.add(subscriber);
+    const joining = this.hubs.join(sessionId, subscriber);
+    const hub = await joining;
     try {
       connection = await this.connections.hold(sessionId, viewerId);
       if (subscriber.queue.closed) connection.release();
@@ -212,33 +213,6 @@ export class PresenceService {
     this.abuseReported.set(key, now);
     await this.bus.publish(topics.cursorAbuse(), { userId, sessionId });
   }
-
-  /**
-   * This instance's hub of the session, created (and subscribed) by its first local
-   * subscriber; a hub whose last subscriber left meanwhile is replaced.
-   */
-  private async hubFor(sessionId: string): Promise<SessionHub> {
-    for (;;) {
-      let pending = this.hubs.get(sessionId);
-      if (!pending) {
-        const opening = SessionHub.open(sessionId, this.bus, this.feed, this.timing);
-        this.hubs.set(sessionId, opening);
-        opening.catch(() => this.hubs.get(sessionId) === opening && this.hubs.delete(sessionId));
-        pending = opening;
-      }
-      const hub = await pending;
-      if (!hub.isClosed) return hub;
-      if (this.hubs.get(sessionId) === pending) this.hubs.delete(sessionId);
-    }
-  }
-
-  private release(sessionId: string, hub: SessionHub, subscriber: Subscriber): void {
-    hub.subscribers.delete(subscriber);
-    if (hub.subscribers.size > 0) return;
-    hub.close();
-    const pending = this.hubs.get(sessionId);
-    void pending?.then((current) => current === hub && this.hubs.get(sessionId) === pending && this.hubs.delete(sessionId));
-  }
 }
 
 interface Subscriber {
@@ -256,7 +230,7 @@ interface Subscriber {
  * and the final status end streams).
  */
 class SessionHub {
-  readonly subscribers = new Set<Subscriber>();
+  readonly members = new Set<Subscriber>();
   /** Latest position of each user that moved since the last frame. */
   private readonly pending = new Map<string, CursorPosition>();
   private lastFrameAt = -Infinity;
@@ -281,7 +255,7 @@ class SessionHub {
       hub.close();
       throw err;
     }
-    hub.pump(changes, (change) => hub.subscribers.forEach((s) => hub.deliver(s, change)));
+    hub.pump(changes, (change) => hub.members.forEach((s) => hub.deliver(s, change)));
     hub.pump(cursors, (cursor) => hub.coalesce(cursor));
     return hub;
   }
@@ -314,7 +288,7 @@ class SessionHub {
 
   /** The timeline listener fell behind (cannot happen for a listener that never buffers): end every stream. */
   private endAll(): void {
-    for (const subscriber of this.subscribers) subscriber.queue.fail(resyncRequired());
+    for (const subscriber of this.members) subscriber.queue.fail(resyncRequired());
   }
 
   private pump<T>(source: AsyncIterableIterator<T>, handle: (value: T) => void): void {
@@ -350,7 +324,7 @@ class SessionHub {
     this.lastFrameAt = performance.now();
     const cursors = [...this.pending.values()];
     this.pending.clear();
-    for (const subscriber of this.subscribers) {
+    for (const subscriber of this.members) {
       // Before its STATUS frame a subscriber gets the positions from the store instead.
       if (!subscriber.known) continue;
       subscriber.queue.push({ sessionId: this.sessionId, kind: PresenceKind.CURSORS, userId: null, cursors, onlineUserIds: [...subscriber.known] });
@@ -359,7 +333,7 @@ class SessionHub {
 
   /** A kick ends the kicked user's stream FORBIDDEN; the session's final status ends every stream. */
   private onTimeline(event: TimelineMessage): void {
-    for (const subscriber of this.subscribers) {
+    for (const subscriber of this.members) {
       const step = systemEventStep(event, subscriber.viewerId);
       if (step.end === "forbidden") subscriber.queue.fail(forbidden("You were removed from this session."));
       else if (step.end === "complete") subscriber.queue.end();

@@ -5,6 +5,7 @@ import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity } from "../entities/session.entity";
 import { AsyncQueue } from "../realtime/async-queue";
 import type { EventBus } from "../realtime/event-bus";
+import { HubRegistry } from "../realtime/hubs";
 import { topics, type TimelineAnnouncement } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
@@ -57,7 +58,7 @@ export interface TimelineListener {
  * quiet subscriber still gets a lost last message.
  */
 export class SessionFeed {
-  private readonly hubs = new Map<string, Promise<TimelineHub>>();
+  private readonly hubs: HubRegistry<TimelineListener, TimelineHub>;
 
   constructor(
     private readonly db: DataSource,
@@ -66,7 +67,9 @@ export class SessionFeed {
     private readonly connections: SessionConnections,
     private readonly options: FeedOptions,
     private readonly onError: (err: unknown) => void = () => undefined,
-  ) {}
+  ) {
+    this.hubs = new HubRegistry((sessionId) => TimelineHub.open(sessionId, this.db, this.bus, this.options.heartbeatMs, this.onError));
+  }
 
   /**
    * The stream of `select(event)` for the viewer. NOT_FOUND without access (no event leaks),
@@ -109,15 +112,10 @@ export class SessionFeed {
    * delivers. Answers a function that removes the listener (the last one closes the hub).
    */
   async attach(sessionId: string, listener: TimelineListener, afterSeq?: number): Promise<() => void> {
-    let hub = await this.hubFor(sessionId);
-    // Its last listener may have left while this one waited (an await is a turn of the event
-    // loop): a closed hub delivers nothing, so take the next one.
-    while (hub.isClosed) hub = await this.hubFor(sessionId);
     // Joined before reading, so whatever the hub delivers meanwhile waits in `early`.
-    listener.handled = afterSeq ?? hub.handled;
     listener.early = [];
-    hub.listeners.add(listener);
-    const detach = () => this.detach(sessionId, hub, listener);
+    const hub = await this.hubs.join(sessionId, listener, (joined) => (listener.handled = afterSeq ?? joined.handled));
+    const detach = () => this.hubs.leave(sessionId, hub, listener);
     try {
       const upTo = hub.handled;
       if (listener.handled < upTo) {
@@ -136,28 +134,6 @@ export class SessionFeed {
     return detach;
   }
 
-  /** This instance's hub of the session, opened by its first listener; a closed one is replaced. */
-  private async hubFor(sessionId: string): Promise<TimelineHub> {
-    for (;;) {
-      let pending = this.hubs.get(sessionId);
-      if (!pending) {
-        const opening = TimelineHub.open(sessionId, this.db, this.bus, this.options.heartbeatMs, this.onError);
-        this.hubs.set(sessionId, opening);
-        opening.catch(() => this.hubs.get(sessionId) === opening && this.hubs.delete(sessionId));
-        pending = opening;
-      }
-      const hub = await pending;
-      if (!hub.isClosed) return hub;
-      if (this.hubs.get(sessionId) === pending) this.hubs.delete(sessionId);
-    }
-  }
-
-  private detach(sessionId: string, hub: TimelineHub, listener: TimelineListener): void {
-    if (!hub.listeners.delete(listener) || hub.listeners.size > 0) return;
-    hub.close();
-    const pending = this.hubs.get(sessionId);
-    void pending?.then((current) => current === hub && this.hubs.get(sessionId) === pending && this.hubs.delete(sessionId));
-  }
 }
 
 /** Gives `event` to the listener once, in order (held back while its own backfill runs). */
@@ -181,7 +157,7 @@ const CATCH_UP = Symbol("catch up");
 
 /** One session's timeline on one instance, shared by the local listeners. */
 class TimelineHub {
-  readonly listeners = new Set<TimelineListener>();
+  readonly members = new Set<TimelineListener>();
   private readonly work = new AsyncQueue<TimelineAnnouncement | typeof CATCH_UP>();
   private closed = false;
   private readonly cleanup: Array<() => void> = [];
@@ -266,7 +242,7 @@ class TimelineHub {
 
   private deliver(event: TimelineMessage): void {
     this.handled = event.seq;
-    for (const listener of this.listeners) offer(listener, event);
+    for (const listener of this.members) offer(listener, event);
   }
 }
 
