@@ -16,20 +16,12 @@ import { SafeIntScalar } from "../schema/scalars";
 import { ClassroomSession } from "../schema/session.type";
 import { User } from "../schema/user.type";
 import type { Bucket, ReportResult, SummaryResult, TimelinePage, UserActivityResult } from "../services/history.service";
+import { pageInfoOf } from "../schema/page.type";
 import type { RequestContext } from "./context";
 
 /** A service page in the shape of TimelineConnection (totalCount stays lazy). */
 export function toTimelineConnection(page: TimelinePage): TimelineConnection {
-  return {
-    edges: page.nodes,
-    pageInfo: {
-      hasNextPage: page.hasNextPage,
-      hasPreviousPage: page.hasPreviousPage,
-      startCursor: page.nodes[0]?.cursor ?? null,
-      endCursor: page.nodes[page.nodes.length - 1]?.cursor ?? null,
-    },
-    count: page.count,
-  };
+  return { edges: page.nodes, pageInfo: pageInfoOf(page), count: page.count };
 }
 
 /** The recorded timeline of a session and what is computed from it (H1, H4); thin over HistoryService. */

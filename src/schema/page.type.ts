@@ -16,6 +16,16 @@ export class PageInfo {
   endCursor: string | null;
 }
 
+/** The PageInfo of a service page. */
+export function pageInfoOf(page: { nodes: Array<{ cursor: string }>; hasNextPage: boolean; hasPreviousPage: boolean }): PageInfo {
+  return {
+    hasNextPage: page.hasNextPage,
+    hasPreviousPage: page.hasPreviousPage,
+    startCursor: page.nodes[0]?.cursor ?? null,
+    endCursor: page.nodes[page.nodes.length - 1]?.cursor ?? null,
+  };
+}
+
 /** Shapes a service Page into a connection object. */
 export function toConnection<T>(page: {
   nodes: Array<{ node: T; cursor: string }>;
@@ -23,14 +33,5 @@ export function toConnection<T>(page: {
   hasPreviousPage: boolean;
   totalCount: number;
 }) {
-  return {
-    edges: page.nodes,
-    pageInfo: {
-      hasNextPage: page.hasNextPage,
-      hasPreviousPage: page.hasPreviousPage,
-      startCursor: page.nodes[0]?.cursor ?? null,
-      endCursor: page.nodes[page.nodes.length - 1]?.cursor ?? null,
-    },
-    totalCount: page.totalCount,
-  };
+  return { edges: page.nodes, pageInfo: pageInfoOf(page), totalCount: page.totalCount };
 }

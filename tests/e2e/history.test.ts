@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Logger as TypeOrmLogger } from "typeorm";
-import { assertError, codeOf, ok } from "../support/assertions";
+import { assertError, codeOf, ok, until } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
@@ -48,16 +48,6 @@ interface Row {
   user_id: string | null;
 }
 
-/** Polls until `check` holds (a condition on the server's state, not a fixed sleep). */
-async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached in time; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const tally = (rows: Array<{ type: string }>) => {
   const counts: Record<string, number> = {};

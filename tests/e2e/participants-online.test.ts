@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ok } from "../support/assertions";
+import { ok, until } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
 import { watch } from "../support/subscriptions";
@@ -9,16 +9,6 @@ import { startTestServer, type TestServer } from "../support/test-server";
 const PRESENCE = `subscription($s: ID!) { presence(sessionId: $s) { kind onlineUserIds } }`;
 const PARTICIPANT = `query($s: ID!) { session(id: $s) { participants { user { id } status reconnectCount } } }`;
 
-/** Polls `check` on a short interval until it holds; fails after `ms`. */
-async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached in time; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 for (const backend of backends) {
   describe(`participants online follow their realtime connection [${backend.name}]`, { skip: backend.skip }, () => {

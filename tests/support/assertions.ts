@@ -18,3 +18,14 @@ export function assertError(res: GraphQLResponse, code: string, reason?: string)
 
 /** The first error's `extensions.code`, or undefined. */
 export const codeOf = (res: GraphQLResponse): unknown => res.body.errors?.[0]?.extensions?.code;
+
+/** Polls `read` until `check` holds (a condition on the server's state, not a fixed sleep); fails after `ms`. */
+export async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not reached in time; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
