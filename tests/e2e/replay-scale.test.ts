@@ -169,5 +169,20 @@ for (const backend of backends) {
       assert.ok(statements < counts[0], `cached: ${statements} statements, uncached: ${counts[0]}`);
     });
 
+    it("answers the host's report on the 50 000-event lesson with SQL aggregates: a few statements, the counts exact", async () => {
+      const REPORT = `query($s: ID!) { session(id: $s) { report {
+        eventCountsByType attendance { user { id } boardEventCount } timelineBuckets(bucketSizeMs: 60000) { count }
+      } } }`;
+      statements = 0;
+      const report = ok(await server.gql(REPORT, { s: sessionId }, token)).session.report;
+      const boardEvents = report.attendance.reduce((sum: number, p: { boardEventCount: number }) => sum + p.boardEventCount, 0);
+      assert.equal(boardEvents, seed.ops.length);
+      const byType = Object.entries(report.eventCountsByType as Record<string, number>).filter(([type]) => type.startsWith("BOARD_"));
+      assert.equal(byType.reduce((sum, [, n]) => sum + n, 0), seed.ops.length);
+      assert.ok(report.timelineBuckets.reduce((sum: number, b: { count: number }) => sum + b.count, 0) >= seed.ops.length);
+      // The same handful as for a lesson of twenty events (tests/e2e/history.test.ts).
+      assert.ok(statements > 0 && statements <= 12, `${statements} statements for the report`);
+    });
+
   });
 }
