@@ -39,9 +39,6 @@ function serverEnv(databaseUrl: string, redisUrl: string, dataDir: string): Reco
     ACCESS_TOKEN_TTL: "1d",
     SESSION_TOKEN_TTL: "1d",
     MAX_PAGE_SIZE: "1000",
-    // A cursor move over the socket is an operation while it runs: a server that falls
-    // behind 20 Hz movers would otherwise refuse moves with BAD_REQUEST at 50 in flight.
-    MAX_SUBSCRIPTIONS_PER_SOCKET: "100000",
   };
 }
 
