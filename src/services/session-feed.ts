@@ -133,7 +133,6 @@ export class SessionFeed {
     for (const event of early) offer(listener, event);
     return detach;
   }
-
 }
 
 /** Gives `event` to the listener once, in order (held back while its own backfill runs). */
