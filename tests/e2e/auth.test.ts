@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -9,6 +8,7 @@ import jwt from "jsonwebtoken";
 import { UserRole } from "../../src/entities/user.entity";
 import { backends, type Backend } from "../support/backends";
 import { registerUser, startTestServer, TEST_SECRET, type GraphQLResponse, type TestServer } from "../support/test-server";
+import { runNode, type NodeRun } from "../support/node-process";
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -96,16 +96,8 @@ function unsigned(claims: Record<string, unknown>): string {
 const ADMIN_CLI = path.join(__dirname, "../../src/cli/admin.js");
 
 /** `npm run admin -- <args>` without the build step: node dist/src/cli/admin.js. */
-function runAdminCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ADMIN_CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function runAdminCli(args: string[], env: Record<string, string>): Promise<NodeRun> {
+  return runNode([ADMIN_CLI, ...args], { env });
 }
 
 /** Test servers started inside a describe, stopped by its `after`. */

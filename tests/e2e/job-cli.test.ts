@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,21 +7,14 @@ import { jobs } from "../../src/jobs/registry";
 import { topics } from "../../src/realtime/topics";
 import { backends } from "../support/backends";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { runNode, type NodeRun } from "../support/node-process";
 
 const JOB_CLI = path.join(__dirname, "../../src/jobs/cli.js");
 const HOUR = 3_600_000;
 
 /** `npm run job -- <args>` without the build step: node dist/src/jobs/cli.js. */
-function runJobCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [JOB_CLI, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function runJobCli(args: string[], env: Record<string, string>): Promise<NodeRun> {
+  return runNode([JOB_CLI, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
 }
 
 /** A LESSON that ended two hours ago: past its end + EXPIRY_GRACE_MS (15 min by default). */

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -17,6 +16,7 @@ import { topics } from "../../src/realtime/topics";
 import type { Services } from "../../src/services";
 import { backends, real, testRedisUrl } from "../support/backends";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { runNode, type NodeRun } from "../support/node-process";
 
 const root = path.resolve(__dirname, "../../..");
 const HOUR = 3_600_000;
@@ -310,7 +310,7 @@ describe("BullMqScheduler [real]", { skip: real.skip }, () => {
  * A process that starts a scheduler, waits for its first run, stops it and must then exit
  * on its own: nothing of either driver may keep the event loop alive after stop().
  */
-function schedulerProcess(env: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function schedulerProcess(env: Record<string, string>): Promise<NodeRun> {
   const script = `
     const { createJobScheduler } = require(${JSON.stringify(path.join(root, "dist/src/jobs/scheduler.js"))});
     const { loadConfig } = require(${JSON.stringify(path.join(root, "dist/src/config.js"))});
@@ -324,21 +324,8 @@ function schedulerProcess(env: Record<string, string>): Promise<{ code: number |
     });
     scheduler.start();
   `;
-  return new Promise((resolve, reject) => {
-    // The timeout is a guard against a hang (the failure being tested), not a wait.
-    const child = spawn(process.execPath, ["-e", script], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 30_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  // The timeout is a guard against a hang (the failure being tested), not a wait.
+  return runNode(["-e", script], { cwd: root, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 });
 }
 
 for (const backend of backends) {
