@@ -152,12 +152,15 @@ export class ReplayService {
   }
 
   private async mayReplay(auth: AuthContext, session: SessionEntity): Promise<boolean> {
-    const access = await this.access.require(auth.requireUserIdFor(session.id), session.id);
-    return this.access.canReplay(access);
+    return this.access.canReplay(await this.accessTo(auth, session));
   }
 
   private async requireReplay(auth: AuthContext, session: SessionEntity): Promise<void> {
-    const access = await this.access.require(auth.requireUserIdFor(session.id), session.id);
-    this.access.requireReplay(access);
+    this.access.requireReplay(await this.accessTo(auth, session));
+  }
+
+  /** The viewer's access to `session`, the row the request already read (not read again). */
+  private accessTo(auth: AuthContext, session: SessionEntity) {
+    return this.access.require(auth.requireUserIdFor(session.id), session.id, undefined, session);
   }
 }
