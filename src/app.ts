@@ -73,7 +73,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   const { bus, limiter, presence } = infra;
 
   const tokens = new TokenService(resolveJwtSecret(config), config);
-  const services = createServices(db, config, { bus, limiter, tokens, presence, cache: infra.cache });
+  const services = createServices(db, config, { bus, limiter, tokens, presence, cache: infra.cache, logger });
 
   // Jobs: created here, started once listening, stopped before the bus and the database close.
   const jobs = createJobScheduler(jobDefinitions, { services, config, logger, now: () => new Date() });
@@ -154,8 +154,21 @@ export function createServices(
     tokens,
     presence = new MemoryPresenceStore(),
     cache = new MemoryLruCache(),
-  }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService; presence?: PresenceStore; cache?: ValueCache },
+    logger,
+  }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService; presence?: PresenceStore; cache?: ValueCache; logger?: Logger },
 ): Services {
+  // Realtime work in the background (presence heartbeats, a hub's gap reads) retries on its
+  // own after a failure; the failures are still worth a line in the log, at most one every
+  // 10 s (a Redis outage fails every connection's heartbeat).
+  let failed = 0;
+  let reportedAt = -Infinity;
+  const onRealtimeError = (err: unknown) => {
+    failed += 1;
+    if (Date.now() - reportedAt < 10_000) return;
+    reportedAt = Date.now();
+    logger?.warn({ err, failures: failed }, "realtime background work failed; it is retried");
+    failed = 0;
+  };
   const access = new AccessPolicy(db);
   const store = new SessionStore(db, bus);
   const board = new BoardService(store, access);
@@ -169,8 +182,9 @@ export function createServices(
   const participants = new ParticipantService(store, access, sessions);
   const connections = new SessionConnections(presence, bus, config, (sessionId, userId, online) =>
     participants.connectionChanged(sessionId, userId, online),
+    onRealtimeError,
   );
-  const feed = new SessionFeed(db, bus, access, connections, { backfillMax: config.backfillMax, heartbeatMs: config.latestSeqHeartbeatMs });
+  const feed = new SessionFeed(db, bus, access, connections, { backfillMax: config.backfillMax, heartbeatMs: config.latestSeqHeartbeatMs }, onRealtimeError);
   const services: Services = {
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),
