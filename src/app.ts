@@ -10,6 +10,7 @@ import { TokenService } from "./auth/tokens";
 import type { Config } from "./config";
 import { createDataSource, databaseKind } from "./db/data-source";
 import { createLogger, type Logger } from "./infra/logger";
+import { Metrics } from "./infra/metrics";
 import type { RateLimiter } from "./infra/rate-limiter";
 import { createSharedInfra } from "./infra/shared-infra";
 import { MemoryPresenceStore, type PresenceStore } from "./realtime/presence";
@@ -73,7 +74,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   const { bus, limiter, presence } = infra;
 
   const tokens = new TokenService(resolveJwtSecret(config), config);
-  const services = createServices(db, config, { bus, limiter, tokens, presence, cache: infra.cache, logger });
+  const services = createServices(db, config, { bus, limiter, tokens, presence, cache: infra.cache, logger, metrics: new Metrics() });
 
   // Jobs: created here, started once listening, stopped before the bus and the database close.
   const jobs = createJobScheduler(jobDefinitions, { services, config, logger, now: () => new Date() });
@@ -155,7 +156,8 @@ export function createServices(
     presence = new MemoryPresenceStore(),
     cache = new MemoryLruCache(),
     logger,
-  }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService; presence?: PresenceStore; cache?: ValueCache; logger?: Logger },
+    metrics = new Metrics({ defaultMetrics: false }),
+  }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService; presence?: PresenceStore; cache?: ValueCache; logger?: Logger; metrics?: Metrics },
 ): Services {
   // Realtime work in the background (presence heartbeats, a hub's gap reads) retries on its
   // own after a failure; the failures are still worth a line in the log, at most one every
@@ -200,6 +202,7 @@ export function createServices(
     snapshots,
     replay: new ReplayService(db, access, cache, config.snapshotEveryEvents),
     boardExport: new BoardExportService(access, board, snapshots),
+    metrics,
   };
   return services;
 }

@@ -1,4 +1,5 @@
 import type { AccessPolicy } from "../auth/access";
+import type { Metrics } from "../infra/metrics";
 import type { BoardService } from "./board.service";
 import type { BoardExportService } from "./board-export.service";
 import type { BookingService } from "./booking.service";
@@ -29,4 +30,6 @@ export interface Services {
   snapshots: SnapshotService;
   replay: ReplayService;
   boardExport: BoardExportService;
+  /** The instance's Prometheus counters (GET /metrics). */
+  metrics: Metrics;
 }

@@ -6,6 +6,7 @@ import { SessionEntity } from "../entities/session.entity";
 import { AsyncQueue } from "../realtime/async-queue";
 import type { EventBus } from "../realtime/event-bus";
 import { HubRegistry } from "../realtime/hubs";
+import { SUBSCRIBER_BUFFER } from "../realtime/live-stream";
 import { topics, type TimelineAnnouncement } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
@@ -19,8 +20,7 @@ export interface FeedStep<T> {
   end?: "complete" | "forbidden";
 }
 
-/** How many items a subscriber may have waiting before it is ended with RESYNC_REQUIRED. */
-export const SUBSCRIBER_BUFFER = 1000;
+export { SUBSCRIBER_BUFFER } from "../realtime/live-stream";
 
 /** Events read per statement when a hub catches up. */
 const CATCH_UP_PAGE = 500;

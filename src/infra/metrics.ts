@@ -1,0 +1,41 @@
+import { Counter, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * The instance's Prometheus metrics (O1), one registry per app so that several apps in one
+ * test process never share counters. GET /metrics serves `registry`.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** GraphQL executions of live frames: one per event per distinct operation on this instance (issue 10). */
+  readonly liveExecutions = new Counter({
+    name: "realtime_executions_total",
+    help: "GraphQL executions of live subscription frames (one per event per distinct operation, not per subscriber)",
+    registers: [this.registry],
+  });
+
+  /** Items handed to shared subscriber groups: events of a hub, presence frames. */
+  readonly liveItems = new Counter({
+    name: "realtime_items_total",
+    help: "Live items (timeline events, presence frames) fanned out to local subscribers",
+    registers: [this.registry],
+  });
+
+  /** Subscribers ended because their socket could not drain (RESYNC_REQUIRED). */
+  readonly slowSubscribers = new Counter({
+    name: "realtime_slow_subscribers_total",
+    help: "Subscribers ended with RESYNC_REQUIRED because their socket or buffer could not keep up",
+    registers: [this.registry],
+  });
+
+  /** Cursor moves refused by the 20/s limit (HARDENING.md: dropped and counted). */
+  readonly cursorMovesDropped = new Counter({
+    name: "presence_cursor_moves_dropped_total",
+    help: "Cursor moves dropped by the per-user rate limit",
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+}

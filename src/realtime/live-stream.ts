@@ -1,0 +1,44 @@
+import { AsyncQueue } from "./async-queue";
+
+/** How many items a subscriber may have waiting before it is ended with RESYNC_REQUIRED (RULES.md "Delivery"). */
+export const SUBSCRIBER_BUFFER = 1000;
+
+/**
+ * The producer side of one subscription: a service pushes items in order and ends the
+ * stream; the transport decides how the items reach the client. As an async iterator it is
+ * what the subscription's `subscribe` returns.
+ *
+ * Sharing contract: items pushed as the same object into streams of the same `scope` may be
+ * executed and serialized once for every subscriber with the same operation, so a producer
+ * pushes one object for what everybody sees, a new object for what only one viewer sees,
+ * and never mutates an item once pushed.
+ */
+export interface LiveStream<T> extends AsyncIterableIterator<unknown> {
+  /** Delivers `item` after the items pushed before it (ignored once closed). */
+  push(item: T): void;
+  /** Ends the stream normally after the items already pushed. */
+  end(): void;
+  /** Ends the stream with `error` after the items already pushed. */
+  fail(error: unknown): void;
+  readonly closed: boolean;
+  /** Calls `listener` once the stream is closed (consumer left, end or failure). */
+  onClosed(listener: () => void): void;
+}
+
+export interface LiveStreamOptions {
+  /** What the stream is about (a session id): the unit within which equal items are shared. */
+  scope: string;
+  /** Runs once when the stream closes, however it closes. */
+  onClose: () => void;
+  /** The error that ends a subscriber that cannot keep up (RESYNC_REQUIRED). */
+  overflow: () => unknown;
+}
+
+/** Opens the stream of one subscription. */
+export type OpenLiveStream = <T>(options: LiveStreamOptions) => LiveStream<T>;
+
+/**
+ * The default: a bounded queue per subscriber whose items graphql executes one by one for
+ * that subscriber (in-process consumers, and any transport without shared delivery).
+ */
+export const queuedStream: OpenLiveStream = <T>(o: LiveStreamOptions) => new AsyncQueue<T>(o.onClose, SUBSCRIBER_BUFFER, o.overflow);
