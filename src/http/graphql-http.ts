@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
@@ -11,12 +10,13 @@ import type { TokenService } from "../auth/tokens";
 import type { Config } from "../config";
 import { createRequestContext, type RequestContext } from "../resolvers/context";
 import type { Services } from "../services";
+import { malformedTextError } from "../schema/malformed-text";
 import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
 
 type FormatError = (formatted: GraphQLFormattedError, error: unknown, requestId?: string) => GraphQLFormattedError;
 
-/** The request id of the HTTP request being served (for error masking and logs). */
-const currentRequestId = new AsyncLocalStorage<string>();
+/** The request id an error was raised under (set before Apollo formats it), for masking and logs. */
+const REQUEST_ID = Symbol("requestId");
 
 export interface GraphQLHttp {
   apollo: ApolloServer<RequestContext>;
@@ -37,7 +37,10 @@ export async function createGraphQLHttp(options: {
   httpServer: http.Server;
 }): Promise<GraphQLHttp> {
   const { schema, config, services, tokens, formatError } = options;
-  const costPlugin: ApolloServerPlugin<RequestContext> = {
+  // The checks that need the operation's variables (cost, malformed text), once per
+  // operation; and the request id put on each error for formatError (no AsyncLocalStorage,
+  // which would tax every promise of every request).
+  const operationPlugin: ApolloServerPlugin<RequestContext> = {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, schema: opSchema }) {
@@ -46,6 +49,14 @@ export async function createGraphQLHttp(options: {
             errors[0].extensions.http = { status: 400 };
             throw errors[0];
           }
+          const malformed = malformedTextError(document, request.variables);
+          if (malformed) {
+            malformed.extensions.http = { status: 200 };
+            throw malformed;
+          }
+        },
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) (error as { [REQUEST_ID]?: string })[REQUEST_ID] = contextValue?.requestId;
         },
       };
     },
@@ -61,11 +72,11 @@ export async function createGraphQLHttp(options: {
     stopOnTerminationSignals: false, // src/main.ts owns shutdown order
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => formatError(formatted, error, currentRequestId.getStore()),
+    formatError: (formatted, error) => formatError(formatted, error, (error as { [REQUEST_ID]?: string } | null)?.[REQUEST_ID]),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
-      costPlugin,
+      operationPlugin,
     ],
   });
   await apollo.start();
@@ -78,19 +89,17 @@ export async function createGraphQLHttp(options: {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
     }
     const search = req.originalUrl.includes("?") ? req.originalUrl.slice(req.originalUrl.indexOf("?")) : "";
-    const response = await currentRequestId.run(requestId, () =>
-      apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method.toUpperCase(), headers, search, body: req.body },
-        context: async () =>
-          createRequestContext({
-            requestId,
-            // HTTP takes access tokens only: a session token is for the realtime connection.
-            auth: AuthContext.fromHeader(tokens, req.headers.authorization, ["access"]),
-            clientIp: req.socket.remoteAddress,
-            services,
-          }),
-      }),
-    );
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method.toUpperCase(), headers, search, body: req.body },
+      context: async () =>
+        createRequestContext({
+          requestId,
+          // HTTP takes access tokens only: a session token is for the realtime connection.
+          auth: AuthContext.fromHeader(tokens, req.headers.authorization, ["access"]),
+          clientIp: req.socket.remoteAddress,
+          services,
+        }),
+    });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.status(response.status ?? 200);
     if (response.body.kind === "complete") {

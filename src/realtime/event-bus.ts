@@ -63,6 +63,8 @@ export class MemoryEventBus implements EventBus {
 export class RedisEventBus implements EventBus {
   private readonly pubsub: RedisPubSub;
   private readonly resubscribed = new Set<() => void>();
+  /** Set by close(): subscriptions ending after it (sockets still closing at shutdown) send nothing. */
+  private closed = false;
 
   constructor(
     private readonly publisher: Redis,
@@ -99,7 +101,9 @@ export class RedisEventBus implements EventBus {
     let closed = false;
     const queue = new AsyncQueue<T>(() => {
       closed = true;
-      if (subscriptionId !== undefined) this.pubsub.unsubscribe(subscriptionId);
+      // graphql-redis-subscriptions drops the UNSUBSCRIBE's promise: on a closed connection it
+      // would be an unhandled rejection.
+      if (subscriptionId !== undefined && !this.closed) this.pubsub.unsubscribe(subscriptionId);
     });
     subscriptionId = await this.pubsub.subscribe<T>(this.prefix + topic.channel, (payload) => queue.push(payload));
     if (closed) this.pubsub.unsubscribe(subscriptionId);
@@ -112,6 +116,7 @@ export class RedisEventBus implements EventBus {
 
   /** Closes the subscriber connection; the publisher belongs to whoever passed it in. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
 }

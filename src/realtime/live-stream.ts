@@ -4,6 +4,12 @@ import { AsyncQueue } from "./async-queue";
 export const SUBSCRIBER_BUFFER = 1000;
 
 /**
+ * How many bytes a subscriber's socket may hold unsent before it is ended the same way: with
+ * large frames (a 10 000-point stroke is ~150 KB) 1000 of them would be far too much memory.
+ */
+export const SUBSCRIBER_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
  * The producer side of one subscription: a service pushes items in order and ends the
  * stream; the transport decides how the items reach the client. As an async iterator it is
  * what the subscription's `subscribe` returns.

@@ -1,17 +1,24 @@
-import { AsyncQueue } from "./async-queue";
+import { queuedStream, type LiveStream, type OpenLiveStream } from "./live-stream";
 
 /**
  * A subscription stream: `initial()` first (if given), then every value of `source` passed
  * through `map` (undefined drops it), in order. Unlike an async generator, closing the
  * stream closes `source` at once, even while it waits for its next value, so a client
- * leaving never keeps a pub/sub subscription alive until the next message.
+ * leaving never keeps a pub/sub subscription alive until the next message. `open` and
+ * `scope` choose the stream (LiveStream).
  */
 export function liveStream<S, T>(
   source: AsyncIterableIterator<S>,
   map: (value: S) => Promise<T | undefined>,
   initial?: () => Promise<T>,
-): AsyncIterableIterator<T> {
-  const out = new AsyncQueue<T>(() => void source.return?.());
+  open: OpenLiveStream = queuedStream,
+  scope = "",
+): LiveStream<T> {
+  const out = open<T>({
+    scope,
+    onClose: () => void source.return?.(),
+    overflow: () => new Error("The subscriber fell too far behind."),
+  });
   void (async () => {
     try {
       if (initial) out.push(await initial());

@@ -22,8 +22,14 @@ export interface LatestSeq {
   latestSeq: number;
 }
 
+/** The events one transaction committed to a session's timeline, in seq order: one message per commit. */
+export interface CommittedEvents {
+  sessionId: string;
+  events: TimelineMessage[];
+}
+
 /** What a session's timeline channel carries: committed events, and latest-seq heartbeats. */
-export type TimelineAnnouncement = TimelineMessage | LatestSeq;
+export type TimelineAnnouncement = CommittedEvents | LatestSeq;
 
 /** A user's own profile changed (any device). */
 export interface ProfileChanged {
@@ -34,7 +40,7 @@ export interface ProfileChanged {
 
 export const topics = {
   profile: (userId: string) => topic<ProfileChanged>(`user:${userId}:profile`),
-  /** Every committed timeline event of a session, in seq order per publisher, and heartbeats. */
+  /** Every commit of a session's timeline (its events in seq order), and heartbeats. */
   sessionTimeline: (sessionId: string) => topic<TimelineAnnouncement>(`session:${sessionId}:timeline`),
   /** JOINED/LEFT of a session's presence (ephemeral, never recorded). */
   presence: (sessionId: string) => topic<PresenceChange>(`session:${sessionId}:presence`),

@@ -4,6 +4,8 @@ import {
   GraphQLError,
   Kind,
   OperationTypeNode,
+  createSourceEventStream,
+  execute,
   getOperationAST,
   parse,
   specifiedRules,
@@ -25,8 +27,10 @@ import type { Config } from "../config";
 import type { Logger } from "../infra/logger";
 import { createRequestContext } from "../resolvers/context";
 import { ErrorCode } from "../schema/errors";
+import { malformedTextError } from "../schema/malformed-text";
 import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
 import type { Services } from "../services";
+import { SharedDelivery, SharedStream, operationFacts, type OperationFacts } from "./shared-delivery";
 
 /** Close codes of the realtime connection (RULES.md, HARDENING.md). */
 export const CloseCode = {
@@ -48,6 +52,38 @@ interface SocketState {
   operations: Map<string, string>;
   /** Ids of the subscriptions running on this socket (at most MAX_SUBSCRIPTIONS_PER_SOCKET). */
   subscriptions: Set<string>;
+}
+
+/** A validated document, and per operation name what shared delivery needs to know of it. */
+interface CheckedDocument {
+  document: DocumentNode;
+  facts: Map<string, OperationFacts>;
+}
+
+/**
+ * graphql's own mapping of a source stream (one execution per item per subscriber), for a
+ * subscription whose producer did not use the shared path. Unlike an async generator, its
+ * return() reaches the source at once, even while the source waits for a value.
+ */
+function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
+  const iterator = source[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const step = await iterator.next();
+      return step.done ? step : { value: await execute({ ...args, rootValue: step.value }), done: false };
+    },
+    return: async () => {
+      await iterator.return?.();
+      return { value: undefined, done: true };
+    },
+    throw: async (error: unknown) => {
+      await iterator.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 /** Socket errors that mean the client is gone, not that the server failed. */
@@ -101,13 +137,13 @@ export function createRealtimeServer(options: {
   // Parsed and validated documents by their text (least recently used out): a client sends
   // the same few documents again and again, e.g. a cursor move 20 times a second. Only valid
   // ones are kept; the cost limit depends on the variables and is checked every time.
-  const documents = new Map<string, DocumentNode>();
-  const checkedDocument = (query: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } => {
+  const documents = new Map<string, CheckedDocument>();
+  const checkedDocument = (query: string): CheckedDocument | { errors: readonly GraphQLError[] } => {
     const cached = documents.get(query);
     if (cached) {
       documents.delete(query);
       documents.set(query, cached);
-      return { document: cached };
+      return cached;
     }
     let document: DocumentNode;
     try {
@@ -122,13 +158,35 @@ export function createRealtimeServer(options: {
       for (const error of errors) error.extensions.code ??= ErrorCode.GRAPHQL_VALIDATION_FAILED;
       return { errors };
     }
-    documents.set(query, document);
+    const checked: CheckedDocument = { document, facts: new Map() };
+    documents.set(query, checked);
     if (documents.size > DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value as string);
-    return { document };
+    return checked;
+  };
+  const factsOf = (checked: CheckedDocument, operationName?: string | null): OperationFacts => {
+    const key = operationName ?? "";
+    let facts = checked.facts.get(key);
+    if (!facts) checked.facts.set(key, (facts = operationFacts(schema, checked.document, operationName)));
+    return facts;
   };
 
   const format = (errors: readonly GraphQLError[], requestId?: string) =>
     errors.map((error) => formatError(error.toJSON(), error, requestId));
+  /** The result as the client gets it: errors masked and coded (variable coercion errors are BAD_USER_INPUT). */
+  const formatResult = (result: ExecutionResult, requestId?: string): FormattedExecutionResult => {
+    if (!result.errors) return result;
+    for (const error of result.errors) {
+      // Errors of coercing the operation's variables (Apollo's test): no path, one node, a
+      // variable definition. A scalar's parse error is their originalError.
+      if (!error.path && error.nodes?.length === 1 && error.nodes[0].kind === Kind.VARIABLE_DEFINITION) {
+        error.extensions.code ??= ErrorCode.BAD_USER_INPUT;
+      }
+    }
+    return { ...result, errors: format(result.errors, requestId) };
+  };
+  const delivery = new SharedDelivery(schema, services, services.metrics, formatResult, (err) =>
+    logger.error({ err }, "a live frame could not be prepared"),
+  );
 
   const server = useServer(
     {
@@ -175,6 +233,8 @@ export function createRealtimeServer(options: {
         const checked = checkedDocument(payload.query);
         if (!("document" in checked)) return checked.errors;
         const { document } = checked;
+        const malformed = malformedTextError(document, payload.variables);
+        if (malformed) return [malformed];
         const errors = costErrors(schema, document, payload.variables, payload.operationName, config.limits);
         if (errors.length > 0) {
           for (const error of errors) error.extensions.code ??= ErrorCode.GRAPHQL_VALIDATION_FAILED;
@@ -198,25 +258,27 @@ export function createRealtimeServer(options: {
           state.subscriptions.add(id);
         }
         state.operations.set(id, requestId);
-        const contextValue = createRequestContext({
-          requestId,
-          auth: state.auth ?? AuthContext.anonymous(),
-          clientIp: state.request.socket.remoteAddress,
-          services,
-        });
+        const auth = state.auth ?? AuthContext.anonymous();
+        const clientIp = state.request.socket.remoteAddress;
+        const contextValue = createRequestContext({ requestId, auth, clientIp, services });
+        if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
+          const facts = factsOf(checked, payload.operationName);
+          contextValue.openStream = delivery.opener({
+            socket: state.socket, id, auth, clientIp, query: payload.query, document,
+            operationName: payload.operationName, variables: payload.variables, facts,
+          });
+        }
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
+      // A live subscription's frames are written by SharedDelivery; its stream is handed to
+      // graphql-ws as is, to end the operation after them.
+      subscribe: async (args) => {
+        const stream = await createSourceEventStream(args);
+        if (stream instanceof SharedStream || !(Symbol.asyncIterator in stream)) return stream;
+        return executeEach(stream, args);
+      },
       onNext: (ctx, id, _payload, _args, result: ExecutionResult): FormattedExecutionResult | void => {
-        if (!result.errors) return;
-        const requestId = stateOf(ctx).operations.get(id);
-        for (const error of result.errors) {
-          // Errors of coercing the operation's variables (Apollo's test): no path, one node, a
-          // variable definition. A scalar's parse error is their originalError.
-          if (!error.path && error.nodes?.length === 1 && error.nodes[0].kind === Kind.VARIABLE_DEFINITION) {
-            error.extensions.code ??= ErrorCode.BAD_USER_INPUT;
-          }
-        }
-        return { ...result, errors: format(result.errors, requestId) };
+        if (result.errors) return formatResult(result, stateOf(ctx).operations.get(id));
       },
       onError: (ctx, id, _payload, errors) => format(errors, stateOf(ctx).operations.get(id)),
       onComplete: (ctx, id) => {

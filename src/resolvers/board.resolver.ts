@@ -44,7 +44,7 @@ export class BoardResolver {
       "Every accepted board event of the session, in seq order. With afterSeq, the persisted events after it come first, then live ones, with no gap and no duplicate.",
     subscribe: ({ args, context }) => {
       const ctx = context as RequestContext;
-      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, boardEventStep);
+      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, boardEventStep, ctx.openStream);
     },
   })
   boardEvents(

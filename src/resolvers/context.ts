@@ -6,6 +6,7 @@ import type { ClassroomEntity } from "../entities/classroom.entity";
 import type { ParticipantEntity } from "../entities/participant.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import type { UserEntity } from "../entities/user.entity";
+import type { OpenLiveStream } from "../realtime/live-stream";
 import type { Services } from "../services";
 import type { EventCounts, SummaryResult, TimelinePage, TimelineRequest } from "../services/history.service";
 
@@ -34,29 +35,40 @@ export interface Loaders {
   snapshotBoardById: DataLoader<string, BoardState | undefined>;
 }
 
-/** `viewerId` is read when a batch runs, so a login earlier in the operation counts. */
+/**
+ * The loaders, each made the first time it is asked for: a request uses two or three of them,
+ * and a live frame's execution often none. `viewerId` is read when a batch runs, so a login
+ * earlier in the operation counts.
+ */
 export function createLoaders(services: Services, viewerId: () => string | undefined, auth: () => AuthContext): Loaders {
-  return {
-    userById: new DataLoader((ids) => services.users.byIds(ids)),
-    taughtByViewer: new DataLoader(async (ids) => {
-      const viewer = viewerId();
-      const taught = viewer ? await services.access.taughtBy(viewer, ids) : new Set<string>();
-      return ids.map((id) => taught.has(id));
-    }),
-    participantsBySession: new DataLoader((ids) => services.sessions.participantsOf(ids)),
-    participantById: new DataLoader((ids) => services.sessions.participantsByIds(ids)),
-    classroomById: forViewer(viewerId, (viewer, ids) => services.classrooms.readableByIds(viewer, ids)),
-    membersByClassroom: new DataLoader((ids) => services.classrooms.membersOf(ids)),
-    bookingById: forViewer(viewerId, (viewer, ids) => services.bookings.readableByIds(viewer, ids)),
-    sessionById: forViewer(viewerId, (viewer, ids) => services.sessions.readableByIds(viewer, ids)),
-    timelinePage: new DataLoader((requests) => services.history.timelinePages(auth(), requests), {
-      cacheKeyFn: (r) => JSON.stringify([r.sessionId, r.filter ?? null, r.first ?? null, r.after ?? null]),
-    }),
-    eventCountsBySession: new DataLoader((ids) => services.history.countsBySession(auth(), ids)),
-    summaryBySession: new DataLoader((sessions) => services.history.summaries(auth(), sessions), { cacheKeyFn: (s) => s.id }),
-    snapshotCountBySession: new DataLoader((ids) => services.history.snapshotCounts(auth(), ids)),
-    snapshotBoardById: new DataLoader((ids) => services.snapshots.boardsByIds(ids)),
+  const make: { [K in keyof Loaders]: () => Loaders[K] } = {
+    userById: () => new DataLoader((ids) => services.users.byIds(ids)),
+    taughtByViewer: () =>
+      new DataLoader(async (ids) => {
+        const viewer = viewerId();
+        const taught = viewer ? await services.access.taughtBy(viewer, ids) : new Set<string>();
+        return ids.map((id) => taught.has(id));
+      }),
+    participantsBySession: () => new DataLoader((ids) => services.sessions.participantsOf(ids)),
+    participantById: () => new DataLoader((ids) => services.sessions.participantsByIds(ids)),
+    classroomById: () => forViewer(viewerId, (viewer, ids) => services.classrooms.readableByIds(viewer, ids)),
+    membersByClassroom: () => new DataLoader((ids) => services.classrooms.membersOf(ids)),
+    bookingById: () => forViewer(viewerId, (viewer, ids) => services.bookings.readableByIds(viewer, ids)),
+    sessionById: () => forViewer(viewerId, (viewer, ids) => services.sessions.readableByIds(viewer, ids)),
+    timelinePage: () =>
+      new DataLoader((requests: readonly TimelineRequest[]) => services.history.timelinePages(auth(), requests), {
+        cacheKeyFn: (r) => JSON.stringify([r.sessionId, r.filter ?? null, r.first ?? null, r.after ?? null]),
+      }),
+    eventCountsBySession: () => new DataLoader((ids) => services.history.countsBySession(auth(), ids)),
+    summaryBySession: () =>
+      new DataLoader((sessions: readonly SessionEntity[]) => services.history.summaries(auth(), sessions), { cacheKeyFn: (s) => s.id }),
+    snapshotCountBySession: () => new DataLoader((ids) => services.history.snapshotCounts(auth(), ids)),
+    snapshotBoardById: () => new DataLoader((ids) => services.snapshots.boardsByIds(ids)),
   };
+  const made: Partial<Loaders> = {};
+  return new Proxy(made as Loaders, {
+    get: (target, name: keyof Loaders) => (target[name] ??= make[name]?.() as never),
+  });
 }
 
 /** A loader of what the viewer may read: nothing when signed out. */
@@ -74,6 +86,12 @@ export interface RequestContext {
   clientIp?: string;
   services: Services;
   loaders: Loaders;
+  /**
+   * How a subscription opens its stream. Set by the WebSocket transport, which executes and
+   * serializes an item once for all its subscribers with the same operation; unset, the
+   * services' default (a queue per subscriber) is used.
+   */
+  openStream?: OpenLiveStream;
 }
 
 /** The signed-in viewer (cached per request), or undefined. */

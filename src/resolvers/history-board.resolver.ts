@@ -12,6 +12,7 @@ import { TimelineConnection } from "../schema/history.type";
 import { User } from "../schema/user.type";
 import { toBoardEvent } from "./board.resolver";
 import type { RequestContext } from "./context";
+import { ViewerDependent } from "../schema/viewer-dependent";
 
 /** History of a session's board (H2, H3): snapshots, replay, and the board's save/restore/import. */
 @Resolver(() => ClassroomSession)
@@ -32,11 +33,13 @@ export class SessionReplayResolver {
   }
 
   @FieldResolver(() => ReplayManifest)
+  @ViewerDependent()
   replayManifest(@Root() session: SessionEntity, @Ctx() ctx: RequestContext) {
     return ctx.services.replay.manifest(ctx.auth, session);
   }
 
   @FieldResolver(() => TimelineConnection, { description: "Events with fromMs <= timestampMs < toMs, in seq order." })
+  @ViewerDependent()
   async replayEvents(
     @Root() session: SessionEntity,
     @Arg("fromMs", () => SafeIntScalar) fromMs: number,
@@ -52,6 +55,7 @@ export class SessionReplayResolver {
   @FieldResolver(() => BoardState, {
     description: "The board after every event with timestampMs <= the argument: nearest snapshot at or before it, plus the events after it.",
   })
+  @ViewerDependent()
   async replayBoardAt(@Root() session: SessionEntity, @Arg("timestampMs", () => SafeIntScalar) timestampMs: number, @Ctx() ctx: RequestContext) {
     const { board, lastSeq } = await ctx.services.replay.boardAt(ctx.auth, session, timestampMs);
     return { ...board, lastSeq };

@@ -18,6 +18,7 @@ import { User } from "../schema/user.type";
 import type { Bucket, ReportResult, SummaryResult, TimelinePage, UserActivityResult } from "../services/history.service";
 import { pageInfoOf } from "../schema/page.type";
 import type { RequestContext } from "./context";
+import { ViewerDependent } from "../schema/viewer-dependent";
 
 /** A service page in the shape of TimelineConnection (totalCount stays lazy). */
 export function toTimelineConnection(page: TimelinePage): TimelineConnection {
@@ -70,6 +71,7 @@ export class SessionHistoryResolver {
   }
 
   @FieldResolver(() => LessonReport, { nullable: true, description: "Host only: null, with a FORBIDDEN error at this path, for anyone else." })
+  @ViewerDependent()
   report(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<ReportResult> {
     return ctx.services.history.report(ctx.auth, session);
   }

@@ -52,7 +52,7 @@ export class ParticipantActionsResolver {
       "With afterSeq, the recorded events after it come first, like boardEvents. Ends after the session's final status (COMPLETED, TERMINATED, EXPIRED).",
     subscribe: ({ args, context }) => {
       const ctx = context as RequestContext;
-      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, systemEventStep);
+      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, systemEventStep, ctx.openStream);
     },
   })
   systemEvents(

@@ -46,7 +46,7 @@ export class RealtimeResolver {
     description: "WebRTC signaling: only signals addressed to the subscriber or to everyone.",
     subscribe: ({ args, context }) => {
       const ctx = context as RequestContext;
-      return ctx.services.signals.watch(ctx.auth, args.sessionId as string);
+      return ctx.services.signals.watch(ctx.auth, args.sessionId as string, ctx.openStream);
     },
   })
   signals(@Root() signal: SignalMessage, @Arg("sessionId", () => ID) _sessionId: string): SignalMessage {

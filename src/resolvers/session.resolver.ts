@@ -14,6 +14,7 @@ import { User } from "../schema/user.type";
 import { activeDurationSeconds } from "../services/history.service";
 import type { JoinResult } from "../services/session.service";
 import type { RequestContext } from "./context";
+import { ViewerDependent } from "../schema/viewer-dependent";
 
 function joinPayload(result: JoinResult): JoinSessionPayload {
   return {
@@ -122,11 +123,13 @@ export class SessionResolver {
   }
 
   @FieldResolver(() => Classroom, { nullable: true, description: "Null for a viewer who is not the classroom's tutor or member." })
+  @ViewerDependent()
   async classroom(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<ClassroomEntity | null> {
     return session.classroomId ? ((await ctx.loaders.classroomById.load(session.classroomId)) ?? null) : null;
   }
 
   @FieldResolver(() => Booking, { nullable: true, description: "Null for a viewer who is not the booking's tutor or student." })
+  @ViewerDependent()
   async booking(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<BookingEntity | null> {
     return session.bookingId ? ((await ctx.loaders.bookingById.load(session.bookingId)) ?? null) : null;
   }
@@ -137,6 +140,7 @@ export class SessionResolver {
   }
 
   @FieldResolver(() => String, { nullable: true, description: "Only visible to the host and to users allowed to invite." })
+  @ViewerDependent()
   accessCode(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<string | null> {
     return ctx.services.sessions.accessCodeFor(ctx.auth, session);
   }

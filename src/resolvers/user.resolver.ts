@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscript
 import { AuthContext } from "../auth/auth-context";
 import type { UserEntity } from "../entities/user.entity";
 import { AuthPayload, RegisterInput, UpdateProfileInput, User } from "../schema/user.type";
+import { ViewerDependent } from "../schema/viewer-dependent";
 import type { AuthResult } from "../services/user.service";
 import { viewer, type RequestContext } from "./context";
 
@@ -59,7 +60,10 @@ export class UserResolver {
 
   @Subscription(() => User, {
     description: "Your profile now, then again after every change made from any device.",
-    subscribe: ({ context }) => (context as RequestContext).services.users.watchProfile((context as RequestContext).auth),
+    subscribe: ({ context }) => {
+      const ctx = context as RequestContext;
+      return ctx.services.users.watchProfile(ctx.auth, ctx.openStream);
+    },
   })
   myProfile(@Root() user: UserEntity): UserEntity {
     return user;
@@ -69,6 +73,7 @@ export class UserResolver {
     nullable: true,
     description: "Visible to the user, to tutors of their classrooms and sessions, and to admins; null for anyone else.",
   })
+  @ViewerDependent()
   async email(@Root() user: UserEntity, @Ctx() ctx: RequestContext): Promise<string | null> {
     const seer = await viewer(ctx);
     if (ctx.services.access.canSeeEmail(seer, user)) return user.email;

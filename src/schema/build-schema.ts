@@ -3,7 +3,6 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphq
 import { buildSchema } from "type-graphql";
 import { BookingResolver } from "../resolvers/booking.resolver";
 import { ClassroomResolver } from "../resolvers/classroom.resolver";
-import { rejectMalformedText } from "../resolvers/middleware/reject-malformed-text";
 import { ParticipantActionsResolver } from "../resolvers/participant-actions.resolver";
 import { ParticipantResolver } from "../resolvers/participant.resolver";
 import { RealtimeResolver } from "../resolvers/realtime.resolver";
@@ -34,7 +33,6 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       SessionHistoryResolver, TimelineConnectionResolver, UserActivityResolver, ParticipantReportResolver, SessionSummaryResolver, LessonReportResolver,
       SessionReplayResolver, BoardSnapshotResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
-    globalMiddlewares: [rejectMalformedText],
     validate: false,
     // Every subscription brings its own `subscribe` (auth, backfill); topic-based ones are
     // not used, but type-graphql insists on a PubSub.

@@ -3,10 +3,10 @@ import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity } from "../entities/session.entity";
-import { AsyncQueue } from "../realtime/async-queue";
 import type { EventBus } from "../realtime/event-bus";
+import { AsyncQueue } from "../realtime/async-queue";
 import { HubRegistry } from "../realtime/hubs";
-import { SUBSCRIBER_BUFFER } from "../realtime/live-stream";
+import { SUBSCRIBER_BUFFER, queuedStream, type LiveStream, type OpenLiveStream } from "../realtime/live-stream";
 import { topics, type TimelineAnnouncement } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
@@ -76,17 +76,20 @@ export class SessionFeed {
    * FORBIDDEN for a kicked user. More than BACKFILL_MAX events behind, or more than
    * SUBSCRIBER_BUFFER items waiting, is RESYNC_REQUIRED (reload, then resume from the latest
    * seq). A seated participant's subscription is their realtime connection (CONNECTED).
+   * `select` answers the same item object for every viewer who sees the same thing, so a
+   * shared stream (`open`) executes it once for all of them.
    */
   async watch<T>(
     auth: AuthContext,
     sessionId: string,
     afterSeq: number | null | undefined,
     select: (event: TimelineMessage, viewerId: string) => FeedStep<T>,
-  ): Promise<AsyncIterableIterator<T>> {
+    open: OpenLiveStream = queuedStream,
+  ): Promise<LiveStream<T>> {
     const viewerId = auth.requireUserIdFor(sessionId);
     const access = await this.access.require(viewerId, sessionId);
     let detach = () => undefined as void;
-    const out = new AsyncQueue<T>(() => detach(), SUBSCRIBER_BUFFER, () => resyncRequired("This subscriber fell too far behind"));
+    const out = open<T>({ scope: sessionId, onClose: () => detach(), overflow: () => resyncRequired("This subscriber fell too far behind") });
     const listener: TimelineListener = {
       handled: 0,
       early: [],
@@ -220,9 +223,12 @@ class TimelineHub {
         if (item === CATCH_UP) await this.catchUp();
         else if ("latestSeq" in item) {
           if (item.latestSeq > this.handled) await this.catchUp(item.latestSeq);
-        } else if (item.seq > this.handled) {
-          if (item.seq > this.handled + 1) await this.catchUp(item.seq - 1);
-          if (item.seq === this.handled + 1) this.deliver(item);
+        } else {
+          for (const event of item.events) {
+            if (event.seq <= this.handled) continue;
+            if (event.seq > this.handled + 1) await this.catchUp(event.seq - 1);
+            if (event.seq === this.handled + 1) this.deliver(event);
+          }
         }
       } catch (err) {
         this.onError(err);

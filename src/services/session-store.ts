@@ -99,10 +99,19 @@ export class SessionStore {
     return result;
   }
 
-  /** Announces committed events; a lost announcement is recovered by seq from the timeline. */
+  /**
+   * Announces committed events, one message per session per commit (a 500-op batch is one
+   * publish); a lost announcement is recovered by seq from the timeline.
+   */
   async publish(messages: readonly TimelineMessage[]): Promise<void> {
+    const bySession = new Map<string, TimelineMessage[]>();
     for (const message of messages) {
-      await this.bus.publish(topics.sessionTimeline(message.sessionId), message).catch(() => undefined);
+      const events = bySession.get(message.sessionId);
+      if (events) events.push(message);
+      else bySession.set(message.sessionId, [message]);
     }
+    await Promise.all(
+      [...bySession].map(([sessionId, events]) => this.bus.publish(topics.sessionTimeline(sessionId), { sessionId, events }).catch(() => undefined)),
+    );
   }
 }

@@ -2,14 +2,14 @@ import type { DataSource } from "typeorm";
 import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { ParticipantEntity } from "../entities/participant.entity";
-import { AsyncQueue } from "../realtime/async-queue";
+import { queuedStream, type LiveStream, type OpenLiveStream } from "../realtime/live-stream";
 import type { EventBus } from "../realtime/event-bus";
 import { topics } from "../realtime/topics";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
 import { requireSeated, type MediaStateInput, type ParticipantService } from "./participant.service";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionConnections } from "./connections";
-import { SUBSCRIBER_BUFFER, type SessionFeed, type TimelineListener } from "./session-feed";
+import type { SessionFeed, TimelineListener } from "./session-feed";
 import { isSeated } from "../entities/participant.entity";
 import { systemEventStep } from "./system-events";
 
@@ -109,13 +109,15 @@ export class SignalService {
    * without access, FORBIDDEN for a kicked user (and the stream ends FORBIDDEN on a kick),
    * INVALID_STATE when not seated; ends after the session's final status.
    */
-  async watch(auth: AuthContext, sessionId: string): Promise<AsyncIterableIterator<SignalMessage>> {
+  async watch(auth: AuthContext, sessionId: string, open: OpenLiveStream = queuedStream): Promise<LiveStream<SignalMessage>> {
     const viewerId = auth.requireUserIdFor(sessionId);
     requireSeated(await this.access.require(viewerId, sessionId));
     const cleanup: Array<() => void> = [];
-    const out = new AsyncQueue<SignalMessage>(() => cleanup.splice(0).forEach((stop) => stop()), SUBSCRIBER_BUFFER, () =>
-      new DomainError(DomainErrorReason.RESYNC_REQUIRED, "This subscriber fell too far behind: subscribe again."),
-    );
+    const out = open<SignalMessage>({
+      scope: sessionId,
+      onClose: () => cleanup.splice(0).forEach((stop) => stop()),
+      overflow: () => new DomainError(DomainErrorReason.RESYNC_REQUIRED, "This subscriber fell too far behind: subscribe again."),
+    });
     try {
       const signals = await this.bus.subscribe(topics.signals(sessionId));
       cleanup.push(() => void signals.return?.());
@@ -140,7 +142,7 @@ export class SignalService {
       const connection = await this.connections.hold(sessionId, viewerId);
       cleanup.push(() => connection.release());
     } catch (err) {
-      await out.return();
+      await out.return?.();
       throw err;
     }
     if (out.closed) cleanup.splice(0).forEach((stop) => stop());

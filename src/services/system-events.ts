@@ -40,12 +40,23 @@ const PARTICIPANT_TYPES = new Set([
   "HAND_LOWER",
 ]);
 
+/** The view everybody but a kicked user gets, one object per event so it is executed once for all. */
+const commonViews = new WeakMap<TimelineMessage, SystemEventView | null>();
+
 /**
  * The system event a timeline event means to `viewerId`, or undefined when it is not one
  * (board events have their own stream). A kick is KICKED to the kicked user and a
- * participant update to everyone else. Pure, so live delivery and backfill agree.
+ * participant update to everyone else. Pure, so live delivery and backfill agree; every
+ * viewer but the kicked one gets the same object.
  */
 export function toSystemEvent(event: TimelineMessage, viewerId: string): SystemEventView | undefined {
+  if (event.type === "PARTICIPANT_KICK" && event.data?.userId === viewerId) return buildView(event, viewerId);
+  let view = commonViews.get(event);
+  if (view === undefined) commonViews.set(event, (view = buildView(event, null) ?? null));
+  return view ?? undefined;
+}
+
+function buildView(event: TimelineMessage, viewerId: string | null): SystemEventView | undefined {
   const data = event.data ?? {};
   const base = {
     sessionId: event.sessionId,

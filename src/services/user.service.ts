@@ -8,6 +8,7 @@ import type { Config } from "../config";
 import { UserEntity, UserRole } from "../entities/user.entity";
 import type { RateLimiter } from "../infra/rate-limiter";
 import type { EventBus } from "../realtime/event-bus";
+import type { LiveStream, OpenLiveStream } from "../realtime/live-stream";
 import { liveStream } from "../realtime/streams";
 import { topics } from "../realtime/topics";
 import { DomainError, DomainErrorReason, invalidInput, rateLimited, unauthenticated } from "./errors";
@@ -129,15 +130,18 @@ export class UserService {
    * The signed-in user's profile now, then again after every change. The first value comes
    * once the live subscription is in place, so no change after it is missed.
    */
-  async watchProfile(auth: AuthContext): Promise<AsyncIterableIterator<UserEntity>> {
+  async watchProfile(auth: AuthContext, open?: OpenLiveStream): Promise<LiveStream<UserEntity>> {
     const userId = auth.requireUserId();
     const changes = await this.bus.subscribe(topics.profile(userId));
     return liveStream(
       changes,
       async (change) => (await this.users.findOneBy({ id: change.userId })) ?? undefined,
       () => this.me(auth),
+      open,
+      `user:${userId}`,
     );
   }
+
 }
 
 function normalizeEmail(raw: string): string {

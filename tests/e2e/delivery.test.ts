@@ -96,7 +96,7 @@ for (const backend of backends) {
       const seen: number[] = [];
       const attaching = feed.attach(sessionId, { ...quiet(), take: (event) => void seen.push(event.seq) }, start - 1);
       await new Promise((resolve) => setImmediate(resolve));
-      await server.app.bus.publish(topics.sessionTimeline(sessionId), late);
+      await server.app.bus.publish(topics.sessionTimeline(sessionId), { sessionId, events: [late] });
       for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve)); // the hub hands it over
       unlock();
       await locking;

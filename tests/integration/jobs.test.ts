@@ -110,7 +110,7 @@ for (const backend of backends) {
       const stream = await server.app.bus.subscribe(topics.sessionTimeline(scheduled));
       assert.equal(await server.app.jobs.runNow("expire-sessions"), "expired 2 sessions");
       const { value: published } = await stream.next();
-      assert.equal(published.type, "SESSION_EXPIRE");
+      assert.deepEqual(published.events.map((e: { type: string }) => e.type), ["SESSION_EXPIRE"]);
       await stream.return!();
 
       const expected: Record<string, string> = { [scheduled]: "EXPIRED", [waiting]: "EXPIRED", [inGrace]: "SCHEDULED", [future]: "SCHEDULED", [unscheduled]: "WAITING" };

@@ -1,0 +1,344 @@
+import { randomUUID } from "node:crypto";
+import {
+  Kind,
+  TypeInfo,
+  execute,
+  getOperationAST,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLSchema,
+} from "graphql";
+import type { WebSocket } from "ws";
+import type { AuthContext } from "../auth/auth-context";
+import type { Metrics } from "../infra/metrics";
+import { createRequestContext } from "../resolvers/context";
+import { VIEWER_DEPENDENT } from "../schema/viewer-dependent";
+import type { Services } from "../services";
+import { SUBSCRIBER_BUFFER, SUBSCRIBER_BUFFER_BYTES, type LiveStream, type LiveStreamOptions, type OpenLiveStream } from "./live-stream";
+
+/** Formats an execution result for the client (error masking and codes), once per result. */
+export type FormatResult = (result: ExecutionResult, requestId: string) => FormattedExecutionResult;
+
+/** What a subscription operation is, as far as sharing its frames goes (computed once per document). */
+export interface OperationFacts {
+  /** It selects a field marked viewer-dependent: its frames are shared only between subscribers who are the same user. */
+  viewerDependent: boolean;
+  /** Variables the selection below the root field reads; the root field's own arguments only choose the stream. */
+  selectionVariables: string[];
+}
+
+
+/**
+ * Reads what sharing needs from a validated document: whether any selected field (in any
+ * fragment too) is marked viewer-dependent, and which variables the selection reads below the
+ * root fields, whose arguments (sessionId, afterSeq) are used when subscribing and never when
+ * an item is executed.
+ */
+export function operationFacts(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): OperationFacts {
+  let viewerDependent = false;
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        if (typeInfo.getFieldDef()?.extensions?.[VIEWER_DEPENDENT]) viewerDependent = true;
+      },
+    }),
+  );
+  const variables = new Set<string>();
+  const operation = getOperationAST(document, operationName);
+  const rootFieldArguments = new Set(
+    operation?.selectionSet.selections.flatMap((selection) => (selection.kind === Kind.FIELD ? (selection.arguments ?? []) : [])),
+  );
+  visit(document, {
+    OperationDefinition: (node) => (node === operation ? undefined : false),
+    VariableDefinition: () => false,
+    Argument: (node) => (rootFieldArguments.has(node) ? false : undefined),
+    Variable: (node) => void variables.add(node.name.value),
+  });
+  return { viewerDependent, selectionVariables: [...variables].sort() };
+}
+
+/** One subscription as the transport knows it: where its frames go and what it runs. */
+export interface SubscriberLine {
+  socket: WebSocket;
+  /** The graphql-ws operation id. */
+  id: string;
+  auth: AuthContext;
+  clientIp?: string;
+  /** The document's text: with the operation name and the selection's variables, what makes frames shareable. */
+  query: string;
+  document: DocumentNode;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  facts: OperationFacts;
+}
+
+/**
+ * Live frames executed once and serialized once (issue 10): subscribers of the same scope
+ * (a session) running the same operation (document, operation name, the variables its
+ * selection reads, and the viewer when it selects a viewer-dependent field) form a group;
+ * an item pushed as the same object to several of them is executed once, with a fresh
+ * request context, and its graphql-ws `next` frame differs per subscriber only by its id.
+ * Frames are written straight to each socket; graphql-ws still owns the subscription's
+ * start, its error and its completion, which follow the frames written before them.
+ */
+export class SharedDelivery {
+  private readonly groups = new Map<string, OperationGroup>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly services: Services,
+    private readonly metrics: Metrics,
+    private readonly formatResult: FormatResult,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** The stream opener of one subscription operation (RequestContext.openStream). */
+  opener(line: SubscriberLine): OpenLiveStream {
+    return <T>(options: LiveStreamOptions) => {
+      const key = groupKey(line, options.scope);
+      let group = this.groups.get(key);
+      if (!group) {
+        group = new OperationGroup(this, line, () => this.groups.get(key) === group && this.groups.delete(key));
+        this.groups.set(key, group);
+      }
+      return new SharedStream<T>(group, line, options);
+    };
+  }
+
+  /** Executes `item` for a group and answers its payload as JSON text. */
+  async frame(line: SubscriberLine, item: unknown): Promise<string> {
+    this.metrics.liveExecutions.inc();
+    const requestId = randomUUID();
+    const contextValue = createRequestContext({ requestId, auth: line.auth, clientIp: line.clientIp, services: this.services });
+    const result = await execute({
+      schema: this.schema,
+      document: line.document,
+      rootValue: item,
+      contextValue,
+      variableValues: line.variables,
+      operationName: line.operationName,
+    });
+    return JSON.stringify(result.errors ? this.formatResult(result, requestId) : result);
+  }
+
+  reportError(err: unknown): void {
+    this.onError(err);
+  }
+
+  countItem(): void {
+    this.metrics.liveItems.inc();
+  }
+
+  countSlow(): void {
+    this.metrics.slowSubscribers.inc();
+  }
+}
+
+function groupKey(line: SubscriberLine, scope: string): string {
+  const picked = line.facts.selectionVariables.map((name) => line.variables?.[name] ?? null);
+  const viewer = line.facts.viewerDependent ? (line.auth.userId ?? "") : "";
+  return JSON.stringify([scope, line.query, line.operationName ?? null, picked, viewer]);
+}
+
+/** An item to send to its recipients in order, or a step of one subscriber (its end) in the same order. */
+interface Entry {
+  item?: unknown;
+  frame?: Promise<string>;
+  recipients: Array<SharedStream<unknown>>;
+  control?: () => void;
+}
+
+/** The subscribers sharing one operation in one scope, and their frames in order. */
+class OperationGroup {
+  readonly members = new Set<SharedStream<unknown>>();
+  private readonly queue: Entry[] = [];
+  private draining = false;
+
+  constructor(
+    private readonly delivery: SharedDelivery,
+    /** The first subscriber's line: its document, variables and (for viewer-dependent documents, everyone's) viewer. */
+    private readonly line: SubscriberLine,
+    private readonly onEmpty: () => void,
+  ) {}
+
+  /**
+   * Queues `item` for `stream`. A producer hands one item to all its subscribers in one
+   * synchronous pass, so those of the group join the same entry, executed once.
+   */
+  push(item: unknown, stream: SharedStream<unknown>): void {
+    const tail = this.queue[this.queue.length - 1];
+    if (tail && tail.item === item && !tail.control) {
+      tail.recipients.push(stream);
+      return;
+    }
+    this.delivery.countItem();
+    const frame = this.delivery.frame(this.line, item);
+    frame.catch(() => undefined); // reported when drained
+    this.queue.push({ item, frame, recipients: [stream] });
+    void this.drain();
+  }
+
+  /** Runs `step` for `stream` once the entries queued before it are sent. */
+  control(stream: SharedStream<unknown>, step: () => void): void {
+    this.queue.push({ control: step, recipients: [stream] });
+    void this.drain();
+  }
+
+  countSlow(): void {
+    this.delivery.countSlow();
+  }
+
+  leave(stream: SharedStream<unknown>): void {
+    this.members.delete(stream);
+    if (this.members.size === 0) this.onEmpty();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const entry = this.queue[0];
+        if (entry.control) {
+          this.queue.shift();
+          entry.control();
+          continue;
+        }
+        let payload: string | undefined;
+        try {
+          payload = await entry.frame;
+        } catch (err) {
+          this.delivery.reportError(err);
+        }
+        this.queue.shift();
+        for (const stream of entry.recipients) {
+          if (payload === undefined) stream.fail(new Error("A live frame could not be prepared."));
+          else stream.write(payload);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}
+
+/**
+ * One subscriber's stream on the shared path. Items go to its group; as an iterator it yields
+ * nothing and settles when the subscription ends, so graphql-ws sends `complete` or `error`
+ * after the frames written before it. A socket that cannot drain (SUBSCRIBER_BUFFER frames
+ * or SUBSCRIBER_BUFFER_BYTES unsent) ends the subscriber with `overflow()` (RESYNC_REQUIRED)
+ * at once; the others go on, never waiting for it.
+ */
+export class SharedStream<T> implements LiveStream<T> {
+  private finished = false;
+  /** end() or fail() was called: the end is queued behind the frames before it. */
+  private ending = false;
+  /** Frames handed to the socket and not yet flushed to the network. */
+  private unsent = 0;
+  private readonly frameStart: string;
+  private settle?: { resolve: (r: IteratorResult<never>) => void; reject: (e: unknown) => void };
+  private outcome?: { error?: unknown };
+  private readonly listeners: Array<() => void> = [];
+  private readonly flushed = () => void (this.unsent -= 1);
+
+  constructor(
+    private readonly group: OperationGroup,
+    private readonly line: SubscriberLine,
+    private readonly options: LiveStreamOptions,
+  ) {
+    group.members.add(this as SharedStream<unknown>);
+    this.frameStart = `{"id":${JSON.stringify(line.id)},"type":"next","payload":`;
+  }
+
+  get closed(): boolean {
+    return this.finished;
+  }
+
+  push(item: T): void {
+    if (!this.finished && !this.ending) this.group.push(item, this as SharedStream<unknown>);
+  }
+
+  end(): void {
+    this.queueEnd({});
+  }
+
+  fail(error: unknown): void {
+    this.queueEnd({ error });
+  }
+
+  onClosed(listener: () => void): void {
+    if (this.finished) listener();
+    else this.listeners.push(listener);
+  }
+
+  /** Writes a prepared payload to the socket (the group calls it in order). */
+  write(payload: string): void {
+    if (this.finished) return;
+    const socket = this.line.socket;
+    if (socket.readyState !== socket.OPEN) return;
+    if (this.unsent >= SUBSCRIBER_BUFFER || socket.bufferedAmount > SUBSCRIBER_BUFFER_BYTES) {
+      this.group.countSlow();
+      return this.finish({ error: this.options.overflow() });
+    }
+    this.unsent += 1;
+    socket.send(this.frameStart + payload + "}", this.flushed);
+  }
+
+  next(): Promise<IteratorResult<never>> {
+    if (this.outcome) return this.settled();
+    return new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+  }
+
+  /** The consumer left (client completed, socket closed): stop at once. */
+  return(): Promise<IteratorResult<never>> {
+    this.finish({});
+    this.outcome = {};
+    return Promise.resolve({ value: undefined as never, done: true });
+  }
+
+  throw(error: unknown): Promise<IteratorResult<never>> {
+    void this.return();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private queueEnd(outcome: { error?: unknown }): void {
+    if (this.finished || this.ending) return;
+    this.ending = true;
+    this.group.control(this as SharedStream<unknown>, () => this.finish(outcome));
+  }
+
+  private settled(): Promise<IteratorResult<never>> {
+    const error = this.outcome?.error;
+    if (error !== undefined) {
+      this.outcome = {};
+      return Promise.reject(error);
+    }
+    return Promise.resolve({ value: undefined as never, done: true });
+  }
+
+  private finish(outcome: { error?: unknown }): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.outcome = outcome;
+    if (this.settle) {
+      const { resolve, reject } = this.settle;
+      this.settle = undefined;
+      if (outcome.error !== undefined) {
+        this.outcome = {};
+        reject(outcome.error);
+      } else resolve({ value: undefined as never, done: true });
+    }
+    this.group.leave(this as SharedStream<unknown>);
+    this.options.onClose();
+    for (const listener of this.listeners.splice(0)) listener();
+  }
+}
