@@ -108,8 +108,8 @@ async function main(): Promise<number> {
 
   printTable(outcomes);
   fs.mkdirSync(RESULTS, { recursive: true });
-  const json = outcomes.map(({ name, project, baseline, ratio, goal, met, unit, status, notes }) => ({
-    name, project, baseline, ratio, goal, met, unit, status, ...(notes ? { notes } : {}),
+  const json = outcomes.map(({ name, project, baseline, ratio, goal, met, unit, status, notes, executions }) => ({
+    name, project, baseline, ratio, goal, met, unit, status, ...(notes ? { notes } : {}), ...(executions ? { executions } : {}),
   }));
   fs.writeFileSync(path.join(RESULTS, "latest.json"), JSON.stringify(json, null, 2) + "\n");
   console.log(`\nwrote bench/results/latest.json; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
