@@ -6,6 +6,7 @@
  * is shared. Absent (undefined) when a server has no such counter.
  */
 import http from "node:http";
+import { median } from "./measure";
 import { BENCH_METRICS_TOKEN } from "./stack";
 
 const COUNTER = "realtime_executions_total";
@@ -56,12 +57,12 @@ export interface ExecutionsFigure {
  */
 export function executionsFigure(rounds: Array<number | undefined>, distinctOperations: number): { figure: ExecutionsFigure; note: string; wrong?: string } {
   const counted = rounds.filter((r): r is number => r !== undefined).sort((a, b) => a - b);
-  const median = counted.length ? counted[Math.floor((counted.length - 1) / 2)] : null;
-  const figure: ExecutionsFigure = { perEvent: median, distinctOperations, rounds: rounds.map((r) => r ?? null) };
+  const middle = counted.length ? median(counted) : null;
+  const figure: ExecutionsFigure = { perEvent: middle, distinctOperations, rounds: rounds.map((r) => r ?? null) };
   const note =
-    median === null
+    middle === null
       ? `executions/event: not counted (no ${COUNTER} on GET /metrics)`
-      : `executions/event ${median} (${distinctOperations} distinct operation${distinctOperations === 1 ? "" : "s"} per event${median === 0 ? "; the counter reads 0: not counting yet" : ""})`;
+      : `executions/event ${middle} (${distinctOperations} distinct operation${distinctOperations === 1 ? "" : "s"} per event${middle === 0 ? "; the counter reads 0: not counting yet" : ""})`;
   const worst = counted.length ? counted[counted.length - 1] : undefined;
   const wrong =
     worst !== undefined && worst > distinctOperations
