@@ -20,12 +20,13 @@ import { Worker } from "./lib/worker";
 import { connections } from "./scenarios/connections";
 import { cursors } from "./scenarios/cursors";
 import { fanout } from "./scenarios/fanout";
+import { fanoutWide } from "./scenarios/fanout-wide";
 import { ingest } from "./scenarios/ingest";
 import { query } from "./scenarios/query";
 import { report } from "./scenarios/report";
 import { seek } from "./scenarios/seek";
 
-const SCENARIOS: Scenario[] = [fanout, ingest, seek, query, report, cursors, connections];
+const SCENARIOS: Scenario[] = [fanout, fanoutWide, ingest, seek, query, report, cursors, connections];
 const RESULTS = path.resolve(__dirname, "../../bench/results");
 
 type Outcome = Row & { status: "measured" | "not available" | "wrong answer" | "error" };
@@ -108,8 +109,8 @@ async function main(): Promise<number> {
 
   printTable(outcomes);
   fs.mkdirSync(RESULTS, { recursive: true });
-  const json = outcomes.map(({ name, project, baseline, ratio, goal, met, unit, status, notes }) => ({
-    name, project, baseline, ratio, goal, met, unit, status, ...(notes ? { notes } : {}),
+  const json = outcomes.map(({ name, project, baseline, ratio, goal, met, unit, status, notes, executions }) => ({
+    name, project, baseline, ratio, goal, met, unit, status, ...(notes ? { notes } : {}), ...(executions ? { executions } : {}),
   }));
   fs.writeFileSync(path.join(RESULTS, "latest.json"), JSON.stringify(json, null, 2) + "\n");
   console.log(`\nwrote bench/results/latest.json; total ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -17,6 +17,7 @@ import { MemoryPresenceStore, type PresenceStore } from "./realtime/presence";
 import { createGraphQLHttp } from "./http/graphql-http";
 import { graphiqlRouter } from "./http/graphiql";
 import { healthRouter } from "./http/health";
+import { metricsRouter } from "./http/metrics";
 import { cors, httpErrorHandler, notFoundHandler, securityHeaders } from "./http/security";
 import type { EventBus } from "./realtime/event-bus";
 import { jobs as jobDefinitions } from "./jobs/registry";
@@ -94,6 +95,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   expressApp.set("trust proxy", false);
   expressApp.use(securityHeaders);
   expressApp.use(healthRouter(db, bus));
+  expressApp.use(metricsRouter(services.metrics.registry, config.metricsToken));
   if (config.introspection) expressApp.use(graphiqlRouter());
   expressApp.use(exportRouter(services, tokens, (err) => logger.error({ err }, "export failed")));
   expressApp.use(

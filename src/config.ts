@@ -65,6 +65,8 @@ export interface Config {
    * works either way.
    */
   jobsEnabled: boolean;
+  /** Bearer token GET /metrics requires (METRICS_TOKEN); undefined leaves the route open. */
+  metricsToken?: string;
 }
 
 /** Document limits (src/schema/operation-limits.ts) plus the transports' size limits. */
@@ -134,6 +136,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (jwtSecret && Buffer.byteLength(jwtSecret) < 32) {
     throw new ConfigError("JWT_SECRET must be at least 32 bytes");
   }
+  const metricsToken = env.METRICS_TOKEN || undefined;
+  // Sent as `Authorization: Bearer <token>`: header-safe characters only, and long enough
+  // that guessing it is not an option.
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(metricsToken)) {
+    throw new ConfigError("METRICS_TOKEN must be at least 16 printable characters without spaces");
+  }
   const logLevel = env.LOG_LEVEL || "info";
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be a pino level, got "${logLevel}"`);
@@ -183,5 +191,6 @@ export function loadConfig(env: Env = process.env): Config {
     passwordHashCost: { memoryKiB: 19_456, iterations: 2 },
     connectionInitWaitMs: int(env, "CONNECTION_INIT_WAIT_MS", 3000, 1),
     jobsEnabled: bool(env, "JOBS_ENABLED", true),
+    metricsToken,
   };
 }

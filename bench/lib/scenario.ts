@@ -1,5 +1,6 @@
 /** What a scenario file exports, and what it answers. */
 import { ROUNDS, median } from "./measure";
+import type { ExecutionsFigure } from "./executions";
 import type { ApiServer, Stack } from "./stack";
 import type { Worker } from "./worker";
 
@@ -36,6 +37,8 @@ export interface Row {
   notes?: string;
   /** Measured, but the answer was wrong: the run fails, the numbers are still shown. */
   wrong?: string;
+  /** GraphQL executions per event (fanout scenarios), stored in the result JSON. */
+  executions?: ExecutionsFigure;
 }
 
 export interface Scenario {

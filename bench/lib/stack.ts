@@ -16,6 +16,8 @@ import { gql, pool } from "./clients";
 
 const root = path.resolve(__dirname, "../../..");
 const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
+/** METRICS_TOKEN of the bench's servers: the harness reads GET /metrics as a scraper would. */
+export const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789";
 
 /**
  * The server's environment: limits that env vars can lift are lifted so each scenario
@@ -39,6 +41,7 @@ function serverEnv(databaseUrl: string, redisUrl: string, dataDir: string): Reco
     ACCESS_TOKEN_TTL: "1d",
     SESSION_TOKEN_TTL: "1d",
     MAX_PAGE_SIZE: "1000",
+    METRICS_TOKEN: BENCH_METRICS_TOKEN,
   };
 }
 

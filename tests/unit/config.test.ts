@@ -29,6 +29,14 @@ describe("loadConfig", () => {
     assert.throws(() => loadConfig({ REDIS_URL: "http://x" }), /REDIS_URL/);
     assert.throws(() => loadConfig({ JWT_SECRET: "short" }), /JWT_SECRET/);
     assert.throws(() => loadConfig({ LOG_LEVEL: "loud" }), /LOG_LEVEL/);
+    assert.throws(() => loadConfig({ METRICS_TOKEN: "short" }), /METRICS_TOKEN/);
+    assert.throws(() => loadConfig({ METRICS_TOKEN: "has a space in it, sadly" }), /METRICS_TOKEN/);
+  });
+
+  it("leaves GET /metrics open unless METRICS_TOKEN is set", () => {
+    assert.equal(loadConfig({}).metricsToken, undefined);
+    assert.equal(loadConfig({ METRICS_TOKEN: "" }).metricsToken, undefined);
+    assert.equal(loadConfig({ METRICS_TOKEN: "scrape-0123456789abcdef" }).metricsToken, "scrape-0123456789abcdef");
   });
 
   it("reads durations with units", () => {
