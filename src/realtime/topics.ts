@@ -39,7 +39,8 @@ export interface ProfileChanged {
 }
 
 export const topics = {
-  profile: (userId: string) => topic<ProfileChanged>(`user:${userId}:profile`),
+  /** Every user's profile changes: one channel, so an instance listens once for all its myProfile subscribers. */
+  profiles: () => topic<ProfileChanged>(`users:profile`),
   /** Every commit of a session's timeline (its events in seq order), and heartbeats. */
   sessionTimeline: (sessionId: string) => topic<TimelineAnnouncement>(`session:${sessionId}:timeline`),
   /** JOINED/LEFT of a session's presence (ephemeral, never recorded). */

@@ -35,46 +35,53 @@ export interface Loaders {
   snapshotBoardById: DataLoader<string, BoardState | undefined>;
 }
 
+/** How each loader is made for a request; module-level, so a request allocates only what it uses. */
+const LOADER_FACTORIES: { [K in keyof Loaders]: (ctx: RequestContext) => Loaders[K] } = {
+  userById: ({ services }) => new DataLoader((ids) => services.users.byIds(ids)),
+  taughtByViewer: (ctx) =>
+    new DataLoader(async (ids) => {
+      // Read when the batch runs, so a login earlier in the operation counts.
+      const viewer = ctx.auth.userId;
+      const taught = viewer ? await ctx.services.access.taughtBy(viewer, ids) : new Set<string>();
+      return ids.map((id) => taught.has(id));
+    }),
+  participantsBySession: ({ services }) => new DataLoader((ids) => services.sessions.participantsOf(ids)),
+  participantById: ({ services }) => new DataLoader((ids) => services.sessions.participantsByIds(ids)),
+  classroomById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.classrooms.readableByIds(viewer, ids)),
+  membersByClassroom: ({ services }) => new DataLoader((ids) => services.classrooms.membersOf(ids)),
+  bookingById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.bookings.readableByIds(viewer, ids)),
+  sessionById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.sessions.readableByIds(viewer, ids)),
+  timelinePage: (ctx) =>
+    new DataLoader((requests: readonly TimelineRequest[]) => ctx.services.history.timelinePages(ctx.auth, requests), {
+      cacheKeyFn: (r) => JSON.stringify([r.sessionId, r.filter ?? null, r.first ?? null, r.after ?? null]),
+    }),
+  eventCountsBySession: (ctx) => new DataLoader((ids) => ctx.services.history.countsBySession(ctx.auth, ids)),
+  summaryBySession: (ctx) =>
+    new DataLoader((sessions: readonly SessionEntity[]) => ctx.services.history.summaries(ctx.auth, sessions), { cacheKeyFn: (s) => s.id }),
+  snapshotCountBySession: (ctx) => new DataLoader((ids) => ctx.services.history.snapshotCounts(ctx.auth, ids)),
+  snapshotBoardById: ({ services }) => new DataLoader((ids) => services.snapshots.boardsByIds(ids)),
+};
+
 /**
- * The loaders, each made the first time it is asked for: a request uses two or three of them,
- * and a live frame's execution often none. `viewerId` is read when a batch runs, so a login
- * earlier in the operation counts.
+ * A request's loaders, each made the first time it is asked for: a request uses two or
+ * three of them, and a live frame's execution often none.
  */
-export function createLoaders(services: Services, viewerId: () => string | undefined, auth: () => AuthContext): Loaders {
-  const make: { [K in keyof Loaders]: () => Loaders[K] } = {
-    userById: () => new DataLoader((ids) => services.users.byIds(ids)),
-    taughtByViewer: () =>
-      new DataLoader(async (ids) => {
-        const viewer = viewerId();
-        const taught = viewer ? await services.access.taughtBy(viewer, ids) : new Set<string>();
-        return ids.map((id) => taught.has(id));
-      }),
-    participantsBySession: () => new DataLoader((ids) => services.sessions.participantsOf(ids)),
-    participantById: () => new DataLoader((ids) => services.sessions.participantsByIds(ids)),
-    classroomById: () => forViewer(viewerId, (viewer, ids) => services.classrooms.readableByIds(viewer, ids)),
-    membersByClassroom: () => new DataLoader((ids) => services.classrooms.membersOf(ids)),
-    bookingById: () => forViewer(viewerId, (viewer, ids) => services.bookings.readableByIds(viewer, ids)),
-    sessionById: () => forViewer(viewerId, (viewer, ids) => services.sessions.readableByIds(viewer, ids)),
-    timelinePage: () =>
-      new DataLoader((requests: readonly TimelineRequest[]) => services.history.timelinePages(auth(), requests), {
-        cacheKeyFn: (r) => JSON.stringify([r.sessionId, r.filter ?? null, r.first ?? null, r.after ?? null]),
-      }),
-    eventCountsBySession: () => new DataLoader((ids) => services.history.countsBySession(auth(), ids)),
-    summaryBySession: () =>
-      new DataLoader((sessions: readonly SessionEntity[]) => services.history.summaries(auth(), sessions), { cacheKeyFn: (s) => s.id }),
-    snapshotCountBySession: () => new DataLoader((ids) => services.history.snapshotCounts(auth(), ids)),
-    snapshotBoardById: () => new DataLoader((ids) => services.snapshots.boardsByIds(ids)),
-  };
-  const made: Partial<Loaders> = {};
-  return new Proxy(made as Loaders, {
-    get: (target, name: keyof Loaders) => (target[name] ??= make[name]?.() as never),
+class RequestLoaders {
+  readonly made: Partial<Loaders> = {};
+  constructor(readonly ctx: RequestContext) {}
+}
+for (const name of Object.keys(LOADER_FACTORIES) as Array<keyof Loaders>) {
+  Object.defineProperty(RequestLoaders.prototype, name, {
+    get(this: RequestLoaders) {
+      return (this.made[name] ??= LOADER_FACTORIES[name](this.ctx) as never);
+    },
   });
 }
 
 /** A loader of what the viewer may read: nothing when signed out. */
-function forViewer<T>(viewerId: () => string | undefined, load: (viewer: string, ids: readonly string[]) => Promise<Array<T | undefined>>) {
+function forViewer<T>(ctx: RequestContext, load: (viewer: string, ids: readonly string[]) => Promise<Array<T | undefined>>) {
   return new DataLoader<string, T | undefined>(async (ids) => {
-    const viewer = viewerId();
+    const viewer = ctx.auth.userId;
     return viewer ? load(viewer, ids) : ids.map(() => undefined);
   });
 }
@@ -103,6 +110,6 @@ export async function viewer(ctx: RequestContext): Promise<UserEntity | undefine
 /** A fresh context for one HTTP request or WebSocket operation (both transports use this). */
 export function createRequestContext(init: Omit<RequestContext, "loaders">): RequestContext {
   const ctx = { ...init } as RequestContext;
-  ctx.loaders = createLoaders(init.services, () => ctx.auth.userId, () => ctx.auth);
+  ctx.loaders = new RequestLoaders(ctx) as unknown as Loaders;
   return ctx;
 }

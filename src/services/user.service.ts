@@ -9,9 +9,9 @@ import { UserEntity, UserRole } from "../entities/user.entity";
 import type { RateLimiter } from "../infra/rate-limiter";
 import type { EventBus } from "../realtime/event-bus";
 import type { LiveStream, OpenLiveStream } from "../realtime/live-stream";
-import { liveStream } from "../realtime/streams";
 import { topics } from "../realtime/topics";
 import { DomainError, DomainErrorReason, invalidInput, rateLimited, unauthenticated } from "./errors";
+import { ProfileFeed } from "./profile-feed";
 
 export interface RegisterInput {
   email: string;
@@ -33,6 +33,7 @@ const MINUTE = 60_000;
 /** Users and their sign-in: registration, login, tokens, profile. */
 export class UserService {
   private readonly users: Repository<UserEntity>;
+  private readonly profiles: ProfileFeed;
 
   constructor(
     db: DataSource,
@@ -43,6 +44,7 @@ export class UserService {
     private readonly limits: Config["rateLimits"],
   ) {
     this.users = db.getRepository(UserEntity);
+    this.profiles = new ProfileFeed(bus, (id) => this.users.findOneBy({ id }));
   }
 
   /** Creates a TUTOR or STUDENT and signs them in; ADMIN is FORBIDDEN, a taken email CONFLICT. */
@@ -118,7 +120,7 @@ export class UserService {
       user.displayName = normalizeDisplayName(input.displayName);
       await this.users.update({ id: user.id }, { displayName: user.displayName });
     }
-    await this.bus.publish(topics.profile(user.id), {
+    await this.bus.publish(topics.profiles(), {
       userId: user.id,
       displayName: user.displayName,
       updatedAt: new Date(),
@@ -130,17 +132,10 @@ export class UserService {
    * The signed-in user's profile now, then again after every change. The first value comes
    * once the live subscription is in place, so no change after it is missed.
    */
-  async watchProfile(auth: AuthContext, open?: OpenLiveStream): Promise<LiveStream<UserEntity>> {
-    const userId = auth.requireUserId();
-    const changes = await this.bus.subscribe(topics.profile(userId));
-    return liveStream(
-      changes,
-      async (change) => (await this.users.findOneBy({ id: change.userId })) ?? undefined,
-      () => this.me(auth),
-      open,
-      `user:${userId}`,
-    );
+  watchProfile(auth: AuthContext, open?: OpenLiveStream): Promise<LiveStream<UserEntity>> {
+    return this.profiles.watch(auth.requireUserId(), open);
   }
+
 
 }
 
