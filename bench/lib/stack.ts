@@ -159,6 +159,10 @@ async function startServerProcess(env: Record<string, string>, servers: Set<Chil
   });
   // Keep draining its output (warnings) so a full pipe never stalls it; show errors.
   child.stderr!.on("data", (chunk) => process.stderr.write(`[server] ${chunk}`));
+  // Its log (JSON on stdout, LOG_LEVEL warn): errors are shown, so a wrong answer has its cause beside it.
+  child.stdout!.on("data", (chunk: Buffer) => {
+    for (const line of String(chunk).split("\n")) if (/"level":(50|60)/.test(line)) process.stderr.write(`[server] ${line.slice(0, 2000)}\n`);
+  });
   return {
     url,
     pid: child.pid as number,

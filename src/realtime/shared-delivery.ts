@@ -103,7 +103,7 @@ export class SharedDelivery {
       const key = groupKey(line, options.scope);
       let group = this.groups.get(key);
       if (!group) {
-        group = new OperationGroup(this, line, () => this.groups.get(key) === group && this.groups.delete(key));
+        group = new OperationGroup(this, () => this.groups.get(key) === group && this.groups.delete(key));
         this.groups.set(key, group);
       }
       return new SharedStream<T>(group, line, options);
@@ -161,14 +161,13 @@ class OperationGroup {
 
   constructor(
     private readonly delivery: SharedDelivery,
-    /** The first subscriber's line: its document, variables and (for viewer-dependent documents, everyone's) viewer. */
-    private readonly line: SubscriberLine,
     private readonly onEmpty: () => void,
   ) {}
 
   /**
    * Queues `item` for `stream`. A producer hands one item to all its subscribers in one
-   * synchronous pass, so those of the group join the same entry, executed once.
+   * synchronous pass, so those of the group join the same entry, executed once with the
+   * first one's line (the group's members agree on everything the execution reads).
    */
   push(item: unknown, stream: SharedStream<unknown>): void {
     const tail = this.queue[this.queue.length - 1];
@@ -177,7 +176,7 @@ class OperationGroup {
       return;
     }
     this.delivery.countItem();
-    const frame = this.delivery.frame(this.line, item);
+    const frame = this.delivery.frame(stream.line, item);
     frame.catch(() => undefined); // reported when drained
     this.queue.push({ item, frame, recipients: [stream] });
     void this.drain();
@@ -248,7 +247,7 @@ export class SharedStream<T> implements LiveStream<T> {
 
   constructor(
     private readonly group: OperationGroup,
-    private readonly line: SubscriberLine,
+    readonly line: SubscriberLine,
     private readonly options: LiveStreamOptions,
   ) {
     group.members.add(this as SharedStream<unknown>);

@@ -101,7 +101,12 @@ export class SessionFeed {
       },
       fail: (error) => out.fail(error),
     };
-    detach = await this.attach(sessionId, listener, afterSeq ?? undefined);
+    try {
+      detach = await this.attach(sessionId, listener, afterSeq ?? undefined);
+    } catch (err) {
+      await out.return?.(); // a transport's stream must not outlive a refused subscription
+      throw err;
+    }
     if (isSeated(access.participant)) {
       const connection = await this.connections.hold(sessionId, viewerId);
       out.onClosed(() => connection.release());
