@@ -10,6 +10,7 @@ import {
   type PermissionKey,
   type Permissions,
 } from "../entities/participant.entity";
+import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity, type SessionStatus } from "../entities/session.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
 import { forbidden, notFound } from "../services/errors";
@@ -86,23 +87,56 @@ export class AccessPolicy {
   async load(actorId: string, sessionId: string, manager: EntityManager = this.db.manager, session?: SessionEntity): Promise<SessionAccess | undefined> {
     const found = session ?? (isUuid(sessionId) ? await manager.findOneBy(SessionEntity, { id: sessionId }) : null);
     if (!found) return undefined;
-    // One after another: inside a transaction these share one connection.
-    const actor = await manager.findOneBy(UserEntity, { id: actorId });
-    const participant = await manager.findOneBy(ParticipantEntity, { sessionId: found.id, userId: actorId });
-    const inClassroom = found.classroomId ? await this.inClassroom(manager, found.classroomId, actorId) : false;
-    const isHost = found.hostId === actorId;
+    return (await this.read(actorId, found, manager, [])).access;
+  }
+
+  /**
+   * The actor's row, participant and classroom membership (and, for `clientOpIds`, the
+   * actor's board events stored under them) in one statement. Run after the session's lock
+   * was granted, it sees what the lock's previous holder committed.
+   */
+  private async read(
+    actorId: string,
+    session: SessionEntity,
+    manager: EntityManager,
+    clientOpIds: readonly string[],
+  ): Promise<{ access: SessionAccess; repeats: SessionEventEntity[] }> {
+    const rows = (await manager.query(clientOpIds.length > 0 ? ACCESS_AND_REPEATS_SQL : ACCESS_SQL, [
+      actorId,
+      session.id,
+      session.classroomId,
+      ...(clientOpIds.length > 0 ? [clientOpIds] : []),
+    ])) as Array<Record<string, any>>;
+    const row = rows[0];
+    const participant = row.p_id === null ? undefined : participantFromRow(row);
+    const isHost = session.hostId === actorId;
     const role = participant?.role ?? (isHost ? ParticipantRole.HOST : ParticipantRole.VIEWER);
     const permissions = effectivePermissions(await this.defaultsFor(role, manager), participant?.permissionGrants ?? {});
-    return {
-      session: found,
+    const access: SessionAccess = {
+      session,
       actorId,
-      isAdmin: actor?.role === UserRole.ADMIN,
+      isAdmin: row.actor_role === UserRole.ADMIN,
       isHost,
-      inClassroom,
-      participant: participant ?? undefined,
+      inClassroom: row.in_classroom === true,
+      participant,
       kicked: participant?.status === ParticipantStatus.KICKED,
       permissions,
     };
+    const repeats = ((row.repeats ?? []) as Array<Record<string, any>>).map((e) =>
+      Object.assign(new SessionEventEntity(), {
+        id: e.id,
+        sessionId: session.id,
+        seq: e.seq,
+        timestampMs: Number(e.timestamp_ms),
+        type: e.type,
+        userId: e.user_id,
+        data: e.data,
+        clientOpId: e.client_op_id,
+        boardVersion: e.board_version,
+        createdAt: new Date(Number(e.created_ms)),
+      }),
+    );
+    return { access, repeats };
   }
 
   /**
@@ -134,6 +168,26 @@ export class AccessPolicy {
   async require(actorId: string, sessionId: string, manager?: EntityManager, session?: SessionEntity): Promise<SessionAccess> {
     const access = await this.load(actorId, sessionId, manager, session);
     if (!access) throw notFound("Session");
+    return this.decide(access);
+  }
+
+  /**
+   * `require` for a board write under the lock of `session`, with the actor's board events
+   * already stored under `clientOpIds` (the batch's repeats), read by the same statement:
+   * one round trip fewer while the session row is locked.
+   */
+  async requireForBoardWrite(
+    actorId: string,
+    session: SessionEntity,
+    tx: EntityManager,
+    clientOpIds: readonly string[],
+  ): Promise<{ access: SessionAccess; repeats: SessionEventEntity[] }> {
+    const { access, repeats } = await this.read(actorId, session, tx, clientOpIds);
+    return { access: this.decide(access), repeats };
+  }
+
+  /** The access if it lets the user act on the session: NOT_FOUND without access, FORBIDDEN when kicked. */
+  private decide(access: SessionAccess): SessionAccess {
     if (access.kicked && !access.isAdmin) throw forbidden("You were removed from this session.");
     if (!this.canRead(access)) throw notFound("Session");
     return access;
@@ -276,16 +330,6 @@ export class AccessPolicy {
     );
     return new Set(rows.map((r) => r.id));
   }
-
-  private inClassroom(manager: EntityManager, classroomId: string, userId: string): Promise<boolean> {
-    return manager
-      .query(
-        `SELECT 1 FROM classrooms c WHERE c.id = $1 AND (c.tutor_id = $2
-           OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = c.id AND m.user_id = $2))`,
-        [classroomId, userId],
-      )
-      .then((rows: unknown[]) => rows.length > 0);
-  }
 }
 
 /**
@@ -301,6 +345,67 @@ export const READABLE_SESSIONS_SQL = `
       OR EXISTS (SELECT 1 FROM session_participants p WHERE p.session_id = s.id AND p.user_id = $1)
       OR EXISTS (SELECT 1 FROM classrooms c WHERE c.id = s.classroom_id AND c.tutor_id = $1)
       OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = s.classroom_id AND m.user_id = $1))`;
+
+/** The session_participants columns, prefixed p_, as participantFromRow reads them. */
+const PARTICIPANT_COLUMNS = `p.id AS p_id, p.session_id AS p_session_id, p.user_id AS p_user_id, p.role AS p_role,
+  p.status AS p_status, p.joined_at AS p_joined_at, p.left_at AS p_left_at, p.peer_id AS p_peer_id,
+  p.audio_enabled AS p_audio_enabled, p.video_enabled AS p_video_enabled, p.screen_sharing AS p_screen_sharing,
+  p.connection_quality AS p_connection_quality, p.hand_raised AS p_hand_raised, p.permission_grants AS p_permission_grants,
+  p.join_count AS p_join_count, p.reconnect_count AS p_reconnect_count, p.connected_seconds AS p_connected_seconds,
+  p.connected_since AS p_connected_since, p.created_at AS p_created_at, p.updated_at AS p_updated_at`;
+
+/** The columns access is decided on: $1 the actor, $2 the session, $3 its classroom (or null). */
+const ACCESS_COLUMNS = `
+  u.role AS actor_role,
+  EXISTS (SELECT 1 FROM classrooms c WHERE c.id = $3 AND (c.tutor_id = $1
+    OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = c.id AND m.user_id = $1))) AS in_classroom,
+  ${PARTICIPANT_COLUMNS}`;
+
+/** One row always: the participant's columns are null when the actor has none. */
+const ACCESS_FROM = `
+  FROM (VALUES (1)) AS one
+  LEFT JOIN users u ON u.id = $1
+  LEFT JOIN session_participants p ON p.session_id = $2 AND p.user_id = $1`;
+
+/** What decides access, in one statement. */
+const ACCESS_SQL = `SELECT ${ACCESS_COLUMNS} ${ACCESS_FROM}`;
+
+/** ACCESS_SQL and, as a JSON array, the actor's events in session $2 whose client op id is in $4. */
+const ACCESS_AND_REPEATS_SQL = `
+  SELECT ${ACCESS_COLUMNS},
+    (SELECT json_agg(json_build_object('id', e.id, 'seq', e.seq, 'timestamp_ms', e.timestamp_ms, 'type', e.type,
+              'user_id', e.user_id, 'data', e.data, 'client_op_id', e.client_op_id, 'board_version', e.board_version,
+              'created_ms', floor(extract(epoch FROM e.created_at) * 1000)))
+       FROM session_events e
+      WHERE e.session_id = $2 AND e.user_id = $1 AND e.client_op_id = ANY($4::text[])) AS repeats
+  ${ACCESS_FROM}`;
+
+/** The participant of an ACCESS_SQL row as the ParticipantEntity TypeORM would have made of it. */
+function participantFromRow(row: Record<string, any>): ParticipantEntity {
+  // A class instance, so callers may still hand it to tx.save(); no TypeORM hydration.
+  return Object.assign(new ParticipantEntity(), {
+    id: row.p_id,
+    sessionId: row.p_session_id,
+    userId: row.p_user_id,
+    role: row.p_role,
+    status: row.p_status,
+    joinedAt: row.p_joined_at,
+    leftAt: row.p_left_at,
+    peerId: row.p_peer_id,
+    audioEnabled: row.p_audio_enabled,
+    videoEnabled: row.p_video_enabled,
+    screenSharing: row.p_screen_sharing,
+    connectionQuality: row.p_connection_quality,
+    handRaised: row.p_hand_raised,
+    permissionGrants: row.p_permission_grants,
+    joinCount: row.p_join_count,
+    reconnectCount: row.p_reconnect_count,
+    connectedSeconds: row.p_connected_seconds,
+    connectedSince: row.p_connected_since,
+    createdAt: row.p_created_at,
+    updatedAt: row.p_updated_at,
+  });
+}
 
 export function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);

@@ -1,4 +1,4 @@
-import { In, MoreThan, type EntityManager } from "typeorm";
+import { MoreThan, type EntityManager } from "typeorm";
 import type { AccessPolicy, SessionAccess } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import {
@@ -145,10 +145,10 @@ export class BoardService {
     let extra: R | undefined;
     let changedInPlace = false;
     const recording = this.store.changeRecording(sessionId, async (tx, session) => {
-      const access = await this.access.require(actorId, sessionId, tx, session);
+      // Access and the batch's repeats in one statement: every round trip here holds the lock.
+      const { access, repeats } = await this.access.requireForBoardWrite(actorId, session, tx, ids);
       options.authorize?.(access);
       requireStatus(session.status, [SessionStatus.ACTIVE], "change the board");
-      const repeats = ids.length > 0 ? await tx.findBy(SessionEventEntity, { sessionId, userId: actorId, clientOpId: In(ids) }) : [];
       const repeated = new Map(repeats.map((e) => [e.clientOpId as string, e]));
       const before = await this.stateOf(tx, session, (state) => state);
       const fresh = (Array.isArray(ops) ? ops : ops(before)).filter((op) => !repeated.has(op.clientOpId));
@@ -181,8 +181,8 @@ export class BoardService {
         if (err instanceof BoardPermissionError) throw forbidden(`You need the ${err.permission} permission for ${err.clientOpId ?? "this operation"}.`);
         throw err;
       }
+      // Stored with the session's other counters by the statement that appends the events.
       session.boardVersion = state.version;
-      await tx.update(SessionEntity, { id: session.id }, { boardVersion: session.boardVersion });
       newState = state;
       const newEvents: NewSessionEvent[] = applied.map((op) => ({
         type: boardEventType(op.type),

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { In, type EntityManager } from "typeorm";
+import type { EntityManager } from "typeorm";
 import type { AccessPolicy, SessionAccess } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { BoardValidationError, publicBoard, replayOps, validateBoardContent, type AppliedBoardOp, type BoardContent, type BoardOpInput, type BoardState } from "../board";
 import { BoardSnapshotEntity, SnapshotType } from "../entities/board-snapshot.entity";
-import { ParticipantEntity, SEATED } from "../entities/participant.entity";
+import { SEATED } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
 import type { BoardService, KeyframeRecorder } from "./board.service";
@@ -121,34 +121,57 @@ export class SnapshotService implements KeyframeRecorder {
     return saved;
   }
 
-  /** capture for several boards of one session, numbered in order (one version and seat count lookup). */
+  /**
+   * capture for several boards of one session, numbered in order. On the write path (a
+   * keyframe) this runs under the session lock: the next number and the seat count are one
+   * statement, each board one INSERT, and the row is built here rather than hydrated.
+   */
   private async captureAll(tx: EntityManager, session: SessionEntity, items: Array<{ state: BoardState; what: Capture }>): Promise<BoardSnapshotEntity[]> {
-    const [{ next }] = (await tx.query(`SELECT COALESCE(MAX(version), 0) + 1 AS next FROM board_snapshots WHERE session_id = $1`, [session.id])) as Array<{
-      next: number;
-    }>;
-    const participantCount = await tx.countBy(ParticipantEntity, { sessionId: session.id, status: In([...SEATED]) });
+    const [{ next, seated }] = (await tx.query(
+      `SELECT (SELECT COALESCE(MAX(version), 0) + 1 FROM board_snapshots WHERE session_id = $1) AS next,
+              (SELECT count(*) FROM session_participants WHERE session_id = $1 AND status = ANY($2::text[])) AS seated`,
+      [session.id, [...SEATED]],
+    )) as Array<{ next: number | string; seated: number | string }>;
+    const participantCount = Number(seated);
     const snapshots: BoardSnapshotEntity[] = [];
     for (const [i, { state, what }] of items.entries()) {
       const board = JSON.stringify(state);
       const sizeBytes = Buffer.byteLength(board, "utf8");
       if (what.quotaOwnerId) await this.charge(tx, what.quotaOwnerId, sizeBytes);
-      const saved = await tx.save(
-        BoardSnapshotEntity,
-        tx.create(BoardSnapshotEntity, {
-          sessionId: session.id,
-          version: Number(next) + i,
-          boardVersion: state.version,
-          seq: what.seq ?? session.lastSeq,
-          timestampMs: what.timestampMs ?? session.lastEventMs,
-          type: what.type,
-          keyframe: what.keyframe ?? false,
-          createdBy: what.createdBy,
-          participantCount,
-          sizeBytes,
-          quotaOwnerId: what.quotaOwnerId ?? null,
+      const snapshot = {
+        sessionId: session.id,
+        version: Number(next) + i,
+        boardVersion: state.version,
+        seq: what.seq ?? session.lastSeq,
+        timestampMs: what.timestampMs ?? session.lastEventMs,
+        type: what.type,
+        keyframe: what.keyframe ?? false,
+        createdBy: what.createdBy,
+        participantCount,
+        sizeBytes,
+        quotaOwnerId: what.quotaOwnerId ?? null,
+      };
+      const [row] = (await tx.query(
+        `INSERT INTO board_snapshots (session_id, version, board_version, seq, timestamp_ms, type, keyframe, created_by,
+                                      participant_count, size_bytes, quota_owner_id, board)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         RETURNING id, created_at`,
+        [
+          snapshot.sessionId,
+          snapshot.version,
+          snapshot.boardVersion,
+          snapshot.seq,
+          snapshot.timestampMs,
+          snapshot.type,
+          snapshot.keyframe,
+          snapshot.createdBy,
+          snapshot.participantCount,
+          snapshot.sizeBytes,
+          snapshot.quotaOwnerId,
           board,
-        }),
-      );
+        ],
+      )) as Array<{ id: string; created_at: Date }>;
+      const saved = Object.assign(new BoardSnapshotEntity(), snapshot, { id: row.id, createdAt: row.created_at });
       delete (saved as Partial<BoardSnapshotEntity>).board; // never handed out with the row
       snapshots.push(saved);
     }

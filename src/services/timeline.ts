@@ -59,24 +59,67 @@ export type BoardEventType =
   | "BOARD_CLEAR"
   | "BOARD_RESTORE";
 
+/** The columns of classroom_sessions, read as SessionEntity fields by sessionFromRow. */
+const SESSION_COLUMNS = `id, title, type, status, host_id, classroom_id, booking_id, scheduled_start, scheduled_end,
+  actual_start, actual_end, active_seconds, active_since, access_code, max_participants, is_recorded, settings,
+  last_seq, last_event_ms, board_version, created_at, updated_at`;
+
+/** A raw classroom_sessions row (SESSION_COLUMNS) as the SessionEntity TypeORM would have made of it. */
+function sessionFromRow(row: Record<string, any>): SessionEntity {
+  // A class instance, so callers may still hand it to tx.save(); no TypeORM hydration.
+  return Object.assign(new SessionEntity(), {
+    id: row.id,
+    title: row.title,
+    type: row.type,
+    status: row.status,
+    hostId: row.host_id,
+    classroomId: row.classroom_id,
+    bookingId: row.booking_id,
+    scheduledStart: row.scheduled_start,
+    scheduledEnd: row.scheduled_end,
+    actualStart: row.actual_start,
+    actualEnd: row.actual_end,
+    activeSeconds: row.active_seconds,
+    activeSince: row.active_since,
+    accessCode: row.access_code,
+    maxParticipants: row.max_participants,
+    isRecorded: row.is_recorded,
+    settings: row.settings,
+    lastSeq: row.last_seq,
+    lastEventMs: Number(row.last_event_ms),
+    boardVersion: row.board_version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
+
 /**
  * Locks the session row until the transaction ends and answers it as it is now: every
  * change to a session and every timeline append happens under this lock, so seq numbers are
  * gap-free and time never goes backwards. NOT_FOUND when there is no such session.
+ *
+ * One statement that reads nothing but the row it locks: a lock that had to wait answers the
+ * row as its holder committed it, but anything else the same statement read would come from
+ * the snapshot taken before the wait, so other rows are read by later statements.
  */
 export async function lockSession(tx: EntityManager, sessionId: string): Promise<SessionEntity> {
-  const session = isUuid(sessionId)
-    ? await tx.getRepository(SessionEntity).findOne({ where: { id: sessionId }, lock: { mode: "pessimistic_write" } })
-    : null;
-  if (!session) throw notFound("Session");
-  return session;
+  if (!isUuid(sessionId)) throw notFound("Session");
+  const rows = (await tx.query(`SELECT ${SESSION_COLUMNS} FROM classroom_sessions WHERE id = $1 FOR UPDATE`, [sessionId])) as Array<Record<string, any>>;
+  if (rows.length === 0) throw notFound("Session");
+  return sessionFromRow(rows[0]);
 }
 
 /**
  * Appends `events` to the locked `session`'s timeline in order: seq = the next numbers,
  * timestampMs = the database clock's milliseconds since the actual start (0 before it),
- * never below the previous event's. Updates the session's clock fields in `session` and in
- * the database; the caller must hold the lock (lockSession) in the same transaction.
+ * never below the previous event's. Stores the session's counters (lastSeq, lastEventMs and
+ * boardVersion, which a board write sets on `session` before) in `session` and in the
+ * database; the caller must hold the lock (lockSession) in the same transaction.
+ *
+ * One statement whatever the number of events: a data-modifying CTE updates the counters
+ * and reads the clock (so after the lock was granted), the events are inserted from one
+ * JSON parameter, and only what the database made (id, created_at) comes back. No events,
+ * no statement: the board version only moves with a board event.
  */
 export async function appendEvents(
   tx: EntityManager,
@@ -84,25 +127,52 @@ export async function appendEvents(
   events: readonly NewSessionEvent[],
 ): Promise<SessionEventEntity[]> {
   if (events.length === 0) return [];
-  const now = await dbNow(tx);
-  const sinceStart = session.actualStart ? Math.max(0, now.getTime() - session.actualStart.getTime()) : 0;
-  const timestampMs = Math.max(session.lastEventMs, sinceStart);
-  const rows = events.map((event, i) =>
-    tx.create(SessionEventEntity, {
+  const firstSeq = session.lastSeq + 1;
+  const rows = events.map((event, i) => ({
+    seq: firstSeq + i,
+    type: event.type,
+    user_id: event.userId ?? null,
+    data: event.data ?? {},
+    client_op_id: event.clientOpId ?? null,
+    board_version: event.boardVersion ?? null,
+  }));
+  // timestampMs as before this was SQL: the JS session's clock fields (the locked row's), the
+  // database clock cut to whole milliseconds as a JS Date would hold it.
+  const returned = (await tx.query(
+    `WITH clock AS (
+       UPDATE classroom_sessions
+          SET last_seq = $2, board_version = $3, updated_at = CURRENT_TIMESTAMP,
+              last_event_ms = GREATEST($4::bigint, CASE WHEN $5::bigint IS NULL THEN 0
+                ELSE floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - $5::bigint END)
+        WHERE id = $1
+        RETURNING last_event_ms AS ms)
+     INSERT INTO session_events (session_id, seq, timestamp_ms, type, user_id, data, client_op_id, board_version)
+     SELECT $1, e.seq, clock.ms, e.type, e.user_id, e.data, e.client_op_id, e.board_version
+       FROM clock, jsonb_to_recordset($6::jsonb) AS e(seq integer, type text, user_id uuid, data jsonb, client_op_id text, board_version integer)
+     RETURNING id, seq, timestamp_ms, created_at`,
+    [session.id, session.lastSeq + events.length, session.boardVersion, session.lastEventMs, session.actualStart?.getTime() ?? null, JSON.stringify(rows)],
+  )) as Array<{ id: string; seq: number; timestamp_ms: string | number; created_at: Date }>;
+  if (returned.length !== events.length) throw new Error(`appended ${returned.length} of ${events.length} events`);
+  const timestampMs = Number(returned[0].timestamp_ms);
+  const saved = new Array<SessionEventEntity>(events.length);
+  for (const { id, seq, created_at } of returned) {
+    const i = seq - firstSeq;
+    const row = rows[i];
+    saved[i] = Object.assign(new SessionEventEntity(), {
+      id,
       sessionId: session.id,
-      seq: session.lastSeq + 1 + i,
+      seq,
       timestampMs,
-      type: event.type,
-      userId: event.userId ?? null,
-      data: event.data ?? {},
-      clientOpId: event.clientOpId ?? null,
-      boardVersion: event.boardVersion ?? null,
-    }),
-  );
-  const saved = await tx.save(SessionEventEntity, rows);
+      type: row.type,
+      userId: row.user_id,
+      data: row.data,
+      clientOpId: row.client_op_id,
+      boardVersion: row.board_version,
+      createdAt: created_at,
+    });
+  }
   session.lastSeq += events.length;
   session.lastEventMs = timestampMs;
-  await tx.update(SessionEntity, { id: session.id }, { lastSeq: session.lastSeq, lastEventMs: timestampMs });
   return saved;
 }
 
