@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root, Subscription } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Resolver, Root, Subscription } from "type-graphql";
 import type { SessionEntity } from "../entities/session.entity";
 import type { UserEntity } from "../entities/user.entity";
 import { ApplyBoardEventsPayload, BoardEvent, BoardEventInput, BoardState, ConflictStrategy } from "../schema/board.type";
@@ -7,6 +8,7 @@ import { User } from "../schema/user.type";
 import { boardEventStep } from "../services/board.service";
 import type { TimelineMessage } from "../services/timeline";
 import type { RequestContext } from "./context";
+import { userRef } from "./user-ref";
 
 /** A stored board event in the shape of the BoardEvent type. */
 interface BoardEventRow {
@@ -56,8 +58,8 @@ export class BoardResolver {
   }
 
   @FieldResolver(() => User)
-  async user(@Root() event: BoardEventRow, @Ctx() ctx: RequestContext): Promise<UserEntity> {
-    return (await ctx.loaders.userById.load(event.userId as string)) as UserEntity;
+  async user(@Root() event: BoardEventRow, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UserEntity> {
+    return (await userRef(ctx, info, event.userId as string)) as UserEntity;
   }
 }
 

@@ -1,16 +1,18 @@
-import { Ctx, FieldResolver, Int, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Ctx, FieldResolver, Info, Int, Resolver, Root } from "type-graphql";
 import type { ParticipantEntity, Permissions as PermissionFlags } from "../entities/participant.entity";
 import type { UserEntity } from "../entities/user.entity";
 import { effectivePermissions } from "../auth/permissions";
 import { MediaState, Participant, Permissions } from "../schema/participant.type";
 import { User } from "../schema/user.type";
 import type { RequestContext } from "./context";
+import { userRef } from "./user-ref";
 
 @Resolver(() => Participant)
 export class ParticipantResolver {
   @FieldResolver(() => User)
-  async user(@Root() participant: ParticipantEntity, @Ctx() ctx: RequestContext): Promise<UserEntity> {
-    return (await ctx.loaders.userById.load(participant.userId)) as UserEntity;
+  async user(@Root() participant: ParticipantEntity, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UserEntity> {
+    return (await userRef(ctx, info, participant.userId)) as UserEntity;
   }
 
   @FieldResolver(() => MediaState)

@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Ctx, FieldResolver, ID, Info, Mutation, Resolver, Root } from "type-graphql";
 import type { ParticipantEntity } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { UserEntity } from "../entities/user.entity";
@@ -6,6 +7,7 @@ import { Participant } from "../schema/participant.type";
 import { TimelineEvent } from "../schema/timeline.type";
 import { User } from "../schema/user.type";
 import type { RequestContext } from "./context";
+import { userRef } from "./user-ref";
 
 /** Timeline events, and the participant actions whose answer is one (chat) or touches one. */
 @Resolver(() => TimelineEvent)
@@ -29,7 +31,7 @@ export class TimelineResolver {
   }
 
   @FieldResolver(() => User, { nullable: true })
-  async user(@Root() event: SessionEventEntity, @Ctx() ctx: RequestContext): Promise<UserEntity | null> {
-    return event.userId ? ((await ctx.loaders.userById.load(event.userId)) ?? null) : null;
+  async user(@Root() event: SessionEventEntity, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UserEntity | null> {
+    return event.userId ? ((await userRef(ctx, info, event.userId)) ?? null) : null;
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
+import { topics } from "../../src/realtime/topics";
 import { ok } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
@@ -104,6 +105,35 @@ for (const backend of backends) {
       await draw(ann, [stroke(start.version + 1)]);
       assert.equal((await sub.next()).data.boardEvents.user.displayName, "Ann Renamed");
       sub.close();
+    });
+
+    it("reads no user row for a live frame that asks for the user's id only", T, async () => {
+      const lesson = await activeLesson(server, 1);
+      const s = lesson.sessionId;
+      const { lastSeq } = ok(await server.gql(BOARD, { s }, lesson.tutor.token)).session.board;
+      const idOnly = watch(server, lesson.tutor.token, `subscription($s: ID!, $after: Int) { boardEvents(sessionId: $s, afterSeq: $after) { seq user { id } } }`, {
+        s,
+        after: lastSeq,
+      });
+      // Live once a real event reaches it; then an announcement straight on the bus (no write).
+      ok(await server.gql(APPLY, { s, events: [stroke(0)] }, lesson.tutor.token));
+      await idOnly.next();
+      const statements: string[] = [];
+      const original = server.app.db.logger.logQuery;
+      Object.assign(server.app.db.logger, { logQuery: (query: string) => void statements.push(query) });
+      try {
+        const event = {
+          id: "00000000-0000-4000-8000-000000000001", sessionId: s, seq: lastSeq + 2, type: "BOARD_STROKE", timestampMs: 1,
+          userId: lesson.tutor.id, data: { id: "x", points: [[0, 0]] }, clientOpId: "bus-only", boardVersion: 2, createdAt: new Date(),
+        };
+        await server.app.bus.publish(topics.sessionTimeline(s), { sessionId: s, events: [event] });
+        assert.deepEqual((await idOnly.next()).data.boardEvents, { seq: lastSeq + 2, user: { id: lesson.tutor.id } });
+      } finally {
+        Object.assign(server.app.db.logger, { logQuery: original });
+      }
+      // (A participant's status may change meanwhile: only reads of users count here.)
+      assert.deepEqual(statements.filter((q) => /FROM "users"/.test(q)), []);
+      idOnly.close();
     });
 
     it("stops delivering to a kicked subscriber at once while one sharing its operation goes on", T, async () => {
