@@ -6,7 +6,7 @@ import type { RateLimiter } from "../infra/rate-limiter";
 import type { EventBus } from "../realtime/event-bus";
 import { HubRegistry } from "../realtime/hubs";
 import { queuedStream, type LiveStream, type OpenLiveStream } from "../realtime/live-stream";
-import type { CursorAbuse, CursorBatch, CursorPosition, PresenceChange, PresenceState, PresenceStore } from "../realtime/presence";
+import type { CursorAbuse, CursorBatch, CursorLimit, CursorPosition, PresenceChange, PresenceState, PresenceStore } from "../realtime/presence";
 import { TickThrottle } from "../realtime/tick-throttle";
 import { topics } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
@@ -45,6 +45,9 @@ export const CURSOR_LIMITS = {
   abuseDrops: 100,
   abuseWindowMs: 10_000,
 } as const;
+
+/** CURSOR_LIMITS' rate, as the store takes it. */
+const MOVE_LIMIT: CursorLimit = { moves: CURSOR_LIMITS.movesPerWindow, windowMs: CURSOR_LIMITS.windowMs };
 
 /** Cursors, like board writes and signals, only while the session is ACTIVE (RULES.md). */
 const CURSOR_STATUSES = allowedIn.board;
@@ -132,8 +135,7 @@ export class PresenceService {
     }
     return this.inOrder(`${sessionId} ${actorId}`, async () => {
       if (!this.seats.has(sessionId, actorId)) await this.requireMover(actorId, sessionId);
-      const limit = { moves: CURSOR_LIMITS.movesPerWindow, windowMs: CURSOR_LIMITS.windowMs };
-      if (!(await this.store.acceptMove(sessionId, cursor, limit, this.connections.ttlMs))) {
+      if (!(await this.store.acceptMove(sessionId, cursor, MOVE_LIMIT, this.connections.ttlMs))) {
         this.droppedCursorMoves += 1;
         this.metrics.cursorMovesDropped.inc();
         await this.noteDrop(sessionId, actorId);
@@ -225,12 +227,13 @@ export class PresenceService {
       }),
     };
     const joining = this.hubs.join(sessionId, subscriber);
-    const hub = await joining;
     try {
+      const hub = await joining;
       connection = await this.connections.hold(sessionId, viewerId);
       if (subscriber.stream.closed) connection.release();
       await hub.admit(subscriber);
     } catch (err) {
+      // Closed, so a transport's stream never outlives a refused subscription.
       await subscriber.stream.return?.();
       throw err;
     }
