@@ -4,6 +4,7 @@
 // frames of a tick are one object for every subscriber.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
 import type { Logger as TypeOrmLogger } from "typeorm";
 import { AuthContext } from "../../src/auth/auth-context";
 import { queuedStream, type LiveStream, type LiveStreamOptions } from "../../src/realtime/live-stream";
@@ -189,6 +190,43 @@ for (const backend of backends) {
         frames.forEach((frame, i) => assert.equal(frame, cursorFrames[0][i]));
       }
       await streams.close();
+    });
+  });
+
+  describe(`cursor fast path on Redis [${backend.name}]`, {
+    skip: backend.name === "embedded" ? "no Redis on the embedded default" : backend.skip,
+  }, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer(backend, { env: ENV });
+    });
+    after(() => server?.stop());
+
+    it("costs an accepted move one Redis command, a script sent by its SHA", T, async () => {
+      const { students: [ann], sessionId } = await activeLesson(server, 1);
+      await moved(server, ann, sessionId, 0); // the script is loaded, the seat known
+      const monitor = await new Redis(server.env.REDIS_URL).monitor();
+      const marker = `end-of-moves-${sessionId}`;
+      const commands: string[][] = [];
+      let sawMarker!: () => void;
+      const markerSeen = new Promise<void>((r) => (sawMarker = r));
+      monitor.on("monitor", (_time: string, args: string[], source: string) => {
+        if (source === "lua") return; // the script's own commands: inside the one round trip
+        if (args.includes(marker)) sawMarker();
+        // The session's presence keys: what a move touches (its publish is once per tick, elsewhere).
+        else if (args.some((a) => a.includes(`presence:${sessionId}:`))) commands.push(args);
+      });
+      const pinger = new Redis(server.env.REDIS_URL);
+      try {
+        for (let i = 1; i <= 5; i++) await moved(server, ann, sessionId, i);
+        await pinger.echo(marker); // MONITOR reports in execution order: the moves' commands came before
+        await markerSeen;
+      } finally {
+        monitor.disconnect();
+        pinger.disconnect();
+      }
+      assert.equal(commands.length, 5, JSON.stringify(commands));
+      assert.ok(commands.every((c) => c[0].toLowerCase() === "evalsha"), JSON.stringify(commands.map((c) => c[0])));
     });
   });
 
