@@ -54,8 +54,9 @@ export interface PresenceStore {
    * A cursor move, in one step (one Redis round trip, issue 10): under the sliding-window
    * limit (fewer than `limit.moves` accepted for this user and session in the last
    * `limit.windowMs`, so no window ever holds more) it is counted and `cursor` becomes the
-   * user's last position (kept `ttlMs`, shown in the first frame of later subscribers), and
-   * the answer is true; over it nothing changes and the answer is false.
+   * user's last position (shown in the first frame of later subscribers while the user is
+   * online; `ttlMs`, the presence TTL, sizes its garbage collection), and the answer is true;
+   * over it nothing changes and the answer is false.
    */
   acceptMove(sessionId: string, cursor: CursorPosition, limit: CursorLimit, ttlMs: number): Promise<boolean>;
 }
@@ -159,7 +160,7 @@ export class MemoryPresenceStore implements PresenceStore {
 
 // Redis layout, under REDIS_PREFIX, per session:
 //   presence:<sessionId>:conns    hash "<userId> <connId>" → heartbeat deadline (ms, Redis clock)
-//   presence:<sessionId>:cursors  hash userId → cursor JSON
+//   presence:<sessionId>:cursors  hash userId → cursor JSON (written with the rate check, one script per move)
 //   presence:<sessionId>:rate:<userId>  sorted set of accepted cursor moves (score = ms)
 // Every script reads the time from Redis, so instances with skewed clocks agree on what has
 // expired, and each runs atomically, so the "went online/offline" answer goes to one caller.

@@ -41,11 +41,12 @@ interface SessionSeats {
  * AccessPolicy.seatedIn answer "seated, ACTIVE" is remembered while the session's timeline is
  * followed, and every such event forgets it: a move by a known seated user costs no statement.
  *
- * How stale can it be? Until this instance's hub delivers the event: on the instance that
- * committed it, before the mutation answers (the publish is awaited and handled in process);
- * on others, a pub/sub hop later (a lost message is caught up by the hub's latest-seq
- * heartbeat, LATEST_SEQ_HEARTBEAT_MS). That is the bound every live stream already has for a
- * kick ("every subscription ... ends, on every instance").
+ * How stale can it be? Until this instance's hub delivers the event, which is when every
+ * live stream here learns of it too (a kick ends them "on every instance"): with the
+ * in-process bus, before the mutation answers; with Redis, when the committing instance's
+ * publish comes back from pub/sub (on the same instance, in practice before the client's next
+ * request; on others, one hop later). A lost message is caught up by the hub's latest-seq
+ * heartbeat (LATEST_SEQ_HEARTBEAT_MS).
  */
 export class SeatCache {
   private readonly sessions = new Map<string, SessionSeats>();
