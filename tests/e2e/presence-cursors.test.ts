@@ -205,7 +205,8 @@ for (const backend of backends) {
     it("costs an accepted move one Redis command, a script sent by its SHA", T, async () => {
       const { students: [ann], sessionId } = await activeLesson(server, 1);
       await moved(server, ann, sessionId, 0); // the script is loaded, the seat known
-      const monitor = await new Redis(server.env.REDIS_URL).monitor();
+      const client = new Redis(server.env.REDIS_URL);
+      const monitor = await client.monitor(); // a connection of its own
       const marker = `end-of-moves-${sessionId}`;
       const commands: string[][] = [];
       let sawMarker!: () => void;
@@ -222,8 +223,7 @@ for (const backend of backends) {
         await pinger.echo(marker); // MONITOR reports in execution order: the moves' commands came before
         await markerSeen;
       } finally {
-        monitor.disconnect();
-        pinger.disconnect();
+        for (const connection of [monitor, client, pinger]) connection.disconnect();
       }
       assert.equal(commands.length, 5, JSON.stringify(commands));
       assert.ok(commands.every((c) => c[0].toLowerCase() === "evalsha"), JSON.stringify(commands.map((c) => c[0])));
