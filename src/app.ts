@@ -135,6 +135,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
         await realtime.close();
         await graphqlHttp.apollo.stop(); // stops accepting and drains in-flight HTTP requests
         if (httpServer.listening) await new Promise((resolve) => httpServer.close(resolve));
+        services.presence.close(); // no move comes any more: its timeline listeners and cursor batches go, before the bus does
         await jobs.stop(); // waits for a running job, which writes to the database and publishes
         await infra.close();
         if (db.isInitialized) await db.destroy();
@@ -197,7 +198,7 @@ export function createServices(
     bookings: new BookingService(store, access, sessions),
     participants,
     feed,
-    presence: new PresenceService(access, connections, feed, bus, limiter, config),
+    presence: new PresenceService(access, connections, feed, bus, limiter, config, metrics, onRealtimeError),
     signals: new SignalService(db, access, participants, bus, feed, connections),
     board,
     history: new HistoryService(db, access, snapshots),

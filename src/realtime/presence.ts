@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 
 /** The last cursor position of one user in one session (ephemeral: never a database row). */
@@ -7,6 +8,16 @@ export interface CursorPosition {
   y: number;
   tool: string | null;
   color: string | null;
+}
+
+/**
+ * What topics.cursors carries: the positions one instance accepted for a session during one
+ * tick (the last of each user), published once per tick rather than once per move (issue 10).
+ * `origin` names the publishing instance, whose own hub has them already.
+ */
+export interface CursorBatch {
+  origin: string;
+  cursors: CursorPosition[];
 }
 
 /** Who is online in a session, and the last cursor of each of them. */
@@ -37,15 +48,23 @@ export interface PresenceStore {
   remove(sessionId: string, userId: string, connId: string): Promise<boolean>;
   /** Drops connections whose heartbeat stopped; answers the users that went offline (publish LEFT). */
   sweep(sessionId: string): Promise<string[]>;
-  /** Remembers a user's last cursor (shown in the first presence frame of later subscribers). */
-  setCursor(sessionId: string, cursor: CursorPosition, ttlMs: number): Promise<void>;
   /** Online users (live connections) and their last cursors. */
   state(sessionId: string): Promise<PresenceState>;
   /**
-   * Sliding-window limit: true (and counted) when fewer than `limit` moves were accepted for
-   * this key in the last `windowMs`, so no 1-second window ever holds more than `limit`.
+   * A cursor move, in one step (one Redis round trip, issue 10): under the sliding-window
+   * limit (fewer than `limit.moves` accepted for this user and session in the last
+   * `limit.windowMs`, so no window ever holds more) it is counted and `cursor` becomes the
+   * user's last position (shown in the first frame of later subscribers while the user is
+   * online; `ttlMs`, the presence TTL, sizes its garbage collection), and the answer is true;
+   * over it nothing changes and the answer is false.
    */
-  acceptCursor(sessionId: string, userId: string, limit: number, windowMs: number): Promise<boolean>;
+  acceptMove(sessionId: string, cursor: CursorPosition, limit: CursorLimit, ttlMs: number): Promise<boolean>;
+}
+
+/** The sliding window of acceptMove. */
+export interface CursorLimit {
+  moves: number;
+  windowMs: number;
 }
 
 /** The embedded default: one process, so plain maps. */
@@ -101,12 +120,6 @@ export class MemoryPresenceStore implements PresenceStore {
     return gone;
   }
 
-  async setCursor(sessionId: string, cursor: CursorPosition): Promise<void> {
-    let cursors = this.cursors.get(sessionId);
-    if (!cursors) this.cursors.set(sessionId, (cursors = new Map()));
-    cursors.set(cursor.userId, cursor);
-  }
-
   async state(sessionId: string): Promise<PresenceState> {
     const now = this.now();
     const online = new Set<string>();
@@ -115,15 +128,19 @@ export class MemoryPresenceStore implements PresenceStore {
     return { onlineUserIds: [...online], cursors };
   }
 
-  async acceptCursor(sessionId: string, userId: string, limit: number, windowMs: number): Promise<boolean> {
-    const key = `${sessionId} ${userId}`;
+  async acceptMove(sessionId: string, cursor: CursorPosition, limit: CursorLimit): Promise<boolean> {
+    const key = `${sessionId} ${cursor.userId}`;
     const now = this.now();
-    const times = (this.accepted.get(key) ?? []).filter((t) => t > now - windowMs);
-    const ok = times.length < limit;
+    const times = (this.accepted.get(key) ?? []).filter((t) => t > now - limit.windowMs);
+    const ok = times.length < limit.moves;
     if (ok) times.push(now);
     if (times.length) this.accepted.set(key, times);
     else this.accepted.delete(key);
-    return ok;
+    if (!ok) return false;
+    let cursors = this.cursors.get(sessionId);
+    if (!cursors) this.cursors.set(sessionId, (cursors = new Map()));
+    cursors.set(cursor.userId, cursor);
+    return true;
   }
 
   private connectionsOf(sessionId: string) {
@@ -143,7 +160,7 @@ export class MemoryPresenceStore implements PresenceStore {
 
 // Redis layout, under REDIS_PREFIX, per session:
 //   presence:<sessionId>:conns    hash "<userId> <connId>" → heartbeat deadline (ms, Redis clock)
-//   presence:<sessionId>:cursors  hash userId → cursor JSON
+//   presence:<sessionId>:cursors  hash userId → cursor JSON (written with the rate check, one script per move)
 //   presence:<sessionId>:rate:<userId>  sorted set of accepted cursor moves (score = ms)
 // Every script reads the time from Redis, so instances with skewed clocks agree on what has
 // expired, and each runs atomically, so the "went online/offline" answer goes to one caller.
@@ -220,50 +237,81 @@ for i = 1, #all2, 2 do
 end
 return { online, cursors }`;
 
-/** KEYS: rate. ARGV: limit, windowMs, unique member. Answers 1 when accepted. */
-const ACCEPT = `${NOW}
+/**
+ * KEYS: rate, cursors. ARGV: limit, windowMs, unique member, userId, cursor JSON, cursor
+ * key lifetime (ms). Answers 1 when accepted (counted and stored), 0 when over the limit.
+ */
+const ACCEPT_MOVE = `${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[6]))
 return 1`;
+
+/**
+ * The scripts as ioredis commands: sent by SHA (EVALSHA), the text only when Redis does not
+ * have it yet (first call, or after a restart), not with every call as EVAL does.
+ */
+const SCRIPTS = {
+  presenceTouch: { numberOfKeys: 1, lua: TOUCH },
+  presenceRemove: { numberOfKeys: 2, lua: REMOVE },
+  presenceSweep: { numberOfKeys: 2, lua: SWEEP },
+  presenceState: { numberOfKeys: 2, lua: STATE },
+  presenceAcceptMove: { numberOfKeys: 2, lua: ACCEPT_MOVE },
+} as const;
+
+type ScriptCommands = { [name in keyof typeof SCRIPTS]: (...args: Array<string | number>) => Promise<unknown> };
 
 /** Presence shared by every instance on the same Redis (see the layout above). */
 export class RedisPresenceStore implements PresenceStore {
+  /** Members of the rate sets: unique across instances (every container may be pid 1). */
+  private readonly instance = randomUUID();
   private sequence = 0;
+  private readonly scripts: ScriptCommands;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    // defineCommand on a shared client is idempotent: same names, same scripts.
+    for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script);
+    this.scripts = redis as unknown as ScriptCommands;
+  }
 
   async touch(sessionId: string, userId: string, connId: string, ttlMs: number): Promise<boolean> {
-    const joined = await this.redis.eval(TOUCH, 1, this.key(sessionId, "conns"), userId, connectionField(userId, connId), ttlMs);
+    const joined = await this.scripts.presenceTouch(this.key(sessionId, "conns"), userId, connectionField(userId, connId), ttlMs);
     return joined === 1;
   }
 
   async remove(sessionId: string, userId: string, connId: string): Promise<boolean> {
-    const left = await this.redis.eval(REMOVE, 2, this.key(sessionId, "conns"), this.key(sessionId, "cursors"), userId, connectionField(userId, connId));
+    const left = await this.scripts.presenceRemove(this.key(sessionId, "conns"), this.key(sessionId, "cursors"), userId, connectionField(userId, connId));
     return left === 1;
   }
 
   async sweep(sessionId: string): Promise<string[]> {
-    return (await this.redis.eval(SWEEP, 2, this.key(sessionId, "conns"), this.key(sessionId, "cursors"))) as string[];
-  }
-
-  async setCursor(sessionId: string, cursor: CursorPosition, ttlMs: number): Promise<void> {
-    const key = this.key(sessionId, "cursors");
-    await this.redis.multi().hset(key, cursor.userId, JSON.stringify(cursor)).pexpire(key, ttlMs * 4).exec();
+    return (await this.scripts.presenceSweep(this.key(sessionId, "conns"), this.key(sessionId, "cursors"))) as string[];
   }
 
   async state(sessionId: string): Promise<PresenceState> {
-    const [online, cursors] = (await this.redis.eval(STATE, 2, this.key(sessionId, "conns"), this.key(sessionId, "cursors"))) as [string[], string[]];
+    const [online, cursors] = (await this.scripts.presenceState(this.key(sessionId, "conns"), this.key(sessionId, "cursors"))) as [string[], string[]];
     return { onlineUserIds: online, cursors: cursors.map((c) => JSON.parse(c) as CursorPosition) };
   }
 
-  async acceptCursor(sessionId: string, userId: string, limit: number, windowMs: number): Promise<boolean> {
-    const member = `${process.pid}:${Date.now()}:${++this.sequence}:${Math.random()}`;
-    return (await this.redis.eval(ACCEPT, 1, this.key(sessionId, `rate:${userId}`), limit, windowMs, member)) === 1;
+  async acceptMove(sessionId: string, cursor: CursorPosition, limit: CursorLimit, ttlMs: number): Promise<boolean> {
+    const member = `${this.instance}:${++this.sequence}`;
+    const accepted = await this.scripts.presenceAcceptMove(
+      this.key(sessionId, `rate:${cursor.userId}`),
+      this.key(sessionId, "cursors"),
+      limit.moves,
+      limit.windowMs,
+      member,
+      cursor.userId,
+      JSON.stringify(cursor),
+      ttlMs * 4, // garbage collection only, as for conns: a live user's cursor is refreshed by every move
+    );
+    return accepted === 1;
   }
 
   private key(sessionId: string, part: string): string {

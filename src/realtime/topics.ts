@@ -1,6 +1,6 @@
 import type { SignalMessage } from "../services/signal.service";
 import type { TimelineMessage } from "../services/timeline";
-import type { CursorAbuse, CursorPosition, PresenceChange } from "./presence";
+import type { CursorAbuse, CursorBatch, PresenceChange } from "./presence";
 
 /**
  * Every pub/sub channel of the API, made by functions so no channel name is spelled twice.
@@ -45,8 +45,8 @@ export const topics = {
   sessionTimeline: (sessionId: string) => topic<TimelineAnnouncement>(`session:${sessionId}:timeline`),
   /** JOINED/LEFT of a session's presence (ephemeral, never recorded). */
   presence: (sessionId: string) => topic<PresenceChange>(`session:${sessionId}:presence`),
-  /** Every accepted cursor move; each instance coalesces them into CURSORS frames per tick. */
-  cursors: (sessionId: string) => topic<CursorPosition>(`session:${sessionId}:cursors`),
+  /** Accepted cursor moves, one batch per tick per instance; each instance coalesces them into CURSORS frames per tick. */
+  cursors: (sessionId: string) => topic<CursorBatch>(`session:${sessionId}:cursors`),
   /** WebRTC signals and media toggles; each subscriber keeps those addressed to it. */
   signals: (sessionId: string) => topic<SignalMessage>(`session:${sessionId}:signals`),
   /** A user abusing the cursor limit: every instance closes that user's sockets with 4429. */

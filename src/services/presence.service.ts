@@ -1,18 +1,21 @@
+import { randomUUID } from "node:crypto";
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
+import type { Metrics } from "../infra/metrics";
 import type { RateLimiter } from "../infra/rate-limiter";
-import { AsyncQueue } from "../realtime/async-queue";
 import type { EventBus } from "../realtime/event-bus";
-import type { CursorAbuse, CursorPosition, PresenceChange, PresenceState } from "../realtime/presence";
 import { HubRegistry } from "../realtime/hubs";
+import { queuedStream, type LiveStream, type OpenLiveStream } from "../realtime/live-stream";
+import type { CursorAbuse, CursorBatch, CursorLimit, CursorPosition, PresenceChange, PresenceState, PresenceStore } from "../realtime/presence";
+import { TickThrottle } from "../realtime/tick-throttle";
 import { topics } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
 import { requireSeated } from "./participant.service";
+import { SeatCache } from "./seat-cache";
 import { allowedIn, requireStatus } from "./session-lifecycle";
-import { systemEventStep } from "./system-events";
 import type { SessionFeed, TimelineListener } from "./session-feed";
-import { SUBSCRIBER_BUFFER } from "./session-feed";
+import { systemEventStep } from "./system-events";
 import type { TimelineMessage } from "./timeline";
 
 export enum PresenceKind {
@@ -29,7 +32,7 @@ export interface PresenceFrame {
   /** The user who JOINED or LEFT; null for STATUS and CURSORS. */
   userId: string | null;
   cursors: CursorPosition[];
-  /** Who the subscriber knows to be online after this frame. */
+  /** Who is online after this frame (this instance's view of the session, the same for every subscriber). */
   onlineUserIds: string[];
 }
 
@@ -42,6 +45,9 @@ export const CURSOR_LIMITS = {
   abuseDrops: 100,
   abuseWindowMs: 10_000,
 } as const;
+
+/** CURSOR_LIMITS' rate, as the store takes it. */
+const MOVE_LIMIT: CursorLimit = { moves: CURSOR_LIMITS.movesPerWindow, windowMs: CURSOR_LIMITS.windowMs };
 
 /** Cursors, like board writes and signals, only while the session is ACTIVE (RULES.md). */
 const CURSOR_STATUSES = allowedIn.board;
@@ -57,14 +63,26 @@ function resyncRequired(): DomainError {
 /**
  * Presence and live cursors (R3): who is online in a session and where their cursor is,
  * held in a PresenceStore (memory or Redis) with a heartbeat TTL, never in the database.
- * Online means holding a realtime connection (SessionConnections). Each instance keeps one
- * hub per session with local subscribers; the hub coalesces the session's cursor moves
- * (published by any instance) into one CURSORS frame per tick.
+ * Online means holding a realtime connection (SessionConnections).
+ *
+ * A cursor move is the hot path (issue 10, "cursors that keep up"): no statement for a mover
+ * known to be seated (SeatCache), one store call for the rate limit and the position, and no
+ * publish of its own: each instance publishes the positions it accepted once per tick per
+ * session (CursorOutbox). Each instance keeps one hub per session with local subscribers,
+ * which coalesces every instance's positions into one CURSORS frame per tick, shared by all
+ * of its subscribers.
  */
 export class PresenceService {
-  /** Cursor moves refused by the rate limit since start (HARDENING.md: "dropped and counted"). */
+  /** Cursor moves refused by the rate limit since start; operators read metrics.cursorMovesDropped. */
   droppedCursorMoves = 0;
+  /** Names this instance in its cursor batches, so its own hub skips what it already has. */
+  private readonly origin = randomUUID();
   private readonly hubs: HubRegistry<Subscriber, SessionHub>;
+  /** The open hub of each session, for the positions accepted on this instance. */
+  private readonly openHubs = new Map<string, SessionHub>();
+  /** Positions accepted here and not yet published, by session. */
+  private readonly outboxes = new Map<string, CursorOutbox>();
+  private readonly seats: SeatCache;
   /** The tail of each user's moves being handled on this instance, by "session user". */
   private readonly moving = new Map<string, Promise<void>>();
   private readonly abuseListeners = new Set<(abuse: CursorAbuse) => void>();
@@ -79,12 +97,25 @@ export class PresenceService {
     private readonly bus: EventBus,
     private readonly limiter: RateLimiter,
     private readonly timing: PresenceTiming,
+    private readonly metrics: Pick<Metrics, "cursorMovesDropped">,
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {
-    this.hubs = new HubRegistry((sessionId) => SessionHub.open(sessionId, this.bus, this.feed, this.timing));
+    this.seats = new SeatCache(access, feed);
+    this.hubs = new HubRegistry((sessionId) =>
+      SessionHub.open(sessionId, {
+        bus: this.bus,
+        feed: this.feed,
+        store: this.store,
+        tickMs: this.timing.cursorTickMs,
+        origin: this.origin,
+        opened: (hub) => this.openHubs.set(sessionId, hub),
+        closed: (hub) => this.openHubs.get(sessionId) === hub && this.openHubs.delete(sessionId),
+      }),
+    );
   }
 
   /** Where presence lives (memory or Redis); public so tests can plant what a dead instance leaves behind. */
-  get store() {
+  get store(): PresenceStore {
     return this.connections.store;
   }
 
@@ -103,24 +134,50 @@ export class PresenceService {
       });
     }
     return this.inOrder(`${sessionId} ${actorId}`, async () => {
-      // Moves come 20 a second: one statement for a seated participant, the full check (and its
-      // exact error) for anyone else.
-      const seated = await this.access.seatedIn(actorId, sessionId);
-      if (seated) requireStatus(seated.sessionStatus, CURSOR_STATUSES, "move a cursor");
-      else {
-        const access = await this.access.require(actorId, sessionId);
-        requireStatus(access.session.status, CURSOR_STATUSES, "move a cursor");
-        requireSeated(access);
-      }
-      if (!(await this.store.acceptCursor(sessionId, actorId, CURSOR_LIMITS.movesPerWindow, CURSOR_LIMITS.windowMs))) {
+      if (!this.seats.has(sessionId, actorId)) await this.requireMover(actorId, sessionId);
+      if (!(await this.store.acceptMove(sessionId, cursor, MOVE_LIMIT, this.connections.ttlMs))) {
         this.droppedCursorMoves += 1;
+        this.metrics.cursorMovesDropped.inc();
         await this.noteDrop(sessionId, actorId);
         return false;
       }
-      await this.store.setCursor(sessionId, cursor, this.connections.ttlMs);
-      await this.bus.publish(topics.cursors(sessionId), cursor);
+      this.share(sessionId, cursor);
       return true;
     });
+  }
+
+  /**
+   * Stops following timelines and publishing (instance shutdown); open presence streams are
+   * ended by their transport.
+   */
+  close(): void {
+    this.seats.close();
+    for (const outbox of this.outboxes.values()) outbox.stop();
+    this.outboxes.clear();
+  }
+
+  /** The seat check of a mover not known to be seated: one statement, the full check (and its exact error) for anyone else. */
+  private async requireMover(actorId: string, sessionId: string): Promise<void> {
+    const seated = await this.seats.seatedIn(actorId, sessionId);
+    if (seated) return requireStatus(seated.sessionStatus, CURSOR_STATUSES, "move a cursor");
+    const access = await this.access.require(actorId, sessionId);
+    requireStatus(access.session.status, CURSOR_STATUSES, "move a cursor");
+    requireSeated(access);
+  }
+
+  /** An accepted position: to this instance's hub now, to the other instances with the tick's batch. */
+  private share(sessionId: string, cursor: CursorPosition): void {
+    this.openHubs.get(sessionId)?.hear(cursor);
+    let outbox = this.outboxes.get(sessionId);
+    if (!outbox) {
+      const created = new CursorOutbox(
+        this.timing.cursorTickMs,
+        (cursors) => void this.bus.publish(topics.cursors(sessionId), { origin: this.origin, cursors }).catch(this.onError),
+        () => this.outboxes.get(sessionId) === created && this.outboxes.delete(sessionId),
+      );
+      this.outboxes.set(sessionId, (outbox = created));
+    }
+    outbox.add(cursor);
   }
 
   /**
@@ -145,39 +202,42 @@ export class PresenceService {
    * runs). NOT_FOUND without access, FORBIDDEN for a kicked user (and the stream ends
    * FORBIDDEN on a kick), INVALID_STATE when not seated. While the presence store is
    * unreachable the stream still runs, from what this instance hears.
+   *
+   * The stream is opened with `open` (the transport's; a plain queue by default). JOINED,
+   * LEFT and CURSORS frames are one object per change or tick, pushed to every subscriber of
+   * the session on this instance (LiveStream sharing contract); STATUS is the viewer's own.
    */
-  async watch(auth: AuthContext, sessionId: string): Promise<AsyncIterableIterator<PresenceFrame>> {
+  async watch(auth: AuthContext, sessionId: string, open: OpenLiveStream = queuedStream): Promise<LiveStream<PresenceFrame>> {
     const viewerId = auth.requireUserIdFor(sessionId);
     requireSeated(await this.access.require(viewerId, sessionId));
     let connection: { release(): void } | undefined;
     const subscriber: Subscriber = {
       viewerId,
-      known: undefined,
-      early: [],
-      queue: new AsyncQueue<PresenceFrame>(
-        () => {
+      ready: false,
+      stream: open<PresenceFrame>({
+        scope: sessionId,
+        onClose: () => {
           connection?.release();
-          void joining.then((hub) => this.hubs.leave(sessionId, hub, subscriber));
+          void joining.then(
+            (hub) => this.hubs.leave(sessionId, hub, subscriber),
+            () => undefined,
+          );
         },
-        SUBSCRIBER_BUFFER,
-        resyncRequired,
-      ),
+        overflow: resyncRequired,
+      }),
     };
     const joining = this.hubs.join(sessionId, subscriber);
-    const hub = await joining;
     try {
+      const hub = await joining;
       connection = await this.connections.hold(sessionId, viewerId);
-      if (subscriber.queue.closed) connection.release();
-      const state = await this.store.state(sessionId).catch((): PresenceState => ({ onlineUserIds: [viewerId], cursors: [] }));
-      subscriber.known = new Set(state.onlineUserIds);
-      subscriber.queue.push({ sessionId, kind: PresenceKind.STATUS, userId: null, cursors: state.cursors, onlineUserIds: [...subscriber.known] });
-      // Changes that arrived while the state was read: those it already shows are dropped.
-      for (const change of subscriber.early.splice(0)) hub.deliver(subscriber, change);
+      if (subscriber.stream.closed) connection.release();
+      await hub.admit(subscriber);
     } catch (err) {
-      await subscriber.queue.return();
+      // Closed, so a transport's stream never outlives a refused subscription.
+      await subscriber.stream.return?.();
       throw err;
     }
-    return subscriber.queue;
+    return subscriber.stream;
   }
 
   /**
@@ -215,65 +275,117 @@ export class PresenceService {
   }
 }
 
+/**
+ * The positions one instance accepted for one session, published as one CursorBatch per tick
+ * (the last position of each user), not once per move. Ends itself after a quiet tick, so
+ * only sessions with moving cursors hold one, and never publishes twice within a tick.
+ */
+class CursorOutbox {
+  private readonly pending = new Map<string, CursorPosition>();
+  private readonly throttle: TickThrottle;
+
+  constructor(
+    tickMs: number,
+    private readonly publish: (cursors: CursorPosition[]) => void,
+    private readonly ended: () => void,
+  ) {
+    this.throttle = new TickThrottle(tickMs, () => this.flush());
+  }
+
+  /** Queues `cursor` for this tick's batch; a later position of the same user replaces it. */
+  add(cursor: CursorPosition): void {
+    // Deleted first so the batch lists users in the order of their latest moves.
+    this.pending.delete(cursor.userId);
+    this.pending.set(cursor.userId, cursor);
+    this.throttle.request();
+  }
+
+  stop(): void {
+    this.throttle.stop();
+  }
+
+  private flush(): void {
+    if (this.pending.size === 0) {
+      this.stop();
+      this.ended();
+      return;
+    }
+    const cursors = [...this.pending.values()];
+    this.pending.clear();
+    this.publish(cursors);
+    // One more tick: the next batch, or the quiet tick that ends this outbox.
+    this.throttle.request();
+  }
+}
+
 interface Subscriber {
   viewerId: string;
-  queue: AsyncQueue<PresenceFrame>;
-  /** Who the subscriber knows to be online; undefined until its STATUS frame is out. */
-  known: Set<string> | undefined;
-  /** Membership changes that arrived before the STATUS frame. */
-  early: PresenceChange[];
+  stream: LiveStream<PresenceFrame>;
+  /** Set once its STATUS frame is out; only then does it get the hub's shared frames. */
+  ready: boolean;
+}
+
+interface HubDeps {
+  bus: EventBus;
+  feed: SessionFeed;
+  store: PresenceStore;
+  tickMs: number;
+  /** This instance's name in cursor batches: its own come straight from PresenceService. */
+  origin: string;
+  opened(hub: SessionHub): void;
+  closed(hub: SessionHub): void;
 }
 
 /**
  * One session on one instance: a single pub/sub subscription per topic shared by the local
- * subscribers and the cursor coalescer, and one listener on the session's timeline (kicks
- * and the final status end streams).
+ * subscribers, one listener on the session's timeline (kicks and the final status end
+ * streams), and the instance's view of the session that every frame shows: who is online
+ * and the last position of each user. Frames other than STATUS are built once and pushed,
+ * the same object, to every subscriber; they are never changed afterwards.
+ *
+ * Who is online is a set kept here, not one per subscriber: a JOINED for someone already in
+ * it (or a LEFT for someone not in it) changes nothing and emits nothing, so every
+ * subscriber hears each change once, whatever order the store read and pub/sub come in.
  */
 class SessionHub {
   readonly members = new Set<Subscriber>();
-  /** Latest position of each user that moved since the last frame. */
+  private online = new Set<string>();
+  /** The last position heard of each user (STATUS shows those of online users). */
+  private readonly positions = new Map<string, CursorPosition>();
+  /** Positions heard since the last CURSORS frame. */
   private readonly pending = new Map<string, CursorPosition>();
-  private lastFrameAt = -Infinity;
-  private flushTimer?: NodeJS.Timeout;
+  /** While the store is read: what was heard meanwhile, applied on top of what it answers. */
+  private reading?: { changes: PresenceChange[]; heard: Set<string> };
+  private syncing: Promise<unknown> = Promise.resolve();
+  private readonly frames: TickThrottle;
   private closed = false;
   private readonly cleanup: Array<() => void> = [];
 
   private constructor(
     private readonly sessionId: string,
-    private readonly tickMs: number,
-  ) {}
+    private readonly deps: HubDeps,
+  ) {
+    this.frames = new TickThrottle(deps.tickMs, () => this.flush());
+  }
 
-  static async open(sessionId: string, bus: EventBus, feed: SessionFeed, timing: PresenceTiming): Promise<SessionHub> {
-    const hub = new SessionHub(sessionId, timing.cursorTickMs);
+  static async open(sessionId: string, deps: HubDeps): Promise<SessionHub> {
+    const hub = new SessionHub(sessionId, deps);
     // Subscribed before the first subscriber reads the state, so no change falls in between.
-    const [changes, cursors] = await Promise.all([bus.subscribe(topics.presence(sessionId)), bus.subscribe(topics.cursors(sessionId))]);
+    const [changes, cursors] = await Promise.all([deps.bus.subscribe(topics.presence(sessionId)), deps.bus.subscribe(topics.cursors(sessionId))]);
     hub.cleanup.push(() => void changes.return?.(), () => void cursors.return?.());
     const timeline: TimelineListener = { handled: 0, early: null, take: (event) => hub.onTimeline(event), fail: () => hub.endAll() };
     try {
-      hub.cleanup.push(await feed.attach(sessionId, timeline));
+      hub.cleanup.push(await deps.feed.attach(sessionId, timeline));
     } catch (err) {
       hub.close();
       throw err;
     }
-    hub.pump(changes, (change) => hub.members.forEach((s) => hub.deliver(s, change)));
-    hub.pump(cursors, (cursor) => hub.coalesce(cursor));
-    return hub;
-  }
-
-  /** A JOINED/LEFT to one subscriber, only when it changes what the subscriber knows. */
-  deliver(subscriber: Subscriber, change: PresenceChange): void {
-    const known = subscriber.known;
-    if (!known) return void subscriber.early.push(change);
-    if (change.kind === "JOINED" ? known.has(change.userId) : !known.has(change.userId)) return;
-    if (change.kind === "JOINED") known.add(change.userId);
-    else known.delete(change.userId);
-    subscriber.queue.push({
-      sessionId: this.sessionId,
-      kind: change.kind === "JOINED" ? PresenceKind.JOINED : PresenceKind.LEFT,
-      userId: change.userId,
-      cursors: [],
-      onlineUserIds: [...known],
+    hub.pump(changes, (change) => hub.change(change));
+    hub.pump(cursors, (batch: CursorBatch) => {
+      if (batch.origin !== deps.origin) for (const cursor of batch.cursors) hub.hear(cursor);
     });
+    deps.opened(hub);
+    return hub;
   }
 
   get isClosed(): boolean {
@@ -282,13 +394,95 @@ class SessionHub {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.flushTimer);
+    this.frames.stop();
+    this.deps.closed(this);
     for (const stop of this.cleanup.splice(0)) stop();
+  }
+
+  /**
+   * Brings the hub's view up to date with the store (the subscriber's own connection
+   * included), then gives the subscriber its STATUS frame and, from then on, the shared ones.
+   * The STATUS frame is taken from the hub's view in the same turn as the subscriber becomes
+   * ready, so it misses nothing and repeats nothing.
+   */
+  async admit(subscriber: Subscriber): Promise<void> {
+    const read = await this.sync();
+    // Without the store, the viewer's own connection is all we know for sure.
+    if (!read) this.apply({ kind: "JOINED", userId: subscriber.viewerId });
+    const cursors = [...this.positions.values()].filter((c) => this.online.has(c.userId));
+    subscriber.stream.push({ sessionId: this.sessionId, kind: PresenceKind.STATUS, userId: null, cursors, onlineUserIds: [...this.online] });
+    subscriber.ready = true;
+  }
+
+  /** A position accepted on some instance: the last of each user goes out with the next tick's frame. */
+  hear(cursor: CursorPosition): void {
+    this.positions.set(cursor.userId, cursor);
+    this.pending.set(cursor.userId, cursor);
+    this.reading?.heard.add(cursor.userId);
+    if (!this.closed) this.frames.request();
+  }
+
+  /** A JOINED/LEFT heard: one shared frame when it changes who is online. */
+  private change(change: PresenceChange): void {
+    if (this.reading) return void this.reading.changes.push(change);
+    this.apply(change);
+  }
+
+  private apply({ kind, userId }: PresenceChange): void {
+    if (kind === "JOINED" ? this.online.has(userId) : !this.online.has(userId)) return;
+    if (kind === "JOINED") this.online.add(userId);
+    else {
+      this.online.delete(userId);
+      this.positions.delete(userId);
+    }
+    this.broadcast({
+      sessionId: this.sessionId,
+      kind: kind === "JOINED" ? PresenceKind.JOINED : PresenceKind.LEFT,
+      userId,
+      cursors: [],
+      onlineUserIds: [...this.online],
+    });
+  }
+
+  /**
+   * Reads who is online (and their cursors) from the store and makes it the hub's view,
+   * with a JOINED/LEFT frame for each difference; what was heard during the read is applied
+   * on top, as it may be newer. One read at a time. Answers false when the store failed.
+   */
+  private sync(): Promise<boolean> {
+    const run = this.syncing.then(async () => {
+      const reading = (this.reading = { changes: [], heard: new Set<string>() });
+      const state = await this.deps.store.state(this.sessionId).catch((): PresenceState | undefined => undefined);
+      this.reading = undefined;
+      if (state) {
+        const online = new Set(state.onlineUserIds);
+        for (const userId of this.online) if (!online.has(userId)) this.apply({ kind: "LEFT", userId });
+        for (const userId of online) this.apply({ kind: "JOINED", userId });
+        for (const cursor of state.cursors) if (!reading.heard.has(cursor.userId)) this.positions.set(cursor.userId, cursor);
+      }
+      for (const change of reading.changes) this.apply(change);
+      return state !== undefined;
+    });
+    this.syncing = run;
+    return run;
+  }
+
+  /** The tick's CURSORS frame: one object for every ready subscriber. */
+  private flush(): void {
+    if (this.closed || this.pending.size === 0) return;
+    const cursors = [...this.pending.values()];
+    this.pending.clear();
+    this.broadcast({ sessionId: this.sessionId, kind: PresenceKind.CURSORS, userId: null, cursors, onlineUserIds: [...this.online] });
+  }
+
+  /** Pushes `frame`, the same object, to every subscriber whose STATUS is out (the others' STATUS will include it). */
+  private broadcast(frame: PresenceFrame): void {
+    for (const subscriber of this.members) if (subscriber.ready) subscriber.stream.push(frame);
   }
 
   /** The timeline listener fell behind (cannot happen for a listener that never buffers): end every stream. */
   private endAll(): void {
-    for (const subscriber of this.members) subscriber.queue.fail(resyncRequired());
+    for (const subscriber of this.members) subscriber.stream.fail(resyncRequired());
   }
 
   private pump<T>(source: AsyncIterableIterator<T>, handle: (value: T) => void): void {
@@ -300,43 +494,12 @@ class SessionHub {
     })().catch(() => undefined);
   }
 
-  /**
-   * Keeps the latest position per user and schedules one frame no sooner than a tick after
-   * the previous one, however many instances publish moves.
-   */
-  private coalesce(cursor: CursorPosition): void {
-    this.pending.set(cursor.userId, cursor);
-    if (!this.flushTimer) this.schedule();
-  }
-
-  private schedule(): void {
-    // performance.now, not Date.now: whole milliseconds would let a frame out ~1 ms early.
-    const wait = Math.max(0, this.lastFrameAt + this.tickMs - performance.now());
-    this.flushTimer = setTimeout(() => this.flush(), Math.ceil(wait));
-    this.flushTimer.unref();
-  }
-
-  private flush(): void {
-    this.flushTimer = undefined;
-    if (this.closed || this.pending.size === 0) return;
-    // Timers may fire a fraction of a millisecond early: never a frame before its tick.
-    if (performance.now() < this.lastFrameAt + this.tickMs) return this.schedule();
-    this.lastFrameAt = performance.now();
-    const cursors = [...this.pending.values()];
-    this.pending.clear();
-    for (const subscriber of this.members) {
-      // Before its STATUS frame a subscriber gets the positions from the store instead.
-      if (!subscriber.known) continue;
-      subscriber.queue.push({ sessionId: this.sessionId, kind: PresenceKind.CURSORS, userId: null, cursors, onlineUserIds: [...subscriber.known] });
-    }
-  }
-
   /** A kick ends the kicked user's stream FORBIDDEN; the session's final status ends every stream. */
   private onTimeline(event: TimelineMessage): void {
     for (const subscriber of this.members) {
       const step = systemEventStep(event, subscriber.viewerId);
-      if (step.end === "forbidden") subscriber.queue.fail(forbidden("You were removed from this session."));
-      else if (step.end === "complete") subscriber.queue.end();
+      if (step.end === "forbidden") subscriber.stream.fail(forbidden("You were removed from this session."));
+      else if (step.end === "complete") subscriber.stream.end();
     }
   }
 }
