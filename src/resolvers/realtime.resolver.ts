@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, Float, ID, Mutation, Resolver, Root, Subscription } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Ctx, FieldResolver, Float, ID, Info, Mutation, Resolver, Root, Subscription } from "type-graphql";
 import type { UserEntity } from "../entities/user.entity";
 import { PresenceUpdate } from "../schema/presence.type";
 import { Signal, SignalInput } from "../schema/signal.type";
@@ -6,6 +7,7 @@ import { User } from "../schema/user.type";
 import type { PresenceFrame } from "../services/presence.service";
 import type { SignalMessage } from "../services/signal.service";
 import type { RequestContext } from "./context";
+import { userRef } from "./user-ref";
 
 /** Presence, live cursors and WebRTC signaling (R2, R3): thin over PresenceService and SignalService. */
 @Resolver(() => PresenceUpdate)
@@ -35,7 +37,7 @@ export class RealtimeResolver {
     description: "The first frame is the full state (online users and their last cursors); then changes.",
     subscribe: ({ args, context }) => {
       const ctx = context as RequestContext;
-      return ctx.services.presence.watch(ctx.auth, args.sessionId as string);
+      return ctx.services.presence.watch(ctx.auth, args.sessionId as string, ctx.openStream);
     },
   })
   presence(@Root() frame: PresenceFrame, @Arg("sessionId", () => ID) _sessionId: string): PresenceFrame {
@@ -54,8 +56,8 @@ export class RealtimeResolver {
   }
 
   @FieldResolver(() => User, { nullable: true, description: "Who JOINED or LEFT; null for STATUS and CURSORS frames." })
-  async user(@Root() frame: PresenceFrame, @Ctx() ctx: RequestContext): Promise<UserEntity | null> {
+  async user(@Root() frame: PresenceFrame, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UserEntity | null> {
     if (!frame.userId) return null;
-    return (await ctx.loaders.userById.load(frame.userId)) ?? null;
+    return (await userRef(ctx, info, frame.userId)) ?? null;
   }
 }
