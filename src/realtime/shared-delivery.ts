@@ -110,8 +110,8 @@ export class SharedDelivery {
     };
   }
 
-  /** Executes `item` for a group and answers its payload as JSON text. */
-  async frame(line: SubscriberLine, item: unknown): Promise<string> {
+  /** Executes `item` for a group and answers its payload as UTF-8 JSON, encoded once for every socket. */
+  async frame(line: SubscriberLine, item: unknown): Promise<Buffer> {
     this.metrics.liveExecutions.inc();
     const requestId = randomUUID();
     const contextValue = createRequestContext({ requestId, auth: line.auth, clientIp: line.clientIp, services: this.services });
@@ -123,7 +123,7 @@ export class SharedDelivery {
       variableValues: line.variables,
       operationName: line.operationName,
     });
-    return JSON.stringify(result.errors ? this.formatResult(result, requestId) : result);
+    return Buffer.from(JSON.stringify(result.errors ? this.formatResult(result, requestId) : result));
   }
 
   reportError(err: unknown): void {
@@ -148,7 +148,7 @@ function groupKey(line: SubscriberLine, scope: string): string {
 /** An item to send to its recipients in order, or a step of one subscriber (its end) in the same order. */
 interface Entry {
   item?: unknown;
-  frame?: Promise<string>;
+  frame?: Promise<Buffer>;
   recipients: Array<SharedStream<unknown>>;
   control?: () => void;
 }
@@ -208,7 +208,7 @@ class OperationGroup {
           entry.control();
           continue;
         }
-        let payload: string | undefined;
+        let payload: Buffer | undefined;
         try {
           payload = await entry.frame;
         } catch (err) {
@@ -226,6 +226,8 @@ class OperationGroup {
   }
 }
 
+const FRAME_END = Buffer.from("}");
+
 /**
  * One subscriber's stream on the shared path. Items go to its group; as an iterator it yields
  * nothing and settles when the subscription ends, so graphql-ws sends `complete` or `error`
@@ -239,7 +241,8 @@ export class SharedStream<T> implements LiveStream<T> {
   private ending = false;
   /** Frames handed to the socket and not yet flushed to the network. */
   private unsent = 0;
-  private readonly frameStart: string;
+  /** `{"id":…,"type":"next","payload":` as bytes: a frame is this, the shared payload and FRAME_END. */
+  private readonly frameStart: Buffer;
   private settle?: { resolve: (r: IteratorResult<never>) => void; reject: (e: unknown) => void };
   private outcome?: { error?: unknown };
   private readonly listeners: Array<() => void> = [];
@@ -251,7 +254,7 @@ export class SharedStream<T> implements LiveStream<T> {
     private readonly options: LiveStreamOptions,
   ) {
     group.members.add(this as SharedStream<unknown>);
-    this.frameStart = `{"id":${JSON.stringify(line.id)},"type":"next","payload":`;
+    this.frameStart = Buffer.from(`{"id":${JSON.stringify(line.id)},"type":"next","payload":`);
   }
 
   get closed(): boolean {
@@ -276,7 +279,7 @@ export class SharedStream<T> implements LiveStream<T> {
   }
 
   /** Writes a prepared payload to the socket (the group calls it in order). */
-  write(payload: string): void {
+  write(payload: Buffer): void {
     if (this.finished) return;
     const socket = this.line.socket;
     if (socket.readyState !== socket.OPEN) return;
@@ -285,7 +288,9 @@ export class SharedStream<T> implements LiveStream<T> {
       return this.finish({ error: this.options.overflow() });
     }
     this.unsent += 1;
-    socket.send(this.frameStart + payload + "}", this.flushed);
+    // Bytes copied, not encoded again per subscriber; still a text frame, as graphql-ws sends.
+    const frame = Buffer.concat([this.frameStart, payload, FRAME_END], this.frameStart.length + payload.length + 1);
+    socket.send(frame, { binary: false }, this.flushed);
   }
 
   next(): Promise<IteratorResult<never>> {

@@ -14,7 +14,7 @@ import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
-import { closeConnectedTime, participantEvent, type SessionService } from "./session.service";
+import { participantEvent, type SessionService } from "./session.service";
 import { isSeated } from "../entities/participant.entity";
 import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
 
@@ -180,24 +180,20 @@ export class ParticipantService {
    * DISCONNECTED follows after RECONNECT_GRACE_MS (disconnectInactive).
    */
   async connectionChanged(sessionId: string, userId: string, online: boolean): Promise<void> {
+    // The common transitions record nothing on the timeline, so they take one conditional
+    // UPDATE and no session lock: a lecture hall connecting at once is not serialized on the
+    // session row. The row's own lock orders them against a kick or a leave, which check the
+    // status they find. Coming back from RECONNECTING is recorded, so it takes the lock below.
+    const [{ changed }]: Array<{ changed: number }> = await this.store.db.query(online ? CONNECT : LOSE_CONNECTION, [sessionId, userId]);
+    if (!online || changed > 0) return;
     await this.store.change(sessionId, async (tx) => {
       const participant = await tx.findOneBy(ParticipantEntity, { sessionId, userId });
-      if (!participant) return { result: undefined };
-      const now = await dbNow(tx);
-      if (online) {
-        if (participant.status !== ParticipantStatus.JOINING && participant.status !== ParticipantStatus.RECONNECTING) return { result: undefined };
-        const reconnect = participant.status === ParticipantStatus.RECONNECTING;
-        participant.status = ParticipantStatus.CONNECTED;
-        participant.connectedSince = now;
-        if (reconnect) participant.reconnectCount += 1;
-        await tx.save(ParticipantEntity, participant);
-        return { result: undefined, events: reconnect ? [participantEvent("PARTICIPANT_RECONNECT", participant)] : [] };
-      }
-      if (participant.status !== ParticipantStatus.CONNECTED) return { result: undefined };
-      participant.status = ParticipantStatus.RECONNECTING;
-      closeConnectedTime(participant, now);
+      if (participant?.status !== ParticipantStatus.RECONNECTING) return { result: undefined };
+      participant.status = ParticipantStatus.CONNECTED;
+      participant.connectedSince = await dbNow(tx);
+      participant.reconnectCount += 1;
       await tx.save(ParticipantEntity, participant);
-      return { result: undefined };
+      return { result: undefined, events: [participantEvent("PARTICIPANT_RECONNECT", participant)] };
     });
   }
 
@@ -254,3 +250,21 @@ export function requireSeated(access: SessionAccess): ParticipantEntity {
   }
   return participant;
 }
+
+/** JOINING → CONNECTED (RULES.md "Participants"): the connected time starts on the database clock. */
+const CONNECT = `WITH changed AS (
+    UPDATE session_participants SET status = 'CONNECTED', connected_since = clock_timestamp(), updated_at = now()
+     WHERE session_id = $1 AND user_id = $2 AND status = 'JOINING'
+    RETURNING id)
+  SELECT count(*)::int AS changed FROM changed`;
+
+/** CONNECTED → RECONNECTING: the connected interval is added to the total (whole seconds, as closeConnectedTime). */
+const LOSE_CONNECTION = `WITH changed AS (
+    UPDATE session_participants
+       SET status = 'RECONNECTING',
+           connected_seconds = connected_seconds
+             + CASE WHEN connected_since IS NULL THEN 0 ELSE GREATEST(0, floor(extract(epoch FROM clock_timestamp() - connected_since)))::int END,
+           connected_since = NULL, updated_at = now()
+     WHERE session_id = $1 AND user_id = $2 AND status = 'CONNECTED'
+    RETURNING id)
+  SELECT count(*)::int AS changed FROM changed`;
