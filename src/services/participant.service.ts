@@ -16,7 +16,7 @@ import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 import { participantEvent, type SessionService } from "./session.service";
 import { isSeated } from "../entities/participant.entity";
-import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
+import type { NewSessionEvent, SessionEventType } from "./timeline";
 
 export interface MediaStateInput {
   audioEnabled?: boolean | null;
@@ -187,13 +187,9 @@ export class ParticipantService {
     const [{ changed }]: Array<{ changed: number }> = await this.store.db.query(online ? CONNECT : LOSE_CONNECTION, [sessionId, userId]);
     if (!online || changed > 0) return;
     await this.store.change(sessionId, async (tx) => {
-      const participant = await tx.findOneBy(ParticipantEntity, { sessionId, userId });
-      if (participant?.status !== ParticipantStatus.RECONNECTING) return { result: undefined };
-      participant.status = ParticipantStatus.CONNECTED;
-      participant.connectedSince = await dbNow(tx);
-      participant.reconnectCount += 1;
-      await tx.save(ParticipantEntity, participant);
-      return { result: undefined, events: [participantEvent("PARTICIPANT_RECONNECT", participant)] };
+      const [back]: Array<Pick<ParticipantEntity, "id" | "userId">> = await tx.query(RECONNECT, [sessionId, userId]);
+      if (!back) return { result: undefined };
+      return { result: undefined, events: [participantEvent("PARTICIPANT_RECONNECT", back as ParticipantEntity)] };
     });
   }
 
@@ -257,6 +253,14 @@ const CONNECT = `WITH changed AS (
      WHERE session_id = $1 AND user_id = $2 AND status = 'JOINING'
     RETURNING id)
   SELECT count(*)::int AS changed FROM changed`;
+
+/** RECONNECTING → CONNECTED, a reconnect counted (under the session lock: it is recorded). */
+const RECONNECT = `WITH changed AS (
+    UPDATE session_participants
+       SET status = 'CONNECTED', connected_since = clock_timestamp(), reconnect_count = reconnect_count + 1, updated_at = now()
+     WHERE session_id = $1 AND user_id = $2 AND status = 'RECONNECTING'
+    RETURNING id, user_id)
+  SELECT id, user_id AS "userId" FROM changed`;
 
 /** CONNECTED → RECONNECTING: the connected interval is added to the total (whole seconds, as closeConnectedTime). */
 const LOSE_CONNECTION = `WITH changed AS (
