@@ -1,4 +1,5 @@
 import { In, type DataSource, type EntityManager } from "typeorm";
+import { entityFromRow } from "../db/raw-rows";
 import type { BookingEntity } from "../entities/booking.entity";
 import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
 import {
@@ -108,7 +109,7 @@ export class AccessPolicy {
       ...(clientOpIds.length > 0 ? [clientOpIds] : []),
     ])) as Array<Record<string, any>>;
     const row = rows[0];
-    const participant = row.p_id === null ? undefined : participantFromRow(row);
+    const participant = row.p_id === null ? undefined : entityFromRow(manager, ParticipantEntity, row, "p_");
     const isHost = session.hostId === actorId;
     const role = participant?.role ?? (isHost ? ParticipantRole.HOST : ParticipantRole.VIEWER);
     const permissions = effectivePermissions(await this.defaultsFor(role, manager), participant?.permissionGrants ?? {});
@@ -379,33 +380,6 @@ const ACCESS_AND_REPEATS_SQL = `
        FROM session_events e
       WHERE e.session_id = $2 AND e.user_id = $1 AND e.client_op_id = ANY($4::text[])) AS repeats
   ${ACCESS_FROM}`;
-
-/** The participant of an ACCESS_SQL row as the ParticipantEntity TypeORM would have made of it. */
-function participantFromRow(row: Record<string, any>): ParticipantEntity {
-  // A class instance, so callers may still hand it to tx.save(); no TypeORM hydration.
-  return Object.assign(new ParticipantEntity(), {
-    id: row.p_id,
-    sessionId: row.p_session_id,
-    userId: row.p_user_id,
-    role: row.p_role,
-    status: row.p_status,
-    joinedAt: row.p_joined_at,
-    leftAt: row.p_left_at,
-    peerId: row.p_peer_id,
-    audioEnabled: row.p_audio_enabled,
-    videoEnabled: row.p_video_enabled,
-    screenSharing: row.p_screen_sharing,
-    connectionQuality: row.p_connection_quality,
-    handRaised: row.p_hand_raised,
-    permissionGrants: row.p_permission_grants,
-    joinCount: row.p_join_count,
-    reconnectCount: row.p_reconnect_count,
-    connectedSeconds: row.p_connected_seconds,
-    connectedSince: row.p_connected_since,
-    createdAt: row.p_created_at,
-    updatedAt: row.p_updated_at,
-  });
-}
 
 export function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);

@@ -228,6 +228,26 @@ class OperationGroup {
 
 const FRAME_END = Buffer.from("}");
 
+/** Sockets holding back their writes until the current turn's frames are all queued. */
+const corked = new Set<import("node:net").Socket>();
+
+/**
+ * Frames written to one socket in one turn (a batch of 50 events, or several subscriptions
+ * on one socket) leave in one write instead of one system call each.
+ */
+function corkUntilNextTick(socket: WebSocket): void {
+  const raw = (socket as unknown as { _socket?: import("node:net").Socket })._socket;
+  if (!raw || corked.has(raw)) return;
+  if (corked.size === 0) process.nextTick(uncorkAll);
+  corked.add(raw);
+  raw.cork();
+}
+
+function uncorkAll(): void {
+  for (const raw of corked) raw.uncork();
+  corked.clear();
+}
+
 /**
  * One subscriber's stream on the shared path. Items go to its group; as an iterator it yields
  * nothing and settles when the subscription ends, so graphql-ws sends `complete` or `error`
@@ -290,6 +310,7 @@ export class SharedStream<T> implements LiveStream<T> {
     this.unsent += 1;
     // Bytes copied, not encoded again per subscriber; still a text frame, as graphql-ws sends.
     const frame = Buffer.concat([this.frameStart, payload, FRAME_END], this.frameStart.length + payload.length + 1);
+    corkUntilNextTick(socket);
     socket.send(frame, { binary: false }, this.flushed);
   }
 

@@ -1,6 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { isUuid } from "../auth/access";
 import { SessionEventEntity } from "../entities/session-event.entity";
+import { entityFromRow, selectColumns } from "../db/raw-rows";
 import { SessionEntity } from "../entities/session.entity";
 import { notFound } from "./errors";
 
@@ -59,40 +60,6 @@ export type BoardEventType =
   | "BOARD_CLEAR"
   | "BOARD_RESTORE";
 
-/** The columns of classroom_sessions, read as SessionEntity fields by sessionFromRow. */
-const SESSION_COLUMNS = `id, title, type, status, host_id, classroom_id, booking_id, scheduled_start, scheduled_end,
-  actual_start, actual_end, active_seconds, active_since, access_code, max_participants, is_recorded, settings,
-  last_seq, last_event_ms, board_version, created_at, updated_at`;
-
-/** A raw classroom_sessions row (SESSION_COLUMNS) as the SessionEntity TypeORM would have made of it. */
-function sessionFromRow(row: Record<string, any>): SessionEntity {
-  // A class instance, so callers may still hand it to tx.save(); no TypeORM hydration.
-  return Object.assign(new SessionEntity(), {
-    id: row.id,
-    title: row.title,
-    type: row.type,
-    status: row.status,
-    hostId: row.host_id,
-    classroomId: row.classroom_id,
-    bookingId: row.booking_id,
-    scheduledStart: row.scheduled_start,
-    scheduledEnd: row.scheduled_end,
-    actualStart: row.actual_start,
-    actualEnd: row.actual_end,
-    activeSeconds: row.active_seconds,
-    activeSince: row.active_since,
-    accessCode: row.access_code,
-    maxParticipants: row.max_participants,
-    isRecorded: row.is_recorded,
-    settings: row.settings,
-    lastSeq: row.last_seq,
-    lastEventMs: Number(row.last_event_ms),
-    boardVersion: row.board_version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  });
-}
-
 /**
  * Locks the session row until the transaction ends and answers it as it is now: every
  * change to a session and every timeline append happens under this lock, so seq numbers are
@@ -104,9 +71,10 @@ function sessionFromRow(row: Record<string, any>): SessionEntity {
  */
 export async function lockSession(tx: EntityManager, sessionId: string): Promise<SessionEntity> {
   if (!isUuid(sessionId)) throw notFound("Session");
-  const rows = (await tx.query(`SELECT ${SESSION_COLUMNS} FROM classroom_sessions WHERE id = $1 FOR UPDATE`, [sessionId])) as Array<Record<string, any>>;
+  const sql = `SELECT ${selectColumns(tx, SessionEntity)} FROM classroom_sessions WHERE id = $1 FOR UPDATE`;
+  const rows = (await tx.query(sql, [sessionId])) as Array<Record<string, unknown>>;
   if (rows.length === 0) throw notFound("Session");
-  return sessionFromRow(rows[0]);
+  return entityFromRow(tx, SessionEntity, rows[0]);
 }
 
 /**
