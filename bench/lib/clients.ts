@@ -8,9 +8,21 @@ import WebSocket from "ws";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-/** POSTs JSON, answers the parsed JSON body; rejects on a non-2xx status. */
+/**
+ * POSTs JSON, answers the parsed JSON body; rejects on a non-2xx status. A kept-alive socket
+ * the server closed as it was reused (its idle timeout) is retried once on a fresh one, as
+ * Node's documentation advises; every request the harness sends may be repeated (board ops
+ * carry clientOpIds).
+ */
 export function postJson<T = any>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
   const payload = Buffer.from(JSON.stringify(body));
+  return send<T>(url, payload, headers).catch((err: Error & { code?: string; reusedSocket?: boolean }) => {
+    if (err.reusedSocket && err.code === "ECONNRESET") return send<T>(url, payload, headers);
+    throw err;
+  });
+}
+
+function send<T>(url: string, payload: Buffer, headers: Record<string, string>): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
@@ -34,7 +46,7 @@ export function postJson<T = any>(url: string, body: unknown, headers: Record<st
         res.on("error", reject);
       },
     );
-    req.on("error", reject);
+    req.on("error", (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     req.end(payload);
   });
 }
