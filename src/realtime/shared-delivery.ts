@@ -226,8 +226,6 @@ class OperationGroup {
   }
 }
 
-const FRAME_END = Buffer.from("}");
-
 /** Sockets holding back their writes until the current turn's frames are all queued. */
 const corked = new Set<import("node:net").Socket>();
 
@@ -261,8 +259,9 @@ export class SharedStream<T> implements LiveStream<T> {
   private ending = false;
   /** Frames handed to the socket and not yet flushed to the network. */
   private unsent = 0;
-  /** `{"id":…,"type":"next","payload":` as bytes: a frame is this, the shared payload and FRAME_END. */
-  private readonly frameStart: Buffer;
+  /** `{"id":…,"type":"next","payload":`: a frame is this, the shared payload and `}`. */
+  private readonly frameStart: string;
+  private readonly frameStartBytes: number;
   private settle?: { resolve: (r: IteratorResult<never>) => void; reject: (e: unknown) => void };
   private outcome?: { error?: unknown };
   private readonly listeners: Array<() => void> = [];
@@ -274,7 +273,10 @@ export class SharedStream<T> implements LiveStream<T> {
     private readonly options: LiveStreamOptions,
   ) {
     group.members.add(this as SharedStream<unknown>);
-    this.frameStart = Buffer.from(`{"id":${JSON.stringify(line.id)},"type":"next","payload":`);
+    // A string, not a Buffer: a small Buffer held for the subscription's life would keep a
+    // whole pooled 8 KiB slab alive with it.
+    this.frameStart = `{"id":${JSON.stringify(line.id)},"type":"next","payload":`;
+    this.frameStartBytes = Buffer.byteLength(this.frameStart);
   }
 
   get closed(): boolean {
@@ -309,7 +311,10 @@ export class SharedStream<T> implements LiveStream<T> {
     }
     this.unsent += 1;
     // Bytes copied, not encoded again per subscriber; still a text frame, as graphql-ws sends.
-    const frame = Buffer.concat([this.frameStart, payload, FRAME_END], this.frameStart.length + payload.length + 1);
+    const frame = Buffer.allocUnsafe(this.frameStartBytes + payload.length + 1);
+    frame.write(this.frameStart, 0);
+    payload.copy(frame, this.frameStartBytes);
+    frame[frame.length - 1] = 0x7d; // "}"
     corkUntilNextTick(socket);
     socket.send(frame, { binary: false }, this.flushed);
   }
