@@ -24,9 +24,10 @@ import type WebSocket from "ws";
 import { WebSocketServer } from "ws";
 import { connectGraphqlWs, connectPlainWs, gql, pool, postJson } from "../lib/clients";
 import { executionsFigure, perEvent, readExecutionsOf } from "../lib/executions";
-import { Sequence, check, percentile, scaled, scaledMs, sleep } from "../lib/measure";
+import { check, percentile, scaled, scaledMs, sleep } from "../lib/measure";
 import { alternate, med, row, type Scenario } from "../lib/scenario";
 import { createSession, type ApiServer } from "../lib/stack";
+import { APPLY, Receiver, SUBSCRIPTION } from "./fanout";
 import { strokeBatch } from "./ingest";
 
 const SESSIONS = 20;
@@ -37,9 +38,6 @@ const RATES = [200, 2000, 8000];
 /** Per writer: its requests in flight, and how far it may run ahead of its slowest subscriber. */
 const MAX_IN_FLIGHT = 2;
 const MAX_LAG = 50;
-const FIELDS = "id sessionId seq version type clientOpId timestampMs user { id } data";
-const SUBSCRIPTION = `subscription($s: ID!, $after: Int) { boardEvents(sessionId: $s, afterSeq: $after) { ${FIELDS} } }`;
-const APPLY = `mutation($s: ID!, $events: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $events) { version accepted { seq } } }`;
 
 interface WideSession {
   id: string;
@@ -78,14 +76,13 @@ interface BoardEvent {
 }
 
 /** What one subscriber has seen of its session. */
-class Receiver {
-  readonly versions: Sequence;
-  lastSeq = 0;
+/** fanout's Receiver, of one of the sessions. */
+class SessionReceiver extends Receiver {
   constructor(
     readonly session: number,
     startVersion: number,
   ) {
-    this.versions = new Sequence(startVersion);
+    super(startVersion);
   }
 }
 
@@ -99,18 +96,16 @@ export const remote = {
   async round(a: RoundArgs): Promise<RoundResult> {
     const project = a.side === "project";
     if (!project) await Promise.all(a.urls.map((url) => postJson(`${url}/reset`, {})));
-    const receivers = a.sessions.map((s, si) => s.tokens.map(() => new Receiver(si, s.startVersion)));
+    const receivers = a.sessions.map((s, si) => s.tokens.map(() => new SessionReceiver(si, s.startVersion)));
     const all = receivers.flat();
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
     let delivered = 0;
     let latencyStep = true;
-    const onEvent = (r: Receiver, e: BoardEvent) => {
+    const onEvent = (r: SessionReceiver, e: BoardEvent) => {
       const now = performance.now();
       if (e.sessionId !== a.sessions[r.session].id) return void (r.versions.error ??= `an event of session ${e.sessionId} on a subscriber of ${a.sessions[r.session].id}`);
-      r.versions.see(e.version, "version");
-      if (e.seq <= r.lastSeq && !r.versions.error) r.versions.error = `seq ${e.seq} after ${r.lastSeq}`;
-      r.lastSeq = e.seq;
+      r.see(e);
       delivered++;
       if (latencyStep) {
         const t = sentAt.get(e.clientOpId);

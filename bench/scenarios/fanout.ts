@@ -24,8 +24,8 @@ const RATES = [100, 1000, 4000];
 const MAX_IN_FLIGHT = 4;
 const MAX_LAG = 50;
 const FIELDS = "id sessionId seq version type clientOpId timestampMs user { id } data";
-const SUBSCRIPTION = `subscription($s: ID!, $after: Int) { boardEvents(sessionId: $s, afterSeq: $after) { ${FIELDS} } }`;
-const APPLY = `mutation($s: ID!, $events: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $events) { version accepted { seq } } }`;
+export const SUBSCRIPTION = `subscription($s: ID!, $after: Int) { boardEvents(sessionId: $s, afterSeq: $after) { ${FIELDS} } }`;
+export const APPLY = `mutation($s: ID!, $events: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $events) { version accepted { seq } } }`;
 
 interface RoundArgs {
   side: "project" | "baseline";
@@ -48,12 +48,19 @@ interface RoundResult {
   executionsPerEvent?: number;
 }
 
-/** What every subscriber has seen: the checks and the counts by step. */
-class Receiver {
+/** What one subscriber has seen: every board version once and in order, seq increasing. */
+export class Receiver {
   readonly versions: Sequence;
   lastSeq = 0;
   constructor(startVersion: number) {
     this.versions = new Sequence(startVersion);
+  }
+
+  /** Checks `e` against the events before it (the first problem is kept in versions.error). */
+  see(e: { seq: number; version: number }): void {
+    this.versions.see(e.version, "version");
+    if (e.seq <= this.lastSeq && !this.versions.error) this.versions.error = `seq ${e.seq} after ${this.lastSeq}`;
+    this.lastSeq = e.seq;
   }
 }
 
@@ -67,9 +74,7 @@ export const remote = {
     let latencyStep = true;
     const onEvent = (r: Receiver, e: { seq: number; version: number; clientOpId: string }) => {
       const now = performance.now();
-      r.versions.see(e.version, "version");
-      if (e.seq <= r.lastSeq && !r.versions.error) r.versions.error = `seq ${e.seq} after ${r.lastSeq}`;
-      r.lastSeq = e.seq;
+      r.see(e);
       delivered++;
       if (latencyStep) {
         const t = sentAt.get(e.clientOpId);

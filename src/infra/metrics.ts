@@ -14,13 +14,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Items handed to shared subscriber groups: events of a hub, presence frames. */
-  readonly liveItems = new Counter({
-    name: "realtime_items_total",
-    help: "Live items (timeline events, presence frames) fanned out to local subscribers",
-    registers: [this.registry],
-  });
-
   /** Subscribers ended because their socket could not drain (RESYNC_REQUIRED). */
   readonly slowSubscribers = new Counter({
     name: "realtime_slow_subscribers_total",

@@ -30,7 +30,6 @@ export interface OperationFacts {
   selectionVariables: string[];
 }
 
-
 /**
  * Reads what sharing needs from a validated document: whether any selected field (in any
  * fragment too) is marked viewer-dependent, and which variables the selection reads below the
@@ -130,10 +129,6 @@ export class SharedDelivery {
     this.onError(err);
   }
 
-  countItem(): void {
-    this.metrics.liveItems.inc();
-  }
-
   countSlow(): void {
     this.metrics.slowSubscribers.inc();
   }
@@ -175,7 +170,6 @@ class OperationGroup {
       tail.recipients.push(stream);
       return;
     }
-    this.delivery.countItem();
     const frame = this.delivery.frame(stream.line, item);
     frame.catch(() => undefined); // reported when drained
     this.queue.push({ item, frame, recipients: [stream] });

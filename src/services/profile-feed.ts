@@ -20,7 +20,6 @@ interface Watcher {
 export class ProfileFeed {
   private readonly watchers = new Map<string, Set<Watcher>>();
   private source?: Promise<AsyncIterableIterator<ProfileChanged>>;
-  private count = 0;
 
   constructor(
     private readonly bus: EventBus,
@@ -41,7 +40,6 @@ export class ProfileFeed {
     let mine = this.watchers.get(userId);
     if (!mine) this.watchers.set(userId, (mine = new Set()));
     mine.add(watcher);
-    this.count += 1;
     try {
       do {
         watcher.dirty = false;
@@ -88,9 +86,8 @@ export class ProfileFeed {
   private forget(userId: string, watcher: Watcher): void {
     const mine = this.watchers.get(userId);
     if (!mine?.delete(watcher)) return;
-    this.count -= 1;
     if (mine.size === 0) this.watchers.delete(userId);
-    if (this.count === 0 && this.source) {
+    if (this.watchers.size === 0 && this.source) {
       // Nobody here watches: stop hearing every user's changes.
       void this.source.then((changes) => changes.return?.()).catch(() => undefined);
       this.source = undefined;

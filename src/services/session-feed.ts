@@ -20,8 +20,6 @@ export interface FeedStep<T> {
   end?: "complete" | "forbidden";
 }
 
-export { SUBSCRIBER_BUFFER } from "../realtime/live-stream";
-
 /** Events read per statement when a hub catches up. */
 const CATCH_UP_PAGE = 500;
 
