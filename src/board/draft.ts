@@ -115,14 +115,30 @@ export class Draft {
     return this.state;
   }
 
+  /**
+   * In place: toState, and how to undo it: the input's records as they were (the journal,
+   * newest first) and its fields replaced wholesale. Null for a copying draft.
+   */
+  toStateWithUndo(): { state: BoardState; undo: (() => void) | null } {
+    if (!this.journal) return { state: this.toState(), undo: null };
+    const { version, layers, objects } = this.state;
+    const meta = { ...this.state.meta };
+    const journal = this.journal.splice(0);
+    const state = this.toState();
+    return {
+      state,
+      undo: () => {
+        undoWrites(journal);
+        Object.assign(state, { version, layers, objects });
+        Object.assign(state.meta, meta);
+      },
+    };
+  }
+
   /** In place: undoes every write since the start, newest first (the input is as it was). */
   rollback(): void {
     if (!this.journal) return;
-    for (const entry of this.journal.reverse()) {
-      if ("replaced" in entry) this.records[entry.replaced] = entry.old as never;
-      else if (entry.had) setOwn(entry.record, entry.key, entry.old);
-      else delete entry.record[entry.key];
-    }
+    for (const entry of undoWrites(this.journal)) this.records[entry.replaced] = entry.old as never;
     this.journal.length = 0;
   }
 
@@ -134,4 +150,16 @@ export class Draft {
     }
     return this.records[name];
   }
+}
+
+/** Undoes the journal's record writes, newest first; answers its wholesale replacements, newest first. */
+function undoWrites(journal: readonly JournalEntry[]): Array<Extract<JournalEntry, { replaced: RecordName }>> {
+  const replaced: Array<Extract<JournalEntry, { replaced: RecordName }>> = [];
+  for (let i = journal.length - 1; i >= 0; i--) {
+    const entry = journal[i];
+    if ("replaced" in entry) replaced.push(entry);
+    else if (entry.had) setOwn(entry.record, entry.key, entry.old);
+    else delete entry.record[entry.key];
+  }
+  return replaced;
 }

@@ -73,7 +73,8 @@ export function applyOps(
       applied.push(accepted);
     }),
   );
-  return { state: draft.toState(), applied, conflicts, skipped };
+  const { state: result, undo } = draft.toStateWithUndo();
+  return { state: result, applied, conflicts, skipped, ...(undo ? { undo } : {}) };
 }
 
 /** Runs `work`; if it throws, an in-place draft is rolled back first. */

@@ -116,6 +116,11 @@ export interface ApplyResult {
   conflicts: BoardConflict[];
   /** Valid ops that were not applied (a skipping conflict, nothing to undo or redo). */
   skipped: SkippedBoardOp[];
+  /**
+   * In place (options.inPlace) only: puts the input state back exactly as it was before the
+   * batch, for a caller whose store refused it. Valid until the state is changed again.
+   */
+  undo?: () => void;
 }
 
 export interface ApplyOptions {

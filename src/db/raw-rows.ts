@@ -37,3 +37,9 @@ export function entityFromRow<T extends ObjectLiteral>(manager: EntityManager, t
   }
   return entity;
 }
+
+/**
+ * A boolean SQL expression for a hand-written statement, over the aliases the statement
+ * documents; `param(value)` binds a value and answers its placeholder.
+ */
+export type SqlCondition = (param: (value: unknown) => string) => string;

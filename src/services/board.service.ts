@@ -18,6 +18,9 @@ import {
   type ConflictStrategy,
 } from "../board";
 import { SessionEventEntity } from "../entities/session-event.entity";
+import type { PermissionKey } from "../entities/participant.entity";
+import { SerialByKey } from "../infra/serial-by-key";
+import { isUniqueViolation } from "../db/errors";
 import { SessionEntity, SessionStatus } from "../entities/session.entity";
 import { forbidden, invalidInput } from "./errors";
 import type { FeedStep } from "./session-feed";
@@ -101,6 +104,8 @@ class BoardCache {
  */
 export class BoardService {
   private readonly cache = new BoardCache();
+  /** A session's writes on this instance, one at a time: each may change the cached board in place. */
+  private readonly writes = new SerialByKey();
 
   constructor(
     private readonly store: SessionStore,
@@ -139,6 +144,78 @@ export class BoardService {
     ops: BoardOpInput[] | ((board: BoardState) => BoardOpInput[]),
     strategy: ConflictStrategy,
     options: BoardWriteOptions<R> = {},
+  ): Promise<ApplyBoardResult & { extra?: R }> {
+    return this.writes.run(sessionId, async () => {
+      const plain = Array.isArray(ops) && !options.authorize && !options.extraEvents && !options.afterAppend;
+      return (plain && (await this.writeOnCachedBoard(actorId, sessionId, ops, strategy))) || this.writeLocked(actorId, sessionId, ops, strategy, options);
+    });
+  }
+
+  /**
+   * A client batch in one statement, without a transaction: applied to the cached board, then
+   * stored only if the session is ACTIVE at that very board version, the batch repeats no
+   * stored op and the actor holds every permission the engine asked for (read by the same
+   * statement, SessionStore.appendIf). Undefined, with the cached board as it was, when the
+   * locked path must decide instead: no cached board, a keyframe to take, an op the engine
+   * refuses (the locked path answers access errors first), nothing to store, or a guard that
+   * failed (another instance wrote, a repeat, a permission, the session's status).
+   */
+  private async writeOnCachedBoard(actorId: string, sessionId: string, ops: BoardOpInput[], strategy: ConflictStrategy): Promise<ApplyBoardResult | undefined> {
+    const before = this.cache.get(sessionId);
+    const every = this.keyframes?.everyEvents ?? Infinity;
+    if (!before || Math.floor((before.version + ops.length) / every) !== Math.floor(before.version / every)) return undefined;
+    const baseVersion = before.version;
+    const asked = new Set<PermissionKey>();
+    let step: ReturnType<typeof applyOps>;
+    try {
+      // Every permission is granted here and checked by the statement: the same answers.
+      step = applyOps(before, ops, actorId, strategy, { can: (permission) => (asked.add(permission), true), inPlace: true });
+    } catch {
+      return undefined; // the engine put the board back
+    }
+    const undo = step.undo as () => void;
+    if (step.applied.length === 0) {
+      undo();
+      return undefined;
+    }
+    const events: NewSessionEvent[] = step.applied.map((op) => ({
+      type: boardEventType(op.type),
+      userId: actorId,
+      clientOpId: op.clientOpId,
+      boardVersion: op.version,
+      data: op.data,
+    }));
+    let saved: SessionEventEntity[] | undefined;
+    try {
+      saved = await this.store.appendIf(sessionId, events, step.state.version, (param) => {
+        const actor = param(actorId);
+        return `s.status = ${param(SessionStatus.ACTIVE)} AND s.board_version = ${param(baseVersion)}
+          AND NOT EXISTS (SELECT 1 FROM session_events e
+                           WHERE e.session_id = s.id AND e.user_id = ${actor} AND e.client_op_id = ANY(${param(ops.map((op) => op.clientOpId))}::text[]))
+          AND ${this.access.holdsAllCondition(actorId, [...asked])(param)}`;
+      });
+    } catch (err) {
+      // A repeat stored by another instance since the statement's snapshot: the locked path answers it.
+      if (!isUniqueViolation(err, "session_events_client_op_key")) {
+        undo();
+        throw err;
+      }
+    }
+    if (!saved) {
+      undo();
+      return undefined;
+    }
+    const byOpId = new Map(saved.map((e) => [e.clientOpId as string, e]));
+    return { accepted: ops.flatMap((op) => byOpId.get(op.clientOpId) ?? []), conflicts: step.conflicts, version: step.state.version };
+  }
+
+  /** The locked path of `write`: one transaction under the session lock. */
+  private async writeLocked<R>(
+    actorId: string,
+    sessionId: string,
+    ops: BoardOpInput[] | ((board: BoardState) => BoardOpInput[]),
+    strategy: ConflictStrategy,
+    options: BoardWriteOptions<R>,
   ): Promise<ApplyBoardResult & { extra?: R }> {
     const ids = Array.isArray(ops) ? ops.map((op) => op.clientOpId) : [];
     let newState: BoardState | undefined;

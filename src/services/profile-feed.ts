@@ -65,14 +65,16 @@ export class ProfileFeed {
     await this.source;
   }
 
-  /** Changes in arrival order: one read each, for every stream of that user on this instance. */
+  /** Changes in arrival order, each with its own values: one read each, for every stream of that user on this instance. */
   private async pump(changes: AsyncIterableIterator<ProfileChanged>): Promise<void> {
     for await (const change of changes) {
       const mine = this.watchers.get(change.userId);
       if (!mine) continue;
       try {
-        const user = await this.load(change.userId);
-        if (!user) continue;
+        const row = await this.load(change.userId);
+        if (!row) continue;
+        // The change as it was made: the row read now may already hold a later one.
+        const user = Object.assign(row, { displayName: change.displayName, updatedAt: new Date(change.updatedAt) });
         for (const watcher of mine) {
           if (watcher.ready) watcher.stream.push(user);
           else watcher.dirty = true;

@@ -1,9 +1,10 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
+import type { SqlCondition } from "../db/raw-rows";
 import type { EventBus } from "../realtime/event-bus";
 import { topics } from "../realtime/topics";
-import { appendEvents, lockSession, toMessage, type NewSessionEvent, type TimelineMessage } from "./timeline";
+import { appendEvents, appendEventsIf, lockSession, toMessage, type NewSessionEvent, type TimelineMessage } from "./timeline";
 
 /** What a change under the session lock answers: its result and the events it recorded. */
 export interface SessionChange<T> {
@@ -49,6 +50,17 @@ export class SessionStore {
     });
     await this.publish(events.map(toMessage));
     return { result, events };
+  }
+
+  /**
+   * Appends `events` without a transaction when `condition` holds for the session row as its
+   * lock is granted (appendEventsIf), then publishes them; undefined, with nothing written or
+   * published, when it does not: the caller then takes `changeRecording`.
+   */
+  async appendIf(sessionId: string, events: readonly NewSessionEvent[], boardVersion: number, condition: SqlCondition): Promise<SessionEventEntity[] | undefined> {
+    const saved = await appendEventsIf(this.db.manager, sessionId, events, boardVersion, condition);
+    if (saved) await this.publish(saved.map(toMessage));
+    return saved;
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import { isUuid } from "../auth/access";
 import { SessionEventEntity } from "../entities/session-event.entity";
-import { entityFromRow, selectColumns } from "../db/raw-rows";
+import { entityFromRow, selectColumns, type SqlCondition } from "../db/raw-rows";
 import { SessionEntity } from "../entities/session.entity";
 import { notFound } from "./errors";
 
@@ -95,15 +95,7 @@ export async function appendEvents(
   events: readonly NewSessionEvent[],
 ): Promise<SessionEventEntity[]> {
   if (events.length === 0) return [];
-  const firstSeq = session.lastSeq + 1;
-  const rows = events.map((event, i) => ({
-    seq: firstSeq + i,
-    type: event.type,
-    user_id: event.userId ?? null,
-    data: event.data ?? {},
-    client_op_id: event.clientOpId ?? null,
-    board_version: event.boardVersion ?? null,
-  }));
+  const rows = eventRows(events, session.lastSeq + 1);
   // timestampMs as before this was SQL: the JS session's clock fields (the locked row's), the
   // database clock cut to whole milliseconds as a JS Date would hold it.
   const returned = (await tx.query(
@@ -119,16 +111,95 @@ export async function appendEvents(
        FROM clock, jsonb_to_recordset($6::jsonb) AS e(seq integer, type text, user_id uuid, data jsonb, client_op_id text, board_version integer)
      RETURNING id, seq, timestamp_ms, created_at`,
     [session.id, session.lastSeq + events.length, session.boardVersion, session.lastEventMs, session.actualStart?.getTime() ?? null, JSON.stringify(rows)],
-  )) as Array<{ id: string; seq: number; timestamp_ms: string | number; created_at: Date }>;
-  if (returned.length !== events.length) throw new Error(`appended ${returned.length} of ${events.length} events`);
+  )) as ReturnedEvent[];
+  const saved = savedEvents(session.id, rows, returned, 0);
+  session.lastSeq += events.length;
+  session.lastEventMs = saved[0].timestampMs;
+  return saved;
+}
+
+/**
+ * The write path without a transaction, for a change computed from state the caller holds
+ * (a board batch on the cached board): one autocommit statement that takes the session row's
+ * lock, appends `events` (seq, time and counters as appendEvents, the board version set to
+ * `boardVersion`) when `condition` holds for the row (alias `s`), and answers them; answers undefined and
+ * writes nothing when the condition does not hold, or when anything was appended to the
+ * session between the statement's snapshot and the lock being granted (what the condition
+ * read of other rows may then be out of date: a kick, a permission change). The caller then
+ * takes the locked path, which answers the exact outcome.
+ */
+export async function appendEventsIf(
+  db: EntityManager,
+  sessionId: string,
+  events: readonly NewSessionEvent[],
+  boardVersion: number,
+  condition: SqlCondition,
+): Promise<SessionEventEntity[] | undefined> {
+  if (events.length === 0) throw new Error("appendEventsIf: no events");
+  const rows = eventRows(events, 1);
+  const params: unknown[] = [sessionId, events.length, boardVersion, JSON.stringify(rows)];
+  const where = condition((value) => `$${params.push(value)}`);
+  // The snapshot's last_seq is read once (a CTE); the guard compares the row as the lock
+  // finds it with it, so a change committed while this statement waited fails the guard.
+  const returned = (await db.query(
+    `WITH snapshot AS MATERIALIZED (SELECT last_seq FROM classroom_sessions WHERE id = $1),
+     clock AS (
+       UPDATE classroom_sessions s
+          SET last_seq = s.last_seq + $2, board_version = $3, updated_at = CURRENT_TIMESTAMP,
+              last_event_ms = GREATEST(s.last_event_ms, CASE WHEN s.actual_start IS NULL THEN 0
+                ELSE floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - floor(extract(epoch FROM s.actual_start) * 1000)::bigint END)
+        WHERE s.id = $1 AND s.last_seq = (SELECT last_seq FROM snapshot) AND (${where})
+        RETURNING s.last_seq - $2 AS base, s.last_event_ms AS ms)
+     INSERT INTO session_events (session_id, seq, timestamp_ms, type, user_id, data, client_op_id, board_version)
+     SELECT $1, clock.base + e.seq, clock.ms, e.type, e.user_id, e.data, e.client_op_id, e.board_version
+       FROM clock, jsonb_to_recordset($4::jsonb) AS e(seq integer, type text, user_id uuid, data jsonb, client_op_id text, board_version integer)
+     RETURNING id, seq, timestamp_ms, created_at`,
+    params,
+  )) as ReturnedEvent[];
+  if (returned.length === 0) return undefined;
+  const firstSeq = Math.min(...returned.map((r) => r.seq));
+  return savedEvents(sessionId, rows, returned, firstSeq - 1);
+}
+
+interface EventRow {
+  seq: number;
+  type: SessionEventType;
+  user_id: string | null;
+  data: Record<string, unknown>;
+  client_op_id: string | null;
+  board_version: number | null;
+}
+
+interface ReturnedEvent {
+  id: string;
+  seq: number;
+  timestamp_ms: string | number;
+  created_at: Date;
+}
+
+/** The rows to insert, numbered from `firstSeq`. */
+function eventRows(events: readonly NewSessionEvent[], firstSeq: number): EventRow[] {
+  return events.map((event, i) => ({
+    seq: firstSeq + i,
+    type: event.type,
+    user_id: event.userId ?? null,
+    data: event.data ?? {},
+    client_op_id: event.clientOpId ?? null,
+    board_version: event.boardVersion ?? null,
+  }));
+}
+
+/** The stored events, in seq order: `rows` with what the database made; a row's seq is `offset` + its own. */
+function savedEvents(sessionId: string, rows: readonly EventRow[], returned: readonly ReturnedEvent[], offset: number): SessionEventEntity[] {
+  if (returned.length !== rows.length) throw new Error(`appended ${returned.length} of ${rows.length} events`);
+  const firstSeq = rows[0].seq + offset;
   const timestampMs = Number(returned[0].timestamp_ms);
-  const saved = new Array<SessionEventEntity>(events.length);
+  const saved = new Array<SessionEventEntity>(rows.length);
   for (const { id, seq, created_at } of returned) {
-    const i = seq - firstSeq;
-    const row = rows[i];
-    saved[i] = Object.assign(new SessionEventEntity(), {
+    const row = rows[seq - firstSeq];
+    saved[seq - firstSeq] = Object.assign(new SessionEventEntity(), {
       id,
-      sessionId: session.id,
+      sessionId,
       seq,
       timestampMs,
       type: row.type,
@@ -139,8 +210,6 @@ export async function appendEvents(
       createdAt: created_at,
     });
   }
-  session.lastSeq += events.length;
-  session.lastEventMs = timestampMs;
   return saved;
 }
 

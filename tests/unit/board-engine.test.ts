@@ -572,6 +572,22 @@ describe("board engine: in place", () => {
     assert.equal(result.state, owned);
     assert.deepStrictEqual(owned, applyOps(before, bad.slice(0, 4), ALICE).state);
   });
+
+  it("undoes a batch it kept, a RESTORE's wholesale replacements included", () => {
+    const owned = after(emptyBoard(), ALICE, stroke("a"), op("LAYER_ADD", { id: "l", name: "L" }), op("UNDO"));
+    const before = structuredClone(owned);
+    const batch = [stroke("b"), op("OBJECT_DELETE", { id: "a" }), op("REDO"), op("CLEAR")].map((o) => ({ ...o, baseVersion: 3 }));
+    const kept = applyOps(owned, batch, ALICE, "LAST_WRITE_WINS", { inPlace: true });
+    assert.notDeepStrictEqual(owned, before);
+    kept.undo?.();
+    assert.deepStrictEqual(owned, before);
+    const restore = { ...op("RESTORE", { layers: [{ id: "x", name: "X" }], objects: {} }), baseVersion: 3 };
+    const restored = applyOps(owned, [stroke("c"), restore, stroke("d")].map((o) => ({ ...o, baseVersion: 3 })), ALICE, "LAST_WRITE_WINS", { allowRestore: true, inPlace: true });
+    assert.equal(restored.state.version, 6);
+    restored.undo?.();
+    assert.deepStrictEqual(owned, before);
+    assert.equal(applyOps(owned, batch, ALICE).undo, undefined);
+  });
 });
 
 describe("board engine: publicBoard", () => {

@@ -205,6 +205,10 @@ describe("board engine properties", () => {
         const owned = emptyBoard();
         const inPlace: Run = { state: owned, applied: [], conflicts: [], skipped: [] };
         for (const group of batches(steps, cuts)) {
+          // A batch the store refused is undone: the board is exactly as it was before it.
+          const untouched = structuredClone(owned);
+          applyOps(owned, group.ops, group.user, strategy, { inPlace: true }).undo?.();
+          assert.deepStrictEqual(owned, untouched);
           const result = applyOps(owned, group.ops, group.user, strategy, { inPlace: true });
           assert.equal(result.state, owned);
           inPlace.applied.push(...result.applied);

@@ -71,6 +71,15 @@ describe("TokenService", () => {
     rejects(forge({ ...valid, exp: now() - 30 }), "TOKEN_EXPIRED");
   });
 
+  it("refuses a token it verified before once it has expired, and a session token where an access token is asked", (t) => {
+    const token = forge({ ...valid, exp: now() + 2 });
+    assert.equal(tokens.verify(token, ["access"]).userId, user.id);
+    assert.equal(tokens.verify(token, ["access"]).userId, user.id); // remembered
+    rejects(token, "TOKEN_INVALID", ["session"]);
+    t.mock.timers.enable({ apis: ["Date"], now: Date.now() + 10_000 });
+    rejects(token, "TOKEN_EXPIRED");
+  });
+
   it("refuses nbf in the future, a wrong audience and a wrong issuer", () => {
     rejects(forge({ ...valid, exp: now() + 600, nbf: now() + 300 }), "TOKEN_INVALID");
     rejects(forge({ ...valid, aud: "someone-else", exp: now() + 60 }), "TOKEN_INVALID");
