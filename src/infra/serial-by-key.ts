@@ -15,11 +15,6 @@ export class SerialByKey {
     });
     return result;
   }
-
-  /** Keys with a task queued or running. */
-  get size(): number {
-    return this.tails.size;
-  }
 }
 
 function done(): void {}

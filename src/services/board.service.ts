@@ -162,8 +162,7 @@ export class BoardService {
    */
   private async writeOnCachedBoard(actorId: string, sessionId: string, ops: BoardOpInput[], strategy: ConflictStrategy): Promise<ApplyBoardResult | undefined> {
     const before = this.cache.get(sessionId);
-    const every = this.keyframes?.everyEvents ?? Infinity;
-    if (!before || Math.floor((before.version + ops.length) / every) !== Math.floor(before.version / every)) return undefined;
+    if (!before || this.reachesKeyframe(before.version, ops.length)) return undefined;
     const baseVersion = before.version;
     const asked = new Set<PermissionKey>();
     let step: ReturnType<typeof applyOps>;
@@ -178,13 +177,7 @@ export class BoardService {
       undo();
       return undefined;
     }
-    const events: NewSessionEvent[] = step.applied.map((op) => ({
-      type: boardEventType(op.type),
-      userId: actorId,
-      clientOpId: op.clientOpId,
-      boardVersion: op.version,
-      data: op.data,
-    }));
+    const events = toNewEvents(step.applied, actorId);
     let saved: SessionEventEntity[] | undefined;
     try {
       saved = await this.store.appendIf(sessionId, events, step.state.version, (param) => {
@@ -233,8 +226,7 @@ export class BoardService {
       // no one else writes it while the session is locked, and read() copies what it shows
       // before anything else runs. Not when the batch may reach a keyframe, which is
       // replayed from `before`.
-      const every = this.keyframes?.everyEvents ?? Infinity;
-      const inPlace = Math.floor((before.version + fresh.length) / every) === Math.floor(before.version / every);
+      const inPlace = !this.reachesKeyframe(before.version, fresh.length);
       changedInPlace = inPlace;
       let state = before;
       const applied: AppliedBoardOp[] = [];
@@ -261,16 +253,9 @@ export class BoardService {
       // Stored with the session's other counters by the statement that appends the events.
       session.boardVersion = state.version;
       newState = state;
-      const newEvents: NewSessionEvent[] = applied.map((op) => ({
-        type: boardEventType(op.type),
-        userId: actorId,
-        clientOpId: op.clientOpId,
-        boardVersion: op.version,
-        data: op.data,
-      }));
       return {
         result: { repeated, conflicts, version: state.version },
-        events: [...newEvents, ...(options.extraEvents ?? [])],
+        events: [...toNewEvents(applied, actorId), ...(options.extraEvents ?? [])],
         afterAppend: async (saved) => {
           await this.keyframes?.record(tx, session, before, applied, saved);
           if (options.afterAppend) extra = await options.afterAppend(tx, session, state, saved);
@@ -289,6 +274,12 @@ export class BoardService {
       return event ? [event] : [];
     });
     return { accepted, conflicts: result.conflicts, version: result.version, extra };
+  }
+
+  /** Whether `count` ops from `version` reach a keyframe (SNAPSHOT_EVERY_EVENTS), which is replayed from the board before them. */
+  private reachesKeyframe(version: number, count: number): boolean {
+    const every = this.keyframes?.everyEvents ?? Infinity;
+    return Math.floor((version + count) / every) !== Math.floor(version / every);
   }
 
   /** The board at the locked `session`'s current version, inside the caller's transaction. */
@@ -325,6 +316,11 @@ export class BoardService {
     this.cache.offer(session.id, state);
     return use(state);
   }
+}
+
+/** The timeline events that record `applied`, made by `actorId`. */
+function toNewEvents(applied: readonly AppliedBoardOp[], actorId: string): NewSessionEvent[] {
+  return applied.map((op) => ({ type: boardEventType(op.type), userId: actorId, clientOpId: op.clientOpId, boardVersion: op.version, data: op.data }));
 }
 
 /** The timeline type of a board op. */

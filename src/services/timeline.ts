@@ -112,7 +112,7 @@ export async function appendEvents(
      RETURNING id, seq, timestamp_ms, created_at`,
     [session.id, session.lastSeq + events.length, session.boardVersion, session.lastEventMs, session.actualStart?.getTime() ?? null, JSON.stringify(rows)],
   )) as ReturnedEvent[];
-  const saved = savedEvents(session.id, rows, returned, 0);
+  const saved = savedEvents(session.id, rows, returned);
   session.lastSeq += events.length;
   session.lastEventMs = saved[0].timestampMs;
   return saved;
@@ -156,9 +156,7 @@ export async function appendEventsIf(
      RETURNING id, seq, timestamp_ms, created_at`,
     params,
   )) as ReturnedEvent[];
-  if (returned.length === 0) return undefined;
-  const firstSeq = Math.min(...returned.map((r) => r.seq));
-  return savedEvents(sessionId, rows, returned, firstSeq - 1);
+  return returned.length === 0 ? undefined : savedEvents(sessionId, rows, returned);
 }
 
 interface EventRow {
@@ -189,10 +187,10 @@ function eventRows(events: readonly NewSessionEvent[], firstSeq: number): EventR
   }));
 }
 
-/** The stored events, in seq order: `rows` with what the database made; a row's seq is `offset` + its own. */
-function savedEvents(sessionId: string, rows: readonly EventRow[], returned: readonly ReturnedEvent[], offset: number): SessionEventEntity[] {
+/** The stored events, in seq order: `rows` (in order) with what the database made of them. */
+function savedEvents(sessionId: string, rows: readonly EventRow[], returned: readonly ReturnedEvent[]): SessionEventEntity[] {
   if (returned.length !== rows.length) throw new Error(`appended ${returned.length} of ${rows.length} events`);
-  const firstSeq = rows[0].seq + offset;
+  const firstSeq = returned.reduce((min, r) => Math.min(min, r.seq), Infinity);
   const timestampMs = Number(returned[0].timestamp_ms);
   const saved = new Array<SessionEventEntity>(rows.length);
   for (const { id, seq, created_at } of returned) {
