@@ -16,6 +16,7 @@ import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 import { participantEvent, type SessionService } from "./session.service";
 import { isSeated } from "../entities/participant.entity";
+import { GroupByKey } from "../infra/group-by-key";
 import type { NewSessionEvent, SessionEventType } from "./timeline";
 
 export interface MediaStateInput {
@@ -43,6 +44,11 @@ const MEDIA = [
  * the grants are decided one request at a time.
  */
 export class ParticipantService {
+  /** Participants coming back to a session, recorded together (connectionChanged). */
+  private readonly reconnects = new GroupByKey<string>(async (sessionId, userIds) => {
+    await this.store.changeEach(sessionId, "PARTICIPANT_RECONNECT", RECONNECT, [userIds]);
+  });
+
   constructor(
     private readonly store: SessionStore,
     private readonly access: AccessPolicy,
@@ -183,14 +189,11 @@ export class ParticipantService {
     // The common transitions record nothing on the timeline, so they take one conditional
     // UPDATE and no session lock: a lecture hall connecting at once is not serialized on the
     // session row. The row's own lock orders them against a kick or a leave, which check the
-    // status they find. Coming back from RECONNECTING is recorded, so it takes the lock below.
+    // status they find. Coming back from RECONNECTING is recorded: the session's comebacks
+    // on this instance are committed together, one statement under the session lock each.
     const [{ changed }]: Array<{ changed: number }> = await this.store.db.query(online ? CONNECT : LOSE_CONNECTION, [sessionId, userId]);
     if (!online || changed > 0) return;
-    await this.store.change(sessionId, async (tx) => {
-      const [back]: Array<Pick<ParticipantEntity, "id" | "userId">> = await tx.query(RECONNECT, [sessionId, userId]);
-      if (!back) return { result: undefined };
-      return { result: undefined, events: [participantEvent("PARTICIPANT_RECONNECT", back as ParticipantEntity)] };
-    });
+    await this.reconnects.add(sessionId, userId);
   }
 
   /**
@@ -254,13 +257,15 @@ const CONNECT = `WITH changed AS (
     RETURNING id)
   SELECT count(*)::int AS changed FROM changed`;
 
-/** RECONNECTING → CONNECTED, a reconnect counted (under the session lock: it is recorded). */
-const RECONNECT = `WITH changed AS (
-    UPDATE session_participants
-       SET status = 'CONNECTED', connected_since = clock_timestamp(), reconnect_count = reconnect_count + 1, updated_at = now()
-     WHERE session_id = $1 AND user_id = $2 AND status = 'RECONNECTING'
-    RETURNING id, user_id)
-  SELECT id, user_id AS "userId" FROM changed`;
+/**
+ * RECONNECTING → CONNECTED, a reconnect counted, for the users $3 of the session locked by
+ * SessionStore.changeEach (the event's data as participantEvent makes it).
+ */
+const RECONNECT = `UPDATE session_participants p
+     SET status = 'CONNECTED', connected_since = clock_timestamp(), reconnect_count = p.reconnect_count + 1, updated_at = now()
+    FROM locked
+   WHERE p.session_id = locked.id AND p.user_id = ANY($3::uuid[]) AND p.status = 'RECONNECTING'
+  RETURNING p.user_id, jsonb_build_object('participantId', p.id, 'userId', p.user_id) AS data`;
 
 /** CONNECTED → RECONNECTING: the connected interval is added to the total (whole seconds, as closeConnectedTime). */
 const LOSE_CONNECTION = `WITH changed AS (

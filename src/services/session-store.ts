@@ -4,7 +4,7 @@ import type { SessionEntity } from "../entities/session.entity";
 import type { SqlCondition } from "../db/raw-rows";
 import type { EventBus } from "../realtime/event-bus";
 import { topics } from "../realtime/topics";
-import { appendEvents, appendEventsIf, lockSession, toMessage, type NewSessionEvent, type TimelineMessage } from "./timeline";
+import { appendEvents, appendEventsIf, appendPerChange, lockSession, toMessage, type NewSessionEvent, type SessionEventType, type TimelineMessage } from "./timeline";
 
 /** What a change under the session lock answers: its result and the events it recorded. */
 export interface SessionChange<T> {
@@ -60,6 +60,16 @@ export class SessionStore {
   async appendIf(sessionId: string, events: readonly NewSessionEvent[], boardVersion: number, condition: SqlCondition): Promise<SessionEventEntity[] | undefined> {
     const saved = await appendEventsIf(this.db.manager, sessionId, events, boardVersion, condition);
     if (saved) await this.publish(saved.map(toMessage));
+    return saved;
+  }
+
+  /**
+   * Runs `change` on other rows under the session's lock in one statement, records one `type`
+   * event per row it changed (appendPerChange) and publishes them; answers them.
+   */
+  async changeEach(sessionId: string, type: SessionEventType, change: string, params: readonly unknown[]): Promise<SessionEventEntity[]> {
+    const saved = await appendPerChange(this.db.manager, sessionId, type, change, params);
+    await this.publish(saved.map(toMessage));
     return saved;
   }
 

@@ -159,6 +159,46 @@ export async function appendEventsIf(
   return returned.length === 0 ? undefined : savedEvents(sessionId, rows, returned);
 }
 
+/**
+ * Another write path without a transaction, for changes to other rows that each record one
+ * event (participants reconnecting): one autocommit statement that takes the session row's
+ * lock first, then runs `change`, and appends one event of `type` per row `change` answers,
+ * in the order of their user_id (seq, time and counters as appendEvents). `change` is a
+ * data-modifying statement that joins the CTE `locked` (the locked session row, column id;
+ * so it runs once the lock is granted, and its UPDATE re-checks each row as committed
+ * then) and answers the columns user_id and data; its own parameters start at $3
+ * ($1 is the session id, $2 the event type). Nothing changed, nothing appended.
+ */
+export async function appendPerChange(
+  db: EntityManager,
+  sessionId: string,
+  type: SessionEventType,
+  change: string,
+  params: readonly unknown[],
+): Promise<SessionEventEntity[]> {
+  const returned = (await db.query(
+    `WITH locked AS (SELECT id FROM classroom_sessions WHERE id = $1 FOR UPDATE),
+     changed AS (${change}),
+     numbered AS (SELECT user_id, data, row_number() OVER (ORDER BY user_id)::int AS n FROM changed),
+     clock AS (
+       UPDATE classroom_sessions s
+          SET last_seq = s.last_seq + (SELECT count(*) FROM changed), updated_at = CURRENT_TIMESTAMP,
+              last_event_ms = GREATEST(s.last_event_ms, CASE WHEN s.actual_start IS NULL THEN 0
+                ELSE floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - floor(extract(epoch FROM s.actual_start) * 1000)::bigint END)
+        WHERE s.id = $1 AND EXISTS (SELECT 1 FROM changed)
+        RETURNING s.last_seq - (SELECT count(*) FROM changed) AS base, s.last_event_ms AS ms)
+     INSERT INTO session_events (session_id, seq, timestamp_ms, type, user_id, data)
+     SELECT $1, clock.base + numbered.n, clock.ms, $2, numbered.user_id, numbered.data
+       FROM clock, numbered
+     RETURNING id, seq, timestamp_ms, created_at, user_id, data`,
+    [sessionId, type, ...params],
+  )) as Array<ReturnedEvent & { user_id: string; data: Record<string, unknown> }>;
+  const rows = returned
+    .sort((a, b) => a.seq - b.seq)
+    .map((r): EventRow => ({ seq: r.seq, type, user_id: r.user_id, data: r.data, client_op_id: null, board_version: null }));
+  return returned.length === 0 ? [] : savedEvents(sessionId, rows, returned);
+}
+
 interface EventRow {
   seq: number;
   type: SessionEventType;

@@ -53,6 +53,34 @@ for (const backend of backends) {
       assert.equal(await server.app.jobs.runNow("disconnect-inactive"), "disconnected 0 participants");
     });
 
+    it("a class coming back at once: each reconnect counted once and recorded once, the timeline gap-free", async () => {
+      const { tutor, students, sessionId } = await activeLesson(server, 9);
+      const participants = async () => ok(await server.gql(PARTICIPANT, { s: sessionId }, tutor.token)).session.participants as any[];
+      const studentsIn = (status: string) => async () => (await participants()).filter((p) => p.status === status && p.user.id !== tutor.id).length;
+      const BOARD = `subscription($s: ID!) { boardEvents(sessionId: $s) { seq } }`;
+      let streams = students.map((student) => watch(server, student.token, BOARD, { s: sessionId }));
+      await until(studentsIn("CONNECTED"), (n) => n === students.length);
+      streams.forEach((stream) => stream.close());
+      await until(studentsIn("RECONNECTING"), (n) => n === students.length);
+
+      // All of them at once: the comebacks of one session are committed together.
+      streams = students.map((student) => watch(server, student.token, BOARD, { s: sessionId }));
+      await until(studentsIn("CONNECTED"), (n) => n === students.length);
+      streams.forEach((stream) => stream.close());
+      const back = (await participants()).filter((p) => p.user.id !== tutor.id);
+      assert.deepEqual(back.map((p) => p.reconnectCount), students.map(() => 1));
+      const rows: Array<{ seq: number; type: string; user_id: string | null; data: Record<string, unknown> }> = await server.app.db.query(
+        `SELECT seq, type, user_id, data FROM session_events WHERE session_id = $1 ORDER BY seq`,
+        [sessionId],
+      );
+      assert.deepEqual(rows.map((r) => r.seq), rows.map((_, i) => i + 1), "seq has a gap or a repeat");
+      const reconnects = rows.filter((r) => r.type === "PARTICIPANT_RECONNECT");
+      assert.deepEqual(reconnects.map((r) => r.user_id).sort(), students.map((s) => s.id).sort());
+      for (const r of reconnects) assert.equal(r.data.userId, r.user_id);
+      const [{ last_seq }] = await server.app.db.query(`SELECT last_seq FROM classroom_sessions WHERE id = $1`, [sessionId]);
+      assert.equal(last_seq, rows.length);
+    });
+
     it("any subscription of a seated participant to the session is their realtime connection: boardEvents, systemEvents, signals", async () => {
       const { tutor, students, sessionId } = await activeLesson(server, 1);
       const [student] = students as User[];
