@@ -17,6 +17,7 @@ import type { SessionStore } from "./session-store";
 import { participantEvent, type SessionService } from "./session.service";
 import { isSeated } from "../entities/participant.entity";
 import { GroupByKey } from "../infra/group-by-key";
+import { queryPrepared } from "../db/prepared";
 import type { NewSessionEvent, SessionEventType } from "./timeline";
 
 export interface MediaStateInput {
@@ -191,7 +192,7 @@ export class ParticipantService {
     // session row. The row's own lock orders them against a kick or a leave, which check the
     // status they find. Coming back from RECONNECTING is recorded: the session's comebacks
     // on this instance are committed together, one statement under the session lock each.
-    const [{ changed }]: Array<{ changed: number }> = await this.store.db.query(online ? CONNECT : LOSE_CONNECTION, [sessionId, userId]);
+    const [{ changed }] = await queryPrepared<{ changed: number }>(this.store.db, online ? CONNECT : LOSE_CONNECTION, [sessionId, userId]);
     if (!online || changed > 0) return;
     await this.reconnects.add(sessionId, userId);
   }

@@ -1,4 +1,5 @@
-import type { EntityManager } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
+import { queryPrepared } from "../db/prepared";
 import { isUuid } from "../auth/access";
 import { SessionEventEntity } from "../entities/session-event.entity";
 import { entityFromRow, selectColumns, type SqlCondition } from "../db/raw-rows";
@@ -129,7 +130,7 @@ export async function appendEvents(
  * takes the locked path, which answers the exact outcome.
  */
 export async function appendEventsIf(
-  db: EntityManager,
+  db: DataSource,
   sessionId: string,
   events: readonly NewSessionEvent[],
   boardVersion: number,
@@ -141,7 +142,8 @@ export async function appendEventsIf(
   const where = condition((value) => `$${params.push(value)}`);
   // The snapshot's last_seq is read once (a CTE); the guard compares the row as the lock
   // finds it with it, so a change committed while this statement waited fails the guard.
-  const returned = (await db.query(
+  const returned = await queryPrepared<ReturnedEvent>(
+    db,
     `WITH snapshot AS MATERIALIZED (SELECT last_seq FROM classroom_sessions WHERE id = $1),
      clock AS (
        UPDATE classroom_sessions s
@@ -155,7 +157,7 @@ export async function appendEventsIf(
        FROM clock, jsonb_to_recordset($4::jsonb) AS e(seq integer, type text, user_id uuid, data jsonb, client_op_id text, board_version integer)
      RETURNING id, seq, timestamp_ms, created_at`,
     params,
-  )) as ReturnedEvent[];
+  );
   return returned.length === 0 ? undefined : savedEvents(sessionId, rows, returned);
 }
 
@@ -170,13 +172,14 @@ export async function appendEventsIf(
  * ($1 is the session id, $2 the event type). Nothing changed, nothing appended.
  */
 export async function appendPerChange(
-  db: EntityManager,
+  db: DataSource,
   sessionId: string,
   type: SessionEventType,
   change: string,
   params: readonly unknown[],
 ): Promise<SessionEventEntity[]> {
-  const returned = (await db.query(
+  const returned = await queryPrepared<ReturnedEvent & { user_id: string; data: Record<string, unknown> }>(
+    db,
     `WITH locked AS (SELECT id FROM classroom_sessions WHERE id = $1 FOR UPDATE),
      changed AS (${change}),
      numbered AS (SELECT user_id, data, row_number() OVER (ORDER BY user_id)::int AS n FROM changed),
@@ -192,7 +195,7 @@ export async function appendPerChange(
        FROM clock, numbered
      RETURNING id, seq, timestamp_ms, created_at, user_id, data`,
     [sessionId, type, ...params],
-  )) as Array<ReturnedEvent & { user_id: string; data: Record<string, unknown> }>;
+  );
   const rows = returned
     .sort((a, b) => a.seq - b.seq)
     .map((r): EventRow => ({ seq: r.seq, type, user_id: r.user_id, data: r.data, client_op_id: null, board_version: null }));
