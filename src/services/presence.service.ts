@@ -15,6 +15,7 @@ import { requireSeated } from "./participant.service";
 import { SeatCache } from "./seat-cache";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionFeed, TimelineListener } from "./session-feed";
+import type { SessionStore } from "./session-store";
 import { systemEventStep } from "./system-events";
 import type { TimelineMessage } from "./timeline";
 
@@ -94,13 +95,14 @@ export class PresenceService {
     private readonly access: AccessPolicy,
     private readonly connections: SessionConnections,
     private readonly feed: SessionFeed,
+    commits: Pick<SessionStore, "onCommit">,
     private readonly bus: EventBus,
     private readonly limiter: RateLimiter,
     private readonly timing: PresenceTiming,
     private readonly metrics: Pick<Metrics, "cursorMovesDropped">,
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
-    this.seats = new SeatCache(access, feed);
+    this.seats = new SeatCache(access, feed, commits);
     this.hubs = new HubRegistry((sessionId) =>
       SessionHub.open(sessionId, {
         bus: this.bus,

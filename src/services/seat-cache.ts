@@ -1,6 +1,7 @@
 import type { AccessPolicy } from "../auth/access";
 import { SessionStatus } from "../entities/session.entity";
 import type { SessionFeed, TimelineListener } from "./session-feed";
+import type { SessionStore } from "./session-store";
 import type { TimelineMessage } from "./timeline";
 
 /** A cached seat lives this long after the mover's last move (then the next move reads again). */
@@ -41,22 +42,31 @@ interface SessionSeats {
  * AccessPolicy.seatedIn answer "seated, ACTIVE" is remembered while the session's timeline is
  * followed, and every such event forgets it: a move by a known seated user costs no statement.
  *
- * How stale can it be? Until this instance's hub delivers the event, which is when every
- * live stream here learns of it too (a kick ends them "on every instance"): with the
- * in-process bus, before the mutation answers; with Redis, when the committing instance's
- * publish comes back from pub/sub (on the same instance, in practice before the client's next
- * request; on others, one hop later). A lost message is caught up by the hub's latest-seq
- * heartbeat (LATEST_SEQ_HEARTBEAT_MS).
+ * How stale can it be? On the instance that commits the event, not at all: SessionStore tells
+ * this cache of its commits before the change answers, so a move after a leave, kick,
+ * disconnect or pause that committed here is refused. On other instances, until their hub
+ * delivers the event, which is when every live stream there learns of it too (a kick ends
+ * them "on every instance"): one pub/sub hop. A lost message is caught up by the hub's
+ * latest-seq heartbeat (LATEST_SEQ_HEARTBEAT_MS).
  */
 export class SeatCache {
   private readonly sessions = new Map<string, SessionSeats>();
+  private readonly stopHearingCommits: () => void;
 
   constructor(
     private readonly access: AccessPolicy,
     private readonly feed: SessionFeed,
+    commits: Pick<SessionStore, "onCommit">,
     private readonly idleMs = SEAT_IDLE_MS,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.stopHearingCommits = commits.onCommit((messages) => {
+      for (const event of messages) {
+        const seats = this.sessions.get(event.sessionId);
+        if (seats) this.onTimeline(seats, event);
+      }
+    });
+  }
 
   /** True when `userId` is known to be seated in the session while it is ACTIVE; costs nothing. */
   has(sessionId: string, userId: string): boolean {
@@ -97,6 +107,7 @@ export class SeatCache {
 
   /** Stops following every timeline (instance shutdown). */
   close(): void {
+    this.stopHearingCommits();
     for (const sessionId of [...this.sessions.keys()]) this.forget(sessionId);
   }
 

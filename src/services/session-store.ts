@@ -14,6 +14,9 @@ export interface SessionChange<T> {
   afterAppend?: (saved: SessionEventEntity[]) => Promise<void>;
 }
 
+/** Told of the events each commit on this instance recorded (SessionStore.onCommit). */
+export type CommitListener = (messages: readonly TimelineMessage[]) => void;
+
 /** Events for one session that is new in, or locked by, the current transaction. */
 export interface SessionAppend {
   session: SessionEntity;
@@ -26,10 +29,22 @@ export interface SessionAppend {
  * only then publishes the events to every instance (publish after commit, never before).
  */
 export class SessionStore {
+  private readonly commitListeners = new Set<CommitListener>();
+
   constructor(
     readonly db: DataSource,
     private readonly bus: EventBus,
   ) {}
+
+  /**
+   * Calls `listener` with the events of each commit made on this instance, before they are
+   * published (so before the change answers): what must hold "the moment" a change commits
+   * here cannot wait for pub/sub. Answers a function that removes the listener.
+   */
+  onCommit(listener: CommitListener): () => void {
+    this.commitListeners.add(listener);
+    return () => void this.commitListeners.delete(listener);
+  }
 
   /** Runs `change` holding the lock of `sessionId` (NOT_FOUND when it does not exist). */
   async change<T>(sessionId: string, change: (tx: EntityManager, session: SessionEntity) => Promise<SessionChange<T>>): Promise<T> {
@@ -58,7 +73,7 @@ export class SessionStore {
    * published, when it does not: the caller then takes `changeRecording`.
    */
   async appendIf(sessionId: string, events: readonly NewSessionEvent[], boardVersion: number, condition: SqlCondition): Promise<SessionEventEntity[] | undefined> {
-    const saved = await appendEventsIf(this.db.manager, sessionId, events, boardVersion, condition);
+    const saved = await appendEventsIf(this.db, sessionId, events, boardVersion, condition);
     if (saved) await this.publish(saved.map(toMessage));
     return saved;
   }
@@ -68,7 +83,7 @@ export class SessionStore {
    * event per row it changed (appendPerChange) and publishes them; answers them.
    */
   async changeEach(sessionId: string, type: SessionEventType, change: string, params: readonly unknown[]): Promise<SessionEventEntity[]> {
-    const saved = await appendPerChange(this.db.manager, sessionId, type, change, params);
+    const saved = await appendPerChange(this.db, sessionId, type, change, params);
     await this.publish(saved.map(toMessage));
     return saved;
   }
@@ -126,6 +141,7 @@ export class SessionStore {
    * publish); a lost announcement is recovered by seq from the timeline.
    */
   async publish(messages: readonly TimelineMessage[]): Promise<void> {
+    for (const listener of this.commitListeners) listener(messages);
     const bySession = new Map<string, TimelineMessage[]>();
     for (const message of messages) {
       const events = bySession.get(message.sessionId);

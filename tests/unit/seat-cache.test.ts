@@ -4,6 +4,7 @@ import type { AccessPolicy } from "../../src/auth/access";
 import { SessionStatus } from "../../src/entities/session.entity";
 import { SeatCache } from "../../src/services/seat-cache";
 import type { SessionFeed, TimelineListener } from "../../src/services/session-feed";
+import type { CommitListener } from "../../src/services/session-store";
 import type { TimelineMessage } from "../../src/services/timeline";
 
 const SESSION = "00000000-0000-4000-8000-000000000001";
@@ -21,6 +22,7 @@ function fakes() {
   let hold: Promise<void> | undefined;
   let onRead = () => undefined as void;
   const listeners = new Set<TimelineListener>();
+  const commitListeners = new Set<CommitListener>();
   const access = {
     async seatedIn(userId: string) {
       reads += 1;
@@ -36,10 +38,30 @@ function fakes() {
       return () => void listeners.delete(listener);
     },
   } as unknown as SessionFeed;
+  const commits = {
+    onCommit(listener: CommitListener) {
+      commitListeners.add(listener);
+      return () => void commitListeners.delete(listener);
+    },
+  };
   let seq = 0;
+  const message = (type: string, userId: string | null): TimelineMessage => ({
+    id: String(++seq),
+    sessionId: SESSION,
+    seq,
+    type,
+    timestampMs: 0,
+    userId,
+    data: userId ? { userId } : {},
+    clientOpId: null,
+    boardVersion: null,
+    createdAt: new Date(0),
+  });
   return {
     access,
     feed,
+    commits,
+    commitListeners,
     seated,
     listeners,
     get reads() {
@@ -50,20 +72,15 @@ function fakes() {
       hold = until;
       return new Promise<void>((resolve) => (onRead = resolve));
     },
+    /** An event as this instance's timeline hub delivers it (committed anywhere). */
     event(type: string, userId: string | null = null) {
-      const event: TimelineMessage = {
-        id: String(++seq),
-        sessionId: SESSION,
-        seq,
-        type,
-        timestampMs: 0,
-        userId,
-        data: userId ? { userId } : {},
-        clientOpId: null,
-        boardVersion: null,
-        createdAt: new Date(0),
-      };
+      const event = message(type, userId);
       for (const l of listeners) l.take(event);
+    },
+    /** An event committed on this instance: told before the change answers, the hub later. */
+    commit(type: string, userId: string | null = null) {
+      const event = message(type, userId);
+      for (const l of commitListeners) l([event]);
     },
   };
 }
@@ -71,7 +88,7 @@ function fakes() {
 describe("SeatCache", () => {
   it("reads a seat twice the first time (before and after following the timeline), then never", async () => {
     const f = fakes();
-    const cache = new SeatCache(f.access, f.feed);
+    const cache = new SeatCache(f.access, f.feed, f.commits);
     assert.equal(cache.has(SESSION, ANN), false);
     assert.deepEqual(await cache.seatedIn(ANN, SESSION), { sessionStatus: SessionStatus.ACTIVE });
     assert.equal(f.reads, 2);
@@ -86,7 +103,7 @@ describe("SeatCache", () => {
 
   it("forgets a user on their participant events, everyone on a session status event", async () => {
     const f = fakes();
-    const cache = new SeatCache(f.access, f.feed);
+    const cache = new SeatCache(f.access, f.feed, f.commits);
     await cache.seatedIn(ANN, SESSION);
     await cache.seatedIn(BOB, SESSION);
     for (const type of ["PARTICIPANT_LEAVE", "PARTICIPANT_KICK", "PARTICIPANT_DISCONNECT", "ROLE_CHANGE"]) {
@@ -103,9 +120,23 @@ describe("SeatCache", () => {
     cache.close();
   });
 
+  it("forgets a seat the moment this instance commits the event, before its hub delivers it", async () => {
+    const f = fakes();
+    const cache = new SeatCache(f.access, f.feed, f.commits);
+    await cache.seatedIn(ANN, SESSION);
+    await cache.seatedIn(BOB, SESSION);
+    f.commit("PARTICIPANT_KICK", ANN);
+    assert.equal(cache.has(SESSION, ANN), false);
+    assert.equal(cache.has(SESSION, BOB), true);
+    f.commit("SESSION_PAUSE", BOB);
+    assert.equal(cache.has(SESSION, BOB), false);
+    cache.close();
+    assert.equal(f.commitListeners.size, 0);
+  });
+
   it("does not remember a seat read while an event that may change it arrived", async () => {
     const f = fakes();
-    const cache = new SeatCache(f.access, f.feed);
+    const cache = new SeatCache(f.access, f.feed, f.commits);
     await cache.seatedIn(BOB, SESSION); // the session is followed
     let release!: () => void;
     const read = f.holdReads(new Promise<void>((r) => (release = r)));
@@ -121,7 +152,7 @@ describe("SeatCache", () => {
 
   it("remembers only ACTIVE seats, and follows no timeline for strangers", async () => {
     const f = fakes();
-    const cache = new SeatCache(f.access, f.feed);
+    const cache = new SeatCache(f.access, f.feed, f.commits);
     f.seated.set(ANN, SessionStatus.PAUSED);
     f.seated.delete(BOB);
     assert.deepEqual(await cache.seatedIn(ANN, SESSION), { sessionStatus: SessionStatus.PAUSED });
@@ -136,7 +167,7 @@ describe("SeatCache", () => {
     try {
       const f = fakes();
       let now = 0;
-      const cache = new SeatCache(f.access, f.feed, 20, () => now);
+      const cache = new SeatCache(f.access, f.feed, f.commits, 20, () => now);
       await cache.seatedIn(ANN, SESSION);
       now = 10;
       assert.equal(cache.has(SESSION, ANN), true); // used: alive until 30
