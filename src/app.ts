@@ -198,7 +198,7 @@ export function createServices(
     bookings: new BookingService(store, access, sessions),
     participants,
     feed,
-    presence: new PresenceService(access, connections, feed, store, bus, limiter, config, metrics, onRealtimeError),
+    presence: new PresenceService(access, connections, feed, store, bus, config, metrics, onRealtimeError),
     signals: new SignalService(db, access, participants, bus, feed, connections),
     board,
     history: new HistoryService(db, access, snapshots),

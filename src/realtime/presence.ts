@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 
 /** The last cursor position of one user in one session (ephemeral: never a database row). */
@@ -51,20 +50,11 @@ export interface PresenceStore {
   /** Online users (live connections) and their last cursors. */
   state(sessionId: string): Promise<PresenceState>;
   /**
-   * A cursor move, in one step (one Redis round trip, issue 10): under the sliding-window
-   * limit (fewer than `limit.moves` accepted for this user and session in the last
-   * `limit.windowMs`, so no window ever holds more) it is counted and `cursor` becomes the
-   * user's last position (shown in the first frame of later subscribers while the user is
-   * online; `ttlMs`, the presence TTL, sizes its garbage collection), and the answer is true;
-   * over it nothing changes and the answer is false.
+   * Records the last positions of users (a tick's batch of one instance, issue 10): shown in
+   * the first frame of later subscribers while each user is online; `ttlMs`, the presence TTL,
+   * sizes their garbage collection.
    */
-  acceptMove(sessionId: string, cursor: CursorPosition, limit: CursorLimit, ttlMs: number): Promise<boolean>;
-}
-
-/** The sliding window of acceptMove. */
-export interface CursorLimit {
-  moves: number;
-  windowMs: number;
+  saveCursors(sessionId: string, cursors: readonly CursorPosition[], ttlMs: number): Promise<void>;
 }
 
 /** The embedded default: one process, so plain maps. */
@@ -72,7 +62,6 @@ export class MemoryPresenceStore implements PresenceStore {
   /** sessionId → connection field ("userId connId") → { userId, deadline }. */
   private readonly connections = new Map<string, Map<string, { userId: string; deadline: number }>>();
   private readonly cursors = new Map<string, Map<string, CursorPosition>>();
-  private readonly accepted = new Map<string, number[]>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -128,19 +117,10 @@ export class MemoryPresenceStore implements PresenceStore {
     return { onlineUserIds: [...online], cursors };
   }
 
-  async acceptMove(sessionId: string, cursor: CursorPosition, limit: CursorLimit): Promise<boolean> {
-    const key = `${sessionId} ${cursor.userId}`;
-    const now = this.now();
-    const times = (this.accepted.get(key) ?? []).filter((t) => t > now - limit.windowMs);
-    const ok = times.length < limit.moves;
-    if (ok) times.push(now);
-    if (times.length) this.accepted.set(key, times);
-    else this.accepted.delete(key);
-    if (!ok) return false;
-    let cursors = this.cursors.get(sessionId);
-    if (!cursors) this.cursors.set(sessionId, (cursors = new Map()));
-    cursors.set(cursor.userId, cursor);
-    return true;
+  async saveCursors(sessionId: string, cursors: readonly CursorPosition[]): Promise<void> {
+    let saved = this.cursors.get(sessionId);
+    if (!saved) this.cursors.set(sessionId, (saved = new Map()));
+    for (const cursor of cursors) saved.set(cursor.userId, cursor);
   }
 
   private connectionsOf(sessionId: string) {
@@ -160,8 +140,7 @@ export class MemoryPresenceStore implements PresenceStore {
 
 // Redis layout, under REDIS_PREFIX, per session:
 //   presence:<sessionId>:conns    hash "<userId> <connId>" → heartbeat deadline (ms, Redis clock)
-//   presence:<sessionId>:cursors  hash userId → cursor JSON (written with the rate check, one script per move)
-//   presence:<sessionId>:rate:<userId>  sorted set of accepted cursor moves (score = ms)
+//   presence:<sessionId>:cursors  hash userId → cursor JSON (written once per tick per instance)
 // Every script reads the time from Redis, so instances with skewed clocks agree on what has
 // expired, and each runs atomically, so the "went online/offline" answer goes to one caller.
 
@@ -237,18 +216,9 @@ for i = 1, #all2, 2 do
 end
 return { online, cursors }`;
 
-/**
- * KEYS: rate, cursors. ARGV: limit, windowMs, unique member, userId, cursor JSON, cursor
- * key lifetime (ms). Answers 1 when accepted (counted and stored), 0 when over the limit.
- */
-const ACCEPT_MOVE = `${NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[6]))
-return 1`;
+/** KEYS: cursors. ARGV: key lifetime (ms), then userId, cursor JSON pairs. */
+const SAVE_CURSORS = `redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))`;
 
 /**
  * The scripts as ioredis commands: sent by SHA (EVALSHA), the text only when Redis does not
@@ -259,16 +229,13 @@ const SCRIPTS = {
   presenceRemove: { numberOfKeys: 2, lua: REMOVE },
   presenceSweep: { numberOfKeys: 2, lua: SWEEP },
   presenceState: { numberOfKeys: 2, lua: STATE },
-  presenceAcceptMove: { numberOfKeys: 2, lua: ACCEPT_MOVE },
+  presenceSaveCursors: { numberOfKeys: 1, lua: SAVE_CURSORS },
 } as const;
 
 type ScriptCommands = { [name in keyof typeof SCRIPTS]: (...args: Array<string | number>) => Promise<unknown> };
 
 /** Presence shared by every instance on the same Redis (see the layout above). */
 export class RedisPresenceStore implements PresenceStore {
-  /** Members of the rate sets: unique across instances (every container may be pid 1). */
-  private readonly instance = randomUUID();
-  private sequence = 0;
   private readonly scripts: ScriptCommands;
 
   constructor(
@@ -299,19 +266,13 @@ export class RedisPresenceStore implements PresenceStore {
     return { onlineUserIds: online, cursors: cursors.map((c) => JSON.parse(c) as CursorPosition) };
   }
 
-  async acceptMove(sessionId: string, cursor: CursorPosition, limit: CursorLimit, ttlMs: number): Promise<boolean> {
-    const member = `${this.instance}:${++this.sequence}`;
-    const accepted = await this.scripts.presenceAcceptMove(
-      this.key(sessionId, `rate:${cursor.userId}`),
+  async saveCursors(sessionId: string, cursors: readonly CursorPosition[], ttlMs: number): Promise<void> {
+    if (cursors.length === 0) return;
+    await this.scripts.presenceSaveCursors(
       this.key(sessionId, "cursors"),
-      limit.moves,
-      limit.windowMs,
-      member,
-      cursor.userId,
-      JSON.stringify(cursor),
-      ttlMs * 4, // garbage collection only, as for conns: a live user's cursor is refreshed by every move
+      ttlMs * 4, // garbage collection only, as for conns: a live user's cursor is saved again with every tick they move in
+      ...cursors.flatMap((cursor) => [cursor.userId, JSON.stringify(cursor)]),
     );
-    return accepted === 1;
   }
 
   private key(sessionId: string, part: string): string {

@@ -17,6 +17,7 @@ import type { Metrics } from "../infra/metrics";
 import { createRequestContext } from "../resolvers/context";
 import { VIEWER_DEPENDENT } from "../schema/viewer-dependent";
 import type { Services } from "../services";
+import { sendFrame } from "./socket-writes";
 import { SUBSCRIBER_BUFFER, SUBSCRIBER_BUFFER_BYTES, type LiveStream, type LiveStreamOptions, type OpenLiveStream } from "./live-stream";
 
 /** Formats an execution result for the client (error masking and codes), once per result. */
@@ -220,26 +221,6 @@ class OperationGroup {
   }
 }
 
-/** Sockets holding back their writes until the current turn's frames are all queued. */
-const corked = new Set<import("node:net").Socket>();
-
-/**
- * Frames written to one socket in one turn (a batch of 50 events, or several subscriptions
- * on one socket) leave in one write instead of one system call each.
- */
-function corkUntilNextTick(socket: WebSocket): void {
-  const raw = (socket as unknown as { _socket?: import("node:net").Socket })._socket;
-  if (!raw || corked.has(raw)) return;
-  if (corked.size === 0) process.nextTick(uncorkAll);
-  corked.add(raw);
-  raw.cork();
-}
-
-function uncorkAll(): void {
-  for (const raw of corked) raw.uncork();
-  corked.clear();
-}
-
 /**
  * One subscriber's stream on the shared path. Items go to its group; as an iterator it yields
  * nothing and settles when the subscription ends, so graphql-ws sends `complete` or `error`
@@ -309,8 +290,7 @@ export class SharedStream<T> implements LiveStream<T> {
     frame.write(this.frameStart, 0);
     payload.copy(frame, this.frameStartBytes);
     frame[frame.length - 1] = 0x7d; // "}"
-    corkUntilNextTick(socket);
-    socket.send(frame, { binary: false }, this.flushed);
+    sendFrame(socket, frame, this.flushed);
   }
 
   next(): Promise<IteratorResult<never>> {

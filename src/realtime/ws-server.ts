@@ -31,6 +31,7 @@ import { malformedTextError } from "../schema/malformed-text";
 import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
 import type { Services } from "../services";
 import { SharedDelivery, SharedStream, operationFacts, type OperationFacts } from "./shared-delivery";
+import { coalesceSends } from "./socket-writes";
 
 /** Close codes of the realtime connection (RULES.md, HARDENING.md). */
 export const CloseCode = {
@@ -85,9 +86,6 @@ function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): Async
     },
   };
 }
-
-/** Socket errors that mean the client is gone, not that the server failed. */
-const PEER_GONE = new Set(["EPIPE", "ECONNRESET"]);
 
 /** How many distinct documents each instance keeps parsed and validated. */
 const DOCUMENT_CACHE_SIZE = 1000;
@@ -299,15 +297,7 @@ export function createRealtimeServer(options: {
       logger.info({ err: err.message }, "websocket closed after a socket error");
       if (socket.readyState === socket.OPEN) socket.close(1011, "Internal server error");
     });
-    // A client that vanished mid-send (EPIPE, ECONNRESET) is not an internal error: graphql-ws
-    // would print one with a stack for every operation still running. The socket closes anyway.
-    const send = socket.send.bind(socket) as (data: unknown, options: object, cb?: (err?: Error) => void) => void;
-    socket.send = ((data: unknown, options: object | ((err?: Error) => void), cb?: (err?: Error) => void) => {
-      const done = typeof options === "function" ? options : cb;
-      send(data, typeof options === "function" ? {} : options, (err?: Error) =>
-        done?.(err && PEER_GONE.has((err as NodeJS.ErrnoException).code ?? "") ? undefined : err),
-      );
-    }) as WebSocket["send"];
+    coalesceSends(socket);
   });
 
   return {

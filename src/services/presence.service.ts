@@ -2,16 +2,16 @@ import { randomUUID } from "node:crypto";
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import type { Metrics } from "../infra/metrics";
-import type { RateLimiter } from "../infra/rate-limiter";
 import type { EventBus } from "../realtime/event-bus";
 import { HubRegistry } from "../realtime/hubs";
 import { queuedStream, type LiveStream, type OpenLiveStream } from "../realtime/live-stream";
-import type { CursorAbuse, CursorBatch, CursorLimit, CursorPosition, PresenceChange, PresenceState, PresenceStore } from "../realtime/presence";
+import type { CursorAbuse, CursorBatch, CursorPosition, PresenceChange, PresenceState, PresenceStore } from "../realtime/presence";
 import { TickThrottle } from "../realtime/tick-throttle";
 import { topics } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
 import { requireSeated } from "./participant.service";
+import { SlidingWindowLimit } from "../infra/sliding-window";
 import { SeatCache } from "./seat-cache";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionFeed, TimelineListener } from "./session-feed";
@@ -47,9 +47,6 @@ export const CURSOR_LIMITS = {
   abuseWindowMs: 10_000,
 } as const;
 
-/** CURSOR_LIMITS' rate, as the store takes it. */
-const MOVE_LIMIT: CursorLimit = { moves: CURSOR_LIMITS.movesPerWindow, windowMs: CURSOR_LIMITS.windowMs };
-
 /** Cursors, like board writes and signals, only while the session is ACTIVE (RULES.md). */
 const CURSOR_STATUSES = allowedIn.board;
 
@@ -67,9 +64,9 @@ function resyncRequired(): DomainError {
  * Online means holding a realtime connection (SessionConnections).
  *
  * A cursor move is the hot path (issue 10, "cursors that keep up"): no statement for a mover
- * known to be seated (SeatCache), one store call for the rate limit and the position, and no
- * publish of its own: each instance publishes the positions it accepted once per tick per
- * session (CursorOutbox). Each instance keeps one hub per session with local subscribers,
+ * known to be seated (SeatCache), no round trip for the rate limit (counted where the moves
+ * come), and neither a store call nor a publish of its own: each instance saves and publishes
+ * the positions it accepted once per tick per session (CursorOutbox). Each instance keeps one hub per session with local subscribers,
  * which coalesces every instance's positions into one CURSORS frame per tick, shared by all
  * of its subscribers.
  */
@@ -84,6 +81,14 @@ export class PresenceService {
   /** Positions accepted here and not yet published, by session. */
   private readonly outboxes = new Map<string, CursorOutbox>();
   private readonly seats: SeatCache;
+  /**
+   * The 20/s limit, on the instance the moves come to (HARDENING.md): it guards this
+   * instance's work, and costs no round trip. Moves of one user through several instances
+   * cost nobody else more: every instance delivers at most one frame per tick.
+   */
+  private readonly moves = new SlidingWindowLimit(CURSOR_LIMITS.movesPerWindow, CURSOR_LIMITS.windowMs);
+  /** Dropped moves, counted where they are dropped: sustained abuse closes the user's sockets (4429). */
+  private readonly drops = new SlidingWindowLimit(CURSOR_LIMITS.abuseDrops, CURSOR_LIMITS.abuseWindowMs);
   /** The tail of each user's moves being handled on this instance, by "session user". */
   private readonly moving = new Map<string, Promise<void>>();
   private readonly abuseListeners = new Set<(abuse: CursorAbuse) => void>();
@@ -97,7 +102,6 @@ export class PresenceService {
     private readonly feed: SessionFeed,
     commits: Pick<SessionStore, "onCommit">,
     private readonly bus: EventBus,
-    private readonly limiter: RateLimiter,
     private readonly timing: PresenceTiming,
     private readonly metrics: Pick<Metrics, "cursorMovesDropped">,
     private readonly onError: (err: unknown) => void = () => undefined,
@@ -135,17 +139,25 @@ export class PresenceService {
         maxBytes: CURSOR_LIMITS.maxPayloadBytes,
       });
     }
-    return this.inOrder(`${sessionId} ${actorId}`, async () => {
+    const key = `${sessionId} ${actorId}`;
+    // A known seat and none of the user's moves still waiting: decided at once, in order.
+    if (!this.moving.has(key) && this.seats.has(sessionId, actorId)) return this.place(key, sessionId, cursor);
+    return this.inOrder(key, async () => {
       if (!this.seats.has(sessionId, actorId)) await this.requireMover(actorId, sessionId);
-      if (!(await this.store.acceptMove(sessionId, cursor, MOVE_LIMIT, this.connections.ttlMs))) {
-        this.droppedCursorMoves += 1;
-        this.metrics.cursorMovesDropped.inc();
-        await this.noteDrop(sessionId, actorId);
-        return false;
-      }
+      return this.place(key, sessionId, cursor);
+    });
+  }
+
+  /** A move of a seated mover: shared when under the limit, else dropped and counted (nothing to wait for either way). */
+  private place(key: string, sessionId: string, cursor: CursorPosition): boolean {
+    if (this.moves.accept(key)) {
       this.share(sessionId, cursor);
       return true;
-    });
+    }
+    this.droppedCursorMoves += 1;
+    this.metrics.cursorMovesDropped.inc();
+    this.noteDrop(key, sessionId, cursor.userId);
+    return false;
   }
 
   /**
@@ -154,6 +166,8 @@ export class PresenceService {
    */
   close(): void {
     this.seats.close();
+    this.moves.close();
+    this.drops.close();
     for (const outbox of this.outboxes.values()) outbox.stop();
     this.outboxes.clear();
   }
@@ -174,7 +188,10 @@ export class PresenceService {
     if (!outbox) {
       const created = new CursorOutbox(
         this.timing.cursorTickMs,
-        (cursors) => void this.bus.publish(topics.cursors(sessionId), { origin: this.origin, cursors }).catch(this.onError),
+        (cursors) => {
+          void this.store.saveCursors(sessionId, cursors, this.connections.ttlMs).catch(this.onError);
+          void this.bus.publish(topics.cursors(sessionId), { origin: this.origin, cursors }).catch(this.onError);
+        },
         () => this.outboxes.get(sessionId) === created && this.outboxes.delete(sessionId),
       );
       this.outboxes.set(sessionId, (outbox = created));
@@ -265,20 +282,19 @@ export class PresenceService {
     };
   }
 
-  private async noteDrop(sessionId: string, userId: string): Promise<void> {
-    const key = `cursor-drops:${sessionId}:${userId}`;
-    const decision = await this.limiter.hit(key, CURSOR_LIMITS.abuseDrops, CURSOR_LIMITS.abuseWindowMs);
-    if (decision.allowed) return;
+  /** A dropped move: past CURSOR_LIMITS.abuseDrops within the window, reported (about once a second) so every instance closes the user's sockets. */
+  private noteDrop(key: string, sessionId: string, userId: string): void {
+    if (this.drops.accept(key)) return;
     const now = Date.now();
     if ((this.abuseReported.get(key) ?? 0) > now - 1000) return;
     for (const [k, at] of this.abuseReported) if (at <= now - 1000) this.abuseReported.delete(k);
     this.abuseReported.set(key, now);
-    await this.bus.publish(topics.cursorAbuse(), { userId, sessionId });
+    void this.bus.publish(topics.cursorAbuse(), { userId, sessionId }).catch(this.onError);
   }
 }
 
 /**
- * The positions one instance accepted for one session, published as one CursorBatch per tick
+ * The positions one instance accepted for one session, saved and published as one batch per tick
  * (the last position of each user), not once per move. Ends itself after a quiet tick, so
  * only sessions with moving cursors hold one, and never publishes twice within a tick.
  */
@@ -356,8 +372,8 @@ class SessionHub {
   private readonly positions = new Map<string, CursorPosition>();
   /** Positions heard since the last CURSORS frame. */
   private readonly pending = new Map<string, CursorPosition>();
-  /** While the store is read: what was heard meanwhile, applied on top of what it answers. */
-  private reading?: { changes: PresenceChange[]; heard: Set<string> };
+  /** While the store is read: the JOINED/LEFT heard meanwhile, applied on top of what it answers. */
+  private reading?: { changes: PresenceChange[] };
   private syncing: Promise<unknown> = Promise.resolve();
   private readonly frames: TickThrottle;
   private closed = false;
@@ -420,7 +436,6 @@ class SessionHub {
   hear(cursor: CursorPosition): void {
     this.positions.set(cursor.userId, cursor);
     this.pending.set(cursor.userId, cursor);
-    this.reading?.heard.add(cursor.userId);
     if (!this.closed) this.frames.request();
   }
 
@@ -448,19 +463,22 @@ class SessionHub {
 
   /**
    * Reads who is online (and their cursors) from the store and makes it the hub's view,
-   * with a JOINED/LEFT frame for each difference; what was heard during the read is applied
-   * on top, as it may be newer. One read at a time. Answers false when the store failed.
+   * with a JOINED/LEFT frame for each difference; the changes heard during the read are applied
+   * on top, as they may be newer. The store's cursors only fill in users not heard since the
+   * hub opened: a position heard here is never older than the store's, which each instance
+   * saves once per tick, when it publishes the same batch. One read at a time. Answers false
+   * when the store failed.
    */
   private sync(): Promise<boolean> {
     const run = this.syncing.then(async () => {
-      const reading = (this.reading = { changes: [], heard: new Set<string>() });
+      const reading = (this.reading = { changes: [] });
       const state = await this.deps.store.state(this.sessionId).catch((): PresenceState | undefined => undefined);
       this.reading = undefined;
       if (state) {
         const online = new Set(state.onlineUserIds);
         for (const userId of this.online) if (!online.has(userId)) this.apply({ kind: "LEFT", userId });
         for (const userId of online) this.apply({ kind: "JOINED", userId });
-        for (const cursor of state.cursors) if (!reading.heard.has(cursor.userId)) this.positions.set(cursor.userId, cursor);
+        for (const cursor of state.cursors) if (!this.positions.has(cursor.userId)) this.positions.set(cursor.userId, cursor);
       }
       for (const change of reading.changes) this.apply(change);
       return state !== undefined;

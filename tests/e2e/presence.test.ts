@@ -227,14 +227,18 @@ for (const backend of backends) {
     });
 
     it("keeps a user's last position when moves sent back to back on one socket are handled together", T, async () => {
-      const { students: [ann], sessionId } = await activeLesson(server, 1);
-      const anns = presenceOf(server, ann, sessionId); // online, so the store shows her cursor
+      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const anns = presenceOf(server, ann, sessionId); // online, so frames show her cursor
       await frameOf(anns);
       const client = server.wsClient(ann.token);
       const answers = Array.from({ length: 15 }, (_, i) => watch(server, ann.token, MOVE, { s: sessionId, x: i + 1, y: 0 }, client).next());
       for (const answer of answers) assert.equal((await answer).data.moveCursor, true);
-      const { cursors } = await server.app.services.presence.store.state(sessionId);
-      assert.deepEqual(cursors.map((c) => [c.userId, c.x]), [[ann.id, 15]]);
+      // Whoever looks next is shown the last of them.
+      const tutors = presenceOf(server, tutor, sessionId);
+      const status = await frameOf(tutors);
+      assert.equal(status.kind, "STATUS");
+      assert.deepEqual(status.cursors.map((c: any) => [c.userId, c.x]), [[ann.id, 15]]);
+      tutors.close();
       anns.close();
     });
 

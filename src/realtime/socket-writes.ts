@@ -1,0 +1,70 @@
+import type { Socket } from "node:net";
+import { WebSocket } from "ws";
+
+/**
+ * How a frame reaches the network: the frames written to one socket in one turn leave in one
+ * system call (a mutation's `next` and `complete`, a batch of events, several subscriptions
+ * of one socket), not one each.
+ */
+
+/** Socket errors that mean the client is gone, not that the server failed. */
+const PEER_GONE = new Set(["EPIPE", "ECONNRESET"]);
+
+/**
+ * Below this many unsent bytes a graphql-ws send counts as done once queued. Above it,
+ * graphql-ws waits for the flush as before: a client that does not read slows down its own
+ * operations and holds no more than this in memory for them.
+ */
+const QUEUED_IS_SENT_BYTES = 64 * 1024;
+
+/** Sockets holding back their writes until the current turn's frames are all queued. */
+const corked = new Set<Socket>();
+
+function corkUntilNextTick(socket: WebSocket): void {
+  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  if (!raw || corked.has(raw)) return;
+  if (corked.size === 0) process.nextTick(uncorkAll);
+  corked.add(raw);
+  raw.cork();
+}
+
+function uncorkAll(): void {
+  for (const raw of corked) raw.uncork();
+  corked.clear();
+}
+
+/**
+ * Writes a prepared text frame; `flushed` runs once it has left this process, not when it is
+ * queued (SharedStream counts the frames a slow socket has not taken yet).
+ */
+export function sendFrame(socket: WebSocket, frame: Buffer, flushed: () => void): void {
+  corkUntilNextTick(socket);
+  WebSocket.prototype.send.call(socket, frame, { binary: false }, flushed);
+}
+
+/**
+ * Makes graphql-ws's sends on `socket` leave together. graphql-ws awaits each send's callback
+ * before its next send, and ws calls it once the write has flushed, so every frame would be a
+ * system call of its own: while the socket keeps up, the callback runs as soon as the frame is
+ * queued (writes stay in order) and the socket is corked until the end of the turn. A client
+ * that vanished mid-send (EPIPE, ECONNRESET) is not reported as an error: graphql-ws would
+ * print one with a stack for every operation still running, and the socket closes anyway.
+ */
+export function coalesceSends(socket: WebSocket): void {
+  const send = socket.send.bind(socket) as (data: unknown, options: object, cb?: (err?: Error) => void) => void;
+  socket.send = ((data: unknown, options: object | ((err?: Error) => void), cb?: (err?: Error) => void) => {
+    const done = typeof options === "function" ? options : cb;
+    corkUntilNextTick(socket);
+    if (done && socket.bufferedAmount < QUEUED_IS_SENT_BYTES) {
+      send(data, typeof options === "function" ? {} : options, ignore);
+      // A microtask: graphql-ws's next send comes before the end of the turn uncorks.
+      queueMicrotask(() => done());
+      return;
+    }
+    send(data, typeof options === "function" ? {} : options, (err?: Error) =>
+      done?.(err && PEER_GONE.has((err as NodeJS.ErrnoException).code ?? "") ? undefined : err),
+    );
+  }) as WebSocket["send"];
+}
+
+const ignore = () => undefined;
