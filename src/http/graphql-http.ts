@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import type { Request, RequestHandler, Response } from "express";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { AuthContext } from "../auth/auth-context";
@@ -75,6 +75,10 @@ export async function createGraphQLHttp(options: {
     formatError: (formatted, error) => formatError(formatted, error, (error as { [REQUEST_ID]?: string } | null)?.[REQUEST_ID]),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      // The API sets no cache hints. Apollo's default cache-control plugin would compute a
+      // policy per resolved field, and its willResolveField hook makes Apollo wrap every
+      // resolver of the schema, which graphql-ws's executions share: a cost on every field.
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
       operationPlugin,
     ],

@@ -18,9 +18,12 @@ export class SlidingWindowLimit {
     this.sweep.unref();
   }
 
-  /** True, and counted, when fewer than `limit` were accepted for `key` in the last `windowMs`. */
-  accept(key: string): boolean {
-    const now = this.now();
+  /**
+   * True, and counted, when fewer than `limit` were accepted for `key` in the `windowMs` up to
+   * `at` (default now; a key's calls come in time order).
+   */
+  accept(key: string, at = this.now()): boolean {
+    const now = at;
     let ring = this.rings.get(key);
     if (!ring) this.rings.set(key, (ring = { times: new Float64Array(this.limit).fill(-Infinity), next: 0 }));
     // times[next] is the oldest of the last `limit` accepted: within the window, all of them are.

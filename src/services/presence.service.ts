@@ -140,17 +140,20 @@ export class PresenceService {
       });
     }
     const key = `${sessionId} ${actorId}`;
+    // The limit judges the client's rate: moves count from when they came, not from when a
+    // seat check let them through (those queued behind one would all count at once).
+    const arrivedAt = Date.now();
     // A known seat and none of the user's moves still waiting: decided at once, in order.
-    if (!this.moving.has(key) && this.seats.has(sessionId, actorId)) return this.place(key, sessionId, cursor);
+    if (!this.moving.has(key) && this.seats.has(sessionId, actorId)) return this.place(key, sessionId, cursor, arrivedAt);
     return this.inOrder(key, async () => {
       if (!this.seats.has(sessionId, actorId)) await this.requireMover(actorId, sessionId);
-      return this.place(key, sessionId, cursor);
+      return this.place(key, sessionId, cursor, arrivedAt);
     });
   }
 
   /** A move of a seated mover: shared when under the limit, else dropped and counted (nothing to wait for either way). */
-  private place(key: string, sessionId: string, cursor: CursorPosition): boolean {
-    if (this.moves.accept(key)) {
+  private place(key: string, sessionId: string, cursor: CursorPosition, arrivedAt: number): boolean {
+    if (this.moves.accept(key, arrivedAt)) {
       this.share(sessionId, cursor);
       return true;
     }

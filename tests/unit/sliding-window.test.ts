@@ -33,6 +33,14 @@ describe("SlidingWindowLimit", () => {
     limit.close();
   });
 
+  it("counts a call at the time it is given, not when it is decided (calls queued behind a slow check)", () => {
+    const limit = new SlidingWindowLimit(2, 1000, () => 5000);
+    // Three calls that came 600 ms apart, decided together at 5000.
+    assert.deepEqual([limit.accept("a", 3800), limit.accept("a", 4400), limit.accept("a", 5000)], [true, true, true]);
+    assert.equal(limit.accept("a"), false); // 5000 again: 4400 and 5000 are within the window
+    limit.close();
+  });
+
   it("forgets keys idle for a whole window", () => {
     mock.timers.enable({ apis: ["setInterval"] });
     try {
