@@ -190,6 +190,7 @@ export function createServices(
     onRealtimeError,
   );
   const feed = new SessionFeed(db, bus, access, connections, { backfillMax: config.backfillMax, heartbeatMs: config.latestSeqHeartbeatMs }, onRealtimeError);
+  metrics.countHubsWith(() => feed.hubCount);
   const services: Services = {
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),

@@ -1,4 +1,4 @@
-import { Counter, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
  * The instance's Prometheus metrics (O1), one registry per app so that several apps in one
@@ -27,6 +27,20 @@ export class Metrics {
     help: "Cursor moves dropped by the per-user rate limit",
     registers: [this.registry],
   });
+
+  /** Sessions whose timeline this instance follows (one hub each): live sessions with local subscribers, nothing left behind. */
+  private countTimelineHubs = () => 0;
+  readonly timelineHubs: Gauge = new Gauge({
+    name: "realtime_timeline_hubs",
+    help: "Sessions whose timeline this instance follows for its local subscribers",
+    registers: [this.registry],
+    collect: (): void => this.timelineHubs.set(this.countTimelineHubs()),
+  });
+
+  /** Where `realtime_timeline_hubs` is read from. */
+  countHubsWith(count: () => number): void {
+    this.countTimelineHubs = count;
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });

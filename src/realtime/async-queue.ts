@@ -11,6 +11,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private failure: unknown;
 
   private readonly closeListeners: Array<() => void> = [];
+  private readonly drainWaiters: Array<() => void> = [];
 
   /**
    * With a `limit`, pushing while `limit` values wait fails the stream with `overflow()`:
@@ -57,8 +58,18 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     this.close();
   }
 
+  /** Resolves once at most half of `limit` values wait (or the queue closed). */
+  drained(): Promise<void> {
+    if (this.finished || this.buffered.length <= this.limit / 2) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
   next(): Promise<IteratorResult<T>> {
-    if (this.buffered.length > 0) return Promise.resolve({ value: this.buffered.shift() as T, done: false });
+    if (this.buffered.length > 0) {
+      const value = this.buffered.shift() as T;
+      if (this.drainWaiters.length > 0 && this.buffered.length <= this.limit / 2) for (const resolve of this.drainWaiters.splice(0)) resolve();
+      return Promise.resolve({ value, done: false });
+    }
     if (this.finished) {
       if (this.failure !== undefined) {
         const failure = this.failure;
@@ -97,5 +108,6 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     }
     this.onClose();
     for (const listener of this.closeListeners.splice(0)) listener();
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 }

@@ -14,6 +14,11 @@ export class HubRegistry<M, H extends Hub<M>> {
 
   constructor(private readonly open: (key: string) => Promise<H>) {}
 
+  /** Hubs open or opening. */
+  get size(): number {
+    return this.hubs.size;
+  }
+
   /**
    * Adds `member` to the key's open hub, runs `joined(hub)` in the same turn, and answers the
    * hub. Added in the same turn as the check that the hub is open: an await in between would

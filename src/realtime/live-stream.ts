@@ -29,6 +29,12 @@ export interface LiveStream<T> extends AsyncIterableIterator<unknown> {
   readonly closed: boolean;
   /** Calls `listener` once the stream is closed (consumer left, end or failure). */
   onClosed(listener: () => void): void;
+  /**
+   * Resolves once at most half of the subscriber's buffer is in use (or the stream closed):
+   * a producer with much to send (a resume's backlog) waits on it between pages instead of
+   * overflowing the buffer that protects the server from a consumer that cannot keep up.
+   */
+  drained(): Promise<void>;
 }
 
 export interface LiveStreamOptions {

@@ -240,7 +240,13 @@ export class SharedStream<T> implements LiveStream<T> {
   private settle?: { resolve: (r: IteratorResult<never>) => void; reject: (e: unknown) => void };
   private outcome?: { error?: unknown };
   private readonly listeners: Array<() => void> = [];
-  private readonly flushed = () => void (this.unsent -= 1);
+  /** Items pushed whose frame is not written yet (queued in the group behind others). */
+  private queued = 0;
+  private readonly drainWaiters: Array<() => void> = [];
+  private readonly flushed = () => {
+    this.unsent -= 1;
+    if (this.drainWaiters.length > 0) this.wakeIfDrained();
+  };
 
   constructor(
     private readonly group: OperationGroup,
@@ -259,7 +265,14 @@ export class SharedStream<T> implements LiveStream<T> {
   }
 
   push(item: T): void {
-    if (!this.finished && !this.ending) this.group.push(item, this as SharedStream<unknown>);
+    if (this.finished || this.ending) return;
+    this.queued += 1;
+    this.group.push(item, this as SharedStream<unknown>);
+  }
+
+  drained(): Promise<void> {
+    if (this.finished || this.hasRoom()) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   end(): void {
@@ -277,6 +290,7 @@ export class SharedStream<T> implements LiveStream<T> {
 
   /** Writes a prepared payload to the socket (the group calls it in order). */
   write(payload: Buffer): void {
+    this.queued -= 1;
     if (this.finished) return;
     const socket = this.line.socket;
     if (socket.readyState !== socket.OPEN) return;
@@ -314,6 +328,15 @@ export class SharedStream<T> implements LiveStream<T> {
     return this;
   }
 
+  /** At most half of the frame and byte bounds in use. */
+  private hasRoom(): boolean {
+    return this.queued + this.unsent <= SUBSCRIBER_BUFFER / 2 && this.line.socket.bufferedAmount <= SUBSCRIBER_BUFFER_BYTES / 2;
+  }
+
+  private wakeIfDrained(): void {
+    if (this.finished || this.hasRoom()) for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
   private queueEnd(outcome: { error?: unknown }): void {
     if (this.finished || this.ending) return;
     this.ending = true;
@@ -344,5 +367,6 @@ export class SharedStream<T> implements LiveStream<T> {
     this.group.leave(this as SharedStream<unknown>);
     this.options.onClose();
     for (const listener of this.listeners.splice(0)) listener();
+    this.wakeIfDrained();
   }
 }

@@ -7,8 +7,8 @@ import { WebSocket } from "ws";
  * of one socket), not one each.
  */
 
-/** Socket errors that mean the client is gone, not that the server failed. */
-const PEER_GONE = new Set(["EPIPE", "ECONNRESET"]);
+/** Socket errors that mean the client is gone (or its socket was torn down), not that the server failed. */
+const PEER_GONE = new Set(["EPIPE", "ECONNRESET", "ERR_STREAM_DESTROYED"]);
 
 /**
  * Below this many unsent bytes a graphql-ws send counts as done once queued. Above it,
@@ -47,7 +47,7 @@ export function sendFrame(socket: WebSocket, frame: Buffer, flushed: () => void)
  * before its next send, and ws calls it once the write has flushed, so every frame would be a
  * system call of its own: while the socket keeps up, the callback runs as soon as the frame is
  * queued (writes stay in order) and the socket is corked until the end of the turn. A client
- * that vanished mid-send (EPIPE, ECONNRESET) is not reported as an error: graphql-ws would
+ * that vanished mid-send (EPIPE, ECONNRESET, a destroyed socket) is not reported as an error: graphql-ws would
  * print one with a stack for every operation still running, and the socket closes anyway.
  */
 export function coalesceSends(socket: WebSocket): void {

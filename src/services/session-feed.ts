@@ -40,6 +40,8 @@ export interface TimelineListener {
   take(event: TimelineMessage): void;
   /** Ends the listener (it fell too far behind). */
   fail(error: unknown): void;
+  /** Resolves when the listener can take more (true) or is gone (false): its backfill waits on it between pages. */
+  room?(): Promise<boolean>;
 }
 
 /**
@@ -67,6 +69,11 @@ export class SessionFeed {
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     this.hubs = new HubRegistry((sessionId) => TimelineHub.open(sessionId, this.db, this.bus, this.options.heartbeatMs, this.onError));
+  }
+
+  /** Sessions whose timeline this instance follows. */
+  get hubCount(): number {
+    return this.hubs.size;
   }
 
   /**
@@ -99,12 +106,19 @@ export class SessionFeed {
       },
       fail: (error) => out.fail(error),
     };
+    listener.room = async () => {
+      await out.drained();
+      return !out.closed;
+    };
     try {
       detach = await this.attach(sessionId, listener, afterSeq ?? undefined);
     } catch (err) {
       await out.return?.(); // a transport's stream must not outlive a refused subscription
       throw err;
     }
+    // Ended while it caught up (the consumer left, or fell behind): its onClose found no
+    // listener to remove yet.
+    if (out.closed) detach();
     if (isSeated(access.participant)) {
       const connection = await this.connections.hold(sessionId, viewerId);
       out.onClosed(() => connection.release());
@@ -122,23 +136,44 @@ export class SessionFeed {
     listener.early = [];
     const hub = await this.hubs.join(sessionId, listener, (joined) => (listener.handled = afterSeq ?? joined.handled));
     const detach = () => this.hubs.leave(sessionId, hub, listener);
+    const upTo = hub.handled;
     try {
-      const upTo = hub.handled;
-      if (listener.handled < upTo) {
-        const recorded = await readEvents(this.db, sessionId, listener.handled, upTo, this.options.backfillMax + 1);
-        if (recorded.length > this.options.backfillMax) throw resyncRequired(`More than ${this.options.backfillMax} events to catch up`);
-        // Straight to the listener: `early` holds what comes after these.
-        for (const event of recorded) pass(listener, toMessage(event));
-      }
+      // seq has no gaps, so this is the number of events to catch up.
+      if (upTo - listener.handled > this.options.backfillMax) throw resyncRequired(`More than ${this.options.backfillMax} events to catch up`);
+      await this.backfillPage(sessionId, listener, upTo);
     } catch (err) {
       detach();
       throw err;
     }
-    const early = listener.early;
-    listener.early = null;
-    for (const event of early) offer(listener, event);
+    // The rest of a long backlog is streamed a page at a time, as fast as the subscriber takes
+    // it (its buffer would not hold it all), once the subscription is running.
+    if (listener.handled < upTo) void this.backfillRest(sessionId, listener, upTo).catch((err) => listener.fail(err));
+    else caughtUp(listener);
     return detach;
   }
+
+  /** Hands the listener the next page of recorded events up to `upTo` (straight to it: `early` holds what comes after). */
+  private async backfillPage(sessionId: string, listener: TimelineListener, upTo: number): Promise<void> {
+    if (listener.handled >= upTo) return;
+    const recorded = await readEvents(this.db, sessionId, listener.handled, upTo, CATCH_UP_PAGE);
+    for (const event of recorded) pass(listener, toMessage(event));
+    if (recorded.length === 0) listener.handled = upTo; // cannot happen (no gaps); never loop on it
+  }
+
+  private async backfillRest(sessionId: string, listener: TimelineListener, upTo: number): Promise<void> {
+    while (listener.handled < upTo) {
+      if (listener.room && !(await listener.room())) return; // the subscriber is gone
+      await this.backfillPage(sessionId, listener, upTo);
+    }
+    caughtUp(listener);
+  }
+}
+
+/** The listener's backfill is done: what the hub delivered meanwhile follows it. */
+function caughtUp(listener: TimelineListener): void {
+  const early = listener.early ?? [];
+  listener.early = null;
+  for (const event of early) offer(listener, event);
 }
 
 /** Gives `event` to the listener once, in order (held back while its own backfill runs). */

@@ -135,5 +135,33 @@ for (const backend of backends) {
         stream.close();
       }
     });
+
+    it("a subscriber resuming further back than its buffer holds gets every event, then live ones, and leaves no hub behind", async () => {
+      const { tutor, sessionId } = await activeLesson(server, 1);
+      const feed = server.app.services.feed;
+      const hubsBefore = feed.hubCount;
+      // 1 500 recorded events (more than the 1 000 a subscriber's buffer holds), none announced.
+      const first = await server.app.db.transaction(async (tx) => {
+        const session = await lockSession(tx, sessionId);
+        const events = Array.from({ length: 1500 }, (_, i) => ({ type: "CHAT_MESSAGE" as const, userId: tutor.id, data: { text: `m${i}` } }));
+        return (await appendEvents(tx, session, events))[0].seq;
+      });
+      const client = server.wsClient(tutor.token);
+      const resumed = watch(server, tutor.token, SYSTEM_EVENTS, { s: sessionId, after: first - 1 }, client);
+      for (let i = 0; i < 1500; i++) {
+        const frame = await resumed.next();
+        assert.equal(frame.errors, undefined, JSON.stringify(frame.errors));
+        assert.deepEqual(frame.data.systemEvents, { seq: first + i, kind: "CHAT_MESSAGE", message: `m${i}` });
+      }
+      const live = ok(await server.gql(CHAT, { s: sessionId, t: "live" }, tutor.token)).sendChatMessage.seq;
+      assert.deepEqual((await resumed.next()).data.systemEvents, { seq: live, kind: "CHAT_MESSAGE", message: "live" });
+      resumed.close();
+      // Handled in order on the socket: once this answers, the subscription's end was too.
+      assert.equal((await watch(server, tutor.token, `query { me { id } }`, {}, client).next()).data.me.id, tutor.id);
+      assert.equal(feed.hubCount, hubsBefore);
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: server.env.METRICS_TOKEN ? { authorization: `Bearer ${server.env.METRICS_TOKEN}` } : {} })).text();
+      assert.match(metrics, new RegExp(`^realtime_timeline_hubs ${hubsBefore}$`, "m"));
+      await client.dispose();
+    });
   });
 }
