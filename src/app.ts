@@ -9,6 +9,7 @@ import { resolveJwtSecret } from "./auth/jwt-secret";
 import { TokenService } from "./auth/tokens";
 import type { Config } from "./config";
 import { createDataSource, databaseKind } from "./db/data-source";
+import { loggableError } from "./db/transient";
 import { createLogger, type Logger } from "./infra/logger";
 import { Metrics } from "./infra/metrics";
 import type { RateLimiter } from "./infra/rate-limiter";
@@ -82,7 +83,10 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
 
   const schema = await buildGraphQLSchema();
   const formatError = createErrorFormatter(
-    (error, requestId) => logger.error({ err: error, requestId }, "unexpected error"),
+    (error, requestId, transient) =>
+      transient
+        ? logger.warn({ requestId, cause: (error as { code?: string }).code ?? (error as Error).message }, "database briefly unavailable: the client retries")
+        : logger.error({ err: loggableError(error), requestId }, "unexpected error"),
     { hideSuggestions: !config.introspection },
   );
 

@@ -1,4 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { isTransientDatabaseError } from "../db/transient";
 import { DomainError, DomainErrorReason } from "../services/errors";
 
 /** The public error codes of the contract (`extensions.code`). */
@@ -13,6 +14,7 @@ export const ErrorCode = {
   RATE_LIMITED: "RATE_LIMITED",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   RESYNC_REQUIRED: "RESYNC_REQUIRED",
+  UNAVAILABLE: "UNAVAILABLE",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
   GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
   GRAPHQL_VALIDATION_FAILED: "GRAPHQL_VALIDATION_FAILED",
@@ -59,15 +61,21 @@ export function publicCode(reason: DomainErrorReason): ErrorCode {
 }
 
 export interface ErrorReporter {
-  (error: unknown, requestId: string | undefined): void;
+  /** `transient`: the database was briefly unavailable (the client was told to retry), not a bug. */
+  (error: unknown, requestId: string | undefined, transient: boolean): void;
 }
+
+/** How long a client waits before retrying after UNAVAILABLE. */
+export const UNAVAILABLE_RETRY_AFTER_MS = 1000;
 
 /**
  * The one error formatter of HTTP and WebSocket. Domain errors become their public code
  * (with `reason` and details). Errors of the request itself (parse, validation, variable
- * coercion), which the transport has already given a public code, keep it. Anything else
- * is masked as INTERNAL_SERVER_ERROR with only a request id to quote, and reported (logged)
- * with the original error. No stack trace or internal message ever leaves the server.
+ * coercion), which the transport has already given a public code, keep it. A database that
+ * was briefly unreachable, restarting or timing out is UNAVAILABLE (`retryable`, nothing was
+ * written). Anything else is masked as INTERNAL_SERVER_ERROR with only a request id to quote,
+ * and reported (logged) with the original error. No stack trace or internal message ever
+ * leaves the server.
  */
 export function createErrorFormatter(report: ErrorReporter, options: { hideSuggestions: boolean }) {
   return function formatError(
@@ -90,7 +98,15 @@ export function createErrorFormatter(report: ErrorReporter, options: { hideSugge
       const message = options.hideSuggestions ? formatted.message.replace(/ ?Did you mean .*$/, "") : formatted.message;
       return { ...base, message, extensions: { code } };
     }
-    report(original, requestId);
+    if (isTransientDatabaseError(original)) {
+      report(original, requestId, true);
+      return {
+        ...base,
+        message: "The database is briefly unavailable: nothing was written, retry (with the same clientOpIds).",
+        extensions: { code: ErrorCode.UNAVAILABLE, retryable: true, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS, ...(requestId ? { requestId } : {}) },
+      };
+    }
+    report(original, requestId, false);
     return {
       ...base,
       message: "Internal server error",
