@@ -3,7 +3,7 @@ import { historyData } from "./effects";
 import { nextRedo, nextUndo } from "./history";
 import { mergeLayerOrder } from "./patch";
 import type { BoardConflict, ChangeMark, ConflictReason, ConflictResolution, ConflictStrategy, SkipReason } from "./types";
-import { BOARD_LIMITS, propsOf, type Fail, type ParsedOp } from "./validate";
+import { BOARD_LIMITS, IMAGE_KIND, checkImageProps, propsOf, type Fail, type ParsedOp } from "./validate";
 
 /** What to do with one valid op: the data to record (null = skip it) and its conflicts. */
 export interface Resolution {
@@ -89,6 +89,8 @@ export function resolve(draft: Draft, op: ParsedOp, userId: string, strategy: Co
       const current = draft.get("objects", op.id);
       if (current) {
         if (op.type === "TEXT_EDIT" && current.kind !== "text") fail(`${op.id} is a ${current.kind}, not a text`);
+        // Malformed whatever the conflict outcome: an image's URL props are checked up front.
+        if (op.type === "OBJECT_MODIFY" && current.kind === IMAGE_KIND) checkImageProps(op.props, fail);
         const mark = draft.get("objectChanges", op.id);
         if (byOther(mark) && !conflict("OBJECT_CHANGED", op.id, mark)) return skip();
         // The merged props must still be within bounds (props can only grow by modifications).
@@ -102,6 +104,7 @@ export function resolve(draft: Draft, op: ParsedOp, userId: string, strategy: Co
       const tombstone = deletedSince(op.id);
       if (tombstone) {
         // CLIENT_WINS re-creates it with the op's props, on its old layer if that still exists.
+        if (op.type === "OBJECT_MODIFY" && tombstone.kind === IMAGE_KIND) checkImageProps(op.props, fail);
         if (!conflict("OBJECT_DELETED", op.id, tombstone)) return skip();
         const layerId = draft.layerIndex(tombstone.layerId) >= 0 ? tombstone.layerId : draft.defaultLayerId();
         if (op.type === "OBJECT_MODIFY") return accept({ id: op.id, props: op.props, create: { kind: tombstone.kind, layerId, props: op.props } });

@@ -12,13 +12,14 @@ import {
   type BoardObject,
   type BoardOpInput,
   type BoardOpType,
+  type BoardPatch,
   type BoardPermission,
   type BoardState,
   type ConflictStrategy,
   type PublicBoard,
   type SkippedBoardOp,
 } from "./types";
-import { BOARD_LIMITS, isPlainObject, parseBoardContent, parseOp, type BoardContent } from "./validate";
+import { BOARD_LIMITS, IMAGE_KIND, IMAGE_URL_PROPS, isPlainObject, parseBoardContent, parseOp, type BoardContent } from "./validate";
 
 /** A new board: version 0, one layer `{ id: "default", name: "Layer 1" }`, no objects. */
 export function emptyBoard(): BoardState {
@@ -60,7 +61,7 @@ export function applyOps(
       const fail = (reason: string): never => {
         throw new BoardValidationError(reason, index, op.clientOpId);
       };
-      const permission = permissionOn(draft, op.type, userId);
+      const permission = permissionOn(draft, op, userId);
       if (permission && options.can && !options.can(permission)) throw new BoardPermissionError(permission, index, op.clientOpId);
       const resolution = resolve(draft, op, userId, strategy, fail);
       conflicts.push(...resolution.conflicts);
@@ -139,15 +140,52 @@ export function requiredPermission(state: BoardState, op: BoardOpInput, userId: 
   if (!isPlainObject(op) || (!Object.hasOwn(PERMISSIONS, op.type) && op.type !== "UNDO" && op.type !== "REDO")) {
     throw new BoardValidationError(`unknown type ${JSON.stringify((op as { type?: unknown } | null)?.type)}`, -1, null);
   }
-  return permissionOn(new Draft(state), op.type, userId);
+  return permissionOn(new Draft(state), { ...(isPlainObject(op.data) ? op.data : {}), type: op.type }, userId);
 }
 
-function permissionOn(draft: Draft, type: BoardOpType, userId: string): BoardPermission | null {
-  if (type === "UNDO" || type === "REDO") {
-    const entry = type === "UNDO" ? nextUndo(draft, userId) : nextRedo(draft, userId);
-    return entry ? PERMISSIONS[entry.type] : null;
+/** What permissionOn reads of an op: its type and, for OBJECT_CREATE/OBJECT_MODIFY, id, kind and props. */
+interface PermissionQuery {
+  type: BoardOpType;
+  id?: unknown;
+  kind?: unknown;
+  props?: unknown;
+}
+
+/**
+ * PERMISSIONS, except that a drawing op (canDraw) that puts an image on the board or points
+ * one at another URL is an image upload whatever its type (BOARD_OPS.md: IMAGE_UPLOAD needs
+ * canUploadImages): OBJECT_CREATE of kind "image", OBJECT_MODIFY of an image's URL props or
+ * re-creating a deleted image, and the undo/redo of such a change.
+ */
+function permissionOn(draft: Draft, op: PermissionQuery, userId: string): BoardPermission | null {
+  switch (op.type) {
+    case "UNDO":
+    case "REDO": {
+      const entry = op.type === "UNDO" ? nextUndo(draft, userId) : nextRedo(draft, userId);
+      if (!entry) return null;
+      const permission = PERMISSIONS[entry.type];
+      return permission === "canDraw" && changesImages(draft, entry.patch) ? "canUploadImages" : permission;
+    }
+    case "OBJECT_CREATE":
+      return op.kind === IMAGE_KIND ? "canUploadImages" : "canDraw";
+    case "OBJECT_MODIFY": {
+      const id = typeof op.id === "string" ? op.id : "";
+      const current = draft.get("objects", id);
+      const image = current
+        ? current.kind === IMAGE_KIND && isPlainObject(op.props) && IMAGE_URL_PROPS.some((key) => Object.hasOwn(op.props as object, key))
+        : draft.get("deletedObjects", id)?.kind === IMAGE_KIND; // CLIENT_WINS may re-create it
+      return image ? "canUploadImages" : "canDraw";
+    }
+    default:
+      return PERMISSIONS[op.type];
   }
-  return PERMISSIONS[type];
+}
+
+/** Whether applying `patch` adds, removes or re-points an image (not just moves or restyles one). */
+function changesImages(draft: Draft, patch: BoardPatch): boolean {
+  const urls = (object: BoardObject | null | undefined) =>
+    object?.kind === IMAGE_KIND ? JSON.stringify(IMAGE_URL_PROPS.map((key) => getOwn(object.props, key))) : null;
+  return sortedKeys(patch.objects).some((id) => urls(getOwn(patch.objects, id)) !== urls(draft.get("objects", id)));
 }
 
 /** The client-facing board (BoardState without meta); objects keyed in sorted order. */

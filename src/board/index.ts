@@ -20,8 +20,10 @@
  *   conflict), never remove the last layer, never re-create an object whose layer is gone.
  *   RESTORE is not undoable and clears every history.
  * - Limits (validate.ts BOARD_LIMITS); LAYER_ADD's index is clamped to the top; TEXT_EDIT
- *   that creates takes an optional layerId like the other creating ops; image URLs must be
- *   http(s), relative or data:image; null optional fields mean absent.
+ *   that creates takes an optional layerId like the other creating ops; null optional fields
+ *   mean absent. Images (validate.ts IMAGE_URL_PROPS): url, href and src must be http(s) or
+ *   raster data:image URLs as a browser parses them, however the image is made or changed;
+ *   a drawing op that adds or re-points an image needs canUploadImages (engine.ts permissionOn).
  * - Drawing order: BoardObject.z (the creating version), kept across undo and restore.
  */
 export * from "./types";

@@ -1,6 +1,6 @@
 import { compareStrings } from "./draft";
 import type { BoardObject, BoardState } from "./types";
-import { isSafeImageUrl } from "./validate";
+import { safeImageHref } from "./validate";
 
 /** The viewBox of a board with nothing on it. */
 const DEFAULT_VIEW = { x: 0, y: 0, width: 1280, height: 720 };
@@ -106,7 +106,9 @@ function renderObject(object: BoardObject): { element: string; bounds: Bounds | 
     case "image": {
       const b = box(props);
       if (!b) break;
-      const url = typeof props.url === "string" && props.url.length > 0 && isSafeImageUrl(props.url) ? props.url : null;
+      // Stored boards may predate the URL checks: only the URL as a browser would load it, and
+      // only if it passes them; anything else is the placeholder.
+      const url = typeof props.url === "string" ? safeImageHref(props.url) : null;
       const geometry = `x="${fmt(b.minX)}" y="${fmt(b.minY)}" width="${fmt(b.maxX - b.minX)}" height="${fmt(b.maxY - b.minY)}"`;
       const element = url
         ? `<image ${head} href="${escapeXml(url)}" ${geometry} preserveAspectRatio="none"/>`

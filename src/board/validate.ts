@@ -81,20 +81,24 @@ function parseData(type: BoardOpType, data: Record<string, unknown>, allowRestor
     case "IMAGE_UPLOAD": {
       const { id, layerId, url, x, y, width, height, ...extra } = data;
       const props = {
-        url: checkUrl(url, fail),
+        url: checkUrl(url, "url", fail),
         x: checkNumber(x, "x", fail),
         y: checkNumber(y, "y", fail),
         width: checkNonNegative(width, "width", fail),
         height: checkNonNegative(height, "height", fail),
       };
-      return { type, id: checkId(id, "id", fail), kind: "image", ...optionalLayer(layerId, fail), props: propsOf({ ...props, ...withoutUndefined(extra) }, fail) };
+      const all = propsOf({ ...props, ...withoutUndefined(extra) }, fail);
+      checkImageProps(all, fail); // an unknown `href` or `src` is kept in props too
+      return { type, id: checkId(id, "id", fail), kind: IMAGE_KIND, ...optionalLayer(layerId, fail), props: all };
     }
     case "OBJECT_CREATE": {
       const { id, kind, layerId, props, ...extra } = data;
       if (!isPlainObject(props)) fail("props must be an object");
       // BOARD_OPS.md: unknown fields are kept in props; props' own keys win over them.
-      const merged = { ...withoutUndefined(extra), ...props };
-      return { type, id: checkId(id, "id", fail), kind: checkId(kind, "kind", fail), ...optionalLayer(layerId, fail), props: propsOf(merged, fail) };
+      const merged = propsOf({ ...withoutUndefined(extra), ...props }, fail);
+      const parsedKind = checkId(kind, "kind", fail);
+      if (parsedKind === IMAGE_KIND) checkImageProps(merged, fail);
+      return { type, id: checkId(id, "id", fail), kind: parsedKind, ...optionalLayer(layerId, fail), props: merged };
     }
     case "OBJECT_MODIFY": {
       if (!isPlainObject(data.props)) fail("props must be an object");
@@ -159,11 +163,14 @@ export function parseBoardContent(data: Record<string, unknown>, fail: Fail): Bo
     const layerId = checkId(object.layerId, "layerId", fail);
     if (!layerIds.has(layerId)) fail(`object ${key} is on the unknown layer ${layerId}`);
     if (!isPlainObject(object.props)) fail(`object ${key}: props must be an object`);
+    const kind = checkId(object.kind, "kind", fail);
+    const props = propsOf(object.props, fail);
+    if (kind === IMAGE_KIND) checkImageProps(props, (reason) => fail(`object ${key}: ${reason}`));
     const parsed = {
       id,
-      kind: checkId(object.kind, "kind", fail),
+      kind,
       layerId,
-      props: propsOf(object.props, fail),
+      props,
       createdBy: checkId(object.createdBy, "createdBy", fail),
       ...(typeof object.z === "number" && Number.isFinite(object.z) ? { z: object.z + 0 } : {}),
     };
@@ -269,19 +276,52 @@ export function checkPoints(value: unknown, fail: Fail): Array<[number, number]>
   });
 }
 
-// Only web and inline-image URLs: an image href is followed by every client that renders the
-// board (and by renderSvg); javascript:, blob: and file: are refused. No scheme = relative.
-const URL_SCHEME = /^([a-z][a-z0-9+.-]*):/i;
-export function isSafeImageUrl(url: string): boolean {
-  const scheme = URL_SCHEME.exec(url)?.[1].toLowerCase();
-  if (scheme === undefined) return !CONTROL.test(url);
-  return scheme === "http" || scheme === "https" || /^data:image\/(png|jpeg|gif|webp);/i.test(url);
+/** The kind IMAGE_UPLOAD creates; any object of this kind is an image to every client. */
+export const IMAGE_KIND = "image";
+/** The props of an image that clients (and renderSvg) may load: each must be a safe image URL. */
+export const IMAGE_URL_PROPS = ["url", "href", "src", "xlink:href"] as const;
+
+// Raster types only: an SVG (or HTML) document can run script when opened from its URL.
+const RASTER_DATA_URL = /^data:image\/(png|jpeg|gif|webp)[;,]/i;
+const WEB_URL = /^https?:/i;
+
+/**
+ * The URL a browser would load for an image URL, or null unless it is an http(s) URL or a
+ * raster data:image URL. Checked as a browser reads it: its URL parser skips leading and
+ * trailing spaces and C0 controls and drops tabs and newlines anywhere (" java\tscript:" is
+ * javascript:), so controls are refused, spaces trimmed and the scheme must start the rest.
+ * Relative URLs are refused: what they load depends on the page showing the board.
+ */
+export function safeImageHref(url: string): string | null {
+  if (CONTROL.test(url)) return null;
+  const trimmed = url.replace(/^ +| +$/g, "");
+  if (!WEB_URL.test(trimmed) && !RASTER_DATA_URL.test(trimmed)) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(trimmed);
+  } catch {
+    return null;
+  }
+  const ok = parsed.protocol === "https:" || parsed.protocol === "http:" || (parsed.protocol === "data:" && RASTER_DATA_URL.test(parsed.href));
+  return ok ? parsed.href : null;
 }
 
-function checkUrl(value: unknown, fail: Fail): string {
-  const url = checkString(value, "url", BOARD_LIMITS.maxStringLength, fail);
-  if (url.length === 0 || !isSafeImageUrl(url)) fail("url must be an http(s) URL, a relative URL or a data:image URL");
+export function isSafeImageUrl(url: string): boolean {
+  return safeImageHref(url) !== null;
+}
+
+function checkUrl(value: unknown, what: string, fail: Fail): string {
+  const url = checkString(value, what, BOARD_LIMITS.maxStringLength, fail);
+  if (!isSafeImageUrl(url)) fail(`${what} must be an http(s) URL or a data:image URL (png, jpeg, gif, webp)`);
   return url;
+}
+
+/**
+ * An image's URL props (IMAGE_URL_PROPS), those present, must be safe image URLs: every way an
+ * image is made or changed (IMAGE_UPLOAD, OBJECT_CREATE, OBJECT_MODIFY, RESTORE) checks them.
+ */
+export function checkImageProps(props: Record<string, unknown>, fail: Fail): void {
+  for (const key of IMAGE_URL_PROPS) if (Object.hasOwn(props, key)) checkUrl(getOwn(props, key), key, fail);
 }
 
 /** UTF-8 length of a string without lone surrogates (they are refused before). */

@@ -500,9 +500,128 @@ describe("board engine: permissions", () => {
       (err: unknown) => err instanceof BoardPermissionError && err.permission === "canClearBoard" && err.index === 0,
     );
     assert.throws(
-      () => applyOps(board, [{ ...stroke("s"), baseVersion: 1 }, { ...op("IMAGE_UPLOAD", { id: "i", url: "/a.png", x: 0, y: 0, width: 1, height: 1 }), baseVersion: 1 }], ALICE, "LAST_WRITE_WINS", { can: can(["canDraw"]) }),
+      () => applyOps(board, [{ ...stroke("s"), baseVersion: 1 }, { ...op("IMAGE_UPLOAD", { id: "i", url: "https://cdn.example/a.png", x: 0, y: 0, width: 1, height: 1 }), baseVersion: 1 }], ALICE, "LAST_WRITE_WINS", { can: can(["canDraw"]) }),
       (err: unknown) => err instanceof BoardPermissionError && err.permission === "canUploadImages" && err.index === 1,
     );
+  });
+});
+
+describe("board engine: image URLs", () => {
+  // Each is what a browser would load as javascript:, an HTML/SVG document, or relative to the page.
+  const UNSAFE = [
+    " javascript:alert(1)",
+    "\tjavascript:alert(1)",
+    "java\nscript:alert(1)",
+    "\u0001javascript:alert(1)",
+    "JavaScript:alert(1)",
+    " data:text/html,<script>alert(1)</script>",
+    "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+    "data:image/png ;base64,AAAA",
+    "ht\ttps://cdn.example/a.png",
+    "vbscript:msgbox(1)",
+    "/a.png",
+    "//cdn.example/a.png",
+    "",
+  ];
+  const SAFE = ["https://cdn.example/a.png?x=1&y=2", " https://cdn.example/a.png ", "HTTP://cdn.example/a.png", "data:image/png;base64,iVBORw0KGgo=", "data:image/webp,AAAA"];
+  const upload = (id: string, url: unknown, extra: Record<string, unknown> = {}) => op("IMAGE_UPLOAD", { id, url, x: 0, y: 0, width: 10, height: 10, ...extra });
+  const image = (id: string, props: Record<string, unknown>) => op("OBJECT_CREATE", { id, kind: "image", props: { x: 0, y: 0, w: 10, h: 10, ...props } });
+  const can = (granted: BoardPermission[]) => (p: BoardPermission) => granted.includes(p);
+
+  it("IMAGE_UPLOAD and OBJECT_CREATE of an image accept only http(s) and raster data:image URLs, as a browser parses them", () => {
+    const board = after(emptyBoard(), ALICE, stroke("s"));
+    for (const url of UNSAFE) {
+      rejects(board, [stroke("t"), upload("i", url)], /url must be an http\(s\) URL or a data:image URL|url must not/);
+      for (const key of ["url", "href", "src"]) rejects(board, [stroke("t"), image("i", { [key]: url })], new RegExp(`${key} must be an http`));
+      rejects(board, [upload("i", SAFE[0], { href: url })], /href must be an http/, undefined, 0);
+    }
+    rejects(board, [image("i", { url: 5 })], /url must be a string/);
+    for (const url of SAFE) {
+      const created = after(board, ALICE, upload("i", url), image("j", { url, src: url }));
+      assert.equal(created.objects.i.props.url, url);
+      assert.equal(created.objects.j.props.src, url);
+    }
+    // Not an image: a url prop is only data to clients.
+    assert.equal(after(board, ALICE, rect("r", { props: { url: "javascript:alert(1)" } })).objects.r.kind, "rect");
+  });
+
+  it("OBJECT_MODIFY of an image's URL props is checked, also when it re-creates a deleted image or conflicts", () => {
+    let board = after(emptyBoard(), ALICE, upload("i", SAFE[0]), rect("r"));
+    for (const url of UNSAFE) rejects(board, [op("OBJECT_MODIFY", { id: "i", props: { x: 5 } }), op("OBJECT_MODIFY", { id: "i", props: { href: url } })], /href must be an http/);
+    rejects(board, [op("OBJECT_MODIFY", { id: "i", props: { url: null } })], /url must be a string/);
+    board = after(board, ALICE, op("OBJECT_MODIFY", { id: "i", props: { url: SAFE[3], x: 5 } }), op("OBJECT_MODIFY", { id: "r", props: { url: "javascript:x" } }));
+    assert.equal(board.objects.i.props.url, SAFE[3]);
+    // Changed by BOB since ALICE's baseVersion: SERVER_WINS would skip it, but malformed is malformed.
+    const stale = board.version;
+    board = after(board, BOB, op("OBJECT_MODIFY", { id: "i", props: { x: 7 } }));
+    for (const strategy of ["SERVER_WINS", "CLIENT_WINS"] as const) {
+      assert.throws(() => applyOps(board, [op("OBJECT_MODIFY", { id: "i", props: { url: UNSAFE[0] } }, stale)], ALICE, strategy), /url must be an http/);
+    }
+    // Deleted by BOB since: CLIENT_WINS re-creates it with the op's props.
+    board = after(board, BOB, op("OBJECT_DELETE", { id: "i" }));
+    for (const strategy of ["SERVER_WINS", "CLIENT_WINS"] as const) {
+      assert.throws(() => applyOps(board, [op("OBJECT_MODIFY", { id: "i", props: { url: UNSAFE[0], x: 0, y: 0, w: 1, h: 1 } }, stale)], ALICE, strategy), /url must be an http/);
+    }
+    const recreated = apply(board, ALICE, [op("OBJECT_MODIFY", { id: "i", props: { url: SAFE[0], x: 0, y: 0, w: 1, h: 1 } }, stale)], "CLIENT_WINS");
+    assert.equal(recreated.state.objects.i.props.url, SAFE[0]);
+  });
+
+  it("RESTORE and validateBoardContent check the URL props of every image", () => {
+    const content = (url: string) => ({
+      layers: [{ id: "default", name: "L" }],
+      objects: { i: { id: "i", kind: "image", layerId: "default", props: { url, x: 0, y: 0, w: 1, h: 1 }, createdBy: ALICE } },
+    });
+    for (const url of UNSAFE) {
+      assert.throws(() => validateBoardContent(content(url)), (err: unknown) => err instanceof BoardValidationError && /object i: url must be an http/.test(err.message));
+      rejects(emptyBoard(), [op("RESTORE", content(url))], /object i: url must be an http/, { allowRestore: true });
+    }
+    assert.equal(validateBoardContent(content(SAFE[0])).objects.i.props.url, SAFE[0]);
+    assert.equal(apply(emptyBoard(), ALICE, [op("RESTORE", content(SAFE[1]))], "LAST_WRITE_WINS", { allowRestore: true }).state.objects.i.props.url, SAFE[1]);
+  });
+
+  it("putting an image on the board or re-pointing one needs canUploadImages, whatever the op", () => {
+    let board = after(emptyBoard(), ALICE, image("i", { url: SAFE[0] }), rect("r"));
+    assert.equal(requiredPermission(board, image("j", { url: SAFE[0] }), ALICE), "canUploadImages");
+    assert.equal(requiredPermission(board, op("OBJECT_MODIFY", { id: "i", props: { src: SAFE[0] } }), ALICE), "canUploadImages");
+    assert.equal(requiredPermission(board, op("OBJECT_MODIFY", { id: "i", props: { x: 9 } }), ALICE), "canDraw");
+    assert.equal(requiredPermission(board, op("OBJECT_MODIFY", { id: "r", props: { url: SAFE[0] } }), ALICE), "canDraw");
+    assert.equal(requiredPermission(board, op("UNDO"), ALICE), "canDraw"); // the rect
+    const drawOnly = { can: can(["canDraw"]) };
+    const refused = (b: BoardState, ops: BoardOpInput[], index = ops.length - 1) =>
+      assert.throws(
+        () => applyOps(b, ops.map((o) => ({ ...o, baseVersion: b.version })), ALICE, "LAST_WRITE_WINS", drawOnly),
+        (err: unknown) => err instanceof BoardPermissionError && err.permission === "canUploadImages" && err.index === index,
+      );
+    refused(board, [stroke("s"), image("j", { url: SAFE[0] })]);
+    refused(board, [op("OBJECT_MODIFY", { id: "i", props: { x: 1 } }), op("OBJECT_MODIFY", { id: "i", props: { url: SAFE[3] } })]);
+    assert.equal(apply(board, ALICE, [op("OBJECT_MODIFY", { id: "i", props: { x: 1 } })], "LAST_WRITE_WINS", drawOnly).applied.length, 1);
+    // Undo/redo of a change that adds, removes or re-points an image: the same.
+    board = after(board, ALICE, op("OBJECT_DELETE", { id: "r" }), op("UNDO"), op("UNDO"));
+    assert.equal(requiredPermission(board, op("REDO"), ALICE), "canDraw"); // brings the rect back
+    board = after(board, ALICE, op("REDO"), op("OBJECT_MODIFY", { id: "i", props: { url: SAFE[3] } }));
+    assert.equal(requiredPermission(board, op("UNDO"), ALICE), "canUploadImages");
+    refused(board, [op("UNDO")], 0);
+    board = after(board, ALICE, op("UNDO"), op("OBJECT_MODIFY", { id: "i", props: { x: 3 } }));
+    assert.equal(requiredPermission(board, op("UNDO"), ALICE), "canDraw");
+    board = after(emptyBoard(), ALICE, image("i", { url: SAFE[0] }), op("UNDO"));
+    assert.equal(requiredPermission(board, op("REDO"), ALICE), "canUploadImages");
+    refused(board, [op("REDO")], 0);
+    // A deleted image that CLIENT_WINS may re-create.
+    board = after(after(emptyBoard(), BOB, upload("i", SAFE[0])), BOB, op("OBJECT_DELETE", { id: "i" }));
+    assert.equal(requiredPermission(board, op("OBJECT_MODIFY", { id: "i", props: { x: 1 } }), ALICE), "canUploadImages");
+  });
+
+  it("renderSvg draws a placeholder for any stored image URL that fails the check", () => {
+    const objects: BoardState["objects"] = {};
+    [...UNSAFE, ...SAFE].forEach((url, i) => {
+      objects[`o${i}`] = { id: `o${i}`, kind: "image", layerId: "default", props: { url, x: i, y: 0, w: 1, h: 1 }, createdBy: ALICE, version: 1, z: i };
+    });
+    const svg = renderSvg({ ...emptyBoard(), version: 1, objects });
+    assertWellFormed(svg);
+    assert.doesNotMatch(svg, /javascript|script|text\/html|svg\+xml/i);
+    const hrefs = [...svg.matchAll(/ href="([^"]*)"/g)].map((m) => m[1]);
+    assert.deepStrictEqual(hrefs, ["https://cdn.example/a.png?x=1&amp;y=2", "https://cdn.example/a.png", "http://cdn.example/a.png", "data:image/png;base64,iVBORw0KGgo=", "data:image/webp,AAAA"]);
+    assert.equal([...svg.matchAll(/<rect data-id="o\d+" data-kind="image"/g)].length, UNSAFE.length);
   });
 });
 
@@ -648,9 +767,11 @@ describe("board engine: renderSvg", () => {
       op("OBJECT_CREATE", { id: "w", kind: "widget", props: { anything: 1 } }),
       op("TEXT_EDIT", { id: "t", text: "a < b && c > d\nsecond \u0007line", x: 30, y: 30 }),
       op("IMAGE_UPLOAD", { id: "i", url: "https://cdn.example/a.png?x=1&y=2", x: 200, y: 100, width: 40, height: 30 }),
-      op("OBJECT_CREATE", { id: "bad", kind: "image", props: { url: "javascript:alert(1)", x: 0, y: 0, w: 1, h: 1, color: "url(http://evil)" } }),
     );
     board = after(board, ALICE, op("OBJECT_MODIFY", { id: "s", props: { width: 2 } }));
+    // Stored before image URLs were checked (the engine refuses it now): drawn as a placeholder.
+    const bad = { url: " javascript:alert(1)", x: 0, y: 0, w: 1, h: 1, color: "url(http://evil)" };
+    board = { ...board, objects: { ...board.objects, bad: { id: "bad", kind: "image", layerId: "default", props: bad, createdBy: ALICE, version: 10, z: 10 } } };
     const svg = renderSvg(board);
     assertWellFormed(svg);
     const ids = [...svg.matchAll(/data-id="([^"]+)"/g)].map((m) => m[1]);
