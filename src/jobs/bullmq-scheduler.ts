@@ -67,9 +67,13 @@ export class BullMqScheduler implements JobScheduler {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // With Redis unreachable, BullMQ's close waits for it to come back, forever: drop our
+      // connections first so what it waits on fails at once, and give up on a running job.
+      const reachable = this.connections.every((r) => r.status === "ready");
+      if (!reachable) for (const r of this.connections) r.disconnect();
       // worker.close() waits for the job it is running; the queue then has nothing in flight.
-      await this.worker?.close().catch((err) => this.logger.warn({ err }, "closing the job worker failed"));
-      await this.queue?.close().catch((err) => this.logger.warn({ err }, "closing the job queue failed"));
+      await bounded(this.worker?.close(!reachable), "closing the job worker", this.logger);
+      await bounded(this.queue?.close(), "closing the job queue", this.logger);
       // Ours, not BullMQ's (it leaves connections it was given open): quit them, or drop them
       // when Redis is unreachable so a pending start() ends instead of waiting for it.
       await Promise.all(this.connections.map((r) => (r.status === "ready" ? r.quit().catch(() => r.disconnect()) : r.disconnect())));
@@ -145,5 +149,23 @@ export class BullMqScheduler implements JobScheduler {
     redis.on("ready", () => (down = false));
     this.connections.push(redis);
     return redis;
+  }
+}
+
+/** How long stopping waits for BullMQ to close before going on without it. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/** Waits for `closing` at most CLOSE_TIMEOUT_MS: shutdown must end even if Redis never answers. */
+async function bounded(closing: Promise<void> | undefined, what: string, logger: Logger): Promise<void> {
+  if (!closing) return;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), CLOSE_TIMEOUT_MS)));
+  try {
+    const outcome = await Promise.race([closing.then(() => "closed" as const), gaveUp]);
+    if (outcome === "timeout") logger.warn({ timeoutMs: CLOSE_TIMEOUT_MS }, `${what} did not finish; going on`);
+  } catch (err) {
+    logger.warn({ err }, `${what} failed`);
+  } finally {
+    clearTimeout(timer);
   }
 }

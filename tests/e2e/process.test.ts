@@ -7,6 +7,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import WebSocket from "ws";
 import { backends, type Backend } from "../support/backends";
+import { startRedis } from "../support/servers";
 
 const root = path.resolve(__dirname, "../../..");
 const secret = "process-test-secret-process-test-secret-0123";
@@ -105,6 +106,29 @@ for (const backend of backends) {
     });
   });
 }
+
+describe("the server process with Redis down [real]", { skip: backends.find((b) => b.name === "real")?.skip }, () => {
+  it("exits on SIGTERM while Redis is unreachable, its jobs included (issue 11, finding 12)", async () => {
+    const real = backends.find((b) => b.name === "real")!;
+    const { env, dataDir } = await environmentFor(real);
+    const migrate = spawnSync(process.execPath, [path.join(root, "dist/src/cli/migrate.js")], { env: { ...process.env, ...env }, encoding: "utf8" });
+    assert.equal(migrate.status, 0, migrate.stderr);
+    const redis = await startRedis(); // its own: the test stops it
+    try {
+      const server = await startProcess({ ...env, REDIS_URL: redis.url, JOBS_ENABLED: "true" });
+      await register(server.url); // serving, its job worker connected
+      await redis.stop();
+      server.child.kill("SIGTERM");
+      const exited = await Promise.race([server.exit, new Promise<"hung">((r) => setTimeout(() => r("hung"), 20_000).unref())]);
+      if (exited === "hung") server.child.kill("SIGKILL");
+      assert.deepEqual(exited, [0, null], "exits by itself, having released what it holds");
+      assert.equal(fs.existsSync(path.join(dataDir, "classroom.lock")), false, "lock released");
+    } finally {
+      await redis.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("the server process on the embedded default", () => {
   it("keeps what it stored in DATA_DIR across a restart, tokens included", async () => {
