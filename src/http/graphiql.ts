@@ -12,17 +12,24 @@ import { GRAPHIQL_APP_SCRIPT } from './graphiql-app';
  *   <style> element (react-remove-scroll-bar) whose content varies, so no hash.
  * - font-src/img-src data:: graphiql.css embeds its fonts as data: URLs; the
  *   page's empty favicon is `data:,` (avoids a /favicon.ico 404).
- * - connect-src ws: wss:: subscriptions connect to the same path over
- *   WebSocket; kept explicit because older browsers don't match ws(s) with 'self'.
+ * - connect-src ws://host wss://host: subscriptions connect to the same path over
+ *   WebSocket, on this host only; named because older browsers don't match ws(s)
+ *   with 'self'.
+ * - frame-ancestors 'none': no site may frame the page (clickjacking).
  */
-export const GRAPHIQL_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self' ws: wss:",
-  "font-src 'self' data:",
-].join('; ');
+export function graphiqlCsp(host: string): string {
+  // The Host header as a CSP host-source; anything else (a forged header) allows no socket.
+  const sockets = /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(host) ? ` ws://${host} wss://${host}` : '';
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    `connect-src 'self'${sockets}`,
+    "font-src 'self' data:",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 const JS = 'text/javascript; charset=utf-8';
 const CSS = 'text/css; charset=utf-8';
@@ -100,7 +107,7 @@ function renderPage(base: string): string {
  *   `/graphiql/graphiql.css`: the vendored bundles plus the bootstrap script,
  *   read lazily once and kept in memory, cached by browsers for a day.
  *
- * The page is sent with a strict CSP ({@link GRAPHIQL_CSP}). Queries and
+ * The page is sent with a strict CSP ({@link graphiqlCsp}). Queries and
  * mutations are POSTed to `/graphql` with the headers from GraphiQL's header
  * editor; subscriptions use graphql-ws on the same path (ws:/wss: following the
  * page's scheme) with those headers, lower-cased, as `connectionParams`
@@ -134,7 +141,7 @@ export function graphiqlRouter(): express.Router {
       .status(200)
       .set({
         'Content-Type': 'text/html; charset=utf-8',
-        'Content-Security-Policy': GRAPHIQL_CSP,
+        'Content-Security-Policy': graphiqlCsp(req.headers.host ?? ''),
         // Same URL answers JSON for API clients, so caches must key on Accept.
         Vary: 'Accept',
         'Cache-Control': 'no-cache',

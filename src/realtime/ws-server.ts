@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
+import type { Duplex } from "node:stream";
 import {
   GraphQLError,
   Kind,
@@ -32,6 +33,7 @@ import { costErrors, parseOptions, requestRules } from "../schema/operation-limi
 import type { Services } from "../services";
 import { SharedDelivery, SharedStream, operationFacts, type OperationFacts } from "./shared-delivery";
 import { coalesceSends } from "./socket-writes";
+import { SECURITY_HEADERS } from "../http/security";
 
 /** Close codes of the realtime connection (RULES.md, HARDENING.md). */
 export const CloseCode = {
@@ -87,6 +89,16 @@ function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): Async
   };
 }
 
+const GRAPHQL_PATH = "/graphql";
+
+/** Answers an upgrade on a path without a WebSocket endpoint: 404, JSON, the security headers, closed. */
+function refuseUpgrade(socket: Duplex): void {
+  socket.on("error", () => undefined); // a client gone meanwhile
+  const body = JSON.stringify({ errors: [{ message: "Not found.", extensions: { code: "NOT_FOUND" } }] });
+  const headers = { ...SECURITY_HEADERS, "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)), Connection: "close" };
+  socket.end(`HTTP/1.1 404 Not Found\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${body}`);
+}
+
 /** How many distinct documents each instance keeps parsed and validated. */
 const DOCUMENT_CACHE_SIZE = 1000;
 
@@ -115,10 +127,18 @@ export function createRealtimeServer(options: {
 }): RealtimeServer {
   const { schema, config, services, tokens, formatError, logger } = options;
   const wss = new WebSocketServer({
-    server: options.httpServer,
-    path: "/graphql",
+    noServer: true,
     maxPayload: config.limits.maxWsFrameBytes, // beyond it ws closes with 1009
   });
+  // Upgrades on /graphql only; any other path answers as the HTTP routes do (a JSON 404 with
+  // the security headers), not ws's bare HTML 400.
+  const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const query = request.url?.indexOf("?") ?? -1;
+    const pathname = query === -1 ? request.url : request.url?.slice(0, query);
+    if (pathname === GRAPHQL_PATH) wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
+    else refuseUpgrade(socket);
+  };
+  options.httpServer.on("upgrade", onUpgrade);
   const rules = [...specifiedRules, ...requestRules(config.limits, config.introspection)];
   // Open sockets per user, so cursor abuse reported by any instance closes that user's sockets here.
   const socketsByUser = new Map<string, Set<WebSocket>>();
@@ -303,6 +323,7 @@ export function createRealtimeServer(options: {
   return {
     async close() {
       stopAbuseWatch?.();
+      options.httpServer.off("upgrade", onUpgrade);
       // graphql-ws's dispose closes every client with 1001 and the server itself.
       await server.dispose();
     },

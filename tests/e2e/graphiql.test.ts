@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { GRAPHIQL_CSP } from '../../src/http/graphiql';
+import { graphiqlCsp } from '../../src/http/graphiql';
 import { embedded } from '../support/backends';
 import { browserAvailable, launchBrowser } from '../support/browser';
 import { registerUser, startTestServer } from '../support/test-server';
@@ -35,7 +35,13 @@ describe('GraphiQL router (HTTP)', () => {
     const html = await fetch(`${srv.url}/graphql`, { headers: { accept: 'text/html,*/*;q=0.8' } });
     assert.equal(html.status, 200);
     assert.match(html.headers.get('content-type') ?? '', /^text\/html/);
-    assert.equal(html.headers.get('content-security-policy'), GRAPHIQL_CSP);
+    const host = new URL(srv.url).host;
+    const csp = html.headers.get('content-security-policy') ?? '';
+    assert.equal(csp, graphiqlCsp(host));
+    // Sockets to this host only (not any ws:/wss: URL), and no site may frame the page.
+    assert.match(csp, new RegExp(`(^|; )connect-src 'self' ws://${host.replace(/\./g, '\\.')} wss://${host.replace(/\./g, '\\.')}(;|$)`));
+    assert.match(csp, /(^|; )frame-ancestors 'none'(;|$)/);
+    assert.doesNotMatch(graphiqlCsp('evil.example"; script-src *'), /evil/, 'a forged Host header names no host');
     const body = await html.text();
     for (const asset of ['react.js', 'react-dom.js', 'graphiql.js', 'graphql-ws.js', 'app.js', 'graphiql.css']) {
       assert.ok(body.includes(`/graphiql/${asset}"`), `page references ${asset}`);

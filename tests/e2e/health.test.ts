@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { backends } from "../support/backends";
 import { startTestServer, type TestServer } from "../support/test-server";
@@ -12,6 +13,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   "cross-origin-resource-policy": "same-origin",
   "strict-transport-security": "max-age=31536000; includeSubDomains",
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "permissions-policy": "camera=(), microphone=(), geolocation=(), display-capture=(), payment=(), usb=(), serial=(), bluetooth=()",
 };
 
 function assertSecurityHeaders(res: Response, what: string): void {
@@ -44,6 +46,25 @@ for (const backend of backends) {
       assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
       assert.equal(res.headers.get("cache-control"), "no-store");
       assert.deepEqual(await res.json(), { status: "ready" });
+    });
+
+    it("answers a WebSocket upgrade on another path with a JSON 404 and the security headers", async () => {
+      const { status, headers, body } = await new Promise<{ status?: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const req = http.request(`${server.url}/not-graphql`, {
+          headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "graphql-transport-ws" },
+        });
+        req.on("upgrade", () => reject(new Error("upgraded on a path without a WebSocket endpoint")));
+        req.on("response", (res) => {
+          let text = "";
+          res.on("data", (chunk) => (text += chunk)).on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      assert.equal(status, 404);
+      assert.match(headers["content-type"] ?? "", /^application\/json/);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) assert.equal(headers[name], value, name);
+      assert.deepEqual(JSON.parse(body), { errors: [{ message: "Not found.", extensions: { code: "NOT_FOUND" } }] });
     });
 
     it("answers an unknown path with a JSON 404, not an HTML page", async () => {
