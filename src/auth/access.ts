@@ -46,29 +46,6 @@ export class AccessPolicy {
 
   constructor(private readonly db: DataSource) {}
 
-  /** User.email: the user, admins, and tutors of their classrooms and sessions. */
-  canSeeEmail(viewer: Pick<UserEntity, "id" | "role"> | undefined, subject: Pick<UserEntity, "id">, taughtIds?: ReadonlySet<string>): boolean {
-    if (!viewer) return false;
-    return viewer.id === subject.id || viewer.role === UserRole.ADMIN || (taughtIds?.has(subject.id) ?? false);
-  }
-
-  /**
-   * Of `userIds`, those `tutorId` teaches: members of a classroom they tutor or participants
-   * of a session they host. One query for a whole page of users (the loaders' batch).
-   */
-  async taughtBy(tutorId: string, userIds: readonly string[]): Promise<Set<string>> {
-    if (userIds.length === 0) return new Set();
-    const rows: Array<{ user_id: string }> = await this.db.query(
-      `SELECT m.user_id FROM classroom_members m JOIN classrooms c ON c.id = m.classroom_id
-        WHERE c.tutor_id = $1 AND m.user_id = ANY($2::uuid[])
-       UNION
-       SELECT p.user_id FROM session_participants p JOIN classroom_sessions s ON s.id = p.session_id
-        WHERE s.host_id = $1 AND p.user_id = ANY($2::uuid[])`,
-      [tutorId, userIds],
-    );
-    return new Set(rows.map((r) => r.user_id));
-  }
-
   /**
    * The role defaults of RULES.md, as stored in role_permissions (read once per instance).
    * Read through `manager`: inside a transaction on the embedded database (one connection) a
@@ -351,6 +328,29 @@ export class AccessPolicy {
       [actorId, ids],
     );
     return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Of `userIds`, those whose email `viewerId` may see (RULES.md "Users"): their own, every
+   * one for an admin, and those who joined a session the viewer hosts. Joining is the user's
+   * own act (join_count > 0); an invitation (a confirmed booking's INVITED row) or a
+   * classroom membership reveals nothing. One query for a whole page of users (the loaders'
+   * batch), none when the viewer only asks about themself.
+   */
+  async emailVisibleIds(viewerId: string, userIds: readonly string[]): Promise<Set<string>> {
+    const visible = new Set(userIds.filter((id) => id === viewerId));
+    const others = userIds.filter((id) => id !== viewerId && isUuid(id));
+    if (others.length === 0) return visible;
+    const rows: Array<{ id: string }> = await this.db.query(
+      `SELECT u.id FROM users u
+        WHERE u.id = ANY($2::uuid[])
+          AND (EXISTS (SELECT 1 FROM users a WHERE a.id = $1 AND a.role = 'ADMIN')
+            OR EXISTS (SELECT 1 FROM session_participants p JOIN classroom_sessions s ON s.id = p.session_id
+                        WHERE p.user_id = u.id AND p.join_count > 0 AND s.host_id = $1))`,
+      [viewerId, others],
+    );
+    for (const row of rows) visible.add(row.id);
+    return visible;
   }
 }
 

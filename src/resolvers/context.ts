@@ -13,8 +13,8 @@ import type { EventCounts, SummaryResult, TimelinePage, TimelineRequest } from "
 /** Per-request batching: one set per HTTP request or WebSocket operation. */
 export interface Loaders {
   userById: DataLoader<string, UserEntity | undefined>;
-  /** Whether the signed-in viewer teaches the user (their classroom tutor or session host). */
-  taughtByViewer: DataLoader<string, boolean>;
+  /** Whether the viewer may see the user's email (AccessPolicy.emailVisibleIds). */
+  emailVisible: DataLoader<EmailQuestion, boolean, string>;
   participantsBySession: DataLoader<string, ParticipantEntity[]>;
   participantById: DataLoader<string, ParticipantEntity | undefined>;
   /** Classrooms the viewer may read (tutor, member, admin); undefined for any other. */
@@ -35,16 +35,36 @@ export interface Loaders {
   snapshotBoardById: DataLoader<string, BoardState | undefined>;
 }
 
+/**
+ * May `viewerId` see `userId`'s email? The resolver names its viewer: Apollo runs resolvers on
+ * a copy of the context, so a login earlier in the operation (authPayload sets `ctx.auth`) is
+ * not seen by the context a loader was made with.
+ */
+export interface EmailQuestion {
+  viewerId?: string;
+  userId: string;
+}
+
 /** How each loader is made for a request; module-level, so a request allocates only what it uses. */
 const LOADER_FACTORIES: { [K in keyof Loaders]: (ctx: RequestContext) => Loaders[K] } = {
   userById: ({ services }) => new DataLoader((ids) => services.users.byIds(ids)),
-  taughtByViewer: (ctx) =>
-    new DataLoader(async (ids) => {
-      // Read when the batch runs, so a login earlier in the operation counts.
-      const viewer = ctx.auth.userId;
-      const taught = viewer ? await ctx.services.access.taughtBy(viewer, ids) : new Set<string>();
-      return ids.map((id) => taught.has(id));
-    }),
+  emailVisible: ({ services }) =>
+    new DataLoader(
+      (questions: readonly EmailQuestion[]) => {
+        // One query per viewer in the batch (there is one, unless a login changed it mid-operation).
+        const byViewer = new Map<string, Promise<Set<string>>>();
+        const visibleTo = (viewerId: string) => {
+          let visible = byViewer.get(viewerId);
+          if (!visible) {
+            const userIds = questions.filter((q) => q.viewerId === viewerId).map((q) => q.userId);
+            byViewer.set(viewerId, (visible = services.access.emailVisibleIds(viewerId, userIds)));
+          }
+          return visible;
+        };
+        return Promise.all(questions.map(async (q) => (q.viewerId ? (await visibleTo(q.viewerId)).has(q.userId) : false)));
+      },
+      { cacheKeyFn: (q) => `${q.viewerId ?? ""}:${q.userId}` },
+    ),
   participantsBySession: ({ services }) => new DataLoader((ids) => services.sessions.participantsOf(ids)),
   participantById: ({ services }) => new DataLoader((ids) => services.sessions.participantsByIds(ids)),
   classroomById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.classrooms.readableByIds(viewer, ids)),
@@ -99,12 +119,6 @@ export interface RequestContext {
    * services' default (a queue per subscriber) is used.
    */
   openStream?: OpenLiveStream;
-}
-
-/** The signed-in viewer (cached per request), or undefined. */
-export async function viewer(ctx: RequestContext): Promise<UserEntity | undefined> {
-  const id = ctx.auth.userId;
-  return id ? ctx.loaders.userById.load(id) : undefined;
 }
 
 /** A fresh context for one HTTP request or WebSocket operation (both transports use this). */

@@ -4,7 +4,7 @@ import type { UserEntity } from "../entities/user.entity";
 import { AuthPayload, RegisterInput, UpdateProfileInput, User } from "../schema/user.type";
 import { ViewerDependent } from "../schema/viewer-dependent";
 import type { AuthResult } from "../services/user.service";
-import { viewer, type RequestContext } from "./context";
+import type { RequestContext } from "./context";
 
 /**
  * The payload of register, login and refresh. The caller has just proved to be this user,
@@ -71,12 +71,11 @@ export class UserResolver {
 
   @FieldResolver(() => String, {
     nullable: true,
-    description: "Visible to the user, to tutors of their classrooms and sessions, and to admins; null for anyone else.",
+    description: "Visible to the user, to admins, and to the host of a session the user joined; null for anyone else.",
   })
   @ViewerDependent()
   async email(@Root() user: UserEntity, @Ctx() ctx: RequestContext): Promise<string | null> {
-    const seer = await viewer(ctx);
-    if (ctx.services.access.canSeeEmail(seer, user)) return user.email;
-    return seer && (await ctx.loaders.taughtByViewer.load(user.id)) ? user.email : null;
+    // Decided by AccessPolicy.emailVisibleIds, batched over every user of the response.
+    return (await ctx.loaders.emailVisible.load({ viewerId: ctx.auth.userId, userId: user.id })) ? user.email : null;
   }
 }

@@ -67,9 +67,9 @@ for (const backend of backends) {
         assert.deepEqual(classroom.tutor, { id: tutor.id });
         assert.deepEqual(classroom.members.map((m: { id: string }) => m.id), [student.id]);
       }
-      // The tutor sees their member's email; the member sees their own.
+      // Membership reveals no email (RULES.md "Users": only joining a session the tutor hosts does).
       const asTutor = ok(await server.gql(CLASSROOM, { id: created.id }, tutor.token)).classroom;
-      assert.equal(asTutor.members[0].email, student.email);
+      assert.equal(asTutor.members[0].email, null);
     });
 
     it("keeps members' emails from each other", async () => {
