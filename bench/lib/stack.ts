@@ -186,7 +186,8 @@ export async function missingSessionField(url: string, field: string): Promise<s
 
 /**
  * A GROUP session hosted by `tutor` with `students` joined (by its access code), ACTIVE
- * when `start`. Answers its id.
+ * when `start`. Answers its id. The tutor joins too: board writes need a seat, the host's
+ * included (RULES.md "Participants").
  */
 export async function createSession(url: string, tutor: SeededUser, students: SeededUser[], start = true): Promise<string> {
   const { createSession: created } = await gql(
@@ -195,6 +196,7 @@ export async function createSession(url: string, tutor: SeededUser, students: Se
     {},
     tutor.token,
   );
+  await gql(url, `mutation($s: ID!) { joinSession(id: $s) { participant { id } } }`, { s: created.id }, tutor.token);
   await pool(students.length, 16, (i) =>
     gql(url, `mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: created.accessCode }, students[i].token),
   );

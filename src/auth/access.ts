@@ -134,23 +134,20 @@ export class AccessPolicy {
 
   /**
    * The board write's fast path (BoardService), as a condition on the session row `s` that
-   * holds when `actorId` holds every one of `permissions` as a participant who is not kicked,
-   * or as the host without a participant row: what `require` and `holds` decide, read in the
-   * write's own statement. When it does not hold, the locked path decides the exact error.
+   * holds when `actorId` holds every one of `permissions` as a seated participant (JOINING,
+   * CONNECTED or RECONNECTING; the host included, so a host without a participant row holds
+   * no seat): what `require`, `requireSeated` and `holds` decide, read in the write's own
+   * statement. When it does not hold, the locked path decides the exact error.
    */
   holdsAllCondition(actorId: string, permissions: readonly PermissionKey[]): SqlCondition {
-    return (param) => {
-      const actor = param(actorId);
-      return `EXISTS (
-        SELECT 1 FROM (VALUES (1)) AS one
-          LEFT JOIN session_participants p ON p.session_id = s.id AND p.user_id = ${actor}
-          JOIN role_permissions rp ON rp.role = COALESCE(p.role, CASE WHEN s.host_id = ${actor} THEN 'HOST' END)
-         WHERE (p.id IS NOT NULL AND p.status <> 'KICKED' OR p.id IS NULL AND s.host_id = ${actor})
+    return (param) => `EXISTS (
+        SELECT 1 FROM session_participants p
+          JOIN role_permissions rp ON rp.role = p.role
+         WHERE p.session_id = s.id AND p.user_id = ${param(actorId)} AND p.status = ANY(${param([...SEATED])}::text[])
            AND NOT EXISTS (SELECT 1 FROM unnest(${param(permissions)}::text[]) AS k(key)
                             WHERE NOT COALESCE(CASE WHEN jsonb_typeof(p.permission_grants -> k.key) = 'boolean'
                                                     THEN (p.permission_grants ->> k.key)::boolean END,
                                                (rp.permissions ->> k.key)::boolean, false)))`;
-    };
   }
 
   /** Whether the session is visible at all: admins always; KICKED overrides everything else. */

@@ -23,6 +23,7 @@ import { SerialByKey } from "../infra/serial-by-key";
 import { isUniqueViolation } from "../db/errors";
 import { SessionEntity, SessionStatus } from "../entities/session.entity";
 import { forbidden, invalidInput } from "./errors";
+import { requireSeated } from "./participant.service";
 import type { FeedStep } from "./session-feed";
 import { FINAL_STATUSES, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
@@ -97,10 +98,10 @@ class BoardCache {
 }
 
 /**
- * The main data path (ARCHITECTURE.md): permissions per op, ACTIVE sessions only, one
- * transaction under the session lock that applies the ops with the pure board engine,
- * inserts the accepted ones as timeline events (a repeated clientOpId answers the original
- * and changes nothing), advances the board version, then publishes after commit.
+ * The main data path (ARCHITECTURE.md): permissions per op, ACTIVE sessions and seated
+ * writers only, one transaction under the session lock that applies the ops with the pure
+ * board engine, inserts the accepted ones as timeline events (a repeated clientOpId answers
+ * the original and changes nothing), advances the board version, then publishes after commit.
  */
 export class BoardService {
   private readonly cache = new BoardCache();
@@ -219,6 +220,8 @@ export class BoardService {
       const { access, repeats } = await this.access.requireForBoardWrite(actorId, session, tx, ids);
       options.authorize?.(access);
       requireStatus(session.status, [SessionStatus.ACTIVE], "change the board");
+      // A board write is a participant action: it needs a seat, the host's too (RULES.md "Participants").
+      requireSeated(access);
       const repeated = new Map(repeats.map((e) => [e.clientOpId as string, e]));
       const before = await this.stateOf(tx, session, (state) => state);
       const fresh = (Array.isArray(ops) ? ops : ops(before)).filter((op) => !repeated.has(op.clientOpId));

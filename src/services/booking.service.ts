@@ -7,6 +7,8 @@ import { DomainError, DomainErrorReason, forbidden, invalidInput, notFound, unau
 import { decodeTimeCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import type { SessionAppend, SessionStore } from "./session-store";
 import type { SessionService } from "./session.service";
+import { allowedIn, requireStatus } from "./session-lifecycle";
+import { lockSession } from "./timeline";
 
 export interface CreateBookingInput {
   studentId: string;
@@ -21,7 +23,7 @@ const HOLDING_SLOT: readonly BookingStatus[] = [BookingStatus.PENDING, BookingSt
 /**
  * Bookings: a tutor books a lesson for a student (PENDING), the tutor confirms it
  * (CONFIRMED, which creates the SCHEDULED lesson session with the student INVITED), either
- * of them cancels it (CANCELLED, which terminates the session if it has not started).
+ * of them cancels it before the lesson starts (CANCELLED, which terminates the session).
  * A tutor or a student never holds two overlapping PENDING/CONFIRMED bookings.
  */
 export class BookingService {
@@ -113,8 +115,9 @@ export class BookingService {
 
   /**
    * The tutor or the student (or an admin) cancels a PENDING or CONFIRMED booking. A
-   * confirmed booking's session that has not started is terminated with it; a lesson already
-   * under way is left to its host. Cancelling twice is INVALID_STATE.
+   * confirmed booking's session is terminated with it, so only while it has not started
+   * (SCHEDULED or WAITING; later INVALID_STATE: the lesson is its host's to end), and never
+   * by a student kicked from it (FORBIDDEN). Cancelling twice is INVALID_STATE.
    */
   async cancel(auth: AuthContext, id: string): Promise<BookingEntity> {
     const actorId = auth.requireUserId();
@@ -123,8 +126,15 @@ export class BookingService {
       const booking = await this.lock(tx, id);
       this.access.requireBookingRole(actor, booking, ["tutor", "student", "admin"], "cancel the booking");
       if (booking.status === BookingStatus.CANCELLED) throw invalidState(booking, "cancel");
-      // Lock order booking → session, as everywhere a booking and its session change together.
-      const appends: SessionAppend[] = booking.sessionId ? [await this.sessions.terminateForBooking(tx, booking.sessionId, actor.id)] : [];
+      const appends: SessionAppend[] = [];
+      if (booking.sessionId) {
+        // Lock order booking → session, as everywhere a booking and its session change together.
+        const session = await lockSession(tx, booking.sessionId);
+        // FORBIDDEN for a kicked student: cancelling would end the lesson they were removed from.
+        await this.access.require(actor.id, session.id, tx, session);
+        requireStatus(session.status, allowedIn.cancelWithBooking, "cancel the booking");
+        appends.push(await this.sessions.terminateForBooking(tx, session.id, actor.id));
+      }
       booking.status = BookingStatus.CANCELLED;
       await tx.save(BookingEntity, booking);
       return { result: booking, appends };

@@ -16,7 +16,7 @@ import { SeatCache } from "./seat-cache";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionFeed, TimelineListener } from "./session-feed";
 import type { SessionStore } from "./session-store";
-import { systemEventStep } from "./system-events";
+import { seatedStreamEnd } from "./system-events";
 import type { TimelineMessage } from "./timeline";
 
 export enum PresenceKind {
@@ -222,8 +222,9 @@ export class PresenceService {
    * The presence stream of a session for a seated participant: the full state first (STATUS),
    * then JOINED/LEFT and CURSORS. It is a realtime connection of the viewer (online while it
    * runs). NOT_FOUND without access, FORBIDDEN for a kicked user (and the stream ends
-   * FORBIDDEN on a kick), INVALID_STATE when not seated. While the presence store is
-   * unreachable the stream still runs, from what this instance hears.
+   * FORBIDDEN on a kick), INVALID_STATE when not seated; the stream completes when the
+   * viewer leaves or is disconnected. While the presence store is unreachable the stream
+   * still runs, from what this instance hears.
    *
    * The stream is opened with `open` (the transport's; a plain queue by default). JOINED,
    * LEFT and CURSORS frames are one object per change or tick, pushed to every subscriber of
@@ -231,10 +232,13 @@ export class PresenceService {
    */
   async watch(auth: AuthContext, sessionId: string, open: OpenLiveStream = queuedStream): Promise<LiveStream<PresenceFrame>> {
     const viewerId = auth.requireUserIdFor(sessionId);
-    requireSeated(await this.access.require(viewerId, sessionId));
+    const access = await this.access.require(viewerId, sessionId);
+    requireSeated(access);
     let connection: { release(): void } | undefined;
     const subscriber: Subscriber = {
       viewerId,
+      // The session row was read before the seat: every event up to its lastSeq came before the check.
+      checkedAtSeq: access.session.lastSeq,
       ready: false,
       stream: open<PresenceFrame>({
         scope: sessionId,
@@ -251,6 +255,9 @@ export class PresenceService {
     const joining = this.hubs.join(sessionId, subscriber);
     try {
       const hub = await joining;
+      // The hub took events this subscriber missed (after its check, before it joined): one
+      // of them may have ended the seat, so it is checked again.
+      if (hub.timelineSeq > subscriber.checkedAtSeq) requireSeated(await this.access.require(viewerId, sessionId));
       connection = await this.connections.hold(sessionId, viewerId);
       if (subscriber.stream.closed) connection.release();
       await hub.admit(subscriber);
@@ -341,6 +348,8 @@ class CursorOutbox {
 
 interface Subscriber {
   viewerId: string;
+  /** The timeline seq the viewer's seat was checked at: earlier events say nothing about this stream. */
+  checkedAtSeq: number;
   stream: LiveStream<PresenceFrame>;
   /** Set once its STATUS frame is out; only then does it get the hub's shared frames. */
   ready: boolean;
@@ -359,10 +368,10 @@ interface HubDeps {
 
 /**
  * One session on one instance: a single pub/sub subscription per topic shared by the local
- * subscribers, one listener on the session's timeline (kicks and the final status end
- * streams), and the instance's view of the session that every frame shows: who is online
- * and the last position of each user. Frames other than STATUS are built once and pushed,
- * the same object, to every subscriber; they are never changed afterwards.
+ * subscribers, one listener on the session's timeline (kicks, leaves, disconnects and the
+ * final status end streams), and the instance's view of the session that every frame shows:
+ * who is online and the last position of each user. Frames other than STATUS are built once
+ * and pushed, the same object, to every subscriber; they are never changed afterwards.
  *
  * Who is online is a set kept here, not one per subscriber: a JOINED for someone already in
  * it (or a LEFT for someone not in it) changes nothing and emits nothing, so every
@@ -381,6 +390,7 @@ class SessionHub {
   private readonly frames: TickThrottle;
   private closed = false;
   private readonly cleanup: Array<() => void> = [];
+  private readonly timeline: TimelineListener = { handled: 0, early: null, take: (event) => this.onTimeline(event), fail: () => this.endAll() };
 
   private constructor(
     private readonly sessionId: string,
@@ -394,9 +404,8 @@ class SessionHub {
     // Subscribed before the first subscriber reads the state, so no change falls in between.
     const [changes, cursors] = await Promise.all([deps.bus.subscribe(topics.presence(sessionId)), deps.bus.subscribe(topics.cursors(sessionId))]);
     hub.cleanup.push(() => void changes.return?.(), () => void cursors.return?.());
-    const timeline: TimelineListener = { handled: 0, early: null, take: (event) => hub.onTimeline(event), fail: () => hub.endAll() };
     try {
-      hub.cleanup.push(await deps.feed.attach(sessionId, timeline));
+      hub.cleanup.push(await deps.feed.attach(sessionId, hub.timeline));
     } catch (err) {
       hub.close();
       throw err;
@@ -411,6 +420,11 @@ class SessionHub {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** The seq of the last timeline event the hub took. */
+  get timelineSeq(): number {
+    return this.timeline.handled;
   }
 
   close(): void {
@@ -517,12 +531,16 @@ class SessionHub {
     })().catch(() => undefined);
   }
 
-  /** A kick ends the kicked user's stream FORBIDDEN; the session's final status ends every stream. */
+  /**
+   * A kick ends the kicked user's stream FORBIDDEN, leaving or being disconnected completes
+   * the user's streams, the session's final status completes every stream (seatedStreamEnd).
+   */
   private onTimeline(event: TimelineMessage): void {
     for (const subscriber of this.members) {
-      const step = systemEventStep(event, subscriber.viewerId);
-      if (step.end === "forbidden") subscriber.stream.fail(forbidden("You were removed from this session."));
-      else if (step.end === "complete") subscriber.stream.end();
+      if (event.seq <= subscriber.checkedAtSeq) continue;
+      const end = seatedStreamEnd(event, subscriber.viewerId);
+      if (end === "forbidden") subscriber.stream.fail(forbidden("You were removed from this session."));
+      else if (end === "complete") subscriber.stream.end();
     }
   }
 }

@@ -259,13 +259,18 @@ export class SessionService {
     return { session, participant, token: this.tokens.signSession(actor, session.id) };
   }
 
-  /** The user leaves (any status but KICKED): LEFT, seat freed, screen share and hand cleared. */
+  /**
+   * The user leaves their seat: LEFT, seat freed, screen share and hand cleared. Not seated
+   * (never joined, left already, disconnected): INVALID_STATE, nothing recorded.
+   */
   async leave(auth: AuthContext, id: string): Promise<ParticipantEntity> {
     const actorId = auth.requireUserIdFor(id);
     return this.store.change(id, async (tx, session) => {
       const access = await this.access.require(actorId, id, tx, session);
       const participant = access.participant;
-      if (!participant) throw new DomainError(DomainErrorReason.INVALID_STATE, "You have not joined this session.");
+      if (!isSeated(participant)) {
+        throw new DomainError(DomainErrorReason.INVALID_STATE, "You are not in this session.", { status: access.participant?.status ?? null });
+      }
       await this.vacate(tx, participant, ParticipantStatus.LEFT);
       await this.snapshots?.onSessionChange(tx, session, SnapshotType.LEAVE, actorId);
       return { result: participant, events: [participantEvent("PARTICIPANT_LEAVE", participant, { status: participant.status })] };

@@ -11,7 +11,7 @@ import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionConnections } from "./connections";
 import type { SessionFeed, TimelineListener } from "./session-feed";
 import { isSeated } from "../entities/participant.entity";
-import { systemEventStep } from "./system-events";
+import { seatedStreamEnd } from "./system-events";
 
 export enum SignalType {
   OFFER = "OFFER",
@@ -107,11 +107,13 @@ export class SignalService {
   /**
    * The signals addressed to a seated participant or to everyone (never their own). NOT_FOUND
    * without access, FORBIDDEN for a kicked user (and the stream ends FORBIDDEN on a kick),
-   * INVALID_STATE when not seated; ends after the session's final status.
+   * INVALID_STATE when not seated; completes when the viewer leaves or is disconnected (no
+   * one else's ICE candidates for them) and after the session's final status.
    */
   async watch(auth: AuthContext, sessionId: string, open: OpenLiveStream = queuedStream): Promise<LiveStream<SignalMessage>> {
     const viewerId = auth.requireUserIdFor(sessionId);
-    requireSeated(await this.access.require(viewerId, sessionId));
+    const access = await this.access.require(viewerId, sessionId);
+    requireSeated(access);
     const cleanup: Array<() => void> = [];
     const out = open<SignalMessage>({
       scope: sessionId,
@@ -127,18 +129,21 @@ export class SignalService {
           if (signal.toUserId === null || signal.toUserId === viewerId) out.push(signal);
         }
       })().catch((err) => out.fail(err));
-      // A kick ends the stream FORBIDDEN, the session's final status ends it.
+      // A kick ends the stream FORBIDDEN; leaving, a disconnect or the session's final status
+      // completes it.
       const timeline: TimelineListener = {
         handled: 0,
         early: null,
         take: (event) => {
-          const step = systemEventStep(event, viewerId);
-          if (step.end === "forbidden") out.fail(forbidden("You were removed from this session."));
-          else if (step.end === "complete") out.end();
+          const end = seatedStreamEnd(event, viewerId);
+          if (end === "forbidden") out.fail(forbidden("You were removed from this session."));
+          else if (end === "complete") out.end();
         },
         fail: (err) => out.fail(err),
       };
-      cleanup.push(await this.feed.attach(sessionId, timeline));
+      // From the seq the seat was checked at (the session row is read before the seat), so a
+      // leave committed since is not missed.
+      cleanup.push(await this.feed.attach(sessionId, timeline, access.session.lastSeq));
       const connection = await this.connections.hold(sessionId, viewerId);
       cleanup.push(() => connection.release());
     } catch (err) {

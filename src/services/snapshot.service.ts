@@ -10,6 +10,7 @@ import { SessionEntity, SessionStatus, SessionType } from "../entities/session.e
 import type { BoardService, KeyframeRecorder } from "./board.service";
 import { DomainError, DomainErrorReason, invalidInput, notFound } from "./errors";
 import { decodeIntCursor, encodeCursor, pageSize, type Page } from "./pagination";
+import { requireSeated } from "./participant.service";
 import { requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 
@@ -195,6 +196,7 @@ export class SnapshotService implements KeyframeRecorder {
       const access = await this.access.require(actorId, sessionId, tx, session);
       this.access.requirePermission(access, "canDraw", "save the board");
       requireStatus(session.status, [SessionStatus.ACTIVE, SessionStatus.PAUSED], "save the board");
+      requireSeated(access); // a board write needs a seat (RULES.md "Participants")
       const state = await this.board.boardIn(tx, session);
       const quotaOwnerId = session.type === SessionType.SOLO ? session.hostId : null;
       const snapshot = await this.capture(tx, session, state, { type: SnapshotType.MANUAL, createdBy: actorId, quotaOwnerId });

@@ -91,3 +91,17 @@ export function systemEventStep(event: TimelineMessage, viewerId: string): FeedS
   }
   return { item: view };
 }
+
+/** Timeline events that take a participant's seat away without a kick. */
+const SEAT_ENDS = new Set(["PARTICIPANT_LEAVE", "PARTICIPANT_DISCONNECT"]);
+
+/**
+ * How a stream for seated participants only (presence, signals) ends after `event`, if it
+ * does: FORBIDDEN on the viewer's kick; completed when the viewer leaves or is disconnected
+ * (RULES.md "Participants": no more ICE candidates or cursors for them) and after the
+ * session's final status.
+ */
+export function seatedStreamEnd(event: TimelineMessage, viewerId: string): FeedStep<never>["end"] {
+  if (SEAT_ENDS.has(event.type) && event.data?.userId === viewerId) return "complete";
+  return systemEventStep(event, viewerId).end;
+}

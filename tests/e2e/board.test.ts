@@ -53,6 +53,8 @@ for (const { backend, instances, skip } of setups) {
       ]);
       const created = ok(await server.gql(`mutation { createSession(input: { type: GROUP }) { id accessCode } }`, {}, tutor.token)).createSession;
       sessionId = created.id;
+      // Board writes need a seat, the host's too (RULES.md "Participants").
+      ok(await server.gql(`mutation($s: ID!) { joinSession(id: $s) { participant { id } } }`, { s: sessionId }, tutor.token));
       for (const user of [ann, bob, viewer]) {
         ok(await server.gql(`mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: created.accessCode }, user.token));
       }

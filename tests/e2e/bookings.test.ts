@@ -269,12 +269,32 @@ for (const backend of backends) {
       assertError(await server.gql(JOIN, { id: sessionId }, student.token), "INVALID_STATE");
     });
 
-    it("leaves a lesson already under way to its host when its booking is cancelled", async () => {
+    // RULES.md "Participants" (CHANGELOG 2026-12-01): cancelBooking only while the lesson has
+    // not started; a lesson under way is its host's to end (it used to be left running, the
+    // booking cancelled).
+    it("refuses cancelBooking once the lesson has started (INVALID_STATE): booking and lesson go on", async () => {
       const { tutor, student } = await pair();
       const booking = await booked(tutor, student);
       const sessionId = ok(await confirm(booking.id, tutor)).confirmBooking.session.id;
       ok(await server.gql(`mutation($id: ID!) { startSession(id: $id) { status } }`, { id: sessionId }, tutor.token));
-      assert.deepEqual(ok(await cancel(booking.id, student)).cancelBooking.session, { id: sessionId, status: "ACTIVE" });
+      for (const by of [student, tutor, admin]) assertError(await cancel(booking.id, by), "INVALID_STATE");
+      assert.equal(ok(await server.gql(BOOKING, { id: booking.id }, student.token)).booking.status, "CONFIRMED");
+      assert.deepEqual(ok(await server.gql(BOOKING, { id: booking.id }, tutor.token)).booking.session, { id: sessionId, status: "ACTIVE" });
+      assert.deepEqual(await timeline(sessionId), ["SESSION_CREATED", "SESSION_START"]);
+    });
+
+    it("refuses cancelBooking to a student kicked from the lesson (FORBIDDEN): the lesson is not terminated", async () => {
+      const { tutor, student } = await pair();
+      const booking = await booked(tutor, student);
+      const sessionId = ok(await confirm(booking.id, tutor)).confirmBooking.session.id;
+      ok(await server.gql(JOIN, { id: sessionId }, student.token));
+      ok(await server.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`, { s: sessionId, u: student.id }, tutor.token));
+      assertError(await cancel(booking.id, student), "FORBIDDEN");
+      const kept = ok(await server.gql(BOOKING, { id: booking.id }, tutor.token)).booking;
+      assert.deepEqual([kept.status, kept.session], ["CONFIRMED", { id: sessionId, status: "SCHEDULED" }]);
+      assert.deepEqual(await timeline(sessionId), ["SESSION_CREATED", "PARTICIPANT_JOIN", "PARTICIPANT_KICK"]);
+      // The tutor still may: the refusal is the kicked student's alone.
+      assert.deepEqual(ok(await cancel(booking.id, tutor)).cancelBooking.session, { id: sessionId, status: "TERMINATED" });
     });
 
     it("refuses cancelBooking: anyone else NOT_FOUND, a cancelled booking INVALID_STATE; an admin may cancel", async () => {

@@ -34,6 +34,8 @@ describe("a quiet lesson while Redis goes down and comes back [real]", { skip: r
     const tutor = await registerUser(a, "TUTOR");
     const created = ok(await a.gql(`mutation { createSession(input: { type: GROUP }) { id } }`, {}, tutor.token)).createSession;
     const s = created.id;
+    // Board writes need a seat, the host's too (RULES.md "Participants").
+    ok(await a.gql(`mutation($s: ID!) { joinSession(id: $s) { participant { id } } }`, { s }, tutor.token));
     ok(await a.gql(`mutation($s: ID!) { startSession(id: $s) { status } }`, { s }, tutor.token));
     const draw = (n: number, base: number) =>
       a.gql(
