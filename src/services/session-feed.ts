@@ -211,19 +211,35 @@ class TimelineHub {
   ) {}
 
   static async open(sessionId: string, db: DataSource, bus: EventBus, heartbeatMs: number, onError: (err: unknown) => void): Promise<TimelineHub> {
-    // Subscribed before reading where the timeline is, so nothing committed in between is missed.
-    const source = await bus.subscribe(topics.sessionTimeline(sessionId));
+    // Subscribed before reading where the timeline is, so nothing committed in between is
+    // missed. While the bus is down, SUBSCRIBE would wait for it to come back: the hub then
+    // starts at once from the database, follows the timeline by its latest-seq heartbeat, and
+    // catches up once the subscription is made.
+    const subscribing = bus.subscribe(topics.sessionTimeline(sessionId));
+    const source = bus.health() === "down" ? undefined : await subscribing;
     let latest: number;
     try {
       latest = await latestSeq(db, sessionId);
     } catch (err) {
-      void source.return?.();
+      void subscribing.then((s) => s.return?.(), () => undefined);
       throw err;
     }
     const hub = new TimelineHub(sessionId, db, latest, onError);
-    void (async () => {
-      for await (const announcement of source) hub.work.push(announcement);
-    })().catch(onError);
+    const pump = (announcements: AsyncIterableIterator<TimelineAnnouncement>) =>
+      void (async () => {
+        for await (const announcement of announcements) hub.work.push(announcement);
+      })().catch(onError);
+    if (source) pump(source);
+    else {
+      subscribing.then(
+        (late) => {
+          if (hub.closed) return void late.return?.();
+          pump(late);
+          hub.work.push(CATCH_UP); // what was committed before the subscription took
+        },
+        onError,
+      );
+    }
     const heartbeat = setInterval(() => {
       latestSeq(db, sessionId)
         .then(async (seq) => {
@@ -234,7 +250,7 @@ class TimelineHub {
     }, heartbeatMs);
     heartbeat.unref();
     hub.cleanup.push(
-      () => void source.return?.(),
+      () => void subscribing.then((s) => s.return?.(), () => undefined),
       bus.onResubscribed(() => hub.work.push(CATCH_UP)),
       () => clearInterval(heartbeat),
     );
