@@ -7,6 +7,8 @@ const MALFORMED = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff]
 
 export const MALFORMED_TEXT_MESSAGE = "Text must not contain NUL characters or unpaired surrogates.";
 
+export const isMalformedText = (text: string): boolean => MALFORMED.test(text);
+
 /** Whether any string (or object key) in `value` is malformed; iterative, so no depth can overflow the stack. */
 export function hasMalformedText(value: unknown): boolean {
   const pending: unknown[] = [value];
@@ -15,7 +17,7 @@ export function hasMalformedText(value: unknown): boolean {
     if (typeof next === "string") {
       if (MALFORMED.test(next)) return true;
     } else if (Array.isArray(next)) {
-      pending.push(...next);
+      for (const item of next) pending.push(item); // not push(...next): a long array overflows the argument stack
     } else if (next !== null && typeof next === "object") {
       for (const [key, item] of Object.entries(next)) {
         if (MALFORMED.test(key)) return true;

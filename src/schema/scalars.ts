@@ -1,6 +1,58 @@
+import { GraphQLError, GraphQLScalarType } from "graphql";
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from "graphql-scalars";
+import { ErrorCode } from "./errors";
+import { MALFORMED_TEXT_MESSAGE, isMalformedText } from "./malformed-text";
 
-/** The contract's scalars: DateTime (ISO 8601), JSON, SafeInt (up to 2^53 - 1). */
+/** Levels of a JSON argument, the value itself counting as one (HARDENING.md "Limits"). */
+export const MAX_JSON_DEPTH = 32;
+
+// Keys that mean something to JavaScript objects: refused, so no consumer of a JSON
+// argument can ever set or read a prototype through one (HARDENING.md "Bad input").
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * Why `value` is not acceptable JSON input, or undefined: deeper than MAX_JSON_DEPTH, a
+ * number that is not finite or past 2^53, a prototype key, or malformed text. Iterative and
+ * stopping at the depth limit, so no input can overflow the stack.
+ */
+export function jsonInputProblem(value: unknown): string | undefined {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
+  while (pending.length > 0) {
+    const { value: next, depth } = pending.pop()!;
+    if (typeof next === "string") {
+      if (isMalformedText(next)) return MALFORMED_TEXT_MESSAGE;
+    } else if (typeof next === "number") {
+      if (!Number.isFinite(next) || Math.abs(next) > Number.MAX_SAFE_INTEGER) {
+        return "JSON numbers must be finite and at most 2^53 - 1 in magnitude.";
+      }
+    } else if (next !== null && typeof next === "object") {
+      if (depth > MAX_JSON_DEPTH) return `JSON input must be at most ${MAX_JSON_DEPTH} levels deep.`;
+      if (Array.isArray(next)) {
+        for (const item of next) pending.push({ value: item, depth: depth + 1 });
+      } else {
+        for (const key of Object.keys(next)) {
+          if (PROTOTYPE_KEYS.has(key)) return `JSON keys must not be "${key}".`;
+          if (isMalformedText(key)) return MALFORMED_TEXT_MESSAGE;
+          pending.push({ value: (next as Record<string, unknown>)[key], depth: depth + 1 });
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+function checkedJson(value: unknown): unknown {
+  const problem = jsonInputProblem(value);
+  if (problem) throw new GraphQLError(problem, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
+  return value;
+}
+
+/** The contract's scalars: DateTime (ISO 8601), JSON (input checked, see jsonInputProblem), SafeInt (up to 2^53 - 1). */
 export const DateTimeScalar = DateTimeResolver;
-export const JSONScalar = JSONResolver;
+export const JSONScalar = new GraphQLScalarType({
+  ...JSONResolver.toConfig(),
+  parseValue: (value) => checkedJson(value),
+  // A literal may hold variables ({ a: $v }), whose values the check then covers too.
+  parseLiteral: (ast, variables) => checkedJson(JSONResolver.parseLiteral(ast, variables)),
+});
 export const SafeIntScalar = SafeIntResolver;

@@ -36,19 +36,43 @@ export function decodeCursor<T extends Record<string, string | number> = { at: n
   throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
 }
 
+// The times a cursor may name: years 1 to 9999, which both a JS Date and a Postgres
+// timestamp hold ("Invalid time value" or "timestamp out of range" beyond).
+const MIN_CURSOR_MS = -62_135_596_800_000;
+const MAX_CURSOR_MS = 253_402_300_799_999;
+
+/** The largest position of an integer keyset (seq, version: Postgres `integer` columns). */
+export const MAX_INT_POSITION = 2 ** 31 - 1;
+
+const forgedCursor = () => invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
+
 /** A keyset position of (a time in ms, an id), checked so a forged cursor is BAD_USER_INPUT. */
 export function decodeTimeCursor(cursor: string): { at: number; id: string } {
   const position = decodeCursor<{ at: number; id: string }>(cursor);
-  if (!Number.isSafeInteger(position.at) || typeof position.id !== "string" || !isUuid(position.id)) {
-    throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
-  }
+  const { at, id } = position;
+  if (!Number.isSafeInteger(at) || at < MIN_CURSOR_MS || at > MAX_CURSOR_MS || typeof id !== "string" || !isUuid(id)) throw forgedCursor();
   return position;
 }
 
-/** An integer keyset position (`{ [key]: n }`) from `cursor`, or 0 without one; BAD_USER_INPUT when forged. */
-export function decodeIntCursor(cursor: string | null | undefined, key: string): number {
+/** Whether `value` is a position an integer keyset can hold (0 to 2^31 - 1). */
+export function isIntPosition(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_INT_POSITION;
+}
+
+/** A cursor of an integer keyset (seq, version) of one session's list; see decodeIntCursor. */
+export function encodeIntCursor(sessionId: string, key: string, value: number): string {
+  return encodeCursor({ s: sessionId, [key]: value });
+}
+
+/**
+ * The integer keyset position (`{ s, [key]: n }`) of `cursor` in session `sessionId`'s
+ * list, or 0 without one; BAD_USER_INPUT when forged or of another session.
+ */
+export function decodeIntCursor(cursor: string | null | undefined, key: string, sessionId: string): number {
   if (!cursor) return 0;
-  const value = decodeCursor<Record<string, number>>(cursor)[key];
-  if (!Number.isSafeInteger(value)) throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
+  const position = decodeCursor<Record<string, string | number>>(cursor);
+  const value = position[key];
+  if (!isIntPosition(value)) throw forgedCursor();
+  if (position.s !== sessionId) throw invalidInput("The cursor belongs to another session's list.", { field: "after" });
   return value;
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import type { AccessPolicy, SessionAccess } from "../auth/access";
+import { isUuid, type AccessPolicy, type SessionAccess } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { cleanGrants, effectivePermissions } from "../auth/permissions";
 import {
@@ -223,7 +223,8 @@ export class ParticipantService {
 
   /** The participant `userId` of the locked session; BAD_USER_INPUT when they are not in it. */
   private async target(tx: EntityManager, session: SessionEntity, userId: string): Promise<ParticipantEntity> {
-    const target = await tx.findOneBy(ParticipantEntity, { sessionId: session.id, userId });
+    // An id that is not a UUID names no one (and Postgres would refuse the cast).
+    const target = isUuid(userId) ? await tx.findOneBy(ParticipantEntity, { sessionId: session.id, userId }) : null;
     if (!target) throw invalidInput("That user is not a participant of this session.", { field: "userId" });
     return target;
   }

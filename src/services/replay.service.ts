@@ -7,7 +7,7 @@ import { SessionStatus, type SessionEntity } from "../entities/session.entity";
 import type { ValueCache } from "../infra/cache";
 import { toAppliedOp } from "./board.service";
 import { invalidInput } from "./errors";
-import { decodeIntCursor, encodeCursor, pageSize, type Page } from "./pagination";
+import { decodeIntCursor, encodeIntCursor, pageSize, type Page } from "./pagination";
 
 export interface ReplayManifest {
   canReplay: boolean;
@@ -82,7 +82,7 @@ export class ReplayService {
     await this.requireReplay(auth, session);
     if (toMs < fromMs) throw invalidInput("toMs must not be before fromMs.", { field: "toMs" });
     const size = pageSize(first);
-    const afterSeq = decodeIntCursor(after, "seq");
+    const afterSeq = decodeIntCursor(after, "seq", session.id);
     const window = this.db
       .getRepository(SessionEventEntity)
       .createQueryBuilder("e")
@@ -90,7 +90,7 @@ export class ReplayService {
     const rows = await window.clone().andWhere("e.seq > :afterSeq", { afterSeq }).orderBy("e.seq", "ASC").limit(size + 1).getMany();
     const totalCount = await window.getCount();
     return {
-      nodes: rows.slice(0, size).map((node) => ({ node, cursor: encodeCursor({ seq: node.seq }) })),
+      nodes: rows.slice(0, size).map((node) => ({ node, cursor: encodeIntCursor(session.id, "seq", node.seq) })),
       hasNextPage: rows.length > size,
       hasPreviousPage: afterSeq > 0,
       totalCount,

@@ -9,7 +9,7 @@ import type { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
 import type { BoardService, KeyframeRecorder } from "./board.service";
 import { DomainError, DomainErrorReason, invalidInput, notFound } from "./errors";
-import { decodeIntCursor, encodeCursor, pageSize, type Page } from "./pagination";
+import { decodeIntCursor, encodeIntCursor, pageSize, type Page } from "./pagination";
 import { requireSeated } from "./participant.service";
 import { requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
@@ -270,7 +270,7 @@ export class SnapshotService implements KeyframeRecorder {
   /** A page of the session's snapshots, oldest first (the caller may read the session). */
   async list(session: SessionEntity, first?: number | null, after?: string | null): Promise<Page<BoardSnapshotEntity>> {
     const size = pageSize(first);
-    const afterVersion = decodeIntCursor(after, "v");
+    const afterVersion = decodeIntCursor(after, "v", session.id);
     const repo = this.db.getRepository(BoardSnapshotEntity);
     const rows = await repo
       .createQueryBuilder("b")
@@ -281,7 +281,7 @@ export class SnapshotService implements KeyframeRecorder {
       .getMany();
     const totalCount = await repo.countBy({ sessionId: session.id });
     return {
-      nodes: rows.slice(0, size).map((node) => ({ node, cursor: encodeCursor({ v: node.version }) })),
+      nodes: rows.slice(0, size).map((node) => ({ node, cursor: encodeIntCursor(session.id, "v", node.version) })),
       hasNextPage: rows.length > size,
       hasPreviousPage: afterVersion > 0,
       totalCount,

@@ -2,7 +2,7 @@ import type { DataSource } from "typeorm";
 import { isUuid } from "../auth/access";
 import { SessionEventEntity } from "../entities/session-event.entity";
 import { invalidInput } from "./errors";
-import { decodeCursor, encodeCursor } from "./pagination";
+import { decodeCursor, encodeCursor, isIntPosition } from "./pagination";
 
 /** What a timeline read may be narrowed by; every criterion optional. */
 export interface TimelineFilterInput {
@@ -44,7 +44,7 @@ export function timelineCursor(sessionId: string, seq: number): string {
 /** The seq a timeline cursor stands for; BAD_USER_INPUT when forged or of another session. */
 export function decodeTimelineCursor(cursor: string, sessionId: string): number {
   const position = decodeCursor<{ s: string; q: number }>(cursor);
-  if (typeof position.s !== "string" || !Number.isSafeInteger(position.q) || position.q < 0) {
+  if (typeof position.s !== "string" || !isIntPosition(position.q)) {
     throw invalidInput("The cursor is not valid; use a cursor from a previous page.", { field: "after" });
   }
   if (position.s !== sessionId) throw invalidInput("The cursor belongs to another session's timeline.", { field: "after" });
