@@ -20,6 +20,7 @@ import { graphiqlRouter } from "./http/graphiql";
 import { healthRouter } from "./http/health";
 import { metricsRouter } from "./http/metrics";
 import { cors, httpErrorHandler, notFoundHandler, securityHeaders } from "./http/security";
+import { trustFunction } from "./http/client-address";
 import type { EventBus } from "./realtime/event-bus";
 import { jobs as jobDefinitions } from "./jobs/registry";
 import { createJobScheduler, type JobScheduler } from "./jobs/scheduler";
@@ -96,9 +97,12 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   const realtime: RealtimeServer = createRealtimeServer({ httpServer, schema, config, services, tokens, formatError, logger });
 
   expressApp.disable("x-powered-by");
-  expressApp.set("trust proxy", false);
+  // The same rule clientAddress applies, so req.ip and the per-IP limits agree.
+  expressApp.set("trust proxy", trustFunction(config.trustProxy));
   expressApp.use(securityHeaders);
-  expressApp.use(healthRouter(db, bus));
+  // Set first thing by stop(): /readyz answers 503 while in-flight work drains.
+  let draining = false;
+  expressApp.use(healthRouter(db, bus, { draining: () => draining }));
   expressApp.use(metricsRouter(services.metrics.registry, config.metricsToken));
   if (config.introspection) expressApp.use(graphiqlRouter());
   expressApp.use(exportRouter(services, tokens, (err) => logger.error({ err }, "export failed")));
@@ -135,6 +139,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
       });
     },
     stop() {
+      draining = true;
       stopping ??= (async () => {
         await realtime.close();
         await graphqlHttp.apollo.stop(); // stops accepting and drains in-flight HTTP requests
@@ -180,14 +185,14 @@ export function createServices(
   };
   const access = new AccessPolicy(db);
   const store = new SessionStore(db, bus);
-  const board = new BoardService(store, access);
+  const board = new BoardService(store, access, config.boardCacheBytes);
   const snapshots = new SnapshotService(store, access, board, {
     everyEvents: config.snapshotEveryEvents,
     quotaBytes: config.soloQuotaBytes,
     soloKeepLast: config.soloSnapshotKeepLast,
   });
   board.keyframes = snapshots;
-  const sessions = new SessionService(store, access, tokens, limiter, snapshots);
+  const sessions = new SessionService(store, access, tokens, limiter, config.rateLimits, snapshots);
   const participants = new ParticipantService(store, access, sessions);
   const connections = new SessionConnections(presence, bus, config, (sessionId, userId, online) =>
     participants.connectionChanged(sessionId, userId, online),
@@ -199,7 +204,7 @@ export function createServices(
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),
     sessions,
-    classrooms: new ClassroomService(db, access, sessions),
+    classrooms: new ClassroomService(db, access, sessions, limiter, config.rateLimits),
     bookings: new BookingService(store, access, sessions),
     participants,
     feed,

@@ -3,6 +3,7 @@
  * throws a ConfigError naming the variable, so a typo stops the process instead of
  * surfacing as odd behaviour later. Tests build a Config with `loadConfig({ ...overrides })`.
  */
+import { isIP } from "node:net";
 import type { OperationLimits as DocumentLimits } from "./schema/operation-limits";
 
 export class ConfigError extends Error {}
@@ -26,6 +27,8 @@ export interface Config {
   /** Token lifetimes in seconds. */
   accessTokenTtlSeconds: number;
   sessionTokenTtlSeconds: number;
+  /** How long refreshAccessToken can extend one login, seconds (REFRESH_MAX_AGE). */
+  refreshMaxAgeSeconds: number;
   /** Leeway for exp/nbf checks, seconds. */
   jwtClockToleranceSeconds: number;
   soloQuotaBytes: number;
@@ -37,6 +40,8 @@ export interface Config {
   presenceTtlMs: number;
   cursorTickMs: number;
   expiryGraceMs: number;
+  /** SESSION_MAX_DURATION: the longest lesson (RULES.md lifecycle); the expiry job ends it. */
+  sessionMaxDurationMs: number;
   backfillMax: number;
   /** How often each instance publishes the latest seq of every session it delivers (RULES.md "Delivery"). */
   latestSeqHeartbeatMs: number;
@@ -46,11 +51,28 @@ export interface Config {
   /** Introspection (and GraphiQL) on; on by default so integrators can explore. */
   introspection: boolean;
   limits: OperationLimits;
-  /** Fixed-window rate limits. */
+  /**
+   * Sliding-window rate limits (src/infra/rate-limiter.ts). Login attempts are counted per
+   * client address, per email from one address, and per email from all addresses: a third
+   * party's wrong passwords use up their own address's allowance, never the owner's, until
+   * they come from enough addresses to reach the much higher per-email ceiling (which stops
+   * guessing from many addresses).
+   */
   rateLimits: {
+    /** LOGIN_RATE_PER_EMAIL_IP: attempts for one email from one client address. */
+    loginPerEmailAndIpPerMinute: number;
+    /** LOGIN_RATE_PER_EMAIL: attempts for one email from all addresses together. */
     loginPerEmailPerMinute: number;
+    /** LOGIN_RATE_PER_IP: attempts from one client address, whatever the email. */
     loginPerIpPerMinute: number;
+    /** REGISTER_RATE_PER_IP: registrations from one client address (a school's NAT signs up together). */
+    registerPerIpPerHour: number;
+    /** SOLO_SESSION_RATE_PER_USER, CLASSROOM_RATE_PER_USER: creations per user. */
+    soloSessionsPerUserPerHour: number;
+    classroomsPerUserPerHour: number;
   };
+  /** TRUST_PROXY: which peers' X-Forwarded-For names the client address (src/http/client-address.ts). */
+  trustProxy: TrustProxy;
   /** Milliseconds a statement may run (real Postgres) before it is cancelled. */
   statementTimeoutMs: number;
   /** Database pool size (real Postgres). */
@@ -67,6 +89,8 @@ export interface Config {
   jobsEnabled: boolean;
   /** Bearer token GET /metrics requires (METRICS_TOKEN); undefined leaves the route open. */
   metricsToken?: string;
+  /** Estimated bytes of the boards each instance keeps in memory (BOARD_CACHE_BYTES); 0 keeps none. */
+  boardCacheBytes: number;
 }
 
 /** Document limits (src/schema/operation-limits.ts) plus the transports' size limits. */
@@ -75,6 +99,13 @@ export interface OperationLimits extends DocumentLimits {
   maxWsFrameBytes: number;
   maxSubscriptionsPerSocket: number;
 }
+
+/**
+ * false: the socket's peer is the client; true: every peer is a proxy (the leftmost
+ * X-Forwarded-For is the client); a number: that many proxies in front; a list: the CIDRs
+ * of the proxies.
+ */
+export type TrustProxy = boolean | number | string[];
 
 type Env = Record<string, string | undefined>;
 
@@ -108,6 +139,33 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Express's names for address ranges, as TRUST_PROXY accepts them. */
+const NAMED_RANGES: Record<string, string[]> = {
+  loopback: ["127.0.0.0/8", "::1/128"],
+  linklocal: ["169.254.0.0/16", "fe80::/10"],
+  uniquelocal: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+};
+
+/** Unset or false, true, a hop count, or a comma-separated list of CIDRs, addresses and Express's range names. */
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  const value = (raw ?? "").trim();
+  if (value === "" || /^false$/i.test(value)) return false;
+  if (/^true$/i.test(value)) return true;
+  if (/^\d+$/.test(value)) return Number(value) || false;
+  return value.split(",").flatMap((item) => {
+    const entry = item.trim().toLowerCase();
+    if (NAMED_RANGES[entry]) return NAMED_RANGES[entry];
+    const [address, prefix, extra] = entry.split("/");
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const valid = family !== 0 && extra === undefined && (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= bits));
+    if (!valid) {
+      throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or proxy CIDRs (or loopback, linklocal, uniquelocal), got "${item.trim()}"`);
+    }
+    return [`${address}/${prefix ?? bits}`];
+  });
 }
 
 function url(env: Env, name: string, protocols: string[]): string | undefined {
@@ -157,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtIssuer: env.JWT_ISSUER || "classroom-api",
     jwtAudience: env.JWT_AUDIENCE || "classroom-clients",
     accessTokenTtlSeconds: duration(env, "ACCESS_TOKEN_TTL", "1h"),
+    refreshMaxAgeSeconds: duration(env, "REFRESH_MAX_AGE", "30d"),
     sessionTokenTtlSeconds: duration(env, "SESSION_TOKEN_TTL", "2h"),
     jwtClockToleranceSeconds: int(env, "JWT_CLOCK_TOLERANCE_SECONDS", 5),
     soloQuotaBytes: int(env, "SOLO_QUOTA_BYTES", 52_428_800),
@@ -167,6 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     presenceTtlMs: int(env, "PRESENCE_TTL_MS", 15_000, 1),
     cursorTickMs: int(env, "CURSOR_TICK_MS", 50, 1),
     expiryGraceMs: int(env, "EXPIRY_GRACE_MS", 900_000),
+    sessionMaxDurationMs: duration(env, "SESSION_MAX_DURATION", "4h") * 1000,
     backfillMax: int(env, "BACKFILL_MAX", 10_000, 1),
     latestSeqHeartbeatMs: int(env, "LATEST_SEQ_HEARTBEAT_MS", 5000, 1),
     corsOrigins: (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
@@ -183,14 +243,20 @@ export function loadConfig(env: Env = process.env): Config {
       maxSubscriptionsPerSocket: int(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1),
     },
     rateLimits: {
-      loginPerEmailPerMinute: int(env, "LOGIN_RATE_PER_EMAIL", 10, 1),
+      loginPerEmailAndIpPerMinute: int(env, "LOGIN_RATE_PER_EMAIL_IP", 10, 1),
+      loginPerEmailPerMinute: int(env, "LOGIN_RATE_PER_EMAIL", 100, 1),
       loginPerIpPerMinute: int(env, "LOGIN_RATE_PER_IP", 100, 1),
+      registerPerIpPerHour: int(env, "REGISTER_RATE_PER_IP", 100, 1),
+      soloSessionsPerUserPerHour: int(env, "SOLO_SESSION_RATE_PER_USER", 60, 1),
+      classroomsPerUserPerHour: int(env, "CLASSROOM_RATE_PER_USER", 20, 1),
     },
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     statementTimeoutMs: int(env, "STATEMENT_TIMEOUT_MS", 5000, 0),
     databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1),
     passwordHashCost: { memoryKiB: 19_456, iterations: 2 },
     connectionInitWaitMs: int(env, "CONNECTION_INIT_WAIT_MS", 3000, 1),
     jobsEnabled: bool(env, "JOBS_ENABLED", true),
     metricsToken,
+    boardCacheBytes: int(env, "BOARD_CACHE_BYTES", 67_108_864, 0),
   };
 }

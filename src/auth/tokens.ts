@@ -1,19 +1,29 @@
-import { createSecretKey, type KeyObject } from "node:crypto";
+import { createHash, createSecretKey, randomUUID, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { Config } from "../config";
 import { DomainError, DomainErrorReason } from "../services/errors";
 import type { UserRole } from "../entities/user.entity";
+import { TokenRevocations } from "./revocations";
 
 /** What a token says about its bearer. Claims identify; they never grant. */
-export type TokenClaims =
+export type TokenClaims = (
   | { kind: "access"; userId: string; role: UserRole; expiresAt: Date }
-  | { kind: "session"; userId: string; role: UserRole; sessionId: string; expiresAt: Date };
+  | { kind: "session"; userId: string; role: UserRole; sessionId: string; expiresAt: Date }
+) & {
+  /** The token's id (logout revokes it). */
+  tokenId: string;
+  /** When it was signed, ms (changePassword revokes the user's earlier ones). */
+  issuedAtMs: number;
+  /** When the login that started its refresh chain happened, ms (REFRESH_MAX_AGE). */
+  authTimeMs: number;
+};
 
 export type TokenKind = TokenClaims["kind"];
 
 export interface SignedToken {
   token: string;
   expiresAt: Date;
+  claims: TokenClaims;
 }
 
 const ALGORITHM = "HS256";
@@ -36,41 +46,73 @@ export class TokenService {
    * and the HMAC and JSON parsing were a tenth of a small request. Expiry is checked on every use.
    */
   private readonly verified = new Map<string, jwt.JwtPayload>();
+  /** Revoked tokens: checked on every verify, remembered tokens included. */
+  readonly revocations = new TokenRevocations();
 
   constructor(
     secret: string,
     private readonly config: Pick<
       Config,
       "jwtIssuer" | "jwtAudience" | "accessTokenTtlSeconds" | "sessionTokenTtlSeconds" | "jwtClockToleranceSeconds"
-    >,
+    > &
+      Partial<Pick<Config, "refreshMaxAgeSeconds">>,
   ) {
     this.secret = createSecretKey(Buffer.from(secret, "utf8"));
   }
 
-  signAccess(user: { id: string; role: UserRole }): SignedToken {
-    return this.sign({ typ: "access", role: user.role }, user.id, this.config.accessTokenTtlSeconds);
+  /** An access token; `authTimeMs` is the login its refresh chain started with (now for a login). */
+  signAccess(user: { id: string; role: UserRole }, authTimeMs = Date.now()): SignedToken {
+    return this.sign({ typ: "access", role: user.role, auth_ms: authTimeMs }, user.id, this.config.accessTokenTtlSeconds);
   }
 
   signSession(user: { id: string; role: UserRole }, sessionId: string): SignedToken {
     return this.sign({ typ: "session", role: user.role, sid: sessionId }, user.id, this.config.sessionTokenTtlSeconds);
   }
 
+  /** The longest any token lives, ms: revocations older than it concern no token. */
+  get maxTokenTtlMs(): number {
+    return Math.max(this.config.accessTokenTtlSeconds, this.config.sessionTokenTtlSeconds) * 1000;
+  }
+
+  /** Throws TOKEN_EXPIRED when the login that started `claims`' refresh chain is older than REFRESH_MAX_AGE. */
+  checkRefresh(claims: TokenClaims): void {
+    const maxAgeMs = (this.config.refreshMaxAgeSeconds ?? 30 * 86_400) * 1000;
+    if (Date.now() - claims.authTimeMs > maxAgeMs) {
+      throw new DomainError(DomainErrorReason.TOKEN_EXPIRED, "This sign-in is too old to refresh; sign in again.");
+    }
+  }
+
   /**
    * Verifies `token` and answers its claims; throws a DomainError (UNAUTHENTICATED) for a
    * bad signature, another algorithm, a wrong issuer or audience, a missing or past `exp`,
-   * a future `nbf`, or a kind other than `accept`.
+   * a future `nbf`, a kind other than `accept`, or a revoked token (logout, changePassword).
    */
   verify(token: string, accept: readonly TokenKind[]): TokenClaims {
-    const payload = this.verifiedPayload(token);
+    const claims = this.claimsOf(token, this.verifiedPayload(token), accept);
+    this.revocations.start();
+    if (this.revocations.isRevoked(claims.userId, claims.tokenId, claims.issuedAtMs)) {
+      throw new DomainError(DomainErrorReason.TOKEN_INVALID, "The token has been revoked; sign in again.");
+    }
+    return claims;
+  }
+
+  private claimsOf(token: string, payload: jwt.JwtPayload, accept: readonly TokenKind[]): TokenClaims {
     // jsonwebtoken accepts a token without exp; a token that never expires is refused here.
     if (typeof payload.exp !== "number" || typeof payload.sub !== "string") throw invalid();
     const expiresAt = new Date(payload.exp * 1000);
     const role = payload.role as UserRole;
+    // Tokens signed before these claims existed: their hash is their id, iat their issue and chain start.
+    const issuedAtMs = typeof payload.iat_ms === "number" ? payload.iat_ms : (payload.iat ?? 0) * 1000;
+    const common = {
+      tokenId: typeof payload.jti === "string" ? payload.jti : createHash("sha256").update(token).digest("base64url"),
+      issuedAtMs,
+      authTimeMs: typeof payload.auth_ms === "number" ? payload.auth_ms : issuedAtMs,
+    };
     if (payload.typ === "access" && accept.includes("access")) {
-      return { kind: "access", userId: payload.sub, role, expiresAt };
+      return { kind: "access", userId: payload.sub, role, expiresAt, ...common };
     }
     if (payload.typ === "session" && accept.includes("session") && typeof payload.sid === "string") {
-      return { kind: "session", userId: payload.sub, role, sessionId: payload.sid, expiresAt };
+      return { kind: "session", userId: payload.sub, role, sessionId: payload.sid, expiresAt, ...common };
     }
     throw invalid();
   }
@@ -106,15 +148,17 @@ export class TokenService {
   }
 
   private sign(claims: Record<string, unknown>, subject: string, ttlSeconds: number): SignedToken {
-    const token = jwt.sign(claims, this.secret, {
+    // iat has whole seconds: a token signed just after a changePassword must not look older than it.
+    const token = jwt.sign({ ...claims, iat_ms: Date.now() }, this.secret, {
       algorithm: ALGORITHM,
       issuer: this.config.jwtIssuer,
       audience: this.config.jwtAudience,
       subject,
       expiresIn: ttlSeconds,
+      jwtid: randomUUID(),
     });
-    const { exp } = jwt.decode(token) as jwt.JwtPayload;
-    return { token, expiresAt: new Date((exp as number) * 1000) };
+    const payload = jwt.decode(token) as jwt.JwtPayload;
+    return { token, expiresAt: new Date((payload.exp as number) * 1000), claims: this.claimsOf(token, payload, ["access", "session"]) };
   }
 }
 

@@ -26,6 +26,10 @@ export class UserEntity {
   @Column({ type: "varchar", length: 16 })
   role: UserRole;
 
+  /** Tokens of this user issued before it are refused (set by changePassword). */
+  @Column({ name: "tokens_valid_after", type: "timestamptz", nullable: true })
+  tokensValidAfter: Date | null;
+
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;
 }

@@ -4,12 +4,14 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import type { Request, RequestHandler, Response } from "express";
-import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { AuthContext } from "../auth/auth-context";
 import type { TokenService } from "../auth/tokens";
 import type { Config } from "../config";
 import { createRequestContext, type RequestContext } from "../resolvers/context";
 import type { Services } from "../services";
+import { clientAddress, trustFunction } from "./client-address";
+import { ErrorCode } from "../schema/errors";
 import { malformedTextError } from "../schema/malformed-text";
 import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
 
@@ -37,6 +39,7 @@ export async function createGraphQLHttp(options: {
   httpServer: http.Server;
 }): Promise<GraphQLHttp> {
   const { schema, config, services, tokens, formatError } = options;
+  const trustProxy = trustFunction(config.trustProxy);
   // The checks that need the operation's variables (cost, malformed text), once per
   // operation; and the request id put on each error for formatError (no AsyncLocalStorage,
   // which would tax every promise of every request).
@@ -72,7 +75,7 @@ export async function createGraphQLHttp(options: {
     stopOnTerminationSignals: false, // src/main.ts owns shutdown order
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => formatError(formatted, error, (error as { [REQUEST_ID]?: string } | null)?.[REQUEST_ID]),
+    formatError: (formatted, error) => formatError(keepInputCode(formatted, error), error, (error as { [REQUEST_ID]?: string } | null)?.[REQUEST_ID]),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       // The API sets no cache hints. Apollo's default cache-control plugin would compute a
@@ -93,6 +96,15 @@ export async function createGraphQLHttp(options: {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
     }
     const search = req.originalUrl.includes("?") ? req.originalUrl.slice(req.originalUrl.indexOf("?")) : "";
+    // Apollo answers these with a code outside the contract, which the formatter masks as
+    // INTERNAL_SERVER_ERROR; a client (an APQ link) needs a 400 to fall back to full queries.
+    if (asksForPersistedQuery(req.body, search)) {
+      res
+        .status(400)
+        .type("application/json")
+        .send(JSON.stringify({ errors: [{ message: "Persisted queries are not supported: send the query.", extensions: { code: ErrorCode.BAD_REQUEST } }] }));
+      return;
+    }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method.toUpperCase(), headers, search, body: req.body },
       context: async () =>
@@ -100,7 +112,7 @@ export async function createGraphQLHttp(options: {
           requestId,
           // HTTP takes access tokens only: a session token is for the realtime connection.
           auth: AuthContext.fromHeader(tokens, req.headers.authorization, ["access"]),
-          clientIp: req.socket.remoteAddress,
+          clientIp: clientAddress(req, trustProxy),
           services,
         }),
     });
@@ -114,6 +126,31 @@ export async function createGraphQLHttp(options: {
     res.end();
   };
   return { apollo, handler };
+}
+
+/**
+ * Apollo gives every error found in validation GRAPHQL_VALIDATION_FAILED; an input check
+ * that runs there (a JSON literal its scalar refuses) keeps BAD_USER_INPUT, as on WebSocket.
+ */
+function keepInputCode(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = error instanceof GraphQLError ? error.originalError : undefined;
+  if (formatted.extensions?.code !== ErrorCode.GRAPHQL_VALIDATION_FAILED || !(original instanceof GraphQLError)) return formatted;
+  if (original.extensions.code !== ErrorCode.BAD_USER_INPUT) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
+}
+
+/** Whether the request's `extensions` (POST body or GET parameter) name a persisted query. */
+function asksForPersistedQuery(body: unknown, search: string): boolean {
+  let extensions: unknown = body !== null && typeof body === "object" ? (body as { extensions?: unknown }).extensions : undefined;
+  const fromUrl = new URLSearchParams(search).get("extensions");
+  if (extensions === undefined && fromUrl !== null) {
+    try {
+      extensions = JSON.parse(fromUrl);
+    } catch {
+      return false; // Apollo answers malformed extensions itself
+    }
+  }
+  return extensions !== null && typeof extensions === "object" && "persistedQuery" in extensions;
 }
 
 function requestIdOf(req: Request): string {

@@ -1,93 +1,132 @@
+import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 
 export interface RateDecision {
   allowed: boolean;
-  /** When not allowed: how long until the window resets. */
+  /** When not allowed: how long until one more hit would be. */
   retryAfterMs: number;
 }
 
-/** Fixed-window counters: at most `limit` hits per `windowMs` per key. */
+/**
+ * Sliding-window limits: a hit is allowed, and counted, when fewer than `limit` hits were
+ * counted for the key in the `windowMs` before it; a refused hit is not counted. Every
+ * counted hit is remembered (a log of at most `limit` times per key), so the bound is exact:
+ * no interval of `windowMs` ever holds more than `limit` allowed hits, also across what a
+ * fixed window would call a boundary (where fixed windows admit twice the limit).
+ */
 export interface RateLimiter {
   hit(key: string, limit: number, windowMs: number): Promise<RateDecision>;
   /** Whether one more hit would be allowed, without counting one. */
-  peek(key: string, limit: number): Promise<RateDecision>;
+  peek(key: string, limit: number, windowMs: number): Promise<RateDecision>;
 }
 
-/** In-process counters for the embedded default (one instance). */
+/** In-process logs for the embedded default (one instance). */
 export class MemoryRateLimiter implements RateLimiter {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+  /** Per key: the times of the counted hits, oldest first, none older than windowMs. */
+  private readonly logs = new Map<string, { times: number[]; windowMs: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  // Date.now read at each call (not captured), so a test's mocked Date applies.
+  constructor(private readonly now: () => number = () => Date.now()) {}
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
-    const now = this.now();
-    let window = this.windows.get(key);
-    if (!window || window.resetAt <= now) {
-      if (this.windows.size > 100_000) this.sweep(now);
-      window = { count: 0, resetAt: now + windowMs };
-      this.windows.set(key, window);
-    }
-    window.count += 1;
-    return decide(window.count, limit, window.resetAt - now);
+    return this.check(key, limit, windowMs, true);
   }
 
-  async peek(key: string, limit: number): Promise<RateDecision> {
+  async peek(key: string, limit: number, windowMs: number): Promise<RateDecision> {
+    return this.check(key, limit, windowMs, false);
+  }
+
+  private check(key: string, limit: number, windowMs: number, count: boolean): RateDecision {
     const now = this.now();
-    const window = this.windows.get(key);
-    if (!window || window.resetAt <= now) return { allowed: true, retryAfterMs: 0 };
-    return decide(window.count + 1, limit, window.resetAt - now);
+    let log = this.logs.get(key);
+    if (log) {
+      while (log.times.length > 0 && log.times[0] <= now - windowMs) log.times.shift();
+      log.windowMs = windowMs;
+    }
+    const times = log?.times ?? [];
+    if (times.length >= limit) return refused(times[times.length - limit], windowMs, now);
+    if (count) {
+      if (!log) {
+        if (this.logs.size > 100_000) this.sweep(now);
+        this.logs.set(key, (log = { times: [], windowMs }));
+      }
+      log.times.push(now);
+    }
+    return { allowed: true, retryAfterMs: 0 };
   }
 
   private sweep(now: number): void {
-    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+    for (const [key, log] of this.logs) {
+      if (log.times.length === 0 || log.times[log.times.length - 1] <= now - log.windowMs) this.logs.delete(key);
+    }
   }
 }
 
 /**
- * Counters in Redis, shared by every instance. While Redis is unreachable the limits still
- * hold, per instance, through in-process counters, instead of failing the request.
+ * The same logs in Redis (a sorted set per key, scored by time), shared by every instance;
+ * times come from the instances' clocks, whose skew is negligible against windows of minutes.
+ * While Redis is unreachable the limits still hold, per instance, through in-process logs,
+ * instead of failing the request.
  */
 export class RedisRateLimiter implements RateLimiter {
-  private readonly fallback = new MemoryRateLimiter();
+  private readonly fallback: MemoryRateLimiter;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    this.fallback = new MemoryRateLimiter(now);
+  }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
     try {
-      return await this.hitRedis(key, limit, windowMs);
+      return await this.check(key, limit, windowMs, true);
     } catch {
       return this.fallback.hit(key, limit, windowMs);
     }
   }
 
-  async peek(key: string, limit: number): Promise<RateDecision> {
+  async peek(key: string, limit: number, windowMs: number): Promise<RateDecision> {
     try {
-      const redisKey = `${this.prefix}rate:${key}`;
-      const [count, ttl] = await Promise.all([this.redis.get(redisKey), this.redis.pttl(redisKey)]);
-      return count === null || ttl <= 0 ? { allowed: true, retryAfterMs: 0 } : decide(Number(count) + 1, limit, ttl);
+      return await this.check(key, limit, windowMs, false);
     } catch {
-      return this.fallback.peek(key, limit);
+      return this.fallback.peek(key, limit, windowMs);
     }
   }
 
-  private async hitRedis(key: string, limit: number, windowMs: number): Promise<RateDecision> {
-    const redisKey = `${this.prefix}rate:${key}`;
-    // One round trip: count the hit, start the window on the first one, read what is left.
-    const [count, ttl] = (await this.redis.eval(
-      `local c = redis.call('INCR', KEYS[1])
-       if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-       return { c, redis.call('PTTL', KEYS[1]) }`,
+  private async check(key: string, limit: number, windowMs: number, count: boolean): Promise<RateDecision> {
+    const now = this.now();
+    // "rl:", not the fixed windows' "rate:": those keys are strings, these sorted sets.
+    const redisKey = `${this.prefix}rl:${key}`;
+    // One round trip, atomic: forget hits older than the window, decide, count.
+    const [allowed, oldest] = (await this.redis.eval(
+      `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+       local n = redis.call('ZCARD', KEYS[1])
+       local limit = tonumber(ARGV[3])
+       if n >= limit then
+         local at = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+         return { 0, tonumber(at[2]) }
+       end
+       if ARGV[4] == '1' then
+         redis.call('ZADD', KEYS[1], ARGV[1], ARGV[5])
+         redis.call('PEXPIRE', KEYS[1], ARGV[2])
+       end
+       return { 1, 0 }`,
       1,
       redisKey,
+      now,
       windowMs,
+      limit,
+      count ? "1" : "0",
+      // Members must differ: two hits in the same millisecond are two hits.
+      `${now}:${randomBytes(6).toString("hex")}`,
     )) as [number, number];
-    return decide(count, limit, ttl > 0 ? ttl : windowMs);
+    return allowed === 1 ? { allowed: true, retryAfterMs: 0 } : refused(oldest, windowMs, now);
   }
 }
 
-function decide(count: number, limit: number, msLeft: number): RateDecision {
-  return count <= limit ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: Math.max(1, msLeft) };
+/** Refused until the hit counted at `oldest` leaves the window. */
+function refused(oldest: number, windowMs: number, now: number): RateDecision {
+  return { allowed: false, retryAfterMs: Math.max(1, oldest + windowMs - now) };
 }

@@ -1,5 +1,6 @@
 import type { SignalMessage } from "../services/signal.service";
 import type { TimelineMessage } from "../services/timeline";
+import type { TokenRevoked } from "../auth/revocations";
 import type { CursorAbuse, CursorBatch, PresenceChange } from "./presence";
 
 /**
@@ -51,4 +52,6 @@ export const topics = {
   signals: (sessionId: string) => topic<SignalMessage>(`session:${sessionId}:signals`),
   /** A user abusing the cursor limit: every instance closes that user's sockets with 4429. */
   cursorAbuse: () => topic<CursorAbuse>(`realtime:cursor-abuse`),
+  /** logout and changePassword: every instance refuses the tokens and closes their sockets with 4401. */
+  tokensRevoked: () => topic<TokenRevoked>(`auth:tokens-revoked`),
 };

@@ -22,7 +22,7 @@ import type { Context } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AuthContext } from "../auth/auth-context";
-import type { TokenService } from "../auth/tokens";
+import type { TokenClaims, TokenService } from "../auth/tokens";
 import { bearerToken } from "../auth/tokens";
 import type { Config } from "../config";
 import type { Logger } from "../infra/logger";
@@ -34,6 +34,7 @@ import type { Services } from "../services";
 import { SharedDelivery, SharedStream, operationFacts, type OperationFacts } from "./shared-delivery";
 import { coalesceSends } from "./socket-writes";
 import { SECURITY_HEADERS } from "../http/security";
+import { clientAddress, trustFunction } from "../http/client-address";
 
 /** Close codes of the realtime connection (RULES.md, HARDENING.md). */
 export const CloseCode = {
@@ -126,6 +127,7 @@ export function createRealtimeServer(options: {
   logger: Logger;
 }): RealtimeServer {
   const { schema, config, services, tokens, formatError, logger } = options;
+  const trustProxy = trustFunction(config.trustProxy);
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.limits.maxWsFrameBytes, // beyond it ws closes with 1009
@@ -145,6 +147,17 @@ export function createRealtimeServer(options: {
   const closeAbuser = ({ userId }: { userId: string }) => {
     for (const socket of socketsByUser.get(userId) ?? []) socket.close(CloseCode.RateLimited, "Too many cursor updates");
   };
+  // The token each socket was opened with: a logout or password change (any instance) closes
+  // the sockets of the tokens it revoked with 4401.
+  const socketClaims = new WeakMap<WebSocket, TokenClaims>();
+  const stopRevocationWatch = tokens.revocations.onRevoked(({ userId }) => {
+    for (const socket of socketsByUser.get(userId) ?? []) {
+      const claims = socketClaims.get(socket);
+      if (claims && tokens.revocations.isRevoked(userId, claims.tokenId, claims.issuedAtMs)) {
+        socket.close(CloseCode.Unauthorized, "Token revoked");
+      }
+    }
+  });
   // Subscribed with the first socket, not at boot: a pub/sub subscription made while the
   // Redis subscriber connection is still starting delays its "ready" (and /healthz with it).
   let stopAbuseWatch: (() => void) | undefined;
@@ -238,6 +251,7 @@ export function createRealtimeServer(options: {
         const userId = auth.claims.userId;
         const userSockets = socketsByUser.get(userId) ?? new Set<WebSocket>();
         socketsByUser.set(userId, userSockets.add(state.socket));
+        socketClaims.set(state.socket, auth.claims);
         state.socket.once("close", () => {
           clearTimeout(state.expiryTimer);
           userSockets.delete(state.socket);
@@ -277,7 +291,7 @@ export function createRealtimeServer(options: {
         }
         state.operations.set(id, requestId);
         const auth = state.auth ?? AuthContext.anonymous();
-        const clientIp = state.request.socket.remoteAddress;
+        const clientIp = clientAddress(state.request, trustProxy);
         const contextValue = createRequestContext({ requestId, auth, clientIp, services });
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           const facts = factsOf(checked, payload.operationName);
@@ -323,6 +337,7 @@ export function createRealtimeServer(options: {
   return {
     async close() {
       stopAbuseWatch?.();
+      stopRevocationWatch();
       options.httpServer.off("upgrade", onUpgrade);
       // graphql-ws's dispose closes every client with 1001 and the server itself.
       await server.dispose();

@@ -7,17 +7,12 @@ import type { AuthResult } from "../services/user.service";
 import type { RequestContext } from "./context";
 
 /**
- * The payload of register, login and refresh. The caller has just proved to be this user,
+ * The payload of register, login, refresh and changePassword. The caller has just proved to be this user,
  * so the rest of the operation runs signed in as them (they see their own email, say),
  * although a register or login request carries no token.
  */
 function authPayload(ctx: RequestContext, result: AuthResult): AuthPayload {
-  ctx.auth = AuthContext.of({
-    kind: "access",
-    userId: result.user.id,
-    role: result.user.role,
-    expiresAt: result.token.expiresAt,
-  });
+  ctx.auth = AuthContext.of(result.token.claims);
   return { accessToken: result.token.token, expiresAt: result.token.expiresAt, user: result.user };
 }
 
@@ -36,7 +31,7 @@ export class UserResolver {
 
   @Mutation(() => AuthPayload)
   async register(@Arg("input") input: RegisterInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
-    return authPayload(ctx, await ctx.services.users.register(input));
+    return authPayload(ctx, await ctx.services.users.register(input, ctx.clientIp));
   }
 
   @Mutation(() => AuthPayload)
@@ -51,6 +46,20 @@ export class UserResolver {
   @Mutation(() => AuthPayload)
   async refreshAccessToken(@Ctx() ctx: RequestContext): Promise<AuthPayload> {
     return authPayload(ctx, await ctx.services.users.refresh(ctx.auth));
+  }
+
+  @Mutation(() => Boolean, { description: "Revokes the token this request carries." })
+  logout(@Ctx() ctx: RequestContext): Promise<boolean> {
+    return ctx.services.users.logout(ctx.auth);
+  }
+
+  @Mutation(() => AuthPayload, { description: "Revokes every earlier token of the user; answers a fresh one." })
+  async changePassword(
+    @Arg("currentPassword") currentPassword: string,
+    @Arg("newPassword") newPassword: string,
+    @Ctx() ctx: RequestContext,
+  ): Promise<AuthPayload> {
+    return authPayload(ctx, await ctx.services.users.changePassword(ctx.auth, currentPassword, newPassword));
   }
 
   @Mutation(() => User, { description: "Change your own profile; your other devices see it through myProfile." })

@@ -20,6 +20,7 @@ import {
 import { SessionEventEntity } from "../entities/session-event.entity";
 import type { PermissionKey } from "../entities/participant.entity";
 import { SerialByKey } from "../infra/serial-by-key";
+import { BoardCache } from "./board-cache";
 import { isUniqueViolation } from "../db/errors";
 import { SessionEntity, SessionStatus } from "../entities/session.entity";
 import { forbidden, invalidInput } from "./errors";
@@ -65,55 +66,26 @@ export interface BoardRead {
 }
 
 /**
- * Per-instance cache of boards by session: the state at some version, caught up from the
- * timeline when another instance wrote in between. Bounded (least recently used out).
- */
-class BoardCache {
-  private readonly boards = new Map<string, BoardState>();
-
-  constructor(private readonly capacity = 200) {}
-
-  get(sessionId: string): BoardState | undefined {
-    const state = this.boards.get(sessionId);
-    if (state) {
-      this.boards.delete(sessionId);
-      this.boards.set(sessionId, state);
-    }
-    return state;
-  }
-
-  /** Forgets the session's board (a write that changed it in place did not commit). */
-  delete(sessionId: string): void {
-    this.boards.delete(sessionId);
-  }
-
-  /** Keeps `state` unless a newer one is cached already. */
-  offer(sessionId: string, state: BoardState): void {
-    const cached = this.boards.get(sessionId);
-    if (cached && cached.version >= state.version) return;
-    this.boards.delete(sessionId);
-    this.boards.set(sessionId, state);
-    if (this.boards.size > this.capacity) this.boards.delete(this.boards.keys().next().value as string);
-  }
-}
-
-/**
  * The main data path (ARCHITECTURE.md): permissions per op, ACTIVE sessions and seated
  * writers only, one transaction under the session lock that applies the ops with the pure
  * board engine, inserts the accepted ones as timeline events (a repeated clientOpId answers
  * the original and changes nothing), advances the board version, then publishes after commit.
  */
 export class BoardService {
-  private readonly cache = new BoardCache();
+  private readonly cache: BoardCache;
   /** A session's writes on this instance, one at a time: each may change the cached board in place. */
   private readonly writes = new SerialByKey();
 
   constructor(
     private readonly store: SessionStore,
     private readonly access: AccessPolicy,
+    /** BOARD_CACHE_BYTES: the estimated size of the boards this instance keeps in memory. */
+    cacheBytes = 64 * 1024 * 1024,
     /** Records keyframes in the write transaction (SnapshotService); set once at composition. */
     public keyframes?: KeyframeRecorder,
-  ) {}
+  ) {
+    this.cache = new BoardCache(cacheBytes);
+  }
 
   async apply(auth: AuthContext, sessionId: string, batch: BoardOpInput[], strategy: ConflictStrategy = "LAST_WRITE_WINS"): Promise<ApplyBoardResult> {
     const actorId = auth.requireUserIdFor(sessionId);
@@ -199,6 +171,7 @@ export class BoardService {
       undo();
       return undefined;
     }
+    this.cache.grew(sessionId, step.state, step.applied);
     const byOpId = new Map(saved.map((e) => [e.clientOpId as string, e]));
     return { accepted: ops.flatMap((op) => byOpId.get(op.clientOpId) ?? []), conflicts: step.conflicts, version: step.state.version };
   }
@@ -215,6 +188,7 @@ export class BoardService {
     let newState: BoardState | undefined;
     let extra: R | undefined;
     let changedInPlace = false;
+    let appliedInPlace: AppliedBoardOp[] = [];
     const recording = this.store.changeRecording(sessionId, async (tx, session) => {
       // Access and the batch's repeats in one statement: every round trip here holds the lock.
       const { access, repeats } = await this.access.requireForBoardWrite(actorId, session, tx, ids);
@@ -256,6 +230,7 @@ export class BoardService {
       // Stored with the session's other counters by the statement that appends the events.
       session.boardVersion = state.version;
       newState = state;
+      if (inPlace) appliedInPlace = applied;
       return {
         result: { repeated, conflicts, version: state.version },
         events: [...toNewEvents(applied, actorId), ...(options.extraEvents ?? [])],
@@ -270,7 +245,11 @@ export class BoardService {
       if (changedInPlace) this.cache.delete(sessionId);
       throw err;
     });
-    if (newState) this.cache.offer(sessionId, newState);
+    if (newState) {
+      // In place, the cached object is `newState` already: only its estimate changes.
+      this.cache.grew(sessionId, newState, appliedInPlace);
+      this.cache.offer(sessionId, newState);
+    }
     const byOpId = new Map(events.filter((e) => e.boardVersion !== null).map((e) => [e.clientOpId as string, e]));
     const accepted = (ids.length > 0 ? ids : [...byOpId.keys()]).flatMap((id) => {
       const event = result.repeated.get(id) ?? byOpId.get(id);

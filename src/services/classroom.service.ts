@@ -4,11 +4,14 @@ import type { AuthContext } from "../auth/auth-context";
 import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
-import { forbidden, invalidInput, unauthenticated } from "./errors";
+import type { Config } from "../config";
+import type { RateLimiter } from "../infra/rate-limiter";
+import { forbidden, invalidInput, rateLimited, unauthenticated } from "./errors";
 import { pageSize, type Page } from "./pagination";
 import type { SessionService } from "./session.service";
 
 const MAX_NAME = 200;
+const HOUR = 3_600_000;
 
 /**
  * Classrooms: a tutor's class and its members. Members (and the tutor) reach the
@@ -20,9 +23,14 @@ export class ClassroomService {
     private readonly db: DataSource,
     private readonly access: AccessPolicy,
     private readonly sessions: SessionService,
+    private readonly limiter: RateLimiter,
+    private readonly limits: Pick<Config["rateLimits"], "classroomsPerUserPerHour">,
   ) {}
 
-  /** A tutor (or admin) creates a classroom they tutor; FORBIDDEN for students, name 1..200 characters. */
+  /**
+   * A tutor (or admin) creates a classroom they tutor; FORBIDDEN for students, name 1..200
+   * characters, CLASSROOM_RATE_PER_USER an hour (RATE_LIMITED).
+   */
   async create(auth: AuthContext, name: string): Promise<ClassroomEntity> {
     const actor = await this.actor(auth);
     if (actor.role !== UserRole.TUTOR && actor.role !== UserRole.ADMIN) throw forbidden("Only tutors can create classrooms.");
@@ -30,6 +38,8 @@ export class ClassroomService {
     if (trimmed.length < 1 || trimmed.length > MAX_NAME) {
       throw invalidInput(`Classroom name must be 1 to ${MAX_NAME} characters.`, { field: "name" });
     }
+    const limit = await this.limiter.hit(`create-classroom:${actor.id}`, this.limits.classroomsPerUserPerHour, HOUR);
+    if (!limit.allowed) throw rateLimited(limit.retryAfterMs);
     const repo = this.db.getRepository(ClassroomEntity);
     return repo.save(repo.create({ name: trimmed, tutorId: actor.id }));
   }

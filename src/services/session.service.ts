@@ -9,6 +9,7 @@ import { BookingEntity } from "../entities/booking.entity";
 import { isSeated, ParticipantEntity, ParticipantRole, ParticipantStatus, SEATED } from "../entities/participant.entity";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
+import type { Config } from "../config";
 import type { RateLimiter } from "../infra/rate-limiter";
 import { DomainError, DomainErrorReason, forbidden, invalidInput, notFound, rateLimited } from "./errors";
 import { decodeTimeCursor, encodeCursor, pageSize, type Page } from "./pagination";
@@ -72,6 +73,7 @@ export class SessionService {
     private readonly access: AccessPolicy,
     private readonly tokens: TokenService,
     private readonly limiter: RateLimiter,
+    private readonly limits: Pick<Config["rateLimits"], "soloSessionsPerUserPerHour">,
     /** JOIN, LEAVE and TERMINATE snapshots of the board (H2), taken in the change's transaction. */
     private readonly snapshots?: Pick<SnapshotService, "onSessionChange">,
   ) {}
@@ -101,10 +103,12 @@ export class SessionService {
     });
   }
 
-  /** A solo workspace: one participant (SOLO, the owner), ACTIVE from creation. */
+  /** A solo workspace: one participant (SOLO, the owner), ACTIVE from creation; SOLO_SESSION_RATE_PER_USER an hour. */
   async createSolo(auth: AuthContext, title?: string | null): Promise<SessionEntity> {
     const actor = await this.actor(auth);
     const fields = validateFields({ title, maxParticipants: 1 });
+    const limit = await this.limiter.hit(`create-solo:${actor.id}`, this.limits.soloSessionsPerUserPerHour, HOUR);
+    if (!limit.allowed) throw rateLimited(limit.retryAfterMs);
     return this.insert(actor.id, { ...fields, type: SessionType.SOLO, status: SessionStatus.ACTIVE, classroomId: null }, ParticipantRole.SOLO);
   }
 
@@ -240,7 +244,7 @@ export class SessionService {
     const actor = await this.actor(auth);
     // Over the limit, even a right code is refused: otherwise guessing would go on.
     const wrongCodes = `wrong-code:${actor.id}`;
-    const allowed = await this.limiter.peek(wrongCodes, 10);
+    const allowed = await this.limiter.peek(wrongCodes, 10, MINUTE);
     if (!allowed.allowed) throw rateLimited(allowed.retryAfterMs);
     const normalized = code.trim().toUpperCase();
     const found = /^[A-Z0-9]{4,16}$/.test(normalized)
@@ -291,27 +295,39 @@ export class SessionService {
   }
 
   /**
-   * The expiry job: SCHEDULED/WAITING sessions past their scheduled end + `graceMs` become
-   * EXPIRED, each with its timeline event. Idempotent: a second run finds nothing to do.
+   * The expiry job (RULES.md lifecycle): SCHEDULED/WAITING sessions past their scheduled end
+   * + `graceMs`, and WAITING ones without a scheduled end `maxDurationMs` after creation,
+   * become EXPIRED; ACTIVE/PAUSED lessons `maxDurationMs` after they started are completed
+   * (SESSION_END, reason MAX_DURATION), so a forgotten lesson does not stay writable forever.
+   * Solo workspaces are ACTIVE until their owner completes them. Each with its timeline
+   * event; every session is re-checked under its lock, so concurrent runs end it once.
    */
-  async expireStale(now: Date, graceMs: number): Promise<number> {
-    const stale = await this.db
-      .getRepository(SessionEntity)
-      .createQueryBuilder("s")
-      .select("s.id")
-      .where("s.status IN (:...statuses)", { statuses: [SessionStatus.SCHEDULED, SessionStatus.WAITING] })
-      .andWhere("s.scheduled_end < :cutoff", { cutoff: new Date(now.getTime() - graceMs) })
-      .getMany();
-    let expired = 0;
+  async expireStale(now: Date, graceMs: number, maxDurationMs: number): Promise<{ expired: number; completed: number }> {
+    const longAgo = new Date(now.getTime() - maxDurationMs);
+    const stale: Array<{ id: string }> = await this.db.query(
+      `SELECT id FROM classroom_sessions
+        WHERE status IN ('SCHEDULED', 'WAITING') AND scheduled_end < $1
+           OR status = 'WAITING' AND scheduled_end IS NULL AND created_at < $2
+           OR status IN ('ACTIVE', 'PAUSED') AND type <> 'SOLO' AND actual_start < $2`,
+      [new Date(now.getTime() - graceMs), longAgo],
+    );
+    const outcome = { expired: 0, completed: 0 };
     for (const { id } of stale) {
-      const changed = await this.store.change(id, async (tx, session) => {
-        // Re-checked under the lock: the host may have started it meanwhile.
-        if (session.status !== SessionStatus.SCHEDULED && session.status !== SessionStatus.WAITING) return { result: false };
-        return { result: true, events: await this.applyTransition(tx, session, "expire", null, {}) };
+      const ended = await this.store.change(id, async (tx, session) => {
+        // Re-checked under the lock: the host may have started or ended it meanwhile.
+        const pending = session.status === SessionStatus.SCHEDULED || session.status === SessionStatus.WAITING;
+        if (pending && (session.scheduledEnd ? session.scheduledEnd.getTime() < now.getTime() - graceMs : session.status === SessionStatus.WAITING && session.createdAt < longAgo)) {
+          return { result: "expired" as const, events: await this.applyTransition(tx, session, "expire", null, {}) };
+        }
+        const running = session.status === SessionStatus.ACTIVE || session.status === SessionStatus.PAUSED;
+        if (running && session.type !== SessionType.SOLO && session.actualStart && session.actualStart < longAgo) {
+          return { result: "completed" as const, events: await this.applyTransition(tx, session, "complete", null, { reason: "MAX_DURATION" }) };
+        }
+        return { result: undefined };
       });
-      if (changed) expired++;
+      if (ended) outcome[ended] += 1;
     }
-    return expired;
+    return outcome;
   }
 
   /** Participants of many sessions at once (the loaders' batch), optionally by status. */

@@ -3,6 +3,7 @@ import { isUniqueViolation } from "../db/errors";
 import { isUuid } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import type { PasswordHasher } from "../auth/passwords";
+import type { TokenRevoked } from "../auth/revocations";
 import type { SignedToken, TokenService } from "../auth/tokens";
 import type { Config } from "../config";
 import { UserEntity, UserRole } from "../entities/user.entity";
@@ -29,6 +30,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 256;
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
 
 /** Users and their sign-in: registration, login, tokens, profile. */
 export class UserService {
@@ -45,10 +47,14 @@ export class UserService {
   ) {
     this.users = db.getRepository(UserEntity);
     this.profiles = new ProfileFeed(bus, (id) => this.users.findOneBy({ id }));
+    tokens.revocations.followFrom(db, bus, tokens.maxTokenTtlMs);
   }
 
-  /** Creates a TUTOR or STUDENT and signs them in; ADMIN is FORBIDDEN, a taken email CONFLICT. */
-  async register(input: RegisterInput): Promise<AuthResult> {
+  /**
+   * Creates a TUTOR or STUDENT and signs them in; ADMIN is FORBIDDEN, a taken email CONFLICT.
+   * Attempts that get as far as hashing are limited per client address (REGISTER_RATE_PER_IP).
+   */
+  async register(input: RegisterInput, clientIp: string | undefined): Promise<AuthResult> {
     if (input.role === UserRole.ADMIN) {
       throw new DomainError(
         DomainErrorReason.ADMIN_REGISTRATION,
@@ -58,6 +64,8 @@ export class UserService {
     const email = normalizeEmail(input.email);
     const displayName = normalizeDisplayName(input.displayName);
     checkPassword(input.password);
+    const limit = await this.limiter.hit(`register:ip:${clientIp ?? "unknown"}`, this.limits.registerPerIpPerHour, HOUR);
+    if (!limit.allowed) throw rateLimited(limit.retryAfterMs);
     const passwordHash = await this.hasher.hash(input.password);
     let user: UserEntity;
     try {
@@ -72,14 +80,19 @@ export class UserService {
   }
 
   /**
-   * Signs a user in. Attempts are limited per email and per client address (RATE_LIMITED);
-   * a wrong email and a wrong password get the same answer in the same time.
+   * Signs a user in. Attempts are limited (RATE_LIMITED) per client address, per email from
+   * that address, and per email from all addresses with a much higher ceiling, in that order:
+   * someone else's wrong passwords for the owner's email fill their own address's buckets,
+   * not the owner's (Config["rateLimits"]). A wrong email and a wrong password get the same
+   * answer in the same time.
    */
   async login(emailInput: string, password: string, clientIp: string | undefined): Promise<AuthResult> {
     const email = emailInput.trim().toLowerCase();
     for (const [key, limit] of [
-      [`login:email:${email}`, this.limits.loginPerEmailPerMinute],
       [`login:ip:${clientIp ?? "unknown"}`, this.limits.loginPerIpPerMinute],
+      // The address first: it never contains "|", so the key is unambiguous.
+      [`login:email-ip:${clientIp ?? "unknown"}|${email}`, this.limits.loginPerEmailAndIpPerMinute],
+      [`login:email:${email}`, this.limits.loginPerEmailPerMinute],
     ] as const) {
       const decision = await this.limiter.hit(key, limit, MINUTE);
       if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
@@ -92,10 +105,59 @@ export class UserService {
     return { user, token: this.tokens.signAccess(user) };
   }
 
-  /** A new access token for the holder of a valid one. */
+  /** A new access token for the holder of a valid one, within REFRESH_MAX_AGE of the login that started the chain. */
   async refresh(auth: AuthContext): Promise<AuthResult> {
     const user = await this.me(auth);
+    const claims = auth.claims!; // me() required an access token
+    this.tokens.checkRefresh(claims);
+    return { user, token: this.tokens.signAccess(user, claims.authTimeMs) };
+  }
+
+  /**
+   * Revokes the token of this request: refused from now on by this instance, by the others
+   * once the bus or their next read tells them (src/auth/revocations.ts).
+   */
+  async logout(auth: AuthContext): Promise<boolean> {
+    auth.requireUserId();
+    const claims = auth.claims!;
+    await this.users.manager.transaction(async (tx) => {
+      await tx.query(`INSERT INTO revoked_tokens (token_id, user_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+        claims.tokenId,
+        claims.userId,
+        claims.expiresAt,
+      ]);
+      // Tokens past their expiry are refused anyway: their rows are kept no longer.
+      await tx.query(`DELETE FROM revoked_tokens WHERE expires_at < now() - interval '1 hour'`);
+    });
+    await this.announce({ userId: claims.userId, tokenId: claims.tokenId, expiresAtMs: claims.expiresAt.getTime() });
+    return true;
+  }
+
+  /**
+   * Changes the signed-in user's password (the current one required: INVALID_CREDENTIALS)
+   * and revokes every token of the user issued before; answers a fresh token.
+   */
+  async changePassword(auth: AuthContext, currentPassword: string, newPassword: string): Promise<AuthResult> {
+    const user = await this.me(auth);
+    // A stolen access token must not be a way to guess the password: limited like login.
+    const decision = await this.limiter.hit(`change-password:user:${user.id}`, this.limits.loginPerEmailPerMinute, MINUTE);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+      throw new DomainError(DomainErrorReason.INVALID_CREDENTIALS, "The current password is wrong.");
+    }
+    checkPassword(newPassword);
+    const passwordHash = await this.hasher.hash(newPassword);
+    // Taken before the new token is signed, so that token is not older than it.
+    const validAfter = new Date();
+    await this.users.update({ id: user.id }, { passwordHash, tokensValidAfter: validAfter });
+    await this.announce({ userId: user.id, validAfterMs: validAfter.getTime() });
     return { user, token: this.tokens.signAccess(user) };
+  }
+
+  /** Refused here at once; the other instances hear it over the bus (best effort: they also read it again). */
+  private async announce(revoked: TokenRevoked): Promise<void> {
+    this.tokens.revocations.note(revoked);
+    await this.bus.publish(topics.tokensRevoked(), revoked).catch(() => undefined);
   }
 
   /** The signed-in user; UNAUTHENTICATED without a valid token or when the account is gone. */

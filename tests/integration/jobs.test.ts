@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ok } from "../support/assertions";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -124,6 +125,40 @@ for (const backend of backends) {
       assert.deepEqual(await timelineTypes(server, scheduled), before.scheduled);
       assert.deepEqual(await timelineTypes(server, waiting), before.waiting);
       for (const [id, status] of Object.entries(expected)) assert.equal(await statusOf(server, tutor.token, id), status, id);
+    });
+
+    it("ends what SESSION_MAX_DURATION (4 h) allows: an endless WAITING session expires, a running lesson is completed, a solo workspace stays", async () => {
+      const tutor = await registerUser(server, "TUTOR");
+      const waiting = await createSession(server, tutor.token); // WAITING without an end
+      const active = await createSession(server, tutor.token);
+      const paused = await createSession(server, tutor.token);
+      const recent = await createSession(server, tutor.token);
+      for (const id of [active, paused, recent]) {
+        ok(await server.gql(`mutation($id: ID!) { joinSession(id: $id) { participant { id } } }`, { id }, tutor.token));
+        ok(await server.gql(`mutation($id: ID!) { startSession(id: $id) { status } }`, { id }, tutor.token));
+      }
+      ok(await server.gql(`mutation($id: ID!) { pauseSession(id: $id) { status } }`, { id: paused }, tutor.token));
+      const solo = ok(await server.gql(`mutation { createSoloSession(title: "mine") { id } }`, {}, tutor.token)).createSoloSession.id;
+      // Created and started 5 hours ago (the clock is Postgres's; the rows say when).
+      await server.app.db.query(`UPDATE classroom_sessions SET created_at = now() - interval '5 hours' WHERE id = ANY($1::uuid[])`, [[waiting, active, paused, solo]]);
+      await server.app.db.query(`UPDATE classroom_sessions SET actual_start = now() - interval '5 hours' WHERE id = ANY($1::uuid[])`, [[active, paused, solo]]);
+
+      assert.equal(await server.app.jobs.runNow("expire-sessions"), "expired 1 session, completed 2 lessons past SESSION_MAX_DURATION");
+      const expected: Record<string, string> = { [waiting]: "EXPIRED", [active]: "COMPLETED", [paused]: "COMPLETED", [recent]: "ACTIVE", [solo]: "ACTIVE" };
+      for (const [id, status] of Object.entries(expected)) assert.equal(await statusOf(server, tutor.token, id), status, id);
+      const ends: Array<{ data: { reason?: string } }> = await server.app.db.query(
+        `SELECT data FROM session_events WHERE session_id = ANY($1::uuid[]) AND type = 'SESSION_END'`,
+        [[active, paused]],
+      );
+      assert.deepEqual(ends.map((e) => e.data.reason), ["MAX_DURATION", "MAX_DURATION"]);
+      // A completed lesson takes no more writes.
+      const write = await server.gql(
+        `mutation($s: ID!, $e: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $e) { version } }`,
+        { s: active, e: [{ clientOpId: "late", type: "STROKE", baseVersion: 0, data: { id: "late", points: [[0, 0], [1, 1]] } }] },
+        tutor.token,
+      );
+      assert.equal(write.body.errors?.[0]?.extensions?.code, "INVALID_STATE", write.text);
+      assert.equal(await server.app.jobs.runNow("expire-sessions"), "expired 0 sessions");
     });
 
     it("rejects an unknown job name", async () => {

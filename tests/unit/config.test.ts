@@ -61,11 +61,11 @@ describe("MemoryRateLimiter", () => {
   it("peeks without counting", async () => {
     let now = 0;
     const limiter = new MemoryRateLimiter(() => now);
-    assert.deepEqual(await limiter.peek("p", 1), { allowed: true, retryAfterMs: 0 });
+    assert.deepEqual(await limiter.peek("p", 1, 1000), { allowed: true, retryAfterMs: 0 });
     await limiter.hit("p", 1, 1000);
-    assert.deepEqual(await limiter.peek("p", 1), { allowed: false, retryAfterMs: 1000 });
-    assert.deepEqual(await limiter.peek("p", 2), { allowed: true, retryAfterMs: 0 });
+    assert.deepEqual(await limiter.peek("p", 1, 1000), { allowed: false, retryAfterMs: 1000 });
+    assert.deepEqual(await limiter.peek("p", 2, 1000), { allowed: true, retryAfterMs: 0 });
     now = 1000;
-    assert.deepEqual(await limiter.peek("p", 1), { allowed: true, retryAfterMs: 0 });
+    assert.deepEqual(await limiter.peek("p", 1, 1000), { allowed: true, retryAfterMs: 0 });
   });
 });

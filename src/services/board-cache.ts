@@ -1,0 +1,81 @@
+import type { AppliedBoardOp, BoardState } from "../board";
+
+/** What an op written into a cached board adds beyond its data: change marks, its undo entry, keys. */
+const OP_OVERHEAD_BYTES = 300;
+
+/** The estimate of a board: its JSON size, measured once when a new board object is stored. */
+export function estimateBoardBytes(state: BoardState): number {
+  return JSON.stringify(state).length;
+}
+
+/** What `applied`, written into a board in place, adds to its estimate (deletes count as growth: a bound from above). */
+export function estimateOpsBytes(applied: readonly AppliedBoardOp[]): number {
+  let bytes = 0;
+  for (const op of applied) bytes += JSON.stringify(op.data).length + OP_OVERHEAD_BYTES;
+  return bytes;
+}
+
+/**
+ * Per-instance cache of boards by session: the state at some version, caught up from the
+ * timeline when another instance wrote in between. Bounded by an estimate of bytes
+ * (BOARD_CACHE_BYTES), not by a count: one 10 000-stroke board weighs as much as thousands
+ * of small ones. Least recently used out; a board larger than the whole budget is not kept.
+ * Writes change a cached board in place (no copy per batch), so they report what they added
+ * (`grew`) instead of having the board measured again, which would make a write O(board).
+ * The estimate drifts (an update's undo entry holds the old object) until the board is
+ * measured again: at every keyframe, written on a new board object rather than in place.
+ */
+export class BoardCache {
+  private readonly boards = new Map<string, { state: BoardState; bytes: number }>();
+  private total = 0;
+
+  constructor(readonly budgetBytes: number) {}
+
+  /** The estimate of every board held, for tests and metrics. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  get size(): number {
+    return this.boards.size;
+  }
+
+  get(sessionId: string): BoardState | undefined {
+    const entry = this.boards.get(sessionId);
+    if (!entry) return undefined;
+    this.boards.delete(sessionId);
+    this.boards.set(sessionId, entry);
+    return entry.state;
+  }
+
+  /** Forgets the session's board (a write that changed it in place did not commit). */
+  delete(sessionId: string): void {
+    const entry = this.boards.get(sessionId);
+    if (!entry) return;
+    this.boards.delete(sessionId);
+    this.total -= entry.bytes;
+  }
+
+  /** Keeps `state` unless a newer one (or this very object) is cached already. */
+  offer(sessionId: string, state: BoardState): void {
+    const cached = this.boards.get(sessionId);
+    if (cached && cached.state.version >= state.version) return;
+    this.delete(sessionId);
+    this.keep(sessionId, state, estimateBoardBytes(state));
+  }
+
+  /** The cached `state` was changed in place by `applied`: its estimate grows by what they add. */
+  grew(sessionId: string, state: BoardState, applied: readonly AppliedBoardOp[]): void {
+    const cached = this.boards.get(sessionId);
+    if (cached?.state !== state) return;
+    this.delete(sessionId);
+    this.keep(sessionId, state, cached.bytes + estimateOpsBytes(applied));
+  }
+
+  private keep(sessionId: string, state: BoardState, bytes: number): void {
+    if (bytes > this.budgetBytes) return;
+    this.boards.set(sessionId, { state, bytes });
+    this.total += bytes;
+    while (this.total > this.budgetBytes) this.delete(this.boards.keys().next().value as string);
+  }
+}
