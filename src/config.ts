@@ -98,6 +98,8 @@ export interface OperationLimits extends DocumentLimits {
   maxHttpBodyBytes: number;
   maxWsFrameBytes: number;
   maxSubscriptionsPerSocket: number;
+  /** MAX_SOCKETS_PER_USER: open WebSocket connections of one user on an instance; the newest beyond closes 4429. */
+  maxSocketsPerUser: number;
 }
 
 /**
@@ -241,6 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxHttpBodyBytes: int(env, "MAX_HTTP_BODY_BYTES", 1_048_576, 1024),
       maxWsFrameBytes: int(env, "MAX_WS_FRAME_BYTES", 1_048_576, 1024),
       maxSubscriptionsPerSocket: int(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1),
+      maxSocketsPerUser: int(env, "MAX_SOCKETS_PER_USER", 20, 1),
     },
     rateLimits: {
       loginPerEmailAndIpPerMinute: int(env, "LOGIN_RATE_PER_EMAIL_IP", 10, 1),

@@ -250,6 +250,12 @@ export function createRealtimeServer(options: {
         stopAbuseWatch ??= services.presence.onCursorAbuse(closeAbuser);
         const userId = auth.claims.userId;
         const userSockets = socketsByUser.get(userId) ?? new Set<WebSocket>();
+        // HARDENING.md: one account cannot hold the instance's sockets (and their subscriptions).
+        if (userSockets.size >= config.limits.maxSocketsPerUser) {
+          clearTimeout(state.expiryTimer);
+          state.socket.close(CloseCode.RateLimited, "Too many connections");
+          return false;
+        }
         socketsByUser.set(userId, userSockets.add(state.socket));
         socketClaims.set(state.socket, auth.claims);
         state.socket.once("close", () => {
