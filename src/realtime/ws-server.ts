@@ -20,7 +20,7 @@ import {
 } from "graphql";
 import type { Context } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { AuthContext } from "../auth/auth-context";
 import type { TokenClaims, TokenService } from "../auth/tokens";
 import { bearerToken } from "../auth/tokens";
@@ -33,6 +33,8 @@ import { costErrors, parseOptions, requestRules } from "../schema/operation-limi
 import type { Services } from "../services";
 import { SharedDelivery, SharedStream, operationFacts, type OperationFacts } from "./shared-delivery";
 import { coalesceSends } from "./socket-writes";
+import { DirectMutations } from "./direct-mutations";
+import { directMutations } from "../resolvers/realtime.resolver";
 import { SECURITY_HEADERS } from "../http/security";
 import { clientAddress, trustFunction } from "../http/client-address";
 
@@ -44,6 +46,9 @@ export const CloseCode = {
   Forbidden: 4403,
   RateLimited: 4429,
 } as const;
+
+/** graphql-ws's state of one connection. */
+type ConnectionContext = Context<Record<string, unknown> | undefined, { socket: WebSocket; request: http.IncomingMessage }>;
 
 type FormatError = (formatted: GraphQLFormattedError, error: unknown, requestId?: string) => GraphQLFormattedError;
 
@@ -162,8 +167,7 @@ export function createRealtimeServer(options: {
   // Redis subscriber connection is still starting delays its "ready" (and /healthz with it).
   let stopAbuseWatch: (() => void) | undefined;
 
-  const stateOf = (ctx: Context<Record<string, unknown> | undefined, { socket: WebSocket; request: http.IncomingMessage }>) =>
-    ctx.extra as unknown as SocketState;
+  const stateOf = (ctx: ConnectionContext) => ctx.extra as unknown as SocketState;
 
   // Parsed and validated documents by their text (least recently used out): a client sends
   // the same few documents again and again, e.g. a cursor move 20 times a second. Only valid
@@ -215,6 +219,17 @@ export function createRealtimeServer(options: {
     }
     return { ...result, errors: format(result.errors, requestId) };
   };
+  // graphql-ws's state of each open connection, for the mutations answered without it.
+  const connections = new WeakMap<WebSocket, ConnectionContext>();
+  const direct = new DirectMutations(
+    schema,
+    directMutations(services),
+    (query) => {
+      const checked = checkedDocument(query);
+      return "document" in checked ? checked.document : undefined;
+    },
+    formatResult,
+  );
   const delivery = new SharedDelivery(schema, services, services.metrics, formatResult, (err) =>
     logger.error({ err }, "a live frame could not be prepared"),
   );
@@ -257,6 +272,7 @@ export function createRealtimeServer(options: {
           return false;
         }
         socketsByUser.set(userId, userSockets.add(state.socket));
+        connections.set(state.socket, ctx);
         socketClaims.set(state.socket, auth.claims);
         state.socket.once("close", () => {
           clearTimeout(state.expiryTimer);
@@ -280,7 +296,11 @@ export function createRealtimeServer(options: {
         }
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) {
-          return [new GraphQLError("Unable to identify the operation.", { extensions: { code: ErrorCode.BAD_REQUEST } })];
+          // graphql-js's (and so HTTP's) words for it.
+          const message = payload.operationName
+            ? `Unknown operation named "${payload.operationName}".`
+            : "Must provide operation name if query contains multiple operations.";
+          return [new GraphQLError(message, { extensions: { code: ErrorCode.BAD_REQUEST } })];
         }
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           // Queries and mutations in flight do not count: a cursor stream is many short mutations.
@@ -338,6 +358,15 @@ export function createRealtimeServer(options: {
       if (socket.readyState === socket.OPEN) socket.close(1011, "Internal server error");
     });
     coalesceSends(socket);
+    // The mutations sent many times a second (cursor moves) are answered here; every other
+    // message reaches graphql-ws's own listener as it came.
+    const graphqlWs = socket.listeners("message") as Array<(data: RawData, isBinary: boolean) => void>;
+    socket.removeAllListeners("message");
+    socket.on("message", (data, isBinary) => {
+      const state = connections.get(socket);
+      if (direct.take(socket, state, state && stateOf(state).auth, String(data))) return;
+      for (const listener of graphqlWs) listener.call(socket, data, isBinary);
+    });
   });
 
   return {

@@ -6,8 +6,19 @@ import { Signal, SignalInput } from "../schema/signal.type";
 import { User } from "../schema/user.type";
 import type { PresenceFrame } from "../services/presence.service";
 import type { SignalMessage } from "../services/signal.service";
+import type { DirectHandler } from "../realtime/direct-mutations";
+import type { Services } from "../services";
 import type { RequestContext } from "./context";
 import { userRef } from "./user-ref";
+
+/**
+ * The mutations the realtime socket answers without graphql-js (DirectMutations, issue 10):
+ * the same service call as their resolver below, with the arguments graphql-js would pass.
+ */
+export const directMutations = (services: Services): Record<string, DirectHandler> => ({
+  moveCursor: (auth, { sessionId, x, y, tool, color }) =>
+    services.presence.moveCursor(auth, sessionId as string, { x: x as number, y: y as number, tool: tool as string | null | undefined, color: color as string | null | undefined }),
+});
 
 /** Presence, live cursors and WebRTC signaling (R2, R3): thin over PresenceService and SignalService. */
 @Resolver(() => PresenceUpdate)

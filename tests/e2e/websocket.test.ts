@@ -5,89 +5,16 @@ import { afterEach, after, before, describe, it } from "node:test";
 import type { GraphQLFormattedError } from "graphql";
 import type { Client, FormattedExecutionResult } from "graphql-ws";
 import jwt from "jsonwebtoken";
-import WebSocket from "ws";
 import { UserRole } from "../../src/entities/user.entity";
 import { backends } from "../support/backends";
+import { Inbox, ackedSocket, rawSocket, terminateRawSockets } from "../support/raw-socket";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
 // ---------------------------------------------------------------------------------------
 // Helpers: every wait is on an event (message, close), bounded by the test's timeout.
 
-const PROTOCOL = "graphql-transport-ws";
 const T = { timeout: 20_000 };
 const PROFILE = `subscription { myProfile { id displayName createdAt } }`;
-
-/** A queue one consumer awaits; `final` (a close, an end) is answered to every later take. */
-class Inbox<E> {
-  private readonly items: E[] = [];
-  private readonly takers: Array<(e: E) => void> = [];
-  private final?: E;
-  push(event: E, final = false): void {
-    if (this.final) return;
-    if (final) this.final = event;
-    const taker = this.takers.shift();
-    if (taker) taker(event);
-    else this.items.push(event);
-    if (final) for (const t of this.takers.splice(0)) t(event);
-  }
-  take(): Promise<E> {
-    const item = this.items.shift() ?? this.final;
-    return item ? Promise.resolve(item) : new Promise((resolve) => this.takers.push(resolve));
-  }
-}
-
-type RawEvent = { message: any } | { close: number; reason: string };
-const rawSockets = new Set<WebSocket>();
-
-/** A raw `ws` socket (graphql-transport-ws unless told), its frames and its close as events. */
-async function rawSocket(server: TestServer, options: { protocol?: string | null; headers?: Record<string, string> } = {}) {
-  const protocol = options.protocol === undefined ? PROTOCOL : options.protocol;
-  const ws = new WebSocket(server.wsUrl, protocol === null ? [] : [protocol], { headers: options.headers });
-  rawSockets.add(ws);
-  const inbox = new Inbox<RawEvent>();
-  ws.on("message", (data) => {
-    const text = String(data);
-    let message: unknown = text;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      // kept as text
-    }
-    inbox.push({ message });
-  });
-  ws.on("close", (code, reason) => inbox.push({ close: code, reason: String(reason) }, true));
-  ws.on("error", () => undefined); // the close event reports what happened
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  return {
-    ws,
-    send: (message: object | string) => ws.send(typeof message === "string" ? message : JSON.stringify(message)),
-    event: () => inbox.take(),
-    /** The next frame; fails if the socket closes first. */
-    async next(): Promise<any> {
-      const event = await inbox.take();
-      if ("close" in event) throw new Error(`socket closed ${event.close} (${event.reason}) while a frame was awaited`);
-      return event.message;
-    },
-    /** The close code, failing on any frame received before it. */
-    async closeCode(): Promise<number> {
-      const event = await inbox.take();
-      if (!("close" in event)) throw new Error(`expected a close, got the frame ${JSON.stringify(event.message)}`);
-      return event.close;
-    },
-  };
-}
-type RawSocket = Awaited<ReturnType<typeof rawSocket>>;
-
-/** A raw socket that sent connection_init (with `payload`, if given) and got connection_ack. */
-async function ackedSocket(server: TestServer, payload?: Record<string, unknown>): Promise<RawSocket> {
-  const socket = await rawSocket(server);
-  socket.send({ type: "connection_init", ...(payload ? { payload } : {}) });
-  assert.equal((await socket.next()).type, "connection_ack");
-  return socket;
-}
 
 /** What the server answers connection_init with: "connection_ack", or the close code. */
 async function connectOutcome(server: TestServer, payload?: Record<string, unknown>, headers?: Record<string, string>) {
@@ -226,8 +153,7 @@ async function updateDisplayName(server: TestServer, token: string, displayName:
 }
 
 afterEach(() => {
-  for (const ws of rawSockets) ws.terminate();
-  rawSockets.clear();
+  terminateRawSockets();
 });
 
 // ---------------------------------------------------------------------------------------
