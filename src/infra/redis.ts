@@ -43,3 +43,20 @@ export function whenReady(redis: Redis, timeoutMs: number): Promise<boolean> {
     redis.once("ready", onReady);
   });
 }
+
+/** How long a QUIT may wait for its reply before the connection is just dropped. */
+const QUIT_TIMEOUT_MS = 2000;
+
+/**
+ * Closes a client: QUIT when connected (replies still due arrive first), dropped at once when
+ * not (Redis down: QUIT would wait for a reconnect that may never come, and keep the process
+ * alive with its retries).
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status !== "ready") return redis.disconnect();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)));
+  await Promise.race([redis.quit().then(() => undefined, () => undefined), timedOut]);
+  clearTimeout(timer);
+  redis.disconnect();
+}

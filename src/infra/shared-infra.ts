@@ -5,7 +5,7 @@ import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from "../
 import { MemoryLruCache, RedisValueCache, type ValueCache } from "./cache";
 import type { Logger } from "./logger";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./rate-limiter";
-import { createRedis, whenReady } from "./redis";
+import { closeRedis, createRedis, whenReady } from "./redis";
 
 /** What instances share through Redis (or keep in-process without REDIS_URL). */
 export interface SharedInfra {
@@ -53,7 +53,7 @@ export async function createSharedInfra(config: Config, logger: Logger): Promise
     cache,
     async close() {
       await bus.close();
-      await Promise.all(redisClients.map((r) => r.quit().catch(() => r.disconnect())));
+      await Promise.all(redisClients.map(closeRedis));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
+import { closeRedis } from "../infra/redis";
 import type { Logger } from "../infra/logger";
 import type { JobRunner, JobRunListener } from "./job-runner";
 import type { JobScheduler } from "./scheduler";
@@ -76,7 +77,7 @@ export class BullMqScheduler implements JobScheduler {
       await bounded(this.queue?.close(), "closing the job queue", this.logger);
       // Ours, not BullMQ's (it leaves connections it was given open): quit them, or drop them
       // when Redis is unreachable so a pending start() ends instead of waiting for it.
-      await Promise.all(this.connections.map((r) => (r.status === "ready" ? r.quit().catch(() => r.disconnect()) : r.disconnect())));
+      await Promise.all(this.connections.map(closeRedis));
       await this.runner.idle(); // a runNow still in progress
     })();
     return this.stopping;

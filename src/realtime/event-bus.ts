@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import { RedisPubSub } from "graphql-redis-subscriptions";
+import { closeRedis } from "../infra/redis";
 import { AsyncQueue } from "./async-queue";
 import type { Topic } from "./topics";
 
@@ -117,7 +118,7 @@ export class RedisEventBus implements EventBus {
   /** Closes the subscriber connection; the publisher belongs to whoever passed it in. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    await closeRedis(this.subscriber);
   }
 }
 
