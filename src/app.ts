@@ -82,7 +82,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   // Jobs: created here, started once listening, stopped before the bus and the database close.
   const jobs = createJobScheduler(jobDefinitions, { services, config, logger, now: () => new Date() });
 
-  const schema = await buildGraphQLSchema();
+  const schema = await buildGraphQLSchema({ maxJsonDepth: config.limits.maxJsonDepth });
   const formatError = createErrorFormatter(
     (error, requestId, transient) =>
       transient
@@ -104,14 +104,13 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   let draining = false;
   expressApp.use(healthRouter(db, bus, { draining: () => draining }));
   expressApp.use(metricsRouter(services.metrics.registry, config.metricsToken));
+  // CORS_ORIGINS for the API and the board downloads (fetched by the same browser apps), ahead
+  // of every router on those paths: GraphiQL's GET /graphql route would otherwise answer a
+  // preflight itself (Express's automatic OPTIONS), without the CORS headers.
+  expressApp.use(["/graphql", "/export"], cors(config.corsOrigins));
   if (config.introspection) expressApp.use(graphiqlRouter());
   expressApp.use(exportRouter(services, tokens, (err) => logger.error({ err }, "export failed")));
-  expressApp.use(
-    "/graphql",
-    cors(config.corsOrigins),
-    express.json({ limit: config.limits.maxHttpBodyBytes }),
-    graphqlHttp.handler,
-  );
+  expressApp.use("/graphql", express.json({ limit: config.limits.maxHttpBodyBytes }), graphqlHttp.handler);
   expressApp.use(notFoundHandler);
   expressApp.use(httpErrorHandler((err) => logger.error({ err }, "http error")));
 
@@ -185,35 +184,62 @@ export function createServices(
   };
   const access = new AccessPolicy(db);
   const store = new SessionStore(db, bus);
-  const board = new BoardService(store, access, config.boardCacheBytes);
+  const { maxPageSize } = config.limits;
+  const { serviceLimits } = config;
+  const subscriberBuffer = { frames: serviceLimits.subscriberBufferFrames, bytes: serviceLimits.subscriberBufferBytes };
+  const board = new BoardService(store, access, config.boardCacheBytes, serviceLimits.maxBoardOpsPerBatch);
   const snapshots = new SnapshotService(store, access, board, {
     everyEvents: config.snapshotEveryEvents,
     quotaBytes: config.soloQuotaBytes,
     soloKeepLast: config.soloSnapshotKeepLast,
+    maxPageSize,
   });
   board.keyframes = snapshots;
-  const sessions = new SessionService(store, access, tokens, limiter, config.rateLimits, snapshots);
+  const sessions = new SessionService(store, access, tokens, limiter, { ...config.rateLimits, maxPageSize }, snapshots);
   const participants = new ParticipantService(store, access, sessions);
   const connections = new SessionConnections(presence, bus, config, (sessionId, userId, online) =>
     participants.connectionChanged(sessionId, userId, online),
     onRealtimeError,
   );
-  const feed = new SessionFeed(db, bus, access, connections, { backfillMax: config.backfillMax, heartbeatMs: config.latestSeqHeartbeatMs }, onRealtimeError);
+  const feed = new SessionFeed(
+    db,
+    bus,
+    access,
+    connections,
+    { backfillMax: config.backfillMax, heartbeatMs: config.latestSeqHeartbeatMs, subscriberBuffer },
+    store,
+    onRealtimeError,
+  );
   metrics.countHubsWith(() => feed.hubCount);
   const services: Services = {
     access,
-    users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits),
+    users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer),
     sessions,
-    classrooms: new ClassroomService(db, access, sessions, limiter, config.rateLimits),
-    bookings: new BookingService(store, access, sessions),
+    classrooms: new ClassroomService(db, access, sessions, limiter, { ...config.rateLimits, maxPageSize }),
+    bookings: new BookingService(store, access, sessions, maxPageSize),
     participants,
     feed,
-    presence: new PresenceService(access, connections, feed, store, bus, config, metrics, onRealtimeError),
-    signals: new SignalService(db, access, participants, bus, feed, connections),
+    presence: new PresenceService(
+      access,
+      connections,
+      feed,
+      store,
+      bus,
+      {
+        cursorTickMs: config.cursorTickMs,
+        cursorMovesPerSecond: config.rateLimits.cursorMovesPerSecond,
+        cursorAbuseDropsPer10s: config.rateLimits.cursorAbuseDropsPer10s,
+        maxCursorPayloadBytes: serviceLimits.maxCursorPayloadBytes,
+        subscriberBuffer,
+      },
+      metrics,
+      onRealtimeError,
+    ),
+    signals: new SignalService(db, access, participants, bus, feed, connections, { maxPayloadBytes: serviceLimits.maxSignalPayloadBytes, subscriberBuffer }),
     board,
-    history: new HistoryService(db, access, snapshots),
+    history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),
     snapshots,
-    replay: new ReplayService(db, access, cache, config.snapshotEveryEvents),
+    replay: new ReplayService(db, access, cache, config.snapshotEveryEvents, maxPageSize),
     boardExport: new BoardExportService(access, board, snapshots),
     metrics,
   };

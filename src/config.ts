@@ -70,7 +70,17 @@ export interface Config {
     /** SOLO_SESSION_RATE_PER_USER, CLASSROOM_RATE_PER_USER: creations per user. */
     soloSessionsPerUserPerHour: number;
     classroomsPerUserPerHour: number;
+    /** SESSION_RATE_PER_USER: createSession calls an hour per tutor (RULES.md lifecycle). */
+    sessionsPerUserPerHour: number;
+    /** WRONG_CODE_RATE_PER_USER: wrong access codes a minute per user, so codes cannot be guessed. */
+    wrongAccessCodesPerUserPerMinute: number;
+    /** CURSOR_RATE_PER_USER: cursor moves a second per user per session; the extra ones are dropped and counted. */
+    cursorMovesPerSecond: number;
+    /** CURSOR_ABUSE_DROPS: more dropped moves than this within 10 s is abuse, the user's sockets close 4429. */
+    cursorAbuseDropsPer10s: number;
   };
+  /** Size limits the services enforce (HARDENING.md "Limits"), beside the transports' in `limits`. */
+  serviceLimits: ServiceLimits;
   /** TRUST_PROXY: which peers' X-Forwarded-For names the client address (src/http/client-address.ts). */
   trustProxy: TrustProxy;
   /** Milliseconds a statement may run (real Postgres) before it is cancelled. */
@@ -81,6 +91,8 @@ export interface Config {
   passwordHashCost: { memoryKiB: number; iterations: number };
   /** graphql-ws: how long a socket may wait before connection_init. */
   connectionInitWaitMs: number;
+  /** WS_KEEPALIVE_MS: the server pings each socket this often and drops one that has not answered the previous ping by then. */
+  wsKeepAliveMs: number;
   /**
    * Run the background jobs on their schedule (W6). Off only where something else runs them:
    * tests that must not see a job fire, or instances set aside from scheduling. `npm run job`
@@ -100,6 +112,28 @@ export interface OperationLimits extends DocumentLimits {
   maxSubscriptionsPerSocket: number;
   /** MAX_SOCKETS_PER_USER: open WebSocket connections of one user on an instance; the newest beyond closes 4429. */
   maxSocketsPerUser: number;
+  /** WS_PENDING_PER_IP: sockets of one client address open without connection_init yet; the upgrade beyond answers 429. */
+  maxPendingSocketsPerIp: number;
+  /** WS_NEW_PER_IP_PER_MINUTE: new sockets of one client address in any minute; the upgrade beyond answers 429. */
+  maxNewSocketsPerIpPerMinute: number;
+  /** MAX_JSON_DEPTH: levels of a JSON scalar input (settings, board props, signal payload); BAD_USER_INPUT beyond. */
+  maxJsonDepth: number;
+}
+
+/** Size limits of what the services accept and buffer (HARDENING.md, RULES.md "Delivery"). */
+export interface ServiceLimits {
+  /** MAX_BOARD_OPS_PER_BATCH: board events per applyBoardEvents (BAD_USER_INPUT beyond). */
+  maxBoardOpsPerBatch: number;
+  /** MAX_SIGNAL_PAYLOAD_BYTES: a WebRTC signal's payload as JSON (PAYLOAD_TOO_LARGE beyond). */
+  maxSignalPayloadBytes: number;
+  /** MAX_CURSOR_PAYLOAD_BYTES: a cursor update as JSON (PAYLOAD_TOO_LARGE beyond). */
+  maxCursorPayloadBytes: number;
+  /** MAX_TIMELINE_BUCKETS: buckets of timelineBuckets and report (BAD_USER_INPUT beyond). */
+  maxTimelineBuckets: number;
+  /** SUBSCRIBER_BUFFER_FRAMES: frames a subscriber may have waiting before RESYNC_REQUIRED. */
+  subscriberBufferFrames: number;
+  /** SUBSCRIBER_BUFFER_BYTES: bytes its socket may hold unsent before RESYNC_REQUIRED. */
+  subscriberBufferBytes: number;
 }
 
 /**
@@ -244,6 +278,9 @@ export function loadConfig(env: Env = process.env): Config {
       maxWsFrameBytes: int(env, "MAX_WS_FRAME_BYTES", 1_048_576, 1024),
       maxSubscriptionsPerSocket: int(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", 50, 1),
       maxSocketsPerUser: int(env, "MAX_SOCKETS_PER_USER", 20, 1),
+      maxPendingSocketsPerIp: int(env, "WS_PENDING_PER_IP", 200, 1),
+      maxNewSocketsPerIpPerMinute: int(env, "WS_NEW_PER_IP_PER_MINUTE", 600, 1),
+      maxJsonDepth: int(env, "MAX_JSON_DEPTH", 32, 1),
     },
     rateLimits: {
       loginPerEmailAndIpPerMinute: int(env, "LOGIN_RATE_PER_EMAIL_IP", 10, 1),
@@ -252,12 +289,25 @@ export function loadConfig(env: Env = process.env): Config {
       registerPerIpPerHour: int(env, "REGISTER_RATE_PER_IP", 100, 1),
       soloSessionsPerUserPerHour: int(env, "SOLO_SESSION_RATE_PER_USER", 60, 1),
       classroomsPerUserPerHour: int(env, "CLASSROOM_RATE_PER_USER", 20, 1),
+      sessionsPerUserPerHour: int(env, "SESSION_RATE_PER_USER", 30, 1),
+      wrongAccessCodesPerUserPerMinute: int(env, "WRONG_CODE_RATE_PER_USER", 10, 1),
+      cursorMovesPerSecond: int(env, "CURSOR_RATE_PER_USER", 20, 1),
+      cursorAbuseDropsPer10s: int(env, "CURSOR_ABUSE_DROPS", 100, 1),
+    },
+    serviceLimits: {
+      maxBoardOpsPerBatch: int(env, "MAX_BOARD_OPS_PER_BATCH", 500, 1),
+      maxSignalPayloadBytes: int(env, "MAX_SIGNAL_PAYLOAD_BYTES", 65_536, 1),
+      maxCursorPayloadBytes: int(env, "MAX_CURSOR_PAYLOAD_BYTES", 2048, 64),
+      maxTimelineBuckets: int(env, "MAX_TIMELINE_BUCKETS", 1000, 1),
+      subscriberBufferFrames: int(env, "SUBSCRIBER_BUFFER_FRAMES", 1000, 2),
+      subscriberBufferBytes: int(env, "SUBSCRIBER_BUFFER_BYTES", 4_194_304, 65_536),
     },
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     statementTimeoutMs: int(env, "STATEMENT_TIMEOUT_MS", 5000, 0),
     databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1),
     passwordHashCost: { memoryKiB: 19_456, iterations: 2 },
     connectionInitWaitMs: int(env, "CONNECTION_INIT_WAIT_MS", 3000, 1),
+    wsKeepAliveMs: int(env, "WS_KEEPALIVE_MS", 12_000, 1000),
     jobsEnabled: bool(env, "JOBS_ENABLED", true),
     metricsToken,
     boardCacheBytes: int(env, "BOARD_CACHE_BYTES", 67_108_864, 0),

@@ -23,7 +23,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
  * back; gzip-compressed when Accept-Encoding allows it. Authenticated by `Authorization:
  * Bearer` (an access token, or a session token of that session) and decided by AccessPolicy
  * like every read: no token 401, no access at all 404 (existence never leaks), a kicked user
- * or one without canExport 403.
+ * or one without canExport 403. CORS_ORIGINS may fetch them like /graphql (the composition
+ * root puts the same `cors` in front).
  */
 export function exportRouter(services: Services, tokens: TokenService, log: (err: unknown) => void): Router {
   const router = Router();
@@ -35,8 +36,9 @@ export function exportRouter(services: Services, tokens: TokenService, log: (err
         "Content-Type": "application/json; charset=utf-8",
         "Content-Disposition": `attachment; filename="${filename}"`,
         "Cache-Control": "private, no-store",
-        Vary: "Accept-Encoding, Authorization",
       });
+      // Appended: CORS (src/http/security.ts) may have set Vary: Origin already.
+      res.vary("Accept-Encoding").vary("Authorization");
       if (acceptsGzip(acceptEncoding)) res.set("Content-Encoding", "gzip").send(await gzipAsync(json));
       else res.send(json);
     } catch (err) {

@@ -20,15 +20,22 @@ export const securityHeaders: RequestHandler = (_req, res, next) => {
   next();
 };
 
-/** CORS for the configured origins only; with none configured, browsers stay same-origin. */
+/**
+ * CORS for the configured origins only (CORS_ORIGINS), on /graphql and the board downloads;
+ * with none configured, browsers stay same-origin. A foreign origin gets no CORS header (and
+ * its preflight is not answered here), so the browser keeps the response from it.
+ */
 export function cors(origins: string[]): RequestHandler {
   const allowed = new Set(origins);
   return (req, res, next) => {
     const origin = req.headers.origin;
+    // The answer depends on Origin whenever any origin is allowed: caches must keep them apart.
+    if (allowed.size > 0) res.vary("Origin");
     if (origin && allowed.has(origin)) {
       res.setHeader("Access-Control-Allow-Origin", origin);
-      res.setHeader("Vary", "Origin");
       res.setHeader("Access-Control-Allow-Credentials", "true");
+      // A download's file name, readable by the page that fetched it.
+      res.setHeader("Access-Control-Expose-Headers", "Content-Disposition");
       if (req.method === "OPTIONS") {
         res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
         res.setHeader("Access-Control-Allow-Headers", "Content-Type, Authorization, Apollo-Require-Preflight, X-Request-Id");

@@ -11,6 +11,8 @@ export interface Hub<M> {
  */
 export class HubRegistry<M, H extends Hub<M>> {
   private readonly hubs = new Map<string, Promise<H>>();
+  /** The hubs that finished opening, for work that cannot wait for one (see `current`). */
+  private readonly ready = new Map<string, H>();
 
   constructor(private readonly open: (key: string) => Promise<H>) {}
 
@@ -30,7 +32,10 @@ export class HubRegistry<M, H extends Hub<M>> {
       if (!pending) {
         const opening = this.open(key);
         this.hubs.set(key, opening);
-        opening.catch(() => this.hubs.get(key) === opening && this.hubs.delete(key));
+        opening.then(
+          (hub) => this.hubs.get(key) === opening && this.ready.set(key, hub),
+          () => this.hubs.get(key) === opening && this.hubs.delete(key),
+        );
         pending = opening;
       }
       const hub = await pending;
@@ -43,10 +48,17 @@ export class HubRegistry<M, H extends Hub<M>> {
     }
   }
 
+  /** The key's open hub, if there is one now (none while it is still opening). */
+  current(key: string): H | undefined {
+    const hub = this.ready.get(key);
+    return hub && !hub.isClosed ? hub : undefined;
+  }
+
   /** Removes `member`; the last one closes the hub. */
   leave(key: string, hub: H, member: M): void {
     if (!hub.members.delete(member) || hub.members.size > 0) return;
     hub.close();
+    if (this.ready.get(key) === hub) this.ready.delete(key);
     const pending = this.hubs.get(key);
     void pending?.then((current) => current === hub && this.hubs.get(key) === pending && this.hubs.delete(key));
   }

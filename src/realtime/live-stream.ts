@@ -1,13 +1,15 @@
 import { AsyncQueue } from "./async-queue";
 
-/** How many items a subscriber may have waiting before it is ended with RESYNC_REQUIRED (RULES.md "Delivery"). */
-export const SUBSCRIBER_BUFFER = 1000;
-
 /**
- * How many bytes a subscriber's socket may hold unsent before it is ended the same way: with
- * large frames (a 10 000-point stroke is ~150 KB) 1000 of them would be far too much memory.
+ * How much one subscriber may have waiting before it is ended with RESYNC_REQUIRED (RULES.md
+ * "Delivery"): `frames` items, or `bytes` its socket holds unsent (with large frames, a
+ * 10 000-point stroke is ~150 KB, 1000 of them would be far too much memory). Configured by
+ * SUBSCRIBER_BUFFER_FRAMES and SUBSCRIBER_BUFFER_BYTES; the services pass it with each stream.
  */
-export const SUBSCRIBER_BUFFER_BYTES = 4 * 1024 * 1024;
+export interface SubscriberBuffer {
+  frames: number;
+  bytes: number;
+}
 
 /**
  * The producer side of one subscription: a service pushes items in order and ends the
@@ -44,6 +46,8 @@ export interface LiveStreamOptions {
   onClose: () => void;
   /** The error that ends a subscriber that cannot keep up (RESYNC_REQUIRED). */
   overflow: () => unknown;
+  /** How much may wait before `overflow()` ends the subscriber. */
+  buffer: SubscriberBuffer;
 }
 
 /** Opens the stream of one subscription. */
@@ -53,4 +57,4 @@ export type OpenLiveStream = <T>(options: LiveStreamOptions) => LiveStream<T>;
  * The default: a bounded queue per subscriber whose items graphql executes one by one for
  * that subscriber (in-process consumers, and any transport without shared delivery).
  */
-export const queuedStream: OpenLiveStream = <T>(o: LiveStreamOptions) => new AsyncQueue<T>(o.onClose, SUBSCRIBER_BUFFER, o.overflow);
+export const queuedStream: OpenLiveStream = <T>(o: LiveStreamOptions) => new AsyncQueue<T>(o.onClose, o.buffer.frames, o.overflow);

@@ -18,7 +18,7 @@ import { createRequestContext } from "../resolvers/context";
 import { VIEWER_DEPENDENT } from "../schema/viewer-dependent";
 import type { Services } from "../services";
 import { sendFrame } from "./socket-writes";
-import { SUBSCRIBER_BUFFER, SUBSCRIBER_BUFFER_BYTES, type LiveStream, type LiveStreamOptions, type OpenLiveStream } from "./live-stream";
+import { type LiveStream, type LiveStreamOptions, type OpenLiveStream } from "./live-stream";
 
 /** Formats an execution result for the client (error masking and codes), once per result. */
 export type FormatResult = (result: ExecutionResult, requestId: string) => FormattedExecutionResult;
@@ -224,8 +224,8 @@ class OperationGroup {
 /**
  * One subscriber's stream on the shared path. Items go to its group; as an iterator it yields
  * nothing and settles when the subscription ends, so graphql-ws sends `complete` or `error`
- * after the frames written before it. A socket that cannot drain (SUBSCRIBER_BUFFER frames
- * or SUBSCRIBER_BUFFER_BYTES unsent) ends the subscriber with `overflow()` (RESYNC_REQUIRED)
+ * after the frames written before it. A socket that cannot drain (`options.buffer`: frames
+ * or bytes unsent) ends the subscriber with `overflow()` (RESYNC_REQUIRED)
  * at once; the others go on, never waiting for it.
  */
 export class SharedStream<T> implements LiveStream<T> {
@@ -294,7 +294,8 @@ export class SharedStream<T> implements LiveStream<T> {
     if (this.finished) return;
     const socket = this.line.socket;
     if (socket.readyState !== socket.OPEN) return;
-    if (this.unsent >= SUBSCRIBER_BUFFER || socket.bufferedAmount > SUBSCRIBER_BUFFER_BYTES) {
+    const { frames, bytes } = this.options.buffer;
+    if (this.unsent >= frames || socket.bufferedAmount > bytes) {
       this.group.countSlow();
       return this.finish({ error: this.options.overflow() });
     }
@@ -330,7 +331,8 @@ export class SharedStream<T> implements LiveStream<T> {
 
   /** At most half of the frame and byte bounds in use. */
   private hasRoom(): boolean {
-    return this.queued + this.unsent <= SUBSCRIBER_BUFFER / 2 && this.line.socket.bufferedAmount <= SUBSCRIBER_BUFFER_BYTES / 2;
+    const { frames, bytes } = this.options.buffer;
+    return this.queued + this.unsent <= frames / 2 && this.line.socket.bufferedAmount <= bytes / 2;
   }
 
   private wakeIfDrained(): void {

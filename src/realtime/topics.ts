@@ -26,7 +26,7 @@ export interface LatestSeq {
 /** The events one transaction committed to a session's timeline, in seq order: one message per commit. */
 export interface CommittedEvents {
   sessionId: string;
-  events: TimelineMessage[];
+  events: readonly TimelineMessage[];
 }
 
 /** What a session's timeline channel carries: committed events, and latest-seq heartbeats. */

@@ -19,20 +19,36 @@ import {
 } from "../resolvers/history.resolver";
 import { BoardSnapshotResolver, SessionReplayResolver } from "../resolvers/history-board.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
-import { DateTimeScalar } from "./scalars";
+import { DateTimeScalar, JSONScalar, MAX_JSON_DEPTH, jsonScalar } from "./scalars";
 
-let built: Promise<GraphQLSchema> | undefined;
+/** The schema of each JSON depth asked for (one in a deployment; tests may set others). */
+const built = new Map<number, Promise<GraphQLSchema>>();
+/** The last build: type-graphql builds from process-wide state, so builds never overlap. */
+let lastBuild: Promise<unknown> = Promise.resolve();
 
 /**
- * The API's schema, built once per process from the resolvers (it holds no per-instance
- * state: services reach resolvers through the request context).
+ * The API's schema, built once per process (and `maxJsonDepth`, MAX_JSON_DEPTH) from the
+ * resolvers. It holds no other per-instance state: services reach resolvers through the
+ * request context.
  */
-export function buildGraphQLSchema(): Promise<GraphQLSchema> {
-  built ??= buildSchema({
+export function buildGraphQLSchema({ maxJsonDepth = MAX_JSON_DEPTH }: { maxJsonDepth?: number } = {}): Promise<GraphQLSchema> {
+  const cached = built.get(maxJsonDepth);
+  if (cached) return cached;
+  const schema = lastBuild.then(() => build(maxJsonDepth));
+  lastBuild = schema.catch(() => undefined);
+  built.set(maxJsonDepth, schema);
+  return schema;
+}
+
+function build(maxJsonDepth: number): Promise<GraphQLSchema> {
+  return buildSchema({
     resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver, RealtimeResolver, BoardResolver, SessionBoardResolver,
       SessionHistoryResolver, TimelineConnectionResolver, UserActivityResolver, ParticipantReportResolver, SessionSummaryResolver, LessonReportResolver,
       SessionReplayResolver, BoardSnapshotResolver],
-    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    scalarsMap: [
+      { type: Date, scalar: DateTimeScalar },
+      { type: JSONScalar, scalar: jsonScalar(maxJsonDepth) },
+    ],
     validate: false,
     // Every subscription brings its own `subscribe` (auth, backfill); topic-based ones are
     // not used, but type-graphql insists on a PubSub.
@@ -45,7 +61,6 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       },
     },
   });
-  return built;
 }
 
 /** The SDL committed as schema.graphql. */

@@ -2,6 +2,7 @@ import { MoreThan, type EntityManager } from "typeorm";
 import type { AccessPolicy, SessionAccess } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import {
+  BOARD_LIMITS,
   BoardPermissionError,
   BoardValidationError,
   applyOps,
@@ -30,7 +31,12 @@ import { FINAL_STATUSES, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 import type { BoardEventType, NewSessionEvent, TimelineMessage } from "./timeline";
 
-export const MAX_OPS_PER_CALL = 500;
+/**
+ * Ops per call of the pure engine (its own bound, BOARD_LIMITS.maxOpsPerBatch): a longer batch
+ * (a server-made one, or a client's under a raised MAX_BOARD_OPS_PER_BATCH) is applied in
+ * steps of this many, in one transaction.
+ */
+const ENGINE_STEP = BOARD_LIMITS.maxOpsPerBatch;
 
 export interface ApplyBoardResult {
   /** Accepted events in the order of the batch (repeats: the originally accepted event). */
@@ -80,7 +86,9 @@ export class BoardService {
     private readonly store: SessionStore,
     private readonly access: AccessPolicy,
     /** BOARD_CACHE_BYTES: the estimated size of the boards this instance keeps in memory. */
-    cacheBytes = 64 * 1024 * 1024,
+    cacheBytes: number,
+    /** MAX_BOARD_OPS_PER_BATCH: board events per applyBoardEvents (HARDENING.md, 500); BAD_USER_INPUT beyond. */
+    private readonly maxOpsPerCall: number,
     /** Records keyframes in the write transaction (SnapshotService); set once at composition. */
     public keyframes?: KeyframeRecorder,
   ) {
@@ -92,8 +100,8 @@ export class BoardService {
     // Plain objects: the engine accepts JSON-shaped ops only (GraphQL inputs are class instances).
     const inputs = batch.map(({ clientOpId, type, baseVersion, data }) => ({ clientOpId, type, baseVersion, data }));
     if (inputs.length === 0) throw invalidInput("Send at least one board event.", { field: "events" });
-    if (inputs.length > MAX_OPS_PER_CALL) {
-      throw invalidInput(`At most ${MAX_OPS_PER_CALL} board events per call.`, { field: "events", max: MAX_OPS_PER_CALL });
+    if (inputs.length > this.maxOpsPerCall) {
+      throw invalidInput(`At most ${this.maxOpsPerCall} board events per call.`, { field: "events", max: this.maxOpsPerCall });
     }
     const ids = inputs.map((op) => op.clientOpId);
     if (ids.some((id) => typeof id !== "string" || id.length < 1 || id.length > 64)) {
@@ -107,7 +115,7 @@ export class BoardService {
   /**
    * The write path shared by client ops and server-made ones (restore, import, solo
    * snapshots): under the session lock, `ops` (or `ops(board)`, computed from the locked
-   * board) applied in batches of MAX_OPS_PER_CALL, stored as board events with `extraEvents`
+   * board) applied in steps of the engine's batch bound, stored as board events with `extraEvents`
    * after them, keyframes recorded, `afterAppend` run, committed, then published.
    * `authorize` replaces the per-op permission check for server-made ops.
    */
@@ -209,11 +217,11 @@ export class BoardService {
       const applied: AppliedBoardOp[] = [];
       const conflicts: BoardConflict[] = [];
       try {
-        for (let i = 0; i < fresh.length || i === 0; i += MAX_OPS_PER_CALL) {
+        for (let i = 0; i < fresh.length || i === 0; i += ENGINE_STEP) {
           // The engine asks for each op's permission in the state the batch has reached, so an
           // UNDO needs the permission of the op it undoes.
           const can = options.authorize ? undefined : (permission: BoardPermission) => this.access.holds(access, permission);
-          const step = applyOps(state, fresh.slice(i, i + MAX_OPS_PER_CALL), actorId, strategy, {
+          const step = applyOps(state, fresh.slice(i, i + ENGINE_STEP), actorId, strategy, {
             can,
             allowRestore: options.authorize !== undefined,
             inPlace,

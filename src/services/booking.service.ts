@@ -31,6 +31,8 @@ export class BookingService {
     private readonly store: SessionStore,
     private readonly access: AccessPolicy,
     private readonly sessions: SessionService,
+    /** MAX_PAGE_SIZE: the largest `first`. */
+    private readonly maxPageSize: number,
   ) {}
 
   private get db() {
@@ -154,7 +156,7 @@ export class BookingService {
    */
   async list(auth: AuthContext, statuses?: BookingStatus[] | null, first?: number | null, after?: string | null): Promise<Page<BookingEntity>> {
     const actorId = auth.requireUserId();
-    const limit = pageSize(first);
+    const limit = pageSize(first, this.maxPageSize);
     const cursor = after ? decodeTimeCursor(after) : undefined;
     const qb = this.db
       .getRepository(BookingEntity)

@@ -24,7 +24,7 @@ export class ClassroomService {
     private readonly access: AccessPolicy,
     private readonly sessions: SessionService,
     private readonly limiter: RateLimiter,
-    private readonly limits: Pick<Config["rateLimits"], "classroomsPerUserPerHour">,
+    private readonly limits: Pick<Config["rateLimits"], "classroomsPerUserPerHour"> & Pick<Config["limits"], "maxPageSize">,
   ) {}
 
   /**
@@ -89,7 +89,7 @@ export class ClassroomService {
    */
   async sessionsOf(auth: AuthContext, classroom: ClassroomEntity, first?: number | null, after?: string | null): Promise<Page<SessionEntity>> {
     const actorId = auth.requireUserId();
-    pageSize(first); // BAD_USER_INPUT over 100 whoever asks
+    pageSize(first, this.limits.maxPageSize); // BAD_USER_INPUT over MAX_PAGE_SIZE whoever asks
     // Re-checked here because a Classroom can be reached through fields that do not check it.
     if (!this.access.canReadClassroom(await this.access.classroomRole(actorId, classroom.id))) {
       return { nodes: [], hasNextPage: false, hasPreviousPage: false, totalCount: 0 };

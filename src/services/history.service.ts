@@ -19,8 +19,13 @@ import {
 
 export type { TimelineFilterInput } from "./timeline-query";
 
-/** At most this many buckets per timelineBuckets call (contract; BAD_USER_INPUT beyond). */
-export const MAX_BUCKETS = 1000;
+/** What history is configured with (src/config.ts). */
+export interface HistoryLimits {
+  /** MAX_PAGE_SIZE: the largest `first` of a timeline page. */
+  maxPageSize: number;
+  /** MAX_TIMELINE_BUCKETS: buckets per timelineBuckets call or report (1000; BAD_USER_INPUT beyond). */
+  maxTimelineBuckets: number;
+}
 
 /** One timeline page asked for: `first` and `after` as the client gave them. */
 export interface TimelineRequest {
@@ -110,6 +115,7 @@ export class HistoryService {
     private readonly db: DataSource,
     private readonly access: AccessPolicy,
     private readonly snapshots: SnapshotCounter,
+    private readonly limits: HistoryLimits,
   ) {}
 
   /**
@@ -139,7 +145,7 @@ export class HistoryService {
       try {
         if (!readable.has(request.sessionId)) throw notFound("Session");
         const filter = checkFilter(request.filter ?? {});
-        const limit = pageSize(request.first);
+        const limit = pageSize(request.first, this.limits.maxPageSize);
         const afterSeq = request.after ? decodeTimelineCursor(request.after, request.sessionId) : 0;
         const key = JSON.stringify([filter, limit]);
         groups.set(key, [...(groups.get(key) ?? []), { index, sessionId: request.sessionId, afterSeq }]);
@@ -168,7 +174,7 @@ export class HistoryService {
 
   /**
    * Buckets of `bucketSizeMs` from 0 to the session's last event (none without events), each
-   * with its count and counts by type, grouped in SQL. More than 1000 buckets: BAD_USER_INPUT.
+   * with its count and counts by type, grouped in SQL. More than MAX_TIMELINE_BUCKETS (1000): BAD_USER_INPUT.
    */
   async buckets(auth: AuthContext, session: SessionEntity, bucketSizeMs: number): Promise<Bucket[]> {
     await this.requireReadable(auth, session.id);
@@ -328,10 +334,11 @@ export class HistoryService {
     }>;
     if (last === null) return [];
     const count = Math.floor(last / bucketSizeMs) + 1;
-    if (count > MAX_BUCKETS) {
-      throw invalidInput(`That bucket size gives ${count} buckets; at most ${MAX_BUCKETS}. Use a larger bucketSizeMs.`, {
+    const max = this.limits.maxTimelineBuckets;
+    if (count > max) {
+      throw invalidInput(`That bucket size gives ${count} buckets; at most ${max}. Use a larger bucketSizeMs.`, {
         field: "bucketSizeMs",
-        max: MAX_BUCKETS,
+        max,
       });
     }
     // Events appended after the max was read are left out, so the buckets agree with each other.

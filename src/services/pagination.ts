@@ -2,7 +2,6 @@ import { isUuid } from "../auth/access";
 import { DomainError, DomainErrorReason, invalidInput } from "./errors";
 
 export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
 
 /** One page of a Relay connection, before the resolvers shape it. */
 export interface Page<T> {
@@ -12,8 +11,8 @@ export interface Page<T> {
   totalCount: number;
 }
 
-/** `first` checked: default 20, at most 100 (BAD_USER_INPUT beyond, RULES.md "Errors"). */
-export function pageSize(first: number | null | undefined, max = MAX_PAGE_SIZE): number {
+/** `first` checked: default 20, at most `max` (MAX_PAGE_SIZE, 100; BAD_USER_INPUT beyond, RULES.md "Errors"). */
+export function pageSize(first: number | null | undefined, max: number): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(first) || first < 0 || first > max) {
     throw new DomainError(DomainErrorReason.PAGE_SIZE, `first must be between 0 and ${max}.`, { max });

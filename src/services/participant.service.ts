@@ -96,9 +96,9 @@ export class ParticipantService {
       const target = await this.target(tx, session, userId);
       if (target.role === ParticipantRole.HOST || target.userId === session.hostId) throw forbidden("The host cannot be removed.");
       if (target.status === ParticipantStatus.KICKED) return { result: target };
-      await this.sessions.vacate(tx, target, ParticipantStatus.KICKED);
+      const cleared = await this.sessions.vacate(tx, target, ParticipantStatus.KICKED);
       const data = { reason: reason?.slice(0, 500) ?? null, by: actorId };
-      return { result: target, events: [participantEvent("PARTICIPANT_KICK", target, data)] };
+      return { result: target, events: [participantEvent("PARTICIPANT_KICK", target, data), ...cleared] };
     });
   }
 
@@ -121,9 +121,9 @@ export class ParticipantService {
       const grants: Partial<Permissions> = { ...target.permissionGrants, ...cleanGrants(input) };
       for (const key of PERMISSION_KEYS) if (input[key] === null) delete grants[key];
       target.permissionGrants = grants;
-      await this.dropMediaNoLongerAllowed(tx, target);
+      const dropped = await this.dropMediaNoLongerAllowed(tx, target, "PERMISSION_UPDATE");
       await tx.save(ParticipantEntity, target);
-      return { result: target, events: [participantEvent("PERMISSION_UPDATE", target, { grants })] };
+      return { result: target, events: [participantEvent("PERMISSION_UPDATE", target, { grants }), ...dropped] };
     });
   }
 
@@ -143,9 +143,9 @@ export class ParticipantService {
       if (target.role === role) return { result: target };
       const from = target.role;
       target.role = role;
-      await this.dropMediaNoLongerAllowed(tx, target);
+      const dropped = await this.dropMediaNoLongerAllowed(tx, target, "ROLE_CHANGE");
       await tx.save(ParticipantEntity, target);
-      return { result: target, events: [participantEvent("ROLE_CHANGE", target, { from, to: role })] };
+      return { result: target, events: [participantEvent("ROLE_CHANGE", target, { from, to: role }), ...dropped] };
     });
   }
 
@@ -213,8 +213,8 @@ export class ParticipantService {
       const done = await this.store.change(sessionId, async (tx) => {
         const participant = await tx.findOneBy(ParticipantEntity, { sessionId, userId });
         if (participant?.status !== ParticipantStatus.RECONNECTING) return { result: false };
-        await this.sessions.vacate(tx, participant, ParticipantStatus.DISCONNECTED);
-        return { result: true, events: [participantEvent("PARTICIPANT_DISCONNECT", participant)] };
+        const cleared = await this.sessions.vacate(tx, participant, ParticipantStatus.DISCONNECTED);
+        return { result: true, events: [participantEvent("PARTICIPANT_DISCONNECT", participant), ...cleared] };
       });
       if (done) disconnected++;
     }
@@ -236,10 +236,20 @@ export class ParticipantService {
     }
   }
 
-  /** After a role or grant change, media the participant may no longer use is turned off. */
-  private async dropMediaNoLongerAllowed(tx: EntityManager, participant: ParticipantEntity): Promise<void> {
+  /**
+   * After a role or grant change (`cause`), media the participant may no longer use is turned
+   * off; answers the MEDIA_*_OFF / SCREEN_SHARE_STOP events of those that were on (RULES.md
+   * "Participants").
+   */
+  private async dropMediaNoLongerAllowed(tx: EntityManager, participant: ParticipantEntity, cause: SessionEventType): Promise<NewSessionEvent[]> {
     const permissions = effectivePermissions(await this.access.defaultsFor(participant.role, tx), participant.permissionGrants);
-    for (const medium of MEDIA) if (!permissions[medium.permission]) participant[medium.field] = false;
+    const dropped: NewSessionEvent[] = [];
+    for (const medium of MEDIA) {
+      if (permissions[medium.permission] || !participant[medium.field]) continue;
+      participant[medium.field] = false;
+      dropped.push(participantEvent(medium.off, participant, { cause }));
+    }
+    return dropped;
   }
 }
 

@@ -4,7 +4,7 @@ import type { AuthContext } from "../auth/auth-context";
 import type { Metrics } from "../infra/metrics";
 import type { EventBus } from "../realtime/event-bus";
 import { HubRegistry } from "../realtime/hubs";
-import { queuedStream, type LiveStream, type OpenLiveStream } from "../realtime/live-stream";
+import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuffer } from "../realtime/live-stream";
 import type { CursorAbuse, CursorBatch, CursorPosition, PresenceChange, PresenceState, PresenceStore } from "../realtime/presence";
 import { TickThrottle } from "../realtime/tick-throttle";
 import { topics } from "../realtime/topics";
@@ -37,21 +37,25 @@ export interface PresenceFrame {
   onlineUserIds: string[];
 }
 
-/** HARDENING.md limits of cursors (per user per session). */
-export const CURSOR_LIMITS = {
-  movesPerWindow: 20,
-  windowMs: 1000,
-  maxPayloadBytes: 2048,
-  /** More drops than this within abuseWindowMs is abuse: the user's sockets close with 4429. */
-  abuseDrops: 100,
-  abuseWindowMs: 10_000,
-} as const;
+/** The window of the cursor rate (CURSOR_RATE_PER_USER is moves a second). */
+const CURSOR_WINDOW_MS = 1000;
+/** The window in which CURSOR_ABUSE_DROPS dropped moves are sustained abuse. */
+const CURSOR_ABUSE_WINDOW_MS = 10_000;
 
 /** Cursors, like board writes and signals, only while the session is ACTIVE (RULES.md). */
 const CURSOR_STATUSES = allowedIn.board;
 
-interface PresenceTiming {
+/** What presence is configured with (src/config.ts): timing and the HARDENING.md cursor limits. */
+export interface PresenceSettings {
   cursorTickMs: number;
+  /** CURSOR_RATE_PER_USER: accepted moves a second per user per session (20). */
+  cursorMovesPerSecond: number;
+  /** CURSOR_ABUSE_DROPS: more drops than this within 10 s closes the user's sockets with 4429 (100). */
+  cursorAbuseDropsPer10s: number;
+  /** MAX_CURSOR_PAYLOAD_BYTES: a cursor update as JSON (2 KiB); PAYLOAD_TOO_LARGE beyond. */
+  maxCursorPayloadBytes: number;
+  /** SUBSCRIBER_BUFFER_FRAMES/BYTES of a presence stream. */
+  subscriberBuffer: SubscriberBuffer;
 }
 
 function resyncRequired(): DomainError {
@@ -82,13 +86,13 @@ export class PresenceService {
   private readonly outboxes = new Map<string, CursorOutbox>();
   private readonly seats: SeatCache;
   /**
-   * The 20/s limit, on the instance the moves come to (HARDENING.md): it guards this
-   * instance's work, and costs no round trip. Moves of one user through several instances
-   * cost nobody else more: every instance delivers at most one frame per tick.
+   * The 20/s limit (CURSOR_RATE_PER_USER), on the instance the moves come to (HARDENING.md):
+   * it guards this instance's work, and costs no round trip. Moves of one user through
+   * several instances cost nobody else more: every instance delivers at most one frame per tick.
    */
-  private readonly moves = new SlidingWindowLimit(CURSOR_LIMITS.movesPerWindow, CURSOR_LIMITS.windowMs);
+  private readonly moves: SlidingWindowLimit;
   /** Dropped moves, counted where they are dropped: sustained abuse closes the user's sockets (4429). */
-  private readonly drops = new SlidingWindowLimit(CURSOR_LIMITS.abuseDrops, CURSOR_LIMITS.abuseWindowMs);
+  private readonly drops: SlidingWindowLimit;
   /** The tail of each user's moves being handled on this instance, by "session user". */
   private readonly moving = new Map<string, Promise<void>>();
   private readonly abuseListeners = new Set<(abuse: CursorAbuse) => void>();
@@ -102,17 +106,19 @@ export class PresenceService {
     private readonly feed: SessionFeed,
     commits: Pick<SessionStore, "onCommit">,
     private readonly bus: EventBus,
-    private readonly timing: PresenceTiming,
+    private readonly settings: PresenceSettings,
     private readonly metrics: Pick<Metrics, "cursorMovesDropped">,
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
+    this.moves = new SlidingWindowLimit(settings.cursorMovesPerSecond, CURSOR_WINDOW_MS);
+    this.drops = new SlidingWindowLimit(settings.cursorAbuseDropsPer10s, CURSOR_ABUSE_WINDOW_MS);
     this.seats = new SeatCache(access, feed, commits);
     this.hubs = new HubRegistry((sessionId) =>
       SessionHub.open(sessionId, {
         bus: this.bus,
         feed: this.feed,
         store: this.store,
-        tickMs: this.timing.cursorTickMs,
+        tickMs: this.settings.cursorTickMs,
         origin: this.origin,
         opened: (hub) => this.openHubs.set(sessionId, hub),
         closed: (hub) => this.openHubs.get(sessionId) === hub && this.openHubs.delete(sessionId),
@@ -134,10 +140,9 @@ export class PresenceService {
     const cursor: CursorPosition = { userId: actorId, x: move.x, y: move.y, tool: move.tool ?? null, color: move.color ?? null };
     // Checked before any lookup: it costs nothing and says nothing about the session.
     const bytes = Buffer.byteLength(JSON.stringify({ x: cursor.x, y: cursor.y, tool: cursor.tool, color: cursor.color }));
-    if (bytes > CURSOR_LIMITS.maxPayloadBytes) {
-      throw new DomainError(DomainErrorReason.PAYLOAD_TOO_LARGE, `A cursor update may be at most ${CURSOR_LIMITS.maxPayloadBytes} bytes.`, {
-        maxBytes: CURSOR_LIMITS.maxPayloadBytes,
-      });
+    const maxBytes = this.settings.maxCursorPayloadBytes;
+    if (bytes > maxBytes) {
+      throw new DomainError(DomainErrorReason.PAYLOAD_TOO_LARGE, `A cursor update may be at most ${maxBytes} bytes.`, { maxBytes });
     }
     const key = `${sessionId} ${actorId}`;
     // The limit judges the client's rate: moves count from when they came, not from when a
@@ -190,7 +195,7 @@ export class PresenceService {
     let outbox = this.outboxes.get(sessionId);
     if (!outbox) {
       const created = new CursorOutbox(
-        this.timing.cursorTickMs,
+        this.settings.cursorTickMs,
         (cursors) => {
           void this.store.saveCursors(sessionId, cursors, this.connections.ttlMs).catch(this.onError);
           void this.bus.publish(topics.cursors(sessionId), { origin: this.origin, cursors }).catch(this.onError);
@@ -250,6 +255,7 @@ export class PresenceService {
           );
         },
         overflow: resyncRequired,
+        buffer: this.settings.subscriberBuffer,
       }),
     };
     const joining = this.hubs.join(sessionId, subscriber);
@@ -292,7 +298,7 @@ export class PresenceService {
     };
   }
 
-  /** A dropped move: past CURSOR_LIMITS.abuseDrops within the window, reported (about once a second) so every instance closes the user's sockets. */
+  /** A dropped move: past CURSOR_ABUSE_DROPS within the window, reported (about once a second) so every instance closes the user's sockets. */
   private noteDrop(key: string, sessionId: string, userId: string): void {
     if (this.drops.accept(key)) return;
     const now = Date.now();

@@ -1,6 +1,6 @@
 import type { UserEntity } from "../entities/user.entity";
 import type { EventBus } from "../realtime/event-bus";
-import { queuedStream, type LiveStream, type OpenLiveStream } from "../realtime/live-stream";
+import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuffer } from "../realtime/live-stream";
 import { topics, type ProfileChanged } from "../realtime/topics";
 import { DomainError, DomainErrorReason, unauthenticated } from "./errors";
 
@@ -24,6 +24,8 @@ export class ProfileFeed {
   constructor(
     private readonly bus: EventBus,
     private readonly load: (userId: string) => Promise<UserEntity | null>,
+    /** SUBSCRIBER_BUFFER_FRAMES/BYTES of a profile stream. */
+    private readonly buffer: SubscriberBuffer,
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
@@ -36,6 +38,7 @@ export class ProfileFeed {
       scope: `user:${userId}`,
       onClose: () => this.forget(userId, watcher),
       overflow: () => new DomainError(DomainErrorReason.RESYNC_REQUIRED, "This subscriber fell too far behind: subscribe again."),
+      buffer: this.buffer,
     });
     let mine = this.watchers.get(userId);
     if (!mine) this.watchers.set(userId, (mine = new Set()));

@@ -53,6 +53,8 @@ export class ReplayService {
     private readonly access: AccessPolicy,
     private readonly cache: ValueCache,
     private readonly everyEvents: number,
+    /** MAX_PAGE_SIZE: the largest `first`. */
+    private readonly maxPageSize: number,
   ) {}
 
   /** The manifest; without replay rights canReplay is false and nothing else is told. */
@@ -81,7 +83,7 @@ export class ReplayService {
   async events(auth: AuthContext, session: SessionEntity, fromMs: number, toMs: number, first?: number | null, after?: string | null): Promise<Page<SessionEventEntity>> {
     await this.requireReplay(auth, session);
     if (toMs < fromMs) throw invalidInput("toMs must not be before fromMs.", { field: "toMs" });
-    const size = pageSize(first);
+    const size = pageSize(first, this.maxPageSize);
     const afterSeq = decodeIntCursor(after, "seq", session.id);
     const window = this.db
       .getRepository(SessionEventEntity)

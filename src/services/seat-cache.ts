@@ -60,11 +60,9 @@ export class SeatCache {
     private readonly idleMs = SEAT_IDLE_MS,
     private readonly now: () => number = Date.now,
   ) {
-    this.stopHearingCommits = commits.onCommit((messages) => {
-      for (const event of messages) {
-        const seats = this.sessions.get(event.sessionId);
-        if (seats) this.onTimeline(seats, event);
-      }
+    this.stopHearingCommits = commits.onCommit((sessionId, events) => {
+      const seats = this.sessions.get(sessionId);
+      if (seats) for (const event of events) this.onTimeline(seats, event);
     });
   }
 

@@ -6,11 +6,12 @@ import { SessionEntity } from "../entities/session.entity";
 import type { EventBus } from "../realtime/event-bus";
 import { AsyncQueue } from "../realtime/async-queue";
 import { HubRegistry } from "../realtime/hubs";
-import { SUBSCRIBER_BUFFER, queuedStream, type LiveStream, type OpenLiveStream } from "../realtime/live-stream";
+import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuffer } from "../realtime/live-stream";
 import { topics, type TimelineAnnouncement } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
 import { DomainError, DomainErrorReason, forbidden } from "./errors";
 import { isSeated } from "../entities/participant.entity";
+import type { SessionStore } from "./session-store";
 import { toMessage, type TimelineMessage } from "./timeline";
 
 /** What one timeline event means to a stream: an item to deliver, and whether the stream ends. */
@@ -28,6 +29,8 @@ export interface FeedOptions {
   backfillMax: number;
   /** How often each instance publishes the latest seq of every session it delivers (5 s). */
   heartbeatMs: number;
+  /** SUBSCRIBER_BUFFER_FRAMES/BYTES: how much a subscriber may have waiting before RESYNC_REQUIRED. */
+  subscriberBuffer: SubscriberBuffer;
 }
 
 /** One consumer of a session's timeline on this instance (a subscription, or a presence hub). */
@@ -66,9 +69,13 @@ export class SessionFeed {
     private readonly access: AccessPolicy,
     private readonly connections: SessionConnections,
     private readonly options: FeedOptions,
+    commits: Pick<SessionStore, "onCommit">,
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
-    this.hubs = new HubRegistry((sessionId) => TimelineHub.open(sessionId, this.db, this.bus, this.options.heartbeatMs, this.onError));
+    this.hubs = new HubRegistry((sessionId) => TimelineHub.open(sessionId, this.db, this.bus, this.options, this.onError));
+    // What this instance commits reaches its own subscribers at once, not after a round trip
+    // through pub/sub (whose copy the hub then skips as already delivered).
+    commits.onCommit((sessionId, events) => this.hubs.current(sessionId)?.hear({ sessionId, events }));
   }
 
   /** Sessions whose timeline this instance follows. */
@@ -79,7 +86,7 @@ export class SessionFeed {
   /**
    * The stream of `select(event)` for the viewer. NOT_FOUND without access (no event leaks),
    * FORBIDDEN for a kicked user. More than BACKFILL_MAX events behind, or more than
-   * SUBSCRIBER_BUFFER items waiting, is RESYNC_REQUIRED (reload, then resume from the latest
+   * SUBSCRIBER_BUFFER_FRAMES items waiting, is RESYNC_REQUIRED (reload, then resume from the latest
    * seq). A seated participant's subscription is their realtime connection (CONNECTED).
    * `select` answers the same item object for every viewer who sees the same thing, so a
    * shared stream (`open`) executes it once for all of them.
@@ -94,7 +101,12 @@ export class SessionFeed {
     const viewerId = auth.requireUserIdFor(sessionId);
     const access = await this.access.require(viewerId, sessionId);
     let detach = () => undefined as void;
-    const out = open<T>({ scope: sessionId, onClose: () => detach(), overflow: () => resyncRequired("This subscriber fell too far behind") });
+    const out = open<T>({
+      scope: sessionId,
+      onClose: () => detach(),
+      overflow: () => resyncRequired("This subscriber fell too far behind"),
+      buffer: this.options.subscriberBuffer,
+    });
     const listener: TimelineListener = {
       handled: 0,
       early: [],
@@ -173,13 +185,16 @@ export class SessionFeed {
 function caughtUp(listener: TimelineListener): void {
   const early = listener.early ?? [];
   listener.early = null;
-  for (const event of early) offer(listener, event);
+  for (const event of early) pass(listener, event);
 }
 
-/** Gives `event` to the listener once, in order (held back while its own backfill runs). */
-function offer(listener: TimelineListener, event: TimelineMessage): void {
+/**
+ * Gives `event` to the listener once, in order (held back while its own backfill runs, at most
+ * `maxEarly` events: beyond that the listener fell too far behind).
+ */
+function offer(listener: TimelineListener, event: TimelineMessage, maxEarly: number): void {
   if (listener.early) {
-    if (listener.early.length >= SUBSCRIBER_BUFFER) return listener.fail(resyncRequired("This subscriber fell too far behind"));
+    if (listener.early.length >= maxEarly) return listener.fail(resyncRequired("This subscriber fell too far behind"));
     listener.early.push(event);
     return;
   }
@@ -207,10 +222,18 @@ class TimelineHub {
     private readonly db: DataSource,
     /** Events up to this seq were delivered to the listeners. */
     public handled: number,
+    /** Events a listener may have waiting while its backfill runs (SUBSCRIBER_BUFFER_FRAMES). */
+    private readonly maxEarly: number,
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  static async open(sessionId: string, db: DataSource, bus: EventBus, heartbeatMs: number, onError: (err: unknown) => void): Promise<TimelineHub> {
+  static async open(
+    sessionId: string,
+    db: DataSource,
+    bus: EventBus,
+    { heartbeatMs, subscriberBuffer }: Pick<FeedOptions, "heartbeatMs" | "subscriberBuffer">,
+    onError: (err: unknown) => void,
+  ): Promise<TimelineHub> {
     // Subscribed before reading where the timeline is, so nothing committed in between is
     // missed. While the bus is down, SUBSCRIBE would wait for it to come back: the hub then
     // starts at once from the database, follows the timeline by its latest-seq heartbeat, and
@@ -224,7 +247,7 @@ class TimelineHub {
       void subscribing.then((s) => s.return?.(), () => undefined);
       throw err;
     }
-    const hub = new TimelineHub(sessionId, db, latest, onError);
+    const hub = new TimelineHub(sessionId, db, latest, subscriberBuffer.frames, onError);
     const pump = (announcements: AsyncIterableIterator<TimelineAnnouncement>) =>
       void (async () => {
         for await (const announcement of announcements) hub.work.push(announcement);
@@ -260,6 +283,11 @@ class TimelineHub {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** An announcement from this instance itself (its commits), handled in order with the bus's. */
+  hear(announcement: TimelineAnnouncement): void {
+    if (!this.closed) this.work.push(announcement);
   }
 
   close(): void {
@@ -301,7 +329,7 @@ class TimelineHub {
 
   private deliver(event: TimelineMessage): void {
     this.handled = event.seq;
-    for (const listener of this.members) offer(listener, event);
+    for (const listener of this.members) offer(listener, event, this.maxEarly);
   }
 }
 

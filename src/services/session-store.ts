@@ -14,8 +14,8 @@ export interface SessionChange<T> {
   afterAppend?: (saved: SessionEventEntity[]) => Promise<void>;
 }
 
-/** Told of the events each commit on this instance recorded (SessionStore.onCommit). */
-export type CommitListener = (messages: readonly TimelineMessage[]) => void;
+/** Told of the events each commit on this instance recorded in a session, in seq order (SessionStore.onCommit). */
+export type CommitListener = (sessionId: string, events: readonly TimelineMessage[]) => void;
 
 /** Events for one session that is new in, or locked by, the current transaction. */
 export interface SessionAppend {
@@ -141,13 +141,13 @@ export class SessionStore {
    * publish); a lost announcement is recovered by seq from the timeline.
    */
   async publish(messages: readonly TimelineMessage[]): Promise<void> {
-    for (const listener of this.commitListeners) listener(messages);
     const bySession = new Map<string, TimelineMessage[]>();
     for (const message of messages) {
       const events = bySession.get(message.sessionId);
       if (events) events.push(message);
       else bySession.set(message.sessionId, [message]);
     }
+    for (const [sessionId, events] of bySession) for (const listener of this.commitListeners) listener(sessionId, events);
     await Promise.all(
       [...bySession].map(([sessionId, events]) => this.bus.publish(topics.sessionTimeline(sessionId), { sessionId, events }).catch(() => undefined)),
     );

@@ -48,9 +48,13 @@ export interface JoinResult {
 }
 
 const CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; // no 0/O, 1/I
-const CODE_LENGTH = 10; // 50 bits: with 10 wrong tries a minute, guessing is hopeless
+const CODE_LENGTH = 10; // 50 bits: with 10 wrong tries a minute (WRONG_CODE_RATE_PER_USER), guessing is hopeless
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
+
+/** What sessions are configured with (src/config.ts): HARDENING.md's rate limits and the page size. */
+export type SessionLimits = Pick<Config["rateLimits"], "soloSessionsPerUserPerHour" | "sessionsPerUserPerHour" | "wrongAccessCodesPerUserPerMinute"> &
+  Pick<Config["limits"], "maxPageSize">;
 
 const statusEvent: Record<SessionAction, SessionEventType | undefined> = {
   hostJoin: undefined,
@@ -73,7 +77,7 @@ export class SessionService {
     private readonly access: AccessPolicy,
     private readonly tokens: TokenService,
     private readonly limiter: RateLimiter,
-    private readonly limits: Pick<Config["rateLimits"], "soloSessionsPerUserPerHour">,
+    private readonly limits: SessionLimits,
     /** JOIN, LEAVE and TERMINATE snapshots of the board (H2), taken in the change's transaction. */
     private readonly snapshots?: Pick<SnapshotService, "onSessionChange">,
   ) {}
@@ -82,12 +86,12 @@ export class SessionService {
     return this.store.db;
   }
 
-  /** A tutor (or admin) creates a session: SCHEDULED with a start time, else WAITING. */
+  /** A tutor (or admin) creates a session: SCHEDULED with a start time, else WAITING; SESSION_RATE_PER_USER an hour. */
   async create(auth: AuthContext, input: CreateSessionInput): Promise<SessionEntity> {
     const actor = await this.actor(auth);
     if (actor.role !== UserRole.TUTOR && actor.role !== UserRole.ADMIN) throw forbidden("Only tutors can create sessions.");
     if (input.type === SessionType.SOLO) throw invalidInput("Use createSoloSession for a solo workspace.");
-    const limit = await this.limiter.hit(`create-session:${actor.id}`, 30, HOUR);
+    const limit = await this.limiter.hit(`create-session:${actor.id}`, this.limits.sessionsPerUserPerHour, HOUR);
     if (!limit.allowed) throw rateLimited(limit.retryAfterMs);
     if (input.classroomId) {
       const role = await this.access.classroomRole(actor.id, input.classroomId);
@@ -202,7 +206,7 @@ export class SessionService {
   async list(auth: AuthContext, filter: SessionFilter = {}, first?: number | null, after?: string | null): Promise<Page<SessionEntity>> {
     const actorId = auth.requireUserId();
     const actor = await this.actor(auth);
-    const limit = pageSize(first);
+    const limit = pageSize(first, this.limits.maxPageSize);
     const qb = this.db.getRepository(SessionEntity).createQueryBuilder("s");
     if (actor.role !== UserRole.ADMIN) qb.where(`s.id IN (${READABLE_SESSIONS_SQL.replace(/\$1/g, ":actorId")})`, { actorId });
     if (filter.statuses?.length) qb.andWhere("s.status IN (:...statuses)", { statuses: filter.statuses });
@@ -239,19 +243,19 @@ export class SessionService {
     return { session, participant, token: this.tokens.signSession(actor, session.id) };
   }
 
-  /** Joins with an access code; 10 wrong codes a minute per user are RATE_LIMITED. */
+  /** Joins with an access code; past WRONG_CODE_RATE_PER_USER (10) wrong codes a minute, RATE_LIMITED. */
   async joinByCode(auth: AuthContext, code: string): Promise<JoinResult> {
     const actor = await this.actor(auth);
     // Over the limit, even a right code is refused: otherwise guessing would go on.
     const wrongCodes = `wrong-code:${actor.id}`;
-    const allowed = await this.limiter.peek(wrongCodes, 10, MINUTE);
+    const allowed = await this.limiter.peek(wrongCodes, this.limits.wrongAccessCodesPerUserPerMinute, MINUTE);
     if (!allowed.allowed) throw rateLimited(allowed.retryAfterMs);
     const normalized = code.trim().toUpperCase();
     const found = /^[A-Z0-9]{4,16}$/.test(normalized)
       ? await this.db.getRepository(SessionEntity).findOneBy({ accessCode: normalized, status: In([...allowedIn.join]) })
       : null;
     if (!found) {
-      const limit = await this.limiter.hit(wrongCodes, 10, MINUTE);
+      const limit = await this.limiter.hit(wrongCodes, this.limits.wrongAccessCodesPerUserPerMinute, MINUTE);
       if (!limit.allowed) throw rateLimited(limit.retryAfterMs);
       throw new DomainError(DomainErrorReason.NOT_FOUND, "No session has this access code.");
     }
@@ -275,9 +279,9 @@ export class SessionService {
       if (!isSeated(participant)) {
         throw new DomainError(DomainErrorReason.INVALID_STATE, "You are not in this session.", { status: access.participant?.status ?? null });
       }
-      await this.vacate(tx, participant, ParticipantStatus.LEFT);
+      const cleared = await this.vacate(tx, participant, ParticipantStatus.LEFT);
       await this.snapshots?.onSessionChange(tx, session, SnapshotType.LEAVE, actorId);
-      return { result: participant, events: [participantEvent("PARTICIPANT_LEAVE", participant, { status: participant.status })] };
+      return { result: participant, events: [participantEvent("PARTICIPANT_LEAVE", participant, { status: participant.status }), ...cleared] };
     });
   }
 
@@ -443,16 +447,22 @@ export class SessionService {
 
   /**
    * Leaves a seat: `status` (LEFT, KICKED, DISCONNECTED), connected time closed, screen
-   * share and raised hand cleared.
+   * share and raised hand cleared. Answers the timeline events of what was cleared
+   * (SCREEN_SHARE_STOP, HAND_LOWER, with `cause` the new status: RULES.md "Participants"),
+   * for the caller to record after the event of the change itself.
    */
-  async vacate(tx: EntityManager, participant: ParticipantEntity, status: ParticipantStatus): Promise<void> {
+  async vacate(tx: EntityManager, participant: ParticipantEntity, status: ParticipantStatus): Promise<NewSessionEvent[]> {
     const now = await dbNow(tx);
+    const cleared: NewSessionEvent[] = [];
+    if (participant.screenSharing) cleared.push(participantEvent("SCREEN_SHARE_STOP", participant, { cause: status }));
+    if (participant.handRaised) cleared.push(participantEvent("HAND_LOWER", participant, { cause: status }));
     closeConnectedTime(participant, now);
     participant.status = status;
     participant.leftAt = now;
     participant.screenSharing = false;
     participant.handRaised = false;
     await tx.save(ParticipantEntity, participant);
+    return cleared;
   }
 
   /** Applies `action` to the locked session and answers the events it records. */
@@ -479,6 +489,8 @@ export class SessionService {
     if (action === "complete" || action === "terminate" || action === "expire") {
       session.actualEnd = now;
       const seated = await tx.findBy(ParticipantEntity, { sessionId: session.id, status: In([...SEATED]) });
+      // Not recorded one by one: the lesson's final status event says it all, and ends every
+      // subscription (nothing may follow it on the timeline).
       for (const participant of seated) await this.vacate(tx, participant, ParticipantStatus.LEFT);
     }
     await tx.save(SessionEntity, session);

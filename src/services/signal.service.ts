@@ -2,7 +2,7 @@ import type { DataSource } from "typeorm";
 import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { ParticipantEntity } from "../entities/participant.entity";
-import { queuedStream, type LiveStream, type OpenLiveStream } from "../realtime/live-stream";
+import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuffer } from "../realtime/live-stream";
 import type { EventBus } from "../realtime/event-bus";
 import { topics } from "../realtime/topics";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
@@ -38,8 +38,13 @@ export interface SignalMessage {
   sentAt: Date;
 }
 
-/** HARDENING.md: a signal's payload (its JSON text) may be at most 64 KiB. */
-export const MAX_SIGNAL_PAYLOAD_BYTES = 65_536;
+/** What signaling is configured with (src/config.ts). */
+export interface SignalLimits {
+  /** MAX_SIGNAL_PAYLOAD_BYTES: a signal's payload as JSON text (HARDENING.md, 64 KiB); PAYLOAD_TOO_LARGE beyond. */
+  maxPayloadBytes: number;
+  /** SUBSCRIBER_BUFFER_FRAMES/BYTES of a signals stream. */
+  subscriberBuffer: SubscriberBuffer;
+}
 
 /**
  * Media toggles and the media state they set. They go through ParticipantService.updateMedia,
@@ -71,6 +76,7 @@ export class SignalService {
     private readonly bus: EventBus,
     private readonly feed: SessionFeed,
     private readonly connections: SessionConnections,
+    private readonly limits: SignalLimits,
   ) {}
 
   /**
@@ -81,10 +87,9 @@ export class SignalService {
   async send(auth: AuthContext, sessionId: string, input: { type: SignalType; toUserId?: string | null; payload: unknown }): Promise<boolean> {
     const actorId = auth.requireUserIdFor(sessionId);
     const bytes = Buffer.byteLength(JSON.stringify(input.payload ?? null));
-    if (bytes > MAX_SIGNAL_PAYLOAD_BYTES) {
-      throw new DomainError(DomainErrorReason.PAYLOAD_TOO_LARGE, `A signal's payload may be at most ${MAX_SIGNAL_PAYLOAD_BYTES} bytes.`, {
-        maxBytes: MAX_SIGNAL_PAYLOAD_BYTES,
-      });
+    const maxBytes = this.limits.maxPayloadBytes;
+    if (bytes > maxBytes) {
+      throw new DomainError(DomainErrorReason.PAYLOAD_TOO_LARGE, `A signal's payload may be at most ${maxBytes} bytes.`, { maxBytes });
     }
     const access = await this.access.require(actorId, sessionId);
     requireStatus(access.session.status, SIGNAL_STATUSES, "send signals");
@@ -119,6 +124,7 @@ export class SignalService {
       scope: sessionId,
       onClose: () => cleanup.splice(0).forEach((stop) => stop()),
       overflow: () => new DomainError(DomainErrorReason.RESYNC_REQUIRED, "This subscriber fell too far behind: subscribe again."),
+      buffer: this.limits.subscriberBuffer,
     });
     try {
       const signals = await this.bus.subscribe(topics.signals(sessionId));

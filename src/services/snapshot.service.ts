@@ -21,6 +21,8 @@ export interface SnapshotSettings {
   quotaBytes: number;
   /** SOLO_SNAPSHOT_KEEP_LAST. */
   soloKeepLast: number;
+  /** MAX_PAGE_SIZE: the largest `first` of a snapshot page. */
+  maxPageSize: number;
 }
 
 /** What a capture records besides the board. */
@@ -269,7 +271,7 @@ export class SnapshotService implements KeyframeRecorder {
 
   /** A page of the session's snapshots, oldest first (the caller may read the session). */
   async list(session: SessionEntity, first?: number | null, after?: string | null): Promise<Page<BoardSnapshotEntity>> {
-    const size = pageSize(first);
+    const size = pageSize(first, this.settings.maxPageSize);
     const afterVersion = decodeIntCursor(after, "v", session.id);
     const repo = this.db.getRepository(BoardSnapshotEntity);
     const rows = await repo

@@ -9,7 +9,7 @@ import type { Config } from "../config";
 import { UserEntity, UserRole } from "../entities/user.entity";
 import type { RateLimiter } from "../infra/rate-limiter";
 import type { EventBus } from "../realtime/event-bus";
-import type { LiveStream, OpenLiveStream } from "../realtime/live-stream";
+import type { LiveStream, OpenLiveStream, SubscriberBuffer } from "../realtime/live-stream";
 import { topics } from "../realtime/topics";
 import { DomainError, DomainErrorReason, invalidInput, rateLimited, unauthenticated } from "./errors";
 import { ProfileFeed } from "./profile-feed";
@@ -44,9 +44,11 @@ export class UserService {
     private readonly limiter: RateLimiter,
     private readonly bus: EventBus,
     private readonly limits: Config["rateLimits"],
+    /** SUBSCRIBER_BUFFER_FRAMES/BYTES of the myProfile streams. */
+    subscriberBuffer: SubscriberBuffer,
   ) {
     this.users = db.getRepository(UserEntity);
-    this.profiles = new ProfileFeed(bus, (id) => this.users.findOneBy({ id }));
+    this.profiles = new ProfileFeed(bus, (id) => this.users.findOneBy({ id }), subscriberBuffer);
     tokens.revocations.followFrom(db, bus, tokens.maxTokenTtlMs);
   }
 

@@ -39,6 +39,48 @@ describe("loadConfig", () => {
     assert.equal(loadConfig({ METRICS_TOKEN: "scrape-0123456789abcdef" }).metricsToken, "scrape-0123456789abcdef");
   });
 
+  it("has HARDENING.md's limits as defaults, each set by its own variable (issue 11, finding 10)", () => {
+    const defaults = loadConfig({});
+    const table: Array<[string, (c: ReturnType<typeof loadConfig>) => number, number]> = [
+      ["MAX_QUERY_DEPTH", (c) => c.limits.maxDepth, 10],
+      ["MAX_QUERY_ALIASES", (c) => c.limits.maxAliases, 15],
+      ["MAX_QUERY_TOKENS", (c) => c.limits.maxTokens, 2000],
+      ["MAX_QUERY_COST", (c) => c.limits.maxCost, 5000],
+      ["MAX_PAGE_SIZE", (c) => c.limits.maxPageSize, 100],
+      ["MAX_HTTP_BODY_BYTES", (c) => c.limits.maxHttpBodyBytes, 1_048_576],
+      ["MAX_WS_FRAME_BYTES", (c) => c.limits.maxWsFrameBytes, 1_048_576],
+      ["MAX_SUBSCRIPTIONS_PER_SOCKET", (c) => c.limits.maxSubscriptionsPerSocket, 50],
+      ["MAX_SOCKETS_PER_USER", (c) => c.limits.maxSocketsPerUser, 20],
+      ["MAX_JSON_DEPTH", (c) => c.limits.maxJsonDepth, 32],
+      ["CURSOR_RATE_PER_USER", (c) => c.rateLimits.cursorMovesPerSecond, 20],
+      ["CURSOR_ABUSE_DROPS", (c) => c.rateLimits.cursorAbuseDropsPer10s, 100],
+      ["MAX_CURSOR_PAYLOAD_BYTES", (c) => c.serviceLimits.maxCursorPayloadBytes, 2048],
+      ["MAX_BOARD_OPS_PER_BATCH", (c) => c.serviceLimits.maxBoardOpsPerBatch, 500],
+      ["MAX_SIGNAL_PAYLOAD_BYTES", (c) => c.serviceLimits.maxSignalPayloadBytes, 65_536],
+      ["LOGIN_RATE_PER_EMAIL_IP", (c) => c.rateLimits.loginPerEmailAndIpPerMinute, 10],
+      ["LOGIN_RATE_PER_EMAIL", (c) => c.rateLimits.loginPerEmailPerMinute, 100],
+      ["LOGIN_RATE_PER_IP", (c) => c.rateLimits.loginPerIpPerMinute, 100],
+      ["WRONG_CODE_RATE_PER_USER", (c) => c.rateLimits.wrongAccessCodesPerUserPerMinute, 10],
+      ["SESSION_RATE_PER_USER", (c) => c.rateLimits.sessionsPerUserPerHour, 30],
+      ["BACKFILL_MAX", (c) => c.backfillMax, 10_000],
+      ["MAX_TIMELINE_BUCKETS", (c) => c.serviceLimits.maxTimelineBuckets, 1000],
+      ["CONNECTION_INIT_WAIT_MS", (c) => c.connectionInitWaitMs, 3000],
+      ["SUBSCRIBER_BUFFER_FRAMES", (c) => c.serviceLimits.subscriberBufferFrames, 1000],
+      ["SUBSCRIBER_BUFFER_BYTES", (c) => c.serviceLimits.subscriberBufferBytes, 4_194_304],
+    ];
+    for (const [name, read, fallback] of table) {
+      assert.equal(read(defaults), fallback, name);
+      assert.equal(read(loadConfig({ [name]: String(fallback * 2) })), fallback * 2, name);
+      assert.throws(() => loadConfig({ [name]: "many" }), (err: Error) => err instanceof ConfigError && err.message.startsWith(name), name);
+      // 0 aliases is a policy (none at all); 0 of anything else would refuse everything.
+      if (name !== "MAX_QUERY_ALIASES") assert.throws(() => loadConfig({ [name]: "0" }), (err: Error) => err instanceof ConfigError && err.message.startsWith(name), name);
+    }
+    assert.equal(defaults.sessionMaxDurationMs, 4 * 3_600_000);
+    assert.equal(loadConfig({ SESSION_MAX_DURATION: "90m" }).sessionMaxDurationMs, 5_400_000);
+    // A cursor limit below a plain move's own size would refuse every move.
+    assert.throws(() => loadConfig({ MAX_CURSOR_PAYLOAD_BYTES: "63" }), /MAX_CURSOR_PAYLOAD_BYTES/);
+  });
+
   it("reads durations with units", () => {
     assert.equal(loadConfig({ ACCESS_TOKEN_TTL: "15m" }).accessTokenTtlSeconds, 900);
     assert.equal(loadConfig({ SESSION_TOKEN_TTL: "2d" }).sessionTokenTtlSeconds, 172_800);

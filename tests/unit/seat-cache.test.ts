@@ -80,7 +80,7 @@ function fakes() {
     /** An event committed on this instance: told before the change answers, the hub later. */
     commit(type: string, userId: string | null = null) {
       const event = message(type, userId);
-      for (const l of commitListeners) l([event]);
+      for (const l of commitListeners) l(event.sessionId, [event]);
     },
   };
 }
