@@ -33,6 +33,7 @@ import { costErrors, parseOptions, requestRules } from "../schema/operation-limi
 import type { Services } from "../services";
 import { SharedDelivery, SharedStream, operationFacts, type OperationFacts } from "./shared-delivery";
 import { coalesceSends } from "./socket-writes";
+import { ConnectionAdmission } from "./connection-admission";
 import { DirectMutations } from "./direct-mutations";
 import { directMutations } from "../resolvers/realtime.resolver";
 import { SECURITY_HEADERS } from "../http/security";
@@ -97,12 +98,21 @@ function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): Async
 
 const GRAPHQL_PATH = "/graphql";
 
-/** Answers an upgrade on a path without a WebSocket endpoint: 404, JSON, the security headers, closed. */
-function refuseUpgrade(socket: Duplex): void {
+const REFUSALS = {
+  404: { status: "404 Not Found", message: "Not found.", code: ErrorCode.NOT_FOUND },
+  429: { status: "429 Too Many Requests", message: "Too many connections from this address: retry later.", code: ErrorCode.RATE_LIMITED },
+} as const;
+
+/**
+ * Refuses an upgrade as the HTTP routes answer: JSON, the security headers, closed. 404 on a
+ * path without a WebSocket endpoint, 429 for an address over its connection limits.
+ */
+function refuseUpgrade(socket: Duplex, status: keyof typeof REFUSALS): void {
   socket.on("error", () => undefined); // a client gone meanwhile
-  const body = JSON.stringify({ errors: [{ message: "Not found.", extensions: { code: "NOT_FOUND" } }] });
+  const refusal = REFUSALS[status];
+  const body = JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] });
   const headers = { ...SECURITY_HEADERS, "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)), Connection: "close" };
-  socket.end(`HTTP/1.1 404 Not Found\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${body}`);
+  socket.end(`HTTP/1.1 ${refusal.status}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${body}`);
 }
 
 /** How many distinct documents each instance keeps parsed and validated. */
@@ -139,11 +149,23 @@ export function createRealtimeServer(options: {
   });
   // Upgrades on /graphql only; any other path answers as the HTTP routes do (a JSON 404 with
   // the security headers), not ws's bare HTML 400.
+  const admission = new ConnectionAdmission({
+    maxPending: config.limits.maxPendingSocketsPerIp,
+    maxNewPerMinute: config.limits.maxNewSocketsPerIpPerMinute,
+  });
+  // Ends a socket's pending count once its connection_init is handled.
+  const pendingOf = new WeakMap<WebSocket, () => void>();
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const query = request.url?.indexOf("?") ?? -1;
     const pathname = query === -1 ? request.url : request.url?.slice(0, query);
-    if (pathname === GRAPHQL_PATH) wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
-    else refuseUpgrade(socket);
+    if (pathname !== GRAPHQL_PATH) return refuseUpgrade(socket, 404);
+    const settle = admission.admit(clientAddress(request, trustProxy) ?? "unknown");
+    if (!settle) return refuseUpgrade(socket, 429);
+    socket.once("close", settle); // a failed handshake, or the socket's end
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      pendingOf.set(ws, settle);
+      wss.emit("connection", ws, request);
+    });
   };
   options.httpServer.on("upgrade", onUpgrade);
   const rules = [...specifiedRules, ...requestRules(config.limits, config.introspection)];
@@ -241,6 +263,7 @@ export function createRealtimeServer(options: {
       connectionInitWaitTimeout: config.connectionInitWaitMs,
       onConnect: (ctx) => {
         const state = stateOf(ctx);
+        pendingOf.get(state.socket)?.();
         state.operations = new Map();
         state.subscriptions = new Set();
         const header = ctx.connectionParams?.authorization ?? state.request.headers.authorization;
@@ -345,6 +368,7 @@ export function createRealtimeServer(options: {
       },
     },
     wss,
+    config.wsKeepAliveMs,
   );
 
   wss.on("error", (err) => logger.error({ err }, "websocket server error"));
@@ -373,6 +397,7 @@ export function createRealtimeServer(options: {
     async close() {
       stopAbuseWatch?.();
       stopRevocationWatch();
+      admission.close();
       options.httpServer.off("upgrade", onUpgrade);
       // graphql-ws's dispose closes every client with 1001 and the server itself.
       await server.dispose();

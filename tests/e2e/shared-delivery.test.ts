@@ -37,7 +37,8 @@ for (const backend of backends) {
     let sessionId: string;
 
     before(async () => {
-      server = await startTestServer(backend);
+      // A paused reader answers no ping: the stall below must end by the buffer, not by keepalive.
+      server = await startTestServer(backend, { env: { WS_KEEPALIVE_MS: "120000" } });
       ({ tutor, students: [ann, bob], sessionId } = await activeLesson(server, 2));
     });
     after(() => server?.stop());
