@@ -18,6 +18,23 @@ describe("SlidingWindowLimit", () => {
     limit.close();
   });
 
+  it("decides as a list of every accepted time would, with a limit far above a ring's first size (rings grow)", () => {
+    let now = 0;
+    const limit = new SlidingWindowLimit(100, 1000, () => now);
+    const accepted: number[] = [];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    // Bursts and pauses around the limit: the ring grows from 8 to 100 while times wrap around.
+    for (let i = 0; i < 5000; i++) {
+      now += random() < 0.99 ? random() * 4 : random() * 1500;
+      const expected = accepted.filter((t) => t > now - 1000).length < 100;
+      assert.equal(limit.accept("a"), expected, `call ${i} at ${now}`);
+      if (expected) accepted.push(now);
+    }
+    assert.ok(accepted.length < 5000 && accepted.length > 200, `${accepted.length} accepted`);
+    limit.close();
+  });
+
   it("refuses until the oldest acceptance leaves the window (exactly windowMs later)", () => {
     let now = 0;
     const limit = new SlidingWindowLimit(2, 1000, () => now);
