@@ -7,6 +7,9 @@
 // Usage: node scripts/test.mjs [filter…] [--test-* options for node --test]
 //   filter: a suite name (unit, integration, e2e) or a substring of the test
 //   file's path, e.g. `node scripts/test.mjs unit` or `node scripts/test.mjs auth`.
+//   The faults suite (dist/tests/faults: real Postgres, Redis and API processes that it
+//   kills and restarts itself; `npm run test:faults`) is not part of the default run: only
+//   the filter `faults`, or one naming `faults/…`, selects its files.
 //
 // Environment given to the tests:
 //   TEST_REAL_SERVERS=1     + TEST_DATABASE_URL (admin url; tests create their own
@@ -19,6 +22,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SUITES = ['unit', 'integration', 'e2e'];
+/** Suites only an explicit filter selects (see Usage). */
+const OPT_IN_SUITES = ['faults'];
 const inCI = !!process.env.CI && !['0', 'false'].includes(process.env.CI.toLowerCase());
 
 function fail(message) {
@@ -39,7 +44,9 @@ function walk(dir) {
   );
 }
 let files = [];
-for (const suite of SUITES) {
+const optedIn = OPT_IN_SUITES.filter((suite) => filters.some((f) => f === suite || f.includes(`${suite}/`)));
+for (const suite of [...SUITES, ...optedIn]) {
+  const optIn = OPT_IN_SUITES.includes(suite);
   for (const file of walk(path.join(root, 'dist/tests', suite))) {
     const rel = path.relative(path.join(root, 'dist'), file); // tests/unit/x.test.js
     // tsc never deletes outputs: skip compiled tests whose source is gone.
@@ -47,13 +54,16 @@ for (const suite of SUITES) {
       console.warn(`test: skipping stale ${path.join('dist', rel)} (no ${rel.replace(/\.js$/, '.ts')})`);
       continue;
     }
-    if (filters.length === 0 || filters.some((f) => f === suite || rel.includes(f))) files.push(file);
+    const selected = optIn
+      ? filters.some((f) => f === suite || (f.includes(`${suite}/`) && rel.includes(f)))
+      : filters.length === 0 || filters.some((f) => f === suite || rel.includes(f));
+    if (selected) files.push(file);
   }
 }
 if (files.length === 0) {
   fail(
     filters.length
-      ? `no compiled test file matches ${filters.join(', ')} in dist/tests/{${SUITES}} (did the build run?)`
+      ? `no compiled test file matches ${filters.join(', ')} in dist/tests/{${[...SUITES, ...OPT_IN_SUITES]}} (did the build run?)`
       : `no compiled test files (*.test.js) in dist/tests/{${SUITES}}: run \`npm run build\` first, or add tests`,
   );
 }
@@ -93,8 +103,16 @@ for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15]]) {
 }
 
 const available = servers.realServersAvailable();
+// The faults suite starts (and kills) servers of its own: no shared ones for it alone.
+const onlyOptIn = files.every((file) => OPT_IN_SUITES.some((suite) => file.startsWith(path.join(root, 'dist/tests', suite) + path.sep)));
 let backends = 'embedded (PGlite + in-process pub/sub)';
-if (available.postgres && available.redis) {
+if (onlyOptIn) {
+  if (inCI && !(available.postgres && available.redis)) fail('CI is set but PostgreSQL or Redis is not installed (see .ci/run)');
+  backends = `the suite's own PostgreSQL and Redis${available.postgres && available.redis ? '' : ' (not installed here: skipped)'}`;
+  env.TEST_REAL_SERVERS = available.postgres && available.redis ? '1' : 'skip';
+  delete env.TEST_DATABASE_URL;
+  delete env.TEST_REDIS_URL;
+} else if (available.postgres && available.redis) {
   try {
     const [pg, redis] = await Promise.all([
       servers.startPostgres().then((s) => (running.push(s), s)),
@@ -126,10 +144,20 @@ if (available.postgres && available.redis) {
 console.log(`backends: ${backends}`);
 
 // --- run
+/** `--test-concurrency` exists from node 20.10 and 21. */
+function hasTestConcurrencyFlag() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return major > 20 || (major === 20 && minor >= 10);
+}
 // A test that waits forever (an event that never comes) fails after 10 minutes (node applies it to each test file too) instead of
 // hanging the run; `--test-timeout=…` on the command line overrides it.
 const timeout = nodeTestOptions.some((o) => o.startsWith('--test-timeout')) ? [] : ['--test-timeout=600000'];
-child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...timeout, ...nodeTestOptions, ...files], {
+// Fault files one at a time: each runs its own servers and times its recoveries.
+const concurrency =
+  optedIn.length && !nodeTestOptions.some((o) => o.startsWith('--test-concurrency')) && hasTestConcurrencyFlag()
+    ? ['--test-concurrency=1']
+    : [];
+child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...timeout, ...concurrency, ...nodeTestOptions, ...files], {
   cwd: root,
   env,
   stdio: 'inherit',

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { assertError, codeOf, ok, until } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
-import { watch } from "../support/subscriptions";
+import { closableWatch, watch } from "../support/subscriptions";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
 // Issue 11, finding 10: every limit of HARDENING.md's table is set by an environment variable
@@ -124,26 +124,13 @@ for (const backend of backends) {
 
     it("CURSOR_ABUSE_DROPS: more drops than that within 10 s closes the user's sockets with 4429", T, async () => {
       const { students: [ann], sessionId } = await activeLesson(server, 1);
-      let closedWith: number | undefined;
-      let opened: Promise<unknown> = Promise.resolve();
-      const closed = new Promise<void>((resolve) => {
-        const client = server.wsClient(ann.token, {
-          on: {
-            closed: (event: any) => {
-              closedWith = event.code;
-              resolve();
-            },
-          },
-        });
-        opened = watch(server, ann.token, PRESENCE, { s: sessionId }, client).next();
-      });
-      await opened; // connected: the abuse report has a socket to close
+      const socket = closableWatch(server, ann.token, PRESENCE, { s: sessionId });
+      await socket.ready; // connected: the abuse report has a socket to close
       // 4 a second are accepted: 30 at once are at least 26 drops, far more than 10.
-      for (let round = 0; round < 10 && closedWith === undefined; round++) {
+      for (let round = 0; round < 10 && socket.code === undefined; round++) {
         await Promise.all(Array.from({ length: 30 }, (_, i) => server.gql(MOVE, { s: sessionId, x: i }, ann.token)));
       }
-      await closed;
-      assert.equal(closedWith, 4429);
+      assert.equal(await socket.closed, 4429);
     });
 
     it("MAX_TIMELINE_BUCKETS: that many buckets are served, one more is BAD_USER_INPUT", T, async () => {

@@ -7,7 +7,7 @@ import { PresenceKind, type PresenceFrame } from "../../src/services/presence.se
 import { assertError, codeOf, ok } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
-import { watch } from "../support/subscriptions";
+import { closableWatch, watch } from "../support/subscriptions";
 import { startTestServer, type TestServer } from "../support/test-server";
 
 const TICK_MS = 50;
@@ -259,26 +259,13 @@ for (const backend of backends) {
 
     it("closes the sockets of a user who keeps flooding with 4429", T, async () => {
       const { students: [ann], sessionId } = await activeLesson(server, 1);
-      let closedWith: number | undefined;
-      let socketReady: Promise<unknown> = Promise.resolve();
-      const closed = new Promise<void>((resolve) => {
-        const client = server.wsClient(ann.token, {
-          on: {
-            closed: (event: any) => {
-              closedWith = event.code;
-              resolve();
-            },
-          },
-        });
-        socketReady = watch(server, ann.token, PRESENCE, { s: sessionId }, client).next();
-      });
-      await socketReady; // connected: the abuse report has a socket to close
+      const socket = closableWatch(server, ann.token, PRESENCE, { s: sessionId });
+      await socket.ready; // connected: the abuse report has a socket to close
       // Over 100 drops in 10 s is abuse; the moves go over HTTP, the socket is closed anyway.
-      for (let round = 0; round < 20 && closedWith === undefined; round++) {
+      for (let round = 0; round < 20 && socket.code === undefined; round++) {
         await Promise.all(Array.from({ length: 50 }, (_, i) => move(server, ann, sessionId, i)));
       }
-      await closed;
-      assert.equal(closedWith, 4429);
+      assert.equal(await socket.closed, 4429);
     });
   });
 

@@ -293,6 +293,10 @@ export interface PostgresServer {
   dropDatabase(url: string): Promise<void>;
   /** Fast-shuts the server down (its sessions are cut) and starts it again on the same port and data. */
   restart(): Promise<void>;
+  /** Fast-shuts the server down (its sessions are cut), keeping its data: an outage until {@link start}. */
+  shutdown(): Promise<void>;
+  /** Starts a server that was shut down again on the same port and data; no-op if it is running. */
+  start(): Promise<void>;
   /** Stops the server and deletes its temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -407,6 +411,15 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     async restart() {
       if (stopping) throw new Error('PostgresServer.restart: server was stopped');
       await stopProc(proc, 'SIGINT', 15_000); // SIGINT = "fast" shutdown
+      await launch();
+    },
+    async shutdown() {
+      if (stopping) throw new Error('PostgresServer.shutdown: server was stopped');
+      await stopProc(proc, 'SIGINT', 15_000);
+    },
+    async start() {
+      if (stopping) throw new Error('PostgresServer.start: server was stopped');
+      if (!proc.done) return;
       await launch();
     },
     stop() {

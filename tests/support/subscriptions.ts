@@ -80,3 +80,23 @@ export function watch(server: TestServer, token: string, query: string, variable
   };
   return api;
 }
+
+/**
+ * A subscription on a socket of its own, to watch that socket end: `ready` once its first
+ * frame came, `closed` with the socket's close code (`code` too, once closed).
+ */
+export function closableWatch(server: TestServer, token: string, query: string, variables: Record<string, unknown>) {
+  let code: number | undefined;
+  let ready: Promise<unknown> = Promise.resolve();
+  const closed = new Promise<number>((resolve) => {
+    const client = server.wsClient(token, { on: { closed: (event) => resolve((code = (event as { code: number }).code)) } });
+    ready = watch(server, token, query, variables, client).next();
+  });
+  return {
+    ready,
+    closed,
+    get code() {
+      return code;
+    },
+  };
+}
