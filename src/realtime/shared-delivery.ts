@@ -20,6 +20,9 @@ import type { Services } from "../services";
 import { sendFrame } from "./socket-writes";
 import { type LiveStream, type LiveStreamOptions, type OpenLiveStream } from "./live-stream";
 
+/** Live executions one user's own subscriptions may have running at once on an instance. */
+const LIVE_EXECUTIONS_PER_USER = 1;
+
 /** Formats an execution result for the client (error masking and codes), once per result. */
 export type FormatResult = (result: ExecutionResult, requestId: string) => FormattedExecutionResult;
 
@@ -88,6 +91,8 @@ export interface SubscriberLine {
  */
 export class SharedDelivery {
   private readonly groups = new Map<string, OperationGroup>();
+  /** Live executions running and waiting, per user whose subscriptions alone asked for them. */
+  private readonly slots = new Map<string, { running: number; waiting: Array<() => void> }>();
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -110,8 +115,24 @@ export class SharedDelivery {
     };
   }
 
-  /** Executes `item` for a group and answers its payload as UTF-8 JSON, encoded once for every socket. */
-  async frame(line: SubscriberLine, item: unknown): Promise<Buffer> {
+  /**
+   * Executes `item` for a group and answers its payload as UTF-8 JSON, encoded once for every
+   * socket. A group of one user's subscriptions only (`owner`) waits for one of that user's
+   * LIVE_EXECUTIONS_PER_USER slots: an account holding a thousand distinct operations, each
+   * reading the database on every event, gets its frames later (and RESYNC_REQUIRED if it
+   * cannot keep up), while everyone else's requests and frames go on between them (issue 11,
+   * finding 1). Groups shared by several users never wait.
+   */
+  async frame(line: SubscriberLine, item: unknown, owner?: string): Promise<Buffer> {
+    const release = owner === undefined ? undefined : await this.slot(owner);
+    try {
+      return await this.execute(line, item);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async execute(line: SubscriberLine, item: unknown): Promise<Buffer> {
     this.metrics.liveExecutions.inc();
     const requestId = randomUUID();
     const contextValue = createRequestContext({ requestId, auth: line.auth, clientIp: line.clientIp, services: this.services });
@@ -124,6 +145,24 @@ export class SharedDelivery {
       operationName: line.operationName,
     });
     return Buffer.from(JSON.stringify(result.errors ? this.formatResult(result, requestId) : result));
+  }
+
+  /** One of `userId`'s execution slots, once free; answers its release. */
+  private async slot(userId: string): Promise<() => void> {
+    let slots = this.slots.get(userId);
+    if (!slots) this.slots.set(userId, (slots = { running: 0, waiting: [] }));
+    if (slots.running >= LIVE_EXECUTIONS_PER_USER) await new Promise<void>((resolve) => slots.waiting.push(resolve));
+    else slots.running += 1;
+    return () => {
+      const next = slots.waiting.shift();
+      if (next) {
+        // The slot passes on a later turn, so what else is waiting (requests, other frames) runs first.
+        setImmediate(next);
+        return;
+      }
+      slots.running -= 1;
+      if (slots.running === 0 && this.slots.get(userId) === slots) this.slots.delete(userId);
+    };
   }
 
   reportError(err: unknown): void {
@@ -152,6 +191,8 @@ interface Entry {
 /** The subscribers sharing one operation in one scope, and their frames in order. */
 class OperationGroup {
   readonly members = new Set<SharedStream<unknown>>();
+  /** How many members each user has. */
+  private readonly users = new Map<string, number>();
   private readonly queue: Entry[] = [];
   private draining = false;
 
@@ -171,7 +212,8 @@ class OperationGroup {
       tail.recipients.push(stream);
       return;
     }
-    const frame = this.delivery.frame(stream.line, item);
+    const owner = this.users.size === 1 ? (this.users.keys().next().value as string) : undefined;
+    const frame = this.delivery.frame(stream.line, item, owner);
     frame.catch(() => undefined); // reported when drained
     this.queue.push({ item, frame, recipients: [stream] });
     void this.drain();
@@ -187,8 +229,18 @@ class OperationGroup {
     this.delivery.countSlow();
   }
 
+  join(stream: SharedStream<unknown>): void {
+    this.members.add(stream);
+    const user = stream.line.auth.userId ?? "";
+    this.users.set(user, (this.users.get(user) ?? 0) + 1);
+  }
+
   leave(stream: SharedStream<unknown>): void {
-    this.members.delete(stream);
+    if (!this.members.delete(stream)) return;
+    const user = stream.line.auth.userId ?? "";
+    const left = (this.users.get(user) ?? 1) - 1;
+    if (left > 0) this.users.set(user, left);
+    else this.users.delete(user);
     if (this.members.size === 0) this.onEmpty();
   }
 
@@ -253,7 +305,7 @@ export class SharedStream<T> implements LiveStream<T> {
     readonly line: SubscriberLine,
     private readonly options: LiveStreamOptions,
   ) {
-    group.members.add(this as SharedStream<unknown>);
+    group.join(this as SharedStream<unknown>);
     // A string, not a Buffer: a small Buffer held for the subscription's life would keep a
     // whole pooled 8 KiB slab alive with it.
     this.frameStart = `{"id":${JSON.stringify(line.id)},"type":"next","payload":`;
@@ -266,6 +318,12 @@ export class SharedStream<T> implements LiveStream<T> {
 
   push(item: T): void {
     if (this.finished || this.ending) return;
+    // Frames still waiting for their execution count too: a subscriber whose frames cannot be
+    // prepared as fast as they come is ended like one whose socket cannot drain.
+    if (this.queued + this.unsent >= this.options.buffer.frames) {
+      this.group.countSlow();
+      return this.finish({ error: this.options.overflow() });
+    }
     this.queued += 1;
     this.group.push(item, this as SharedStream<unknown>);
   }
