@@ -23,7 +23,7 @@ export function estimateOpsBytes(applied: readonly AppliedBoardOp[]): number {
  * Writes change a cached board in place (no copy per batch), so they report what they added
  * (`grew`) instead of having the board measured again, which would make a write O(board).
  * The estimate drifts (an update's undo entry holds the old object) until the board is
- * measured again: at every keyframe, written on a new board object rather than in place.
+ * measured again: at every keyframe, whose JSON text the write path has at hand (`measured`).
  */
 export class BoardCache {
   private readonly boards = new Map<string, { state: BoardState; bytes: number }>();
@@ -70,6 +70,13 @@ export class BoardCache {
     if (cached?.state !== state) return;
     this.delete(sessionId);
     this.keep(sessionId, state, cached.bytes + estimateOpsBytes(applied));
+  }
+
+  /** The cached `state` now weighs `bytes` (its JSON text, measured by the caller). */
+  measured(sessionId: string, state: BoardState, bytes: number): void {
+    if (this.boards.get(sessionId)?.state !== state) return;
+    this.delete(sessionId);
+    this.keep(sessionId, state, bytes);
   }
 
   private keep(sessionId: string, state: BoardState, bytes: number): void {

@@ -21,7 +21,7 @@ import {
 import { SessionEventEntity } from "../entities/session-event.entity";
 import type { PermissionKey } from "../entities/participant.entity";
 import { SerialByKey } from "../infra/serial-by-key";
-import { BoardCache } from "./board-cache";
+import { BoardCache, estimateOpsBytes } from "./board-cache";
 import { isUniqueViolation } from "../db/errors";
 import { SessionEntity, SessionStatus } from "../entities/session.entity";
 import { forbidden, invalidInput } from "./errors";
@@ -59,10 +59,16 @@ export interface BoardWriteOptions<R> {
 export interface KeyframeRecorder {
   /** SNAPSHOT_EVERY_EVENTS: a keyframe at every multiple of it. */
   readonly everyEvents: number;
-  /** Takes the keyframes `applied` crossed, in the transaction that stores them. */
-  record(tx: EntityManager, session: SessionEntity, before: BoardState, applied: readonly AppliedBoardOp[], saved: readonly SessionEventEntity[]): Promise<void>;
+  /** Stores `boards` (serialized as the write reached each), each at its event's seq, in the write's transaction. */
+  record(tx: EntityManager, session: SessionEntity, boards: readonly SerializedBoard[], saved: readonly SessionEventEntity[]): Promise<void>;
   /** The latest stored board at or below `boardVersion`, to catch up from instead of version 0. */
   latest(tx: EntityManager, sessionId: string, boardVersion: number): Promise<BoardState | undefined>;
+}
+
+/** A board as JSON text, taken at `version` (a keyframe on the write path). */
+export interface SerializedBoard {
+  version: number;
+  json: string;
 }
 
 /** A session's board as a read sees it: the public board and the last timeline seq it reflects. */
@@ -195,8 +201,8 @@ export class BoardService {
     const ids = Array.isArray(ops) ? ops.map((op) => op.clientOpId) : [];
     let newState: BoardState | undefined;
     let extra: R | undefined;
-    let changedInPlace = false;
-    let appliedInPlace: AppliedBoardOp[] = [];
+    let applied: AppliedBoardOp[] = [];
+    const keyframes: SerializedBoard[] = [];
     const recording = this.store.changeRecording(sessionId, async (tx, session) => {
       // Access and the batch's repeats in one statement: every round trip here holds the lock.
       const { access, repeats } = await this.access.requireForBoardWrite(actorId, session, tx, ids);
@@ -209,27 +215,29 @@ export class BoardService {
       const fresh = (Array.isArray(ops) ? ops : ops(before)).filter((op) => !repeated.has(op.clientOpId));
       // The cached board is changed in place (copying it per batch made a write O(board)):
       // no one else writes it while the session is locked, and read() copies what it shows
-      // before anything else runs. Not when the batch may reach a keyframe, which is
-      // replayed from `before`.
-      const inPlace = !this.reachesKeyframe(before.version, fresh.length);
-      changedInPlace = inPlace;
+      // before anything else runs. A failed transaction drops it from the cache.
       let state = before;
-      const applied: AppliedBoardOp[] = [];
       const conflicts: BoardConflict[] = [];
+      const every = this.keyframes?.everyEvents ?? Infinity;
       try {
-        for (let i = 0; i < fresh.length || i === 0; i += ENGINE_STEP) {
-          // The engine asks for each op's permission in the state the batch has reached, so an
-          // UNDO needs the permission of the op it undoes.
-          const can = options.authorize ? undefined : (permission: BoardPermission) => this.access.holds(access, permission);
-          const step = applyOps(state, fresh.slice(i, i + ENGINE_STEP), actorId, strategy, {
-            can,
+        let done = 0;
+        do {
+          // Never past the next keyframe in one engine call (an op adds at most one version),
+          // so the board is serialized exactly as it stands at the keyframe's version.
+          const chunk = fresh.slice(done, done + Math.min(ENGINE_STEP, every - (state.version % every)));
+          done += chunk.length;
+          const step = applyOps(state, chunk, actorId, strategy, {
+            // The engine asks for each op's permission in the state the batch has reached, so
+            // an UNDO needs the permission of the op it undoes.
+            can: options.authorize ? undefined : (permission: BoardPermission) => this.access.holds(access, permission),
             allowRestore: options.authorize !== undefined,
-            inPlace,
+            inPlace: true,
           });
           state = step.state;
           applied.push(...step.applied);
           conflicts.push(...step.conflicts);
-        }
+          if (step.applied.length > 0 && state.version % every === 0) keyframes.push({ version: state.version, json: JSON.stringify(state) });
+        } while (done < fresh.length);
       } catch (err) {
         if (err instanceof BoardValidationError) throw invalidInput(err.message, { field: "events" });
         if (err instanceof BoardPermissionError) throw forbidden(`You need the ${err.permission} permission for ${err.clientOpId ?? "this operation"}.`);
@@ -238,24 +246,26 @@ export class BoardService {
       // Stored with the session's other counters by the statement that appends the events.
       session.boardVersion = state.version;
       newState = state;
-      if (inPlace) appliedInPlace = applied;
       return {
         result: { repeated, conflicts, version: state.version },
         events: [...toNewEvents(applied, actorId), ...(options.extraEvents ?? [])],
         afterAppend: async (saved) => {
-          await this.keyframes?.record(tx, session, before, applied, saved);
+          if (keyframes.length > 0) await this.keyframes?.record(tx, session, keyframes, saved);
           if (options.afterAppend) extra = await options.afterAppend(tx, session, state, saved);
         },
       };
     });
     const { result, events } = await recording.catch((err: unknown) => {
       // The cached board may hold changes that were never committed.
-      if (changedInPlace) this.cache.delete(sessionId);
+      this.cache.delete(sessionId);
       throw err;
     });
     if (newState) {
-      // In place, the cached object is `newState` already: only its estimate changes.
-      this.cache.grew(sessionId, newState, appliedInPlace);
+      // The cached object is `newState` already: only its estimate changes, measured by the
+      // last keyframe's text when there is one.
+      const last = keyframes.at(-1);
+      if (last) this.cache.measured(sessionId, newState, last.json.length + estimateOpsBytes(applied.filter((op) => op.version > last.version)));
+      else this.cache.grew(sessionId, newState, applied);
       this.cache.offer(sessionId, newState);
     }
     const byOpId = new Map(events.filter((e) => e.boardVersion !== null).map((e) => [e.clientOpId as string, e]));

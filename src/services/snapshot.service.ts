@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { EntityManager } from "typeorm";
 import type { AccessPolicy, SessionAccess } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
-import { BoardValidationError, publicBoard, replayOps, validateBoardContent, type AppliedBoardOp, type BoardContent, type BoardOpInput, type BoardState } from "../board";
+import { BoardValidationError, publicBoard, validateBoardContent, type BoardContent, type BoardOpInput, type BoardState } from "../board";
 import { BoardSnapshotEntity, SnapshotType } from "../entities/board-snapshot.entity";
 import { SEATED } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
-import type { BoardService, KeyframeRecorder } from "./board.service";
+import type { BoardService, KeyframeRecorder, SerializedBoard } from "./board.service";
 import { DomainError, DomainErrorReason, invalidInput, notFound } from "./errors";
 import { decodeIntCursor, encodeIntCursor, pageSize, type Page } from "./pagination";
 import { requireSeated } from "./participant.service";
@@ -88,21 +88,14 @@ export class SnapshotService implements KeyframeRecorder {
     return this.store.db;
   }
 
-  /** KeyframeRecorder: the keyframes the ops `applied` crossed, each at its own event's seq. */
-  async record(tx: EntityManager, session: SessionEntity, before: BoardState, applied: readonly AppliedBoardOp[], saved: readonly SessionEventEntity[]): Promise<void> {
-    const every = this.settings.everyEvents;
-    const keyframes: Array<{ state: BoardState; what: Capture }> = [];
-    let state = before;
-    let done = 0;
-    for (let i = 0; i < applied.length; i++) {
-      if (applied[i].version % every !== 0) continue;
-      state = replayOps(state, applied.slice(done, i + 1));
-      done = i + 1;
-      const event = saved.find((e) => e.boardVersion === applied[i].version);
-      if (!event) continue; // cannot happen: every applied op is stored
-      keyframes.push({ state, what: { type: SnapshotType.AUTO, createdBy: null, keyframe: true, seq: event.seq, timestampMs: event.timestampMs } });
-    }
-    if (keyframes.length > 0) await this.captureAll(tx, session, keyframes);
+  /** KeyframeRecorder: the boards the write serialized at its keyframes, each at its own event's seq. */
+  async record(tx: EntityManager, session: SessionEntity, boards: readonly SerializedBoard[], saved: readonly SessionEventEntity[]): Promise<void> {
+    const keyframes = boards.flatMap(({ version, json }) => {
+      const event = saved.find((e) => e.boardVersion === version);
+      // Always found: every applied op is stored.
+      return event ? [{ json, version, what: { type: SnapshotType.AUTO, createdBy: null, keyframe: true, seq: event.seq, timestampMs: event.timestampMs } }] : [];
+    });
+    await this.captureAll(tx, session, keyframes);
   }
 
   /** KeyframeRecorder: the latest stored board at or below `boardVersion`. */
@@ -120,7 +113,7 @@ export class SnapshotService implements KeyframeRecorder {
    * caller's transaction stores nothing).
    */
   async capture(tx: EntityManager, session: SessionEntity, state: BoardState, what: Capture): Promise<BoardSnapshotEntity> {
-    const [saved] = await this.captureAll(tx, session, [{ state, what }]);
+    const [saved] = await this.captureAll(tx, session, [{ json: JSON.stringify(state), version: state.version, what }]);
     return saved;
   }
 
@@ -129,7 +122,7 @@ export class SnapshotService implements KeyframeRecorder {
    * keyframe) this runs under the session lock: the next number and the seat count are one
    * statement, each board one INSERT, and the row is built here rather than hydrated.
    */
-  private async captureAll(tx: EntityManager, session: SessionEntity, items: Array<{ state: BoardState; what: Capture }>): Promise<BoardSnapshotEntity[]> {
+  private async captureAll(tx: EntityManager, session: SessionEntity, items: Array<SerializedBoard & { what: Capture }>): Promise<BoardSnapshotEntity[]> {
     const [{ next, seated }] = (await tx.query(
       `SELECT (SELECT COALESCE(MAX(version), 0) + 1 FROM board_snapshots WHERE session_id = $1) AS next,
               (SELECT count(*) FROM session_participants WHERE session_id = $1 AND status = ANY($2::text[])) AS seated`,
@@ -137,14 +130,13 @@ export class SnapshotService implements KeyframeRecorder {
     )) as Array<{ next: number | string; seated: number | string }>;
     const participantCount = Number(seated);
     const snapshots: BoardSnapshotEntity[] = [];
-    for (const [i, { state, what }] of items.entries()) {
-      const board = JSON.stringify(state);
+    for (const [i, { json: board, version, what }] of items.entries()) {
       const sizeBytes = Buffer.byteLength(board, "utf8");
       if (what.quotaOwnerId) await this.charge(tx, what.quotaOwnerId, sizeBytes);
       const snapshot = {
         sessionId: session.id,
         version: Number(next) + i,
-        boardVersion: state.version,
+        boardVersion: version,
         seq: what.seq ?? session.lastSeq,
         timestampMs: what.timestampMs ?? session.lastEventMs,
         type: what.type,

@@ -78,4 +78,18 @@ describe("BoardCache", () => {
     assert.equal(cache.get("a"), undefined);
     assert.equal(cache.bytes, 0);
   });
+
+  it("takes a measured size for the cached board only, and evicts by it", () => {
+    const a = board(5);
+    const cache = new BoardCache(estimateBoardBytes(a) * 3);
+    cache.offer("a", a);
+    cache.offer("b", board(5));
+    cache.measured("a", board(5), 1); // not the cached object: ignored
+    assert.equal(cache.bytes, estimateBoardBytes(a) * 2);
+    cache.measured("a", a, estimateBoardBytes(a) * 2); // the board written in place grew
+    assert.equal(cache.bytes, estimateBoardBytes(a) * 3);
+    cache.offer("c", board(5)); // over budget: b, the least recently used, goes
+    assert.equal(cache.get("b"), undefined);
+    assert.equal(cache.get("a"), a);
+  });
 });
