@@ -266,6 +266,10 @@ export class PresenceService {
       if (hub.timelineSeq > subscriber.checkedAtSeq) requireSeated(await this.access.require(viewerId, sessionId));
       connection = await this.connections.hold(sessionId, viewerId);
       if (subscriber.stream.closed) connection.release();
+      // A viewer with presence open is about to move a cursor: its seat is known before its
+      // STATUS frame, so even its first moves cost no statement (a failed lookup leaves them
+      // to look it up themselves).
+      if (!this.seats.has(sessionId, viewerId)) await this.seats.seatedIn(viewerId, sessionId).catch(() => undefined);
       await hub.admit(subscriber);
     } catch (err) {
       // Closed, so a transport's stream never outlives a refused subscription.

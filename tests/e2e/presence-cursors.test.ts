@@ -100,6 +100,14 @@ for (const backend of backends) {
       assert.deepEqual(statements, []);
     });
 
+    it("costs no statement for a participant's first move once its presence stream has started", T, async () => {
+      const { students: [ann], sessionId } = await activeLesson(server);
+      const anns = watch(server, ann.token, PRESENCE, { s: sessionId });
+      assert.equal((await anns.next()).data.presence.kind, "STATUS");
+      assert.deepEqual(await statementsDuring(server, () => moved(server, ann, sessionId, 1)), []);
+      anns.close();
+    });
+
     it("refuses at once a participant who left, was kicked or disconnected, and everyone while paused", T, async () => {
       const { tutor, students: [ann, bob, cid], sessionId } = await activeLesson(server, 3);
       const cids = watch(server, cid.token, PRESENCE, { s: sessionId }); // cid's realtime connection
