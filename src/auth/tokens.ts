@@ -42,7 +42,7 @@ export class TokenService {
   private readonly secret: KeyObject;
   /**
    * Payloads of tokens whose signature, algorithm, issuer and audience were verified, by the
-   * exact token text: a client sends the same token with every request for its lifetime,
+   * SHA-256 of the exact token text: a client sends the same token with every request for its lifetime,
    * and the HMAC and JSON parsing were a tenth of a small request. Expiry is checked on every use.
    */
   private readonly verified = new Map<string, jwt.JwtPayload>();
@@ -118,10 +118,13 @@ export class TokenService {
   }
 
   private verifiedPayload(token: string): jwt.JwtPayload {
-    const known = this.verified.get(token);
+    // By digest, not by the token's text: the text is often a slice of a longer string (an
+    // Authorization header, a connection_init message) that a key would keep alive with it.
+    const key = createHash("sha256").update(token).digest("base64url");
+    const known = this.verified.get(key);
     if (known) {
       if (typeof known.exp === "number" && Date.now() / 1000 > known.exp + this.config.jwtClockToleranceSeconds) {
-        this.verified.delete(token);
+        this.verified.delete(key);
         throw new DomainError(DomainErrorReason.TOKEN_EXPIRED, "The token has expired; sign in again.");
       }
       return known;
@@ -143,7 +146,7 @@ export class TokenService {
       throw invalid();
     }
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
-    this.verified.set(token, payload);
+    this.verified.set(key, payload);
     return payload;
   }
 

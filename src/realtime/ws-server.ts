@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import type { Duplex } from "node:stream";
 import {
@@ -34,6 +33,8 @@ import type { Services } from "../services";
 import { SharedDelivery, SharedStream, operationFacts, type OperationFacts } from "./shared-delivery";
 import { coalesceSends } from "./socket-writes";
 import { ConnectionAdmission } from "./connection-admission";
+import { ExpiryBuckets } from "./expiry-buckets";
+import { newRequestId } from "../infra/request-id";
 import { DirectMutations } from "./direct-mutations";
 import { directMutations } from "../resolvers/realtime.resolver";
 import { SECURITY_HEADERS } from "../http/security";
@@ -55,9 +56,13 @@ type FormatError = (formatted: GraphQLFormattedError, error: unknown, requestId?
 
 interface SocketState {
   socket: WebSocket;
-  request: http.IncomingMessage;
+  /** The upgrade request, until connection_init is handled: not kept for the socket's life. */
+  request?: http.IncomingMessage;
+  /** The client's address, as TRUST_PROXY decides, read from the upgrade request. */
+  clientIp?: string;
   auth?: AuthContext;
-  expiryTimer?: NodeJS.Timeout;
+  /** When the socket's token expires (ms): it is closed 4401 then. */
+  expiresAtMs?: number;
   /** Operation id → request id, for the operations running on this socket. */
   operations: Map<string, string>;
   /** Ids of the subscriptions running on this socket (at most MAX_SUBSCRIPTIONS_PER_SOCKET). */
@@ -188,6 +193,8 @@ export function createRealtimeServer(options: {
   // Subscribed with the first socket, not at boot: a pub/sub subscription made while the
   // Redis subscriber connection is still starting delays its "ready" (and /healthz with it).
   let stopAbuseWatch: (() => void) | undefined;
+  // One timer per second in which tokens expire, not one per socket.
+  const expiries = new ExpiryBuckets<WebSocket>((socket) => socket.close(CloseCode.Unauthorized, "Token expired"));
 
   const stateOf = (ctx: ConnectionContext) => ctx.extra as unknown as SocketState;
 
@@ -266,7 +273,13 @@ export function createRealtimeServer(options: {
         pendingOf.get(state.socket)?.();
         state.operations = new Map();
         state.subscriptions = new Set();
-        const header = ctx.connectionParams?.authorization ?? state.request.headers.authorization;
+        // What the socket needs of the upgrade request and the token is read once: neither the
+        // request (its headers) nor the token's text stay in memory for the socket's life.
+        const request = state.request as http.IncomingMessage;
+        state.request = undefined;
+        state.clientIp = clientAddress(request, trustProxy);
+        const header = ctx.connectionParams?.authorization ?? request.headers.authorization;
+        if (ctx.connectionParams) delete (ctx.connectionParams as Record<string, unknown>).authorization;
         const token = bearerToken(header) ?? (typeof header === "string" && !/\s/.test(header) ? header : undefined);
         let auth: AuthContext | undefined;
         try {
@@ -279,26 +292,22 @@ export function createRealtimeServer(options: {
           return false;
         }
         state.auth = auth;
-        const msLeft = auth.claims.expiresAt.getTime() - Date.now();
-        // Clients refresh their token and reconnect when they see 4401.
-        state.expiryTimer = setTimeout(
-          () => state.socket.close(CloseCode.Unauthorized, "Token expired"),
-          Math.min(Math.max(msLeft, 0), 2 ** 31 - 1),
-        );
         stopAbuseWatch ??= services.presence.onCursorAbuse(closeAbuser);
         const userId = auth.claims.userId;
         const userSockets = socketsByUser.get(userId) ?? new Set<WebSocket>();
         // HARDENING.md: one account cannot hold the instance's sockets (and their subscriptions).
         if (userSockets.size >= config.limits.maxSocketsPerUser) {
-          clearTimeout(state.expiryTimer);
           state.socket.close(CloseCode.RateLimited, "Too many connections");
           return false;
         }
         socketsByUser.set(userId, userSockets.add(state.socket));
         connections.set(state.socket, ctx);
         socketClaims.set(state.socket, auth.claims);
+        // Clients refresh their token and reconnect when they see 4401.
+        state.expiresAtMs = auth.claims.expiresAt.getTime();
+        expiries.add(state.socket, state.expiresAtMs);
         state.socket.once("close", () => {
-          clearTimeout(state.expiryTimer);
+          expiries.delete(state.socket, state.expiresAtMs as number);
           userSockets.delete(state.socket);
           if (userSockets.size === 0 && socketsByUser.get(userId) === userSockets) socketsByUser.delete(userId);
         });
@@ -306,7 +315,7 @@ export function createRealtimeServer(options: {
       },
       onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
         const state = stateOf(ctx);
-        const requestId = randomUUID();
+        const requestId = newRequestId();
         const checked = checkedDocument(payload.query);
         if (!("document" in checked)) return checked.errors;
         const { document } = checked;
@@ -340,7 +349,7 @@ export function createRealtimeServer(options: {
         }
         state.operations.set(id, requestId);
         const auth = state.auth ?? AuthContext.anonymous();
-        const clientIp = clientAddress(state.request, trustProxy);
+        const clientIp = state.clientIp;
         const contextValue = createRequestContext({ requestId, auth, clientIp, services });
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           const facts = factsOf(checked, payload.operationName);
@@ -368,8 +377,24 @@ export function createRealtimeServer(options: {
       },
     },
     wss,
-    config.wsKeepAliveMs,
+    0, // the keepalive below, one timer for every socket
   );
+
+  // WS_KEEPALIVE_MS: every socket is pinged this often and dropped when it has not answered
+  // the previous ping by then. One timer for all (graphql-ws's own is a timer, a closure and
+  // a listener per socket).
+  const answered = new WeakSet<WebSocket>();
+  function markAnswered(this: WebSocket) {
+    answered.add(this);
+  }
+  const keepAlive = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (socket.readyState !== socket.OPEN) continue;
+      if (answered.delete(socket)) socket.ping();
+      else socket.terminate();
+    }
+  }, config.wsKeepAliveMs);
+  keepAlive.unref();
 
   wss.on("error", (err) => logger.error({ err }, "websocket server error"));
   wss.on("connection", (socket) => {
@@ -382,6 +407,8 @@ export function createRealtimeServer(options: {
       if (socket.readyState === socket.OPEN) socket.close(1011, "Internal server error");
     });
     coalesceSends(socket);
+    answered.add(socket);
+    socket.on("pong", markAnswered);
     // The mutations sent many times a second (cursor moves) are answered here; every other
     // message reaches graphql-ws's own listener as it came.
     const graphqlWs = socket.listeners("message") as Array<(data: RawData, isBinary: boolean) => void>;
@@ -398,6 +425,8 @@ export function createRealtimeServer(options: {
       stopAbuseWatch?.();
       stopRevocationWatch();
       admission.close();
+      expiries.close();
+      clearInterval(keepAlive);
       options.httpServer.off("upgrade", onUpgrade);
       // graphql-ws's dispose closes every client with 1001 and the server itself.
       await server.dispose();

@@ -5,6 +5,7 @@ import { afterEach, after, before, describe, it } from "node:test";
 import type { GraphQLFormattedError } from "graphql";
 import type { Client, FormattedExecutionResult } from "graphql-ws";
 import jwt from "jsonwebtoken";
+import WebSocket from "ws";
 import { UserRole } from "../../src/entities/user.entity";
 import { backends } from "../support/backends";
 import { Inbox, ackedSocket, rawSocket, terminateRawSockets } from "../support/raw-socket";
@@ -527,6 +528,34 @@ for (const backend of backends) {
         assert.ok(closedAt <= exp! * 1000 + 2000, `closed ${closedAt - exp! * 1000} ms after the token expired`);
         const ended = await sub.event();
         assert.ok("error" in ended && (ended.error as { code?: number }).code === 4401, describeEvent(ended));
+      });
+    });
+
+    describe("keepalive", () => {
+      let pinging: TestServer;
+      before(async () => {
+        pinging = await startTestServer(backend, { env: { WS_KEEPALIVE_MS: "1000" } });
+      });
+      after(() => pinging?.stop());
+
+      it("pings every WS_KEEPALIVE_MS, keeps a socket that answers and drops one that does not", T, async () => {
+        const someone = await registerUser(pinging);
+        const open = (autoPong: boolean) =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(pinging.wsUrl, ["graphql-transport-ws"], { autoPong });
+            ws.once("open", () => resolve(ws));
+            ws.once("error", reject);
+          });
+        const [answering, silent] = await Promise.all([open(true), open(false)]);
+        for (const ws of [answering, silent]) ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${someone.token}` } }));
+        const silentClosed = new Promise<number>((resolve) => silent.once("close", resolve));
+        let pings = 0;
+        const thirdPing = new Promise<void>((resolve) => answering.on("ping", () => ++pings === 3 && resolve()));
+        // The silent socket is pinged once and dropped at the next round, without a close frame.
+        assert.equal(await silentClosed, 1006);
+        await thirdPing;
+        assert.equal(answering.readyState, WebSocket.OPEN);
+        answering.close();
       });
     });
 
