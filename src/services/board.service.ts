@@ -71,6 +71,9 @@ export interface SerializedBoard {
   json: string;
 }
 
+/** A write's answer, and the announcement of its events it waits for (SessionStore.changeRecording). */
+type Published<T> = T & { published: Promise<void> };
+
 /** A session's board as a read sees it: the public board and the last timeline seq it reflects. */
 export interface BoardRead {
   board: PublicBoard;
@@ -123,7 +126,8 @@ export class BoardService {
    * snapshots): under the session lock, `ops` (or `ops(board)`, computed from the locked
    * board) applied in steps of the engine's batch bound, stored as board events with `extraEvents`
    * after them, keyframes recorded, `afterAppend` run, committed, then published.
-   * `authorize` replaces the per-op permission check for server-made ops.
+   * `authorize` replaces the per-op permission check for server-made ops. The session's next
+   * write on this instance starts at this one's commit; this one answers once it is published.
    */
   async write<R = undefined>(
     actorId: string,
@@ -132,10 +136,12 @@ export class BoardService {
     strategy: ConflictStrategy,
     options: BoardWriteOptions<R> = {},
   ): Promise<ApplyBoardResult & { extra?: R }> {
-    return this.writes.run(sessionId, async () => {
+    const { published, ...result } = await this.writes.run(sessionId, async () => {
       const plain = Array.isArray(ops) && !options.authorize && !options.extraEvents && !options.afterAppend;
       return (plain && (await this.writeOnCachedBoard(actorId, sessionId, ops, strategy))) || this.writeLocked(actorId, sessionId, ops, strategy, options);
     });
+    await published;
+    return result;
   }
 
   /**
@@ -147,7 +153,7 @@ export class BoardService {
    * refuses (the locked path answers access errors first), nothing to store, or a guard that
    * failed (another instance wrote, a repeat, a permission, the session's status).
    */
-  private async writeOnCachedBoard(actorId: string, sessionId: string, ops: BoardOpInput[], strategy: ConflictStrategy): Promise<ApplyBoardResult | undefined> {
+  private async writeOnCachedBoard(actorId: string, sessionId: string, ops: BoardOpInput[], strategy: ConflictStrategy): Promise<Published<ApplyBoardResult> | undefined> {
     const before = this.cache.get(sessionId);
     if (!before || this.reachesKeyframe(before.version, ops.length)) return undefined;
     const baseVersion = before.version;
@@ -165,9 +171,9 @@ export class BoardService {
       return undefined;
     }
     const events = toNewEvents(step.applied, actorId);
-    let saved: SessionEventEntity[] | undefined;
+    let appended: Awaited<ReturnType<SessionStore["appendIf"]>>;
     try {
-      saved = await this.store.appendIf(sessionId, events, step.state.version, (param) => {
+      appended = await this.store.appendIf(sessionId, events, step.state.version, (param) => {
         const actor = param(actorId);
         return `s.status = ${param(SessionStatus.ACTIVE)} AND s.board_version = ${param(baseVersion)}
           AND NOT EXISTS (SELECT 1 FROM session_events e
@@ -181,13 +187,18 @@ export class BoardService {
         throw err;
       }
     }
-    if (!saved) {
+    if (!appended) {
       undo();
       return undefined;
     }
     this.cache.grew(sessionId, step.state, step.applied);
-    const byOpId = new Map(saved.map((e) => [e.clientOpId as string, e]));
-    return { accepted: ops.flatMap((op) => byOpId.get(op.clientOpId) ?? []), conflicts: step.conflicts, version: step.state.version };
+    const byOpId = new Map(appended.saved.map((e) => [e.clientOpId as string, e]));
+    return {
+      accepted: ops.flatMap((op) => byOpId.get(op.clientOpId) ?? []),
+      conflicts: step.conflicts,
+      version: step.state.version,
+      published: appended.published,
+    };
   }
 
   /** The locked path of `write`: one transaction under the session lock. */
@@ -197,7 +208,7 @@ export class BoardService {
     ops: BoardOpInput[] | ((board: BoardState) => BoardOpInput[]),
     strategy: ConflictStrategy,
     options: BoardWriteOptions<R>,
-  ): Promise<ApplyBoardResult & { extra?: R }> {
+  ): Promise<Published<ApplyBoardResult & { extra?: R }>> {
     const ids = Array.isArray(ops) ? ops.map((op) => op.clientOpId) : [];
     let newState: BoardState | undefined;
     let extra: R | undefined;
@@ -255,7 +266,7 @@ export class BoardService {
         },
       };
     });
-    const { result, events } = await recording.catch((err: unknown) => {
+    const { result, events, published } = await recording.catch((err: unknown) => {
       // The cached board may hold changes that were never committed.
       this.cache.delete(sessionId);
       throw err;
@@ -273,7 +284,7 @@ export class BoardService {
       const event = result.repeated.get(id) ?? byOpId.get(id);
       return event ? [event] : [];
     });
-    return { accepted, conflicts: result.conflicts, version: result.version, extra };
+    return { accepted, conflicts: result.conflicts, version: result.version, extra, published };
   }
 
   /** Whether `count` ops from `version` reach a keyframe (SNAPSHOT_EVERY_EVENTS), which is replayed from the board before them. */

@@ -48,14 +48,21 @@ export class SessionStore {
 
   /** Runs `change` holding the lock of `sessionId` (NOT_FOUND when it does not exist). */
   async change<T>(sessionId: string, change: (tx: EntityManager, session: SessionEntity) => Promise<SessionChange<T>>): Promise<T> {
-    return (await this.changeRecording(sessionId, change)).result;
+    const { result, published } = await this.changeRecording(sessionId, change);
+    await published;
+    return result;
   }
 
-  /** Like `change`, also answering the events it stored (after commit and publish). */
+  /**
+   * Like `change`, also answering the events it stored, once committed; `published` settles
+   * once they are announced too (this instance's listeners have them already). A caller that
+   * orders its writes (BoardService) lets the next one start at commit, not after the
+   * announcement's round trip, and answers after both.
+   */
   async changeRecording<T>(
     sessionId: string,
     change: (tx: EntityManager, session: SessionEntity) => Promise<SessionChange<T>>,
-  ): Promise<{ result: T; events: SessionEventEntity[] }> {
+  ): Promise<{ result: T; events: SessionEventEntity[]; published: Promise<void> }> {
     const { result, events } = await this.db.transaction(async (tx) => {
       const session = await lockSession(tx, sessionId);
       const outcome = await change(tx, session);
@@ -63,19 +70,23 @@ export class SessionStore {
       await outcome.afterAppend?.(saved);
       return { result: outcome.result, events: saved };
     });
-    await this.publish(events.map(toMessage));
-    return { result, events };
+    return { result, events, published: this.publish(events.map(toMessage)) };
   }
 
   /**
    * Appends `events` without a transaction when `condition` holds for the session row as its
-   * lock is granted (appendEventsIf), then publishes them; undefined, with nothing written or
-   * published, when it does not: the caller then takes `changeRecording`.
+   * lock is granted (appendEventsIf), then publishes them (`published`, as changeRecording);
+   * undefined, with nothing written or published, when it does not: the caller then takes
+   * `changeRecording`.
    */
-  async appendIf(sessionId: string, events: readonly NewSessionEvent[], boardVersion: number, condition: SqlCondition): Promise<SessionEventEntity[] | undefined> {
+  async appendIf(
+    sessionId: string,
+    events: readonly NewSessionEvent[],
+    boardVersion: number,
+    condition: SqlCondition,
+  ): Promise<{ saved: SessionEventEntity[]; published: Promise<void> } | undefined> {
     const saved = await appendEventsIf(this.db, sessionId, events, boardVersion, condition);
-    if (saved) await this.publish(saved.map(toMessage));
-    return saved;
+    return saved && { saved, published: this.publish(saved.map(toMessage)) };
   }
 
   /**
@@ -138,7 +149,9 @@ export class SessionStore {
 
   /**
    * Announces committed events, one message per session per commit (a 500-op batch is one
-   * publish); a lost announcement is recovered by seq from the timeline.
+   * publish); a lost announcement is recovered by seq from the timeline. This instance's
+   * commit listeners have them before it answers (synchronously), and successive calls
+   * publish in the order they were made.
    */
   async publish(messages: readonly TimelineMessage[]): Promise<void> {
     const bySession = new Map<string, TimelineMessage[]>();
