@@ -17,7 +17,7 @@ import type { Metrics } from "../infra/metrics";
 import { createRequestContext } from "../resolvers/context";
 import { VIEWER_DEPENDENT } from "../schema/viewer-dependent";
 import type { Services } from "../services";
-import { sendFrame } from "./socket-writes";
+import { frameHeaderBytes, sendFrame, writeTextFrameHeader } from "./socket-writes";
 import { type LiveStream, type LiveStreamOptions, type OpenLiveStream } from "./live-stream";
 
 /** Live executions one user's own subscriptions may have running at once on an instance. */
@@ -358,10 +358,14 @@ export class SharedStream<T> implements LiveStream<T> {
       return this.finish({ error: this.options.overflow() });
     }
     this.unsent += 1;
-    // Bytes copied, not encoded again per subscriber; still a text frame, as graphql-ws sends.
-    const frame = Buffer.allocUnsafe(this.frameStartBytes + payload.length + 1);
-    frame.write(this.frameStart, 0);
-    payload.copy(frame, this.frameStartBytes);
+    // Bytes copied, not encoded again per subscriber; one buffer with its WebSocket header,
+    // a text frame as graphql-ws sends.
+    const textBytes = this.frameStartBytes + payload.length + 1;
+    const header = frameHeaderBytes(textBytes);
+    const frame = Buffer.allocUnsafe(header + textBytes);
+    writeTextFrameHeader(frame, textBytes);
+    frame.write(this.frameStart, header);
+    payload.copy(frame, header + this.frameStartBytes);
     frame[frame.length - 1] = 0x7d; // "}"
     sendFrame(socket, frame, this.flushed);
   }

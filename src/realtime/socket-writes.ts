@@ -33,13 +33,40 @@ function uncorkAll(): void {
   corked.clear();
 }
 
+/** Bytes of the WebSocket header of an unmasked frame (server to client) with `payloadBytes`. */
+export function frameHeaderBytes(payloadBytes: number): number {
+  return payloadBytes < 126 ? 2 : payloadBytes < 65_536 ? 4 : 10;
+}
+
 /**
- * Writes a prepared text frame; `flushed` runs once it has left this process, not when it is
+ * Writes the header of a final, unmasked text frame of `payloadBytes` at the start of `frame`
+ * (RFC 6455 5.2; frameHeaderBytes long), as ws would: the payload follows it in the buffer.
+ */
+export function writeTextFrameHeader(frame: Buffer, payloadBytes: number): void {
+  frame[0] = 0x81; // FIN, text
+  if (payloadBytes < 126) frame[1] = payloadBytes;
+  else if (payloadBytes < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(payloadBytes, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(payloadBytes / 2 ** 32), 2);
+    frame.writeUInt32BE(payloadBytes % 2 ** 32, 6);
+  }
+}
+
+/**
+ * Writes a complete text frame (header included, see writeTextFrameHeader) to an open
+ * socket's connection in one buffer: no framing, header buffer or vectored write of ws's per
+ * subscriber, and in order with ws's own sends, which go to the same connection at once (no
+ * compression is negotiated). `flushed` runs once it has left this process, not when it is
  * queued (SharedStream counts the frames a slow socket has not taken yet).
  */
 export function sendFrame(socket: WebSocket, frame: Buffer, flushed: () => void): void {
+  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  if (!raw || socket.readyState !== socket.OPEN) return flushed();
   corkUntilNextTick(socket);
-  WebSocket.prototype.send.call(socket, frame, { binary: false }, flushed);
+  raw.write(frame, () => flushed());
 }
 
 /**
