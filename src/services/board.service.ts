@@ -212,7 +212,7 @@ export class BoardService {
     const ids = Array.isArray(ops) ? ops.map((op) => op.clientOpId) : [];
     let newState: BoardState | undefined;
     let extra: R | undefined;
-    let applied: AppliedBoardOp[] = [];
+    const applied: AppliedBoardOp[] = [];
     const keyframes: SerializedBoard[] = [];
     const recording = this.store.changeRecording(sessionId, async (tx, session) => {
       // Access and the batch's repeats in one statement: every round trip here holds the lock.
