@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import { RedisPubSub } from "graphql-redis-subscriptions";
@@ -12,6 +13,12 @@ import type { Topic } from "./topics";
 export interface EventBus {
   /** Delivers `payload` to every subscriber of `topic` on every instance. */
   publish<T>(topic: Topic<T>, payload: T): Promise<void>;
+  /**
+   * Delivers `payload` to the subscribers of `topic` on the other instances only: the caller
+   * has told this instance's own already (a commit's events, which SessionStore hands to its
+   * listeners before publishing), so its copy would only be read and dropped here.
+   */
+  announce<T extends object>(topic: Topic<T>, payload: T): Promise<void>;
   /**
    * A stream of the topic's payloads. Resolves once the subscription is live, so anything
    * published after that reaches it; iterator `return()` unsubscribes.
@@ -35,6 +42,9 @@ export class MemoryEventBus implements EventBus {
   async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
     this.emitter.emit(topic.channel, structuredClone(payload));
   }
+
+  /** One process: there are no other instances. */
+  async announce(): Promise<void> {}
 
   async subscribe<T>(topic: Topic<T>): Promise<AsyncIterableIterator<T>> {
     const listener = (payload: T) => queue.push(payload);
@@ -63,6 +73,13 @@ export class MemoryEventBus implements EventBus {
  */
 export class RedisEventBus implements EventBus {
   private readonly pubsub: RedisPubSub;
+  /**
+   * How an announcement from this instance begins: `{"$origin":"<id>"`. Recognised by its
+   * first bytes, so this instance's own copy is dropped without being parsed; other
+   * instances read the field as one more (ignored) member of the payload.
+   */
+  private readonly origin = randomUUID();
+  private readonly ownPrefix = Buffer.from(`{"${ORIGIN}":${JSON.stringify(this.origin)}`);
   private readonly resubscribed = new Set<() => void>();
   /** Set by close(): subscriptions ending after it (sockets still closing at shutdown) send nothing. */
   private closed = false;
@@ -72,7 +89,16 @@ export class RedisEventBus implements EventBus {
     private readonly subscriber: Redis,
     private readonly prefix: string,
   ) {
-    this.pubsub = new RedisPubSub({ publisher, subscriber, serializer: serialize, deserializer: deserialize });
+    const ownPrefix = this.ownPrefix;
+    this.pubsub = new RedisPubSub({
+      publisher,
+      subscriber,
+      serializer: serialize,
+      deserializer: (message: string | Buffer) => {
+        const own = typeof message === "string" ? message.startsWith(ownPrefix.toString()) : message.subarray(0, ownPrefix.length).equals(ownPrefix);
+        return own ? OWN_ANNOUNCEMENT : deserialize(message);
+      },
+    });
     let connectedBefore = subscriber.status === "ready";
     subscriber.on("ready", () => {
       if (!connectedBefore) {
@@ -97,6 +123,10 @@ export class RedisEventBus implements EventBus {
     await this.pubsub.publish(this.prefix + topic.channel, payload);
   }
 
+  async announce<T extends object>(topic: Topic<T>, payload: T): Promise<void> {
+    await this.pubsub.publish(this.prefix + topic.channel, { [ORIGIN]: this.origin, ...payload });
+  }
+
   async subscribe<T>(topic: Topic<T>): Promise<AsyncIterableIterator<T>> {
     let subscriptionId: number | undefined;
     let closed = false;
@@ -106,7 +136,7 @@ export class RedisEventBus implements EventBus {
       // would be an unhandled rejection.
       if (subscriptionId !== undefined && !this.closed) this.pubsub.unsubscribe(subscriptionId);
     });
-    subscriptionId = await this.pubsub.subscribe<T>(this.prefix + topic.channel, (payload) => queue.push(payload));
+    subscriptionId = await this.pubsub.subscribe<T>(this.prefix + topic.channel, (payload) => payload !== OWN_ANNOUNCEMENT && queue.push(payload));
     if (closed) this.pubsub.unsubscribe(subscriptionId);
     return queue;
   }
@@ -121,6 +151,11 @@ export class RedisEventBus implements EventBus {
     await closeRedis(this.subscriber);
   }
 }
+
+/** The member naming the instance an announcement came from (RedisEventBus.announce). */
+const ORIGIN = "$origin";
+/** What the deserializer answers for this instance's own announcement: dropped, never parsed. */
+const OWN_ANNOUNCEMENT = Symbol("own announcement") as never;
 
 /** JSON with Dates kept: `{"$date": "<ISO>"}` stands for a Date. */
 export function serialize(value: unknown): string {

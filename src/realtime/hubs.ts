@@ -54,6 +54,11 @@ export class HubRegistry<M, H extends Hub<M>> {
     return hub && !hub.isClosed ? hub : undefined;
   }
 
+  /** The key's hub while it is still opening (undefined once open, or when there is none). */
+  opening(key: string): Promise<H> | undefined {
+    return this.ready.has(key) ? undefined : this.hubs.get(key);
+  }
+
   /** Removes `member`; the last one closes the hub. */
   leave(key: string, hub: H, member: M): void {
     if (!hub.members.delete(member) || hub.members.size > 0) return;

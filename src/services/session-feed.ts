@@ -73,9 +73,15 @@ export class SessionFeed {
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     this.hubs = new HubRegistry((sessionId) => TimelineHub.open(sessionId, this.db, this.bus, this.options, this.onError));
-    // What this instance commits reaches its own subscribers at once, not after a round trip
-    // through pub/sub (whose copy the hub then skips as already delivered).
-    commits.onCommit((sessionId, events) => this.hubs.current(sessionId)?.hear({ sessionId, events }));
+    // This instance's commits reach its hubs from here, not through the bus (which announces
+    // them to the other instances only). A hub still opening may have read the timeline's end
+    // before the commit: it hears it once open (an event it has already is skipped by seq).
+    commits.onCommit((sessionId, events) => {
+      const announcement = { sessionId, events };
+      const hub = this.hubs.current(sessionId);
+      if (hub) hub.hear(announcement);
+      else void this.hubs.opening(sessionId)?.then((opened) => opened.hear(announcement), () => undefined);
+    });
   }
 
   /** Sessions whose timeline this instance follows. */
@@ -267,7 +273,7 @@ class TimelineHub {
       latestSeq(db, sessionId)
         .then(async (seq) => {
           hub.work.push({ sessionId, latestSeq: seq }); // this instance, even while the bus is down
-          await bus.publish(topics.sessionTimeline(sessionId), { sessionId, latestSeq: seq });
+          await bus.announce(topics.sessionTimeline(sessionId), { sessionId, latestSeq: seq });
         })
         .catch(onError);
     }, heartbeatMs);

@@ -162,7 +162,8 @@ export class SessionStore {
     }
     for (const [sessionId, events] of bySession) for (const listener of this.commitListeners) listener(sessionId, events);
     await Promise.all(
-      [...bySession].map(([sessionId, events]) => this.bus.publish(topics.sessionTimeline(sessionId), { sessionId, events }).catch(() => undefined)),
+      // To the other instances: this one's hubs have them from the listeners above.
+      [...bySession].map(([sessionId, events]) => this.bus.announce(topics.sessionTimeline(sessionId), { sessionId, events }).catch(() => undefined)),
     );
   }
 }

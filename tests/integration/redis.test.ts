@@ -56,6 +56,20 @@ describe("Redis pub/sub and rate limits [real]", { skip: real.skip }, () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it("announces to the other instances only: the announcer's own subscribers never see it", async () => {
+    const a = instance(redis.url, "announce-test:");
+    const b = instance(redis.url, "announce-test:");
+    const topic: Topic<{ n: number }> = { channel: "announced" };
+    const [streamA, streamB] = await Promise.all([a.bus.subscribe(topic), b.bus.subscribe(topic)]);
+    await a.bus.announce(topic, { n: 1 });
+    await a.bus.publish(topic, { n: 2 });
+    // B gets both, in order (the origin is one more member it ignores); A only its publish.
+    assert.equal((await streamB.next()).value.n, 1);
+    assert.equal((await streamB.next()).value.n, 2);
+    assert.deepEqual((await streamA.next()).value, { n: 2 });
+    await Promise.all([streamA.return!(), streamB.return!(), a.close(), b.close()]);
+  });
+
   it("keeps prefixes apart, so deployments can share one Redis", async () => {
     const a = instance(redis.url, "one:");
     const b = instance(redis.url, "two:");
