@@ -13,9 +13,9 @@ import { JOB_QUEUE } from "../../src/jobs/bullmq-scheduler";
 import type { JobContext, JobDefinition } from "../../src/jobs/job";
 import { UnknownJobError, type JobRun } from "../../src/jobs/job-runner";
 import { createJobScheduler, type JobScheduler } from "../../src/jobs/scheduler";
-import { topics } from "../../src/realtime/topics";
 import type { Services } from "../../src/services";
 import { backends, real, testRedisUrl } from "../support/backends";
+import { watch } from "../support/subscriptions";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 import { runNode, type NodeRun } from "../support/node-process";
 
@@ -107,12 +107,13 @@ for (const backend of backends) {
       const future = await createSession(server, tutor.token, { start: HOUR, end: 2 * HOUR });
       const unscheduled = await createSession(server, tutor.token); // WAITING without an end: never expires
 
-      // Published after commit: a subscriber of the session's timeline hears the expiry.
-      const stream = await server.app.bus.subscribe(topics.sessionTimeline(scheduled));
+      // Delivered live after commit: a subscriber of the session's timeline, past its backfill
+      // (SESSION_CREATED), hears the expiry, and its stream ends there.
+      const system = watch(server, tutor.token, `subscription($s: ID!) { systemEvents(sessionId: $s, afterSeq: 0) { kind status } }`, { s: scheduled });
+      assert.deepEqual((await system.next()).data.systemEvents, { kind: "SESSION_STATUS", status: "SCHEDULED" });
       assert.equal(await server.app.jobs.runNow("expire-sessions"), "expired 2 sessions");
-      const { value: published } = await stream.next();
-      assert.deepEqual(published.events.map((e: { type: string }) => e.type), ["SESSION_EXPIRE"]);
-      await stream.return!();
+      assert.deepEqual((await system.next()).data.systemEvents, { kind: "SESSION_STATUS", status: "EXPIRED" });
+      await system.ended;
 
       const expected: Record<string, string> = { [scheduled]: "EXPIRED", [waiting]: "EXPIRED", [inGrace]: "SCHEDULED", [future]: "SCHEDULED", [unscheduled]: "WAITING" };
       for (const [id, status] of Object.entries(expected)) assert.equal(await statusOf(server, tutor.token, id), status, id);
