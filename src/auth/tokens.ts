@@ -42,8 +42,9 @@ export class TokenService {
   private readonly secret: KeyObject;
   /**
    * Payloads of tokens whose signature, algorithm, issuer and audience were verified, by the
-   * SHA-256 of the exact token text: a client sends the same token with every request for its lifetime,
-   * and the HMAC and JSON parsing were a tenth of a small request. Expiry is checked on every use.
+   * SHA-256 of the exact token text: a client sends the same token with every request for its
+   * lifetime, and the HMAC and JSON parsing were a tenth of a small request. Expiry is checked
+   * on every use.
    */
   private readonly verified = new Map<string, jwt.JwtPayload>();
   /** Revoked tokens: checked on every verify, remembered tokens included. */

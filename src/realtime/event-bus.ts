@@ -94,9 +94,10 @@ export class RedisEventBus implements EventBus {
       publisher,
       subscriber,
       serializer: serialize,
+      // graphql-redis-subscriptions hands every message over as a Buffer.
       deserializer: (message: string | Buffer) => {
-        const own = typeof message === "string" ? message.startsWith(ownPrefix.toString()) : message.subarray(0, ownPrefix.length).equals(ownPrefix);
-        return own ? OWN_ANNOUNCEMENT : deserialize(message);
+        const bytes = typeof message === "string" ? Buffer.from(message) : message;
+        return bytes.subarray(0, ownPrefix.length).equals(ownPrefix) ? OWN_ANNOUNCEMENT : deserialize(bytes);
       },
     });
     let connectedBefore = subscriber.status === "ready";

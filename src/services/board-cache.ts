@@ -67,9 +67,7 @@ export class BoardCache {
   /** The cached `state` was changed in place by `applied`: its estimate grows by what they add. */
   grew(sessionId: string, state: BoardState, applied: readonly AppliedBoardOp[]): void {
     const cached = this.boards.get(sessionId);
-    if (cached?.state !== state) return;
-    this.delete(sessionId);
-    this.keep(sessionId, state, cached.bytes + estimateOpsBytes(applied));
+    if (cached) this.measured(sessionId, state, cached.bytes + estimateOpsBytes(applied));
   }
 
   /** The cached `state` now weighs `bytes` (its JSON text, measured by the caller). */
