@@ -5,7 +5,8 @@
  * second per subscriber (the project coalesces to one frame per CURSOR_TICK_MS) and CPU
  * seconds of the server process per delivered position: another user's position that is new
  * to the subscriber (differs from the last one it saw of that user), on both sides alike, so
- * a frame that repeats unchanged cursors delivers nothing. Checked: no more than one frame
+ * a frame that repeats unchanged cursors delivers nothing. Measured after a second of the same
+ * moves on both sides (each project round is a fresh process). Checked: no more than one frame
  * per tick per subscriber, and every subscriber ends with every user's last accepted
  * position.
  */
@@ -33,6 +34,8 @@ interface RoundArgs {
   pid: number;
   sessions: Array<{ id: string; users: Array<{ id: string; token: string }> }>;
   durationMs: number;
+  /** Moves before the measured window (same rate), not counted. */
+  warmUpMs: number;
 }
 
 interface RoundResult {
@@ -131,24 +134,37 @@ export const remote = {
       movers.push(m);
     });
 
-    // Every user moves every 1000/HZ ms, their phases spread over the period.
+    // Every user moves every 1000/HZ ms, their phases spread over the period. The first
+    // WARM_UP_MS of moves are not measured, on either side: a fresh server process compiles
+    // its hot paths then, while the baseline relay, one process for every round, is warm
+    // from its first round on.
     const period = 1000 / HZ;
-    const cpu0 = cpuSeconds(a.pid);
-    const t0 = performance.now();
-    const next = movers.map((_, i) => t0 + (i * period) / movers.length);
+    const start = performance.now();
+    const next = movers.map((_, i) => start + (i * period) / movers.length);
+    let sent = 0;
+    let cpu0 = 0;
+    let t0 = Infinity;
     let moves = 0;
     while (performance.now() - t0 < a.durationMs) {
       const now = performance.now();
+      if (t0 === Infinity && now - start >= a.warmUpMs) {
+        cpu0 = cpuSeconds(a.pid);
+        t0 = now;
+        positions = 0;
+        dropped = 0;
+      }
       for (const [i, m] of movers.entries()) {
         while (next[i] <= now) {
-          m.send(moves++);
+          m.send(sent++);
+          if (t0 !== Infinity) moves++;
           next[i] += period;
         }
       }
       await sleep(2);
     }
-    const windowMs = performance.now() - t0;
-    const framesInWindow = movers.map((m) => m.frames.filter((t) => t <= t0 + windowMs).length);
+    // Frames are counted in [t0, t0 + durationMs): a whole number of ticks.
+    const windowMs = a.durationMs;
+    const framesInWindow = movers.map((m) => m.frames.filter((t) => t >= t0 && t < t0 + windowMs).length);
     // Eventually every subscriber shows every user's last accepted position.
     const deadline = performance.now() + SETTLE_MS;
     const behind = () =>
@@ -161,7 +177,7 @@ export const remote = {
     const problems: string[] = [];
     const failed = movers.filter((m) => m.error);
     if (failed.length) problems.push(`${failed.length} users' operations failed, e.g. ${failed[0].error}`);
-    if (pendingMoves > 0) problems.push(`${pendingMoves} of ${moves} moves still unanswered ${SETTLE_MS / 1000} s after the last one was sent`);
+    if (pendingMoves > 0) problems.push(`${pendingMoves} of ${sent} moves still unanswered ${SETTLE_MS / 1000} s after the last one was sent`);
     const late = behind();
     if (late.length > 0) {
       // Which side lost it: the position the server keeps (a fresh subscriber's STATUS frame,
@@ -244,6 +260,7 @@ export const cursors: Scenario = {
   async run(ctx) {
     const sessionCount = scaled(SESSIONS, 1);
     const durationMs = scaledMs(3000);
+    const warmUpMs = scaledMs(1000);
     const [tutor] = await ctx.stack.seedUsers("cursors-tutor", 1, "TUTOR");
     const students = await ctx.stack.seedUsers("cursors-student", sessionCount * USERS, "STUDENT");
     const sessions = await ctx.withServer((server) =>
@@ -255,19 +272,19 @@ export const cursors: Scenario = {
       ),
     );
     const baseline = await ctx.startBaseline().call<{ url: string; pid: number }>("cursors", "serve");
-    ctx.log(`${sessionCount} sessions × ${USERS} users at ${HZ} Hz for ${durationMs} ms; a fresh server process per round`);
+    ctx.log(`${sessionCount} sessions × ${USERS} users at ${HZ} Hz for ${durationMs} ms after ${warmUpMs} ms of warm-up; a fresh server process per round`);
     const samples = await alternate(
       ctx,
       async (round) => {
         // A server that fell behind keeps working off its backlog: not into the next rounds.
         const server = await ctx.stack.startServer(ctx.profileName(`round${round + 1}`));
         try {
-          return await ctx.load.call<RoundResult>("cursors", "round", { side: "project", url: server.url, pid: server.pid, sessions, durationMs } satisfies RoundArgs);
+          return await ctx.load.call<RoundResult>("cursors", "round", { side: "project", url: server.url, pid: server.pid, sessions, durationMs, warmUpMs } satisfies RoundArgs);
         } finally {
           await server.stop(3000);
         }
       },
-      () => ctx.load.call<RoundResult>("cursors", "round", { side: "baseline", url: baseline.url, pid: baseline.pid, sessions, durationMs } satisfies RoundArgs),
+      () => ctx.load.call<RoundResult>("cursors", "round", { side: "baseline", url: baseline.url, pid: baseline.pid, sessions, durationMs, warmUpMs } satisfies RoundArgs),
     );
     const wrong = [...samples.project, ...samples.baseline].find((s) => s.wrong)?.wrong;
     const dropped = med(samples.project, (s) => s.dropped);
