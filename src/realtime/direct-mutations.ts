@@ -19,6 +19,7 @@ import {
 import type { WebSocket } from "ws";
 import type { AuthContext } from "../auth/auth-context";
 import { documentHasMalformedText, hasMalformedText } from "../schema/malformed-text";
+import { sendTexts } from "./socket-writes";
 
 /**
  * Mutations the realtime socket answers without graphql-js (issue 10, "cursors that keep
@@ -29,9 +30,9 @@ import { documentHasMalformedText, hasMalformedText } from "../schema/malformed-
  * A document qualifies once, when first seen: a single mutation of exactly one field listed
  * here, scalar-valued, without directives, fragments or aliases of arguments that could
  * differ from the executor's view. Each message of such a document then costs one JSON.parse,
- * the coercion of its variables, the service call and one write. The answer is the one
- * graphql-js gives (same data, same errors through the same formatter), on the same protocol:
- * a `next` then a `complete`.
+ * the coercion of its variables, the service call and one write (both frames in one buffer).
+ * The answer is the one graphql-js gives (same data, same errors through the same formatter),
+ * on the same protocol: a `next` then a `complete`.
  *
  * Anything unusual (a variable that does not coerce, malformed text, an id already running, a
  * connection not yet acknowledged, an unknown message) is handed to graphql-ws untouched,
@@ -127,8 +128,7 @@ export class DirectMutations {
     if (!(id in connection.subscriptions)) return;
     delete connection.subscriptions[id];
     if (socket.readyState !== socket.OPEN) return;
-    socket.send(JSON.stringify({ id, type: "next", payload }));
-    socket.send(JSON.stringify({ id, type: "complete" }));
+    sendTexts(socket, [JSON.stringify({ id, type: "next", payload }), JSON.stringify({ id, type: "complete" })]);
   }
 
   private planOf(query: string, operationName: unknown): Plan | undefined {

@@ -11,11 +11,10 @@ export interface CursorPosition {
 
 /**
  * What topics.cursors carries: the positions one instance accepted for a session during one
- * tick (the last of each user), published once per tick rather than once per move (issue 10).
- * `origin` names the publishing instance, whose own hub has them already.
+ * tick (the last of each user), announced once per tick rather than published once per move
+ * (issue 10): only the other instances hear it, as the publishing instance's hub has them already.
  */
 export interface CursorBatch {
-  origin: string;
   cursors: CursorPosition[];
 }
 

@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import {
   Kind,
   TypeInfo,
-  execute,
   getOperationAST,
   visit,
   visitWithTypeInfo,
@@ -13,6 +12,7 @@ import {
 } from "graphql";
 import type { WebSocket } from "ws";
 import type { AuthContext } from "../auth/auth-context";
+import { CompiledExecutor } from "../infra/compiled-execution";
 import type { Metrics } from "../infra/metrics";
 import { createRequestContext } from "../resolvers/context";
 import { VIEWER_DEPENDENT } from "../schema/viewer-dependent";
@@ -93,14 +93,17 @@ export class SharedDelivery {
   private readonly groups = new Map<string, OperationGroup>();
   /** Live executions running and waiting, per user whose subscriptions alone asked for them. */
   private readonly slots = new Map<string, { running: number; waiting: Array<() => void> }>();
+  private readonly executor: CompiledExecutor;
 
   constructor(
-    private readonly schema: GraphQLSchema,
+    schema: GraphQLSchema,
     private readonly services: Services,
     private readonly metrics: Metrics,
     private readonly formatResult: FormatResult,
     private readonly onError: (err: unknown) => void,
-  ) {}
+  ) {
+    this.executor = new CompiledExecutor(schema);
+  }
 
   /** The stream opener of one subscription operation (RequestContext.openStream). */
   opener(line: SubscriberLine): OpenLiveStream {
@@ -136,8 +139,7 @@ export class SharedDelivery {
     this.metrics.liveExecutions.inc();
     const requestId = randomUUID();
     const contextValue = createRequestContext({ requestId, auth: line.auth, clientIp: line.clientIp, services: this.services });
-    const result = await execute({
-      schema: this.schema,
+    const result = await this.executor.execute({
       document: line.document,
       rootValue: item,
       contextValue,

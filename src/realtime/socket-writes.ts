@@ -66,7 +66,32 @@ export function sendFrame(socket: WebSocket, frame: Buffer, flushed: () => void)
   const raw = (socket as unknown as { _socket?: Socket })._socket;
   if (!raw || socket.readyState !== socket.OPEN) return flushed();
   corkUntilNextTick(socket);
-  raw.write(frame, () => flushed());
+  raw.write(frame, flushed);
+}
+
+/** Consecutive text frames, headers included, in one buffer. */
+function textFrames(texts: readonly string[]): Buffer {
+  const sizes = texts.map((text) => Buffer.byteLength(text));
+  const frames = Buffer.allocUnsafe(sizes.reduce((total, size) => total + frameHeaderBytes(size) + size, 0));
+  let at = 0;
+  texts.forEach((text, i) => {
+    writeTextFrameHeader(frames.subarray(at), sizes[i]);
+    at += frameHeaderBytes(sizes[i]);
+    at += frames.write(text, at);
+  });
+  return frames;
+}
+
+/**
+ * Writes `texts` as consecutive text frames (a graphql-ws `next` and its `complete`, say) in
+ * one buffer, as sendFrame does: one chunk for the connection's write, not four (two headers
+ * and two strings) gathered into a vectored write per message.
+ */
+export function sendTexts(socket: WebSocket, texts: readonly string[]): void {
+  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  if (!raw || socket.readyState !== socket.OPEN) return;
+  corkUntilNextTick(socket);
+  raw.write(textFrames(texts));
 }
 
 /**

@@ -1,11 +1,14 @@
 /**
- * Runs `fire` at most once per `tickMs`, as soon as that allows after `request()`: the first
- * request after a quiet tick fires on the next turn, a steady stream of requests once per
- * tick (RULES.md "Delivery": one cursor frame per CURSOR_TICK_MS per session; issue 10: one
- * cursor publish per tick per instance per session).
+ * Runs `fire` at most once per tick, at the start of the next tick after `request()`. Ticks are
+ * the same for every throttle of the same length in the process (multiples of `tickMs` on the
+ * process clock), so an instance's sessions flush their cursor frames in the same turn and
+ * its sockets' writes leave in one burst per tick, not one per session spread over it (RULES.md
+ * "Delivery": one cursor frame per CURSOR_TICK_MS per session; issue 10: one cursor publish
+ * per tick per instance per session).
  */
 export class TickThrottle {
-  private lastFiredAt = -Infinity;
+  /** The index of the tick `fire` last ran in. */
+  private lastTick = -Infinity;
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -14,12 +17,13 @@ export class TickThrottle {
     private readonly fire: () => void,
   ) {}
 
-  /** Asks for one `fire` no sooner than a tick after the previous one (requests in between merge). */
+  /** Asks for one `fire` at the start of the next tick (requests in between merge). */
   request(): void {
     if (this.timer || this.stopped) return;
-    // performance.now, not Date.now: whole milliseconds would let a tick end ~1 ms early.
-    const wait = Math.max(0, this.lastFiredAt + this.tickMs - performance.now());
-    this.timer = setTimeout(() => this.run(), Math.ceil(wait));
+    // performance.now, not Date.now: whole milliseconds would blur the tick boundaries.
+    const now = performance.now();
+    const tick = Math.max(this.lastTick + 1, Math.floor(now / this.tickMs) + 1);
+    this.timer = setTimeout(() => this.run(), Math.max(0, Math.ceil(tick * this.tickMs - now)));
     this.timer.unref();
   }
 
@@ -33,9 +37,13 @@ export class TickThrottle {
   private run(): void {
     this.timer = undefined;
     if (this.stopped) return;
-    // Timers may fire a fraction of a millisecond early: never before the tick is over.
-    if (performance.now() < this.lastFiredAt + this.tickMs) return this.request();
-    this.lastFiredAt = performance.now();
+    // A timer may fire a fraction of a millisecond early: that still counts as its tick.
+    const tick = Math.floor((performance.now() + TIMER_SLACK_MS) / this.tickMs);
+    if (tick <= this.lastTick) return this.request();
+    this.lastTick = tick;
     this.fire();
   }
 }
+
+/** How early a timer may fire and still count as firing at its tick's start. */
+const TIMER_SLACK_MS = 1;

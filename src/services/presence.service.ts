@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import type { Metrics } from "../infra/metrics";
@@ -77,8 +76,6 @@ function resyncRequired(): DomainError {
 export class PresenceService {
   /** Cursor moves refused by the rate limit since start; operators read metrics.cursorMovesDropped. */
   droppedCursorMoves = 0;
-  /** Names this instance in its cursor batches, so its own hub skips what it already has. */
-  private readonly origin = randomUUID();
   private readonly hubs: HubRegistry<Subscriber, SessionHub>;
   /** The open hub of each session, for the positions accepted on this instance. */
   private readonly openHubs = new Map<string, SessionHub>();
@@ -119,7 +116,6 @@ export class PresenceService {
         feed: this.feed,
         store: this.store,
         tickMs: this.settings.cursorTickMs,
-        origin: this.origin,
         opened: (hub) => this.openHubs.set(sessionId, hub),
         closed: (hub) => this.openHubs.get(sessionId) === hub && this.openHubs.delete(sessionId),
       }),
@@ -139,9 +135,8 @@ export class PresenceService {
     const actorId = auth.requireUserIdFor(sessionId);
     const cursor: CursorPosition = { userId: actorId, x: move.x, y: move.y, tool: move.tool ?? null, color: move.color ?? null };
     // Checked before any lookup: it costs nothing and says nothing about the session.
-    const bytes = Buffer.byteLength(JSON.stringify({ x: cursor.x, y: cursor.y, tool: cursor.tool, color: cursor.color }));
     const maxBytes = this.settings.maxCursorPayloadBytes;
-    if (bytes > maxBytes) {
+    if (cursorJsonBound(cursor) > maxBytes && cursorJsonBytes(cursor) > maxBytes) {
       throw new DomainError(DomainErrorReason.PAYLOAD_TOO_LARGE, `A cursor update may be at most ${maxBytes} bytes.`, { maxBytes });
     }
     const key = `${sessionId} ${actorId}`;
@@ -198,7 +193,7 @@ export class PresenceService {
         this.settings.cursorTickMs,
         (cursors) => {
           void this.store.saveCursors(sessionId, cursors, this.connections.ttlMs).catch(this.onError);
-          void this.bus.publish(topics.cursors(sessionId), { origin: this.origin, cursors }).catch(this.onError);
+          void this.bus.announce(topics.cursors(sessionId), { cursors }).catch(this.onError);
         },
         () => this.outboxes.get(sessionId) === created && this.outboxes.delete(sessionId),
       );
@@ -313,6 +308,20 @@ export class PresenceService {
   }
 }
 
+/** The size of a cursor update as JSON, as MAX_CURSOR_PAYLOAD_BYTES counts it. */
+function cursorJsonBytes(cursor: CursorPosition): number {
+  return Buffer.byteLength(JSON.stringify({ x: cursor.x, y: cursor.y, tool: cursor.tool, color: cursor.color }));
+}
+
+/**
+ * An upper bound of cursorJsonBytes that costs no serialization: the keys, two numbers of at
+ * most 24 characters, and at most 6 bytes per UTF-16 unit of a string (a `\uXXXX` escape).
+ */
+function cursorJsonBound(cursor: CursorPosition): number {
+  const text = (value: string | null) => (value === null ? 4 : 2 + 6 * value.length);
+  return 28 + 24 + 24 + text(cursor.tool) + text(cursor.color);
+}
+
 /**
  * The positions one instance accepted for one session, saved and published as one batch per tick
  * (the last position of each user), not once per move. Ends itself after a quiet tick, so
@@ -370,8 +379,6 @@ interface HubDeps {
   feed: SessionFeed;
   store: PresenceStore;
   tickMs: number;
-  /** This instance's name in cursor batches: its own come straight from PresenceService. */
-  origin: string;
   opened(hub: SessionHub): void;
   closed(hub: SessionHub): void;
 }
@@ -422,7 +429,7 @@ class SessionHub {
     }
     hub.pump(changes, (change) => hub.change(change));
     hub.pump(cursors, (batch: CursorBatch) => {
-      if (batch.origin !== deps.origin) for (const cursor of batch.cursors) hub.hear(cursor);
+      for (const cursor of batch.cursors) hub.hear(cursor);
     });
     deps.opened(hub);
     return hub;
