@@ -323,7 +323,7 @@ function cursorJsonBound(cursor: CursorPosition): number {
 }
 
 /**
- * The positions one instance accepted for one session, saved and published as one batch per tick
+ * The positions one instance accepted for one session, saved and announced as one batch per tick
  * (the last position of each user), not once per move. Ends itself after a quiet tick, so
  * only sessions with moving cursors hold one, and never publishes twice within a tick.
  */
