@@ -1,5 +1,5 @@
-import { In, type DataSource, type EntityManager } from "typeorm";
-import { entityFromRow, type SqlCondition } from "../db/raw-rows";
+import { type DataSource, type EntityManager } from "typeorm";
+import { entityFromRow, selectColumns, type SqlCondition } from "../db/raw-rows";
 import type { BookingEntity } from "../entities/booking.entity";
 import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
 import {
@@ -63,9 +63,17 @@ export class AccessPolicy {
 
   /** What decides `actorId`'s access to the session, or undefined when it does not exist. */
   async load(actorId: string, sessionId: string, manager: EntityManager = this.db.manager, session?: SessionEntity): Promise<SessionAccess | undefined> {
-    const found = session ?? (isUuid(sessionId) ? await manager.findOneBy(SessionEntity, { id: sessionId }) : null);
-    if (!found) return undefined;
-    return (await this.read(actorId, found, manager, [])).access;
+    if (session) return (await this.read(actorId, session, manager, [])).access;
+    if (!isUuid(sessionId)) return undefined;
+    // The session row and what decides access in one statement.
+    const sql = `SELECT ${selectColumns(manager, SessionEntity, "s", "s_")}, ${accessColumns("s.classroom_id")}
+      FROM classroom_sessions s
+      LEFT JOIN users u ON u.id = $1
+      LEFT JOIN session_participants p ON p.session_id = s.id AND p.user_id = $1
+      WHERE s.id = $2`;
+    const rows = (await manager.query(sql, [actorId, sessionId])) as Array<Record<string, any>>;
+    if (!rows[0]) return undefined;
+    return this.accessFrom(actorId, entityFromRow(manager, SessionEntity, rows[0], "s_"), rows[0], manager);
   }
 
   /**
@@ -86,20 +94,7 @@ export class AccessPolicy {
       ...(clientOpIds.length > 0 ? [clientOpIds] : []),
     ])) as Array<Record<string, any>>;
     const row = rows[0];
-    const participant = row.p_id === null ? undefined : entityFromRow(manager, ParticipantEntity, row, "p_");
-    const isHost = session.hostId === actorId;
-    const role = participant?.role ?? (isHost ? ParticipantRole.HOST : ParticipantRole.VIEWER);
-    const permissions = effectivePermissions(await this.defaultsFor(role, manager), participant?.permissionGrants ?? {});
-    const access: SessionAccess = {
-      session,
-      actorId,
-      isAdmin: row.actor_role === UserRole.ADMIN,
-      isHost,
-      inClassroom: row.in_classroom === true,
-      participant,
-      kicked: participant?.status === ParticipantStatus.KICKED,
-      permissions,
-    };
+    const access = await this.accessFrom(actorId, session, row, manager);
     const repeats = ((row.repeats ?? []) as Array<Record<string, any>>).map((e) =>
       Object.assign(new SessionEventEntity(), {
         id: e.id,
@@ -115,6 +110,24 @@ export class AccessPolicy {
       }),
     );
     return { access, repeats };
+  }
+
+  /** The access a row of accessColumns gives `actorId` in `session`. */
+  private async accessFrom(actorId: string, session: SessionEntity, row: Record<string, any>, manager: EntityManager): Promise<SessionAccess> {
+    const participant = row.p_id === null ? undefined : entityFromRow(manager, ParticipantEntity, row, "p_");
+    const isHost = session.hostId === actorId;
+    const role = participant?.role ?? (isHost ? ParticipantRole.HOST : ParticipantRole.VIEWER);
+    const permissions = effectivePermissions(await this.defaultsFor(role, manager), participant?.permissionGrants ?? {});
+    return {
+      session,
+      actorId,
+      isAdmin: row.actor_role === UserRole.ADMIN,
+      isHost,
+      inClassroom: row.in_classroom === true,
+      participant,
+      kicked: participant?.status === ParticipantStatus.KICKED,
+      permissions,
+    };
   }
 
   /**
@@ -302,12 +315,12 @@ export class AccessPolicy {
   async readableSessionIds(actorId: string, sessionIds: readonly string[]): Promise<Set<string>> {
     const ids = sessionIds.filter(isUuid);
     if (ids.length === 0) return new Set();
-    const actor = await this.db.manager.findOneBy(UserEntity, { id: actorId });
-    if (actor?.role === UserRole.ADMIN) {
-      const rows = await this.db.manager.find(SessionEntity, { select: { id: true }, where: { id: In(ids) } });
-      return new Set(rows.map((r) => r.id));
-    }
-    const rows: Array<{ id: string }> = await this.db.query(`${READABLE_SESSIONS_SQL} AND s.id = ANY($2::uuid[])`, [actorId, ids]);
+    const rows: Array<{ id: string }> = await this.db.query(
+      `SELECT s.id FROM classroom_sessions s
+        WHERE s.id = ANY($2::uuid[])
+          AND (EXISTS (SELECT 1 FROM users a WHERE a.id = $1 AND a.role = 'ADMIN') OR (${READABLE_CONDITION}))`,
+      [actorId, ids],
+    );
     return new Set(rows.map((r) => r.id));
   }
 
@@ -356,14 +369,14 @@ export class AccessPolicy {
  * member, and never a session they were kicked from. Used for lists, so they agree with
  * AccessPolicy.canRead.
  */
-export const READABLE_SESSIONS_SQL = `
-  SELECT s.id FROM classroom_sessions s
-  WHERE NOT EXISTS (SELECT 1 FROM session_participants k
-                    WHERE k.session_id = s.id AND k.user_id = $1 AND k.status = 'KICKED')
+const READABLE_CONDITION = `
+  NOT EXISTS (SELECT 1 FROM session_participants k
+              WHERE k.session_id = s.id AND k.user_id = $1 AND k.status = 'KICKED')
     AND (s.host_id = $1
       OR EXISTS (SELECT 1 FROM session_participants p WHERE p.session_id = s.id AND p.user_id = $1)
       OR EXISTS (SELECT 1 FROM classrooms c WHERE c.id = s.classroom_id AND c.tutor_id = $1)
       OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = s.classroom_id AND m.user_id = $1))`;
+export const READABLE_SESSIONS_SQL = `SELECT s.id FROM classroom_sessions s WHERE ${READABLE_CONDITION}`;
 
 /** The session_participants columns, prefixed p_, as participantFromRow reads them. */
 const PARTICIPANT_COLUMNS = `p.id AS p_id, p.session_id AS p_session_id, p.user_id AS p_user_id, p.role AS p_role,
@@ -373,12 +386,13 @@ const PARTICIPANT_COLUMNS = `p.id AS p_id, p.session_id AS p_session_id, p.user_
   p.join_count AS p_join_count, p.reconnect_count AS p_reconnect_count, p.connected_seconds AS p_connected_seconds,
   p.connected_since AS p_connected_since, p.created_at AS p_created_at, p.updated_at AS p_updated_at`;
 
-/** The columns access is decided on: $1 the actor, $2 the session, $3 its classroom (or null). */
-const ACCESS_COLUMNS = `
+/** The columns access is decided on: $1 the actor, $2 the session, `classroom` its classroom (or null), over u and p. */
+const accessColumns = (classroom: string) => `
   u.role AS actor_role,
-  EXISTS (SELECT 1 FROM classrooms c WHERE c.id = $3 AND (c.tutor_id = $1
+  EXISTS (SELECT 1 FROM classrooms c WHERE c.id = ${classroom} AND (c.tutor_id = $1
     OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = c.id AND m.user_id = $1))) AS in_classroom,
   ${PARTICIPANT_COLUMNS}`;
+const ACCESS_COLUMNS = accessColumns("$3");
 
 /** One row always: the participant's columns are null when the actor has none. */
 const ACCESS_FROM = `

@@ -65,14 +65,20 @@ const LOADER_FACTORIES: { [K in keyof Loaders]: (ctx: RequestContext) => Loaders
       },
       { cacheKeyFn: (q) => `${q.viewerId ?? ""}:${q.userId}` },
     ),
-  participantsBySession: ({ services }) => new DataLoader((ids) => services.sessions.participantsOf(ids)),
+  participantsBySession: (ctx) =>
+    new DataLoader(async (ids) => {
+      const { participants, users } = await ctx.services.sessions.participantsOf(ids);
+      // Read with them: the participants' `user` fields then cost no statement of their own.
+      for (const user of users) ctx.loaders.userById.prime(user.id, user);
+      return participants;
+    }),
   participantById: ({ services }) => new DataLoader((ids) => services.sessions.participantsByIds(ids)),
   classroomById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.classrooms.readableByIds(viewer, ids)),
   membersByClassroom: ({ services }) => new DataLoader((ids) => services.classrooms.membersOf(ids)),
   bookingById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.bookings.readableByIds(viewer, ids)),
   sessionById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.sessions.readableByIds(viewer, ids)),
   timelinePage: (ctx) =>
-    new DataLoader((requests: readonly TimelineRequest[]) => ctx.services.history.timelinePages(ctx.auth, requests), {
+    new DataLoader((requests: readonly TimelineRequest[]) => ctx.services.history.timelinePages(ctx.auth, requests, ctx.readableSessions), {
       cacheKeyFn: (r) => JSON.stringify([r.sessionId, r.filter ?? null, r.first ?? null, r.after ?? null]),
     }),
   eventCountsBySession: (ctx) => new DataLoader((ids) => ctx.services.history.countsBySession(ctx.auth, ids)),
@@ -114,6 +120,12 @@ export interface RequestContext {
   services: Services;
   loaders: Loaders;
   /**
+   * Sessions the access policy found this request's viewer may read, during this request
+   * (the `session` query's own check): the same request's later reads of them (its timeline)
+   * do not ask again. Never carried from one request or live frame to the next.
+   */
+  readableSessions: Set<string>;
+  /**
    * How a subscription opens its stream. Set by the WebSocket transport, which executes and
    * serializes an item once for all its subscribers with the same operation; unset, the
    * services' default (a queue per subscriber) is used.
@@ -122,8 +134,8 @@ export interface RequestContext {
 }
 
 /** A fresh context for one HTTP request or WebSocket operation (both transports use this). */
-export function createRequestContext(init: Omit<RequestContext, "loaders">): RequestContext {
-  const ctx = { ...init } as RequestContext;
+export function createRequestContext(init: Omit<RequestContext, "loaders" | "readableSessions">): RequestContext {
+  const ctx = { ...init, readableSessions: new Set<string>() } as RequestContext;
   ctx.loaders = new RequestLoaders(ctx) as unknown as Loaders;
   return ctx;
 }

@@ -29,8 +29,10 @@ function joinPayload(result: JoinResult): JoinSessionPayload {
 @Resolver(() => ClassroomSession)
 export class SessionResolver {
   @Query(() => ClassroomSession, { nullable: true })
-  session(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity | null> {
-    return ctx.services.sessions.get(ctx.auth, id);
+  async session(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity | null> {
+    const session = await ctx.services.sessions.get(ctx.auth, id);
+    if (session) ctx.readableSessions.add(session.id);
+    return session;
   }
 
   @Query(() => SessionConnection)

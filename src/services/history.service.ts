@@ -134,8 +134,8 @@ export class HistoryService {
    * answers it or its error: one access check for the batch, one keyset statement per
    * distinct (filter, first), and the pages' totalCounts, when asked for, counted together.
    */
-  async timelinePages(auth: AuthContext, requests: readonly TimelineRequest[]): Promise<Array<TimelinePage | Error>> {
-    const readable = await this.readable(auth, [...new Set(requests.map((r) => r.sessionId))]);
+  async timelinePages(auth: AuthContext, requests: readonly TimelineRequest[], known?: ReadonlySet<string>): Promise<Array<TimelinePage | Error>> {
+    const readable = await this.readable(auth, [...new Set(requests.map((r) => r.sessionId))], known);
     // Access is checked above, so counts need no check of their own; batched per call.
     const counter = new DataLoader<{ sessionId: string; filter: CheckedFilter }, number, string>((keys) => this.countAll(keys), {
       cacheKeyFn: (key) => JSON.stringify([key.sessionId, key.filter]),
@@ -308,10 +308,18 @@ export class HistoryService {
    * Which of `sessionIds` the user may read (AccessPolicy, one query for the batch). A session
    * token reads its own session only.
    */
-  private async readable(auth: AuthContext, sessionIds: readonly string[]): Promise<Set<string>> {
-    if (sessionIds.length === 0) return new Set();
-    const actorId = sessionIds.length === 1 ? auth.requireUserIdFor(sessionIds[0]) : auth.requireUserId();
-    return this.access.readableSessionIds(actorId, sessionIds);
+  /**
+   * Which of `sessionIds` the viewer may read. `known`: sessions the access policy already
+   * found readable for the same viewer in the same request (RequestContext.readableSessions),
+   * not asked again.
+   */
+  private async readable(auth: AuthContext, sessionIds: readonly string[], known?: ReadonlySet<string>): Promise<Set<string>> {
+    const unknown = known ? sessionIds.filter((id) => !known.has(id)) : sessionIds;
+    const found = known ? new Set(sessionIds.filter((id) => known.has(id))) : new Set<string>();
+    if (unknown.length === 0) return found;
+    const actorId = unknown.length === 1 ? auth.requireUserIdFor(unknown[0]) : auth.requireUserId();
+    for (const id of await this.access.readableSessionIds(actorId, unknown)) found.add(id);
+    return found;
   }
 
   private async countAll(keys: ReadonlyArray<{ sessionId: string; filter: CheckedFilter }>): Promise<number[]> {

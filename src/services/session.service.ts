@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { In, type EntityManager } from "typeorm";
-import { READABLE_SESSIONS_SQL, type AccessPolicy } from "../auth/access";
+import { READABLE_SESSIONS_SQL, isUuid, type AccessPolicy } from "../auth/access";
+import { entityFromRow, selectColumns } from "../db/raw-rows";
 import { isUniqueViolation } from "../db/errors";
 import type { AuthContext } from "../auth/auth-context";
 import type { SignedToken, TokenService } from "../auth/tokens";
@@ -334,12 +335,26 @@ export class SessionService {
     return outcome;
   }
 
-  /** Participants of many sessions at once (the loaders' batch), optionally by status. */
-  async participantsOf(sessionIds: readonly string[]): Promise<ParticipantEntity[][]> {
-    const rows = sessionIds.length
-      ? await this.db.getRepository(ParticipantEntity).find({ where: { sessionId: In([...sessionIds]) }, order: { createdAt: "ASC" } })
+  /** Participants of many sessions at once (the loaders' batch), in joining order, and their users. */
+  async participantsOf(sessionIds: readonly string[]): Promise<{ participants: ParticipantEntity[][]; users: UserEntity[] }> {
+    const ids = sessionIds.filter(isUuid);
+    const manager = this.db.manager;
+    // Their users in the same statement: a participant list is nearly always shown with names.
+    const rows: Array<Record<string, unknown>> = ids.length
+      ? await manager.query(
+          `SELECT ${selectColumns(manager, ParticipantEntity, "p", "p_")}, ${selectColumns(manager, UserEntity, "u", "u_")}
+             FROM session_participants p JOIN users u ON u.id = p.user_id
+            WHERE p.session_id = ANY($1::uuid[])
+            ORDER BY p.created_at, p.id`,
+          [ids],
+        )
       : [];
-    return sessionIds.map((id) => rows.filter((p) => p.sessionId === id));
+    const participants = rows.map((row) => entityFromRow(manager, ParticipantEntity, row, "p_"));
+    const users = new Map(rows.map((row) => [row.u_id as string, row]));
+    return {
+      participants: sessionIds.map((id) => participants.filter((p) => p.sessionId === id)),
+      users: [...users.values()].map((row) => entityFromRow(manager, UserEntity, row, "u_")),
+    };
   }
 
   /** Participants by id, in the order asked (undefined for unknown ids). */
