@@ -1,4 +1,5 @@
 import { type DataSource, type EntityManager } from "typeorm";
+import { queryPrepared } from "../db/prepared";
 import { entityFromRow, selectColumns, type SqlCondition } from "../db/raw-rows";
 import type { BookingEntity } from "../entities/booking.entity";
 import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
@@ -71,7 +72,7 @@ export class AccessPolicy {
       LEFT JOIN users u ON u.id = $1
       LEFT JOIN session_participants p ON p.session_id = s.id AND p.user_id = $1
       WHERE s.id = $2`;
-    const rows = (await manager.query(sql, [actorId, sessionId])) as Array<Record<string, any>>;
+    const rows = manager === this.db.manager ? await queryPrepared(this.db, sql, [actorId, sessionId]) : ((await manager.query(sql, [actorId, sessionId])) as Array<Record<string, any>>);
     if (!rows[0]) return undefined;
     return this.accessFrom(actorId, entityFromRow(manager, SessionEntity, rows[0], "s_"), rows[0], manager);
   }
@@ -315,7 +316,8 @@ export class AccessPolicy {
   async readableSessionIds(actorId: string, sessionIds: readonly string[]): Promise<Set<string>> {
     const ids = sessionIds.filter(isUuid);
     if (ids.length === 0) return new Set();
-    const rows: Array<{ id: string }> = await this.db.query(
+    const rows = await queryPrepared<{ id: string }>(
+      this.db,
       `SELECT s.id FROM classroom_sessions s
         WHERE s.id = ANY($2::uuid[])
           AND (EXISTS (SELECT 1 FROM users a WHERE a.id = $1 AND a.role = 'ADMIN') OR (${READABLE_CONDITION}))`,

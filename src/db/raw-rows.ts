@@ -1,4 +1,5 @@
-import type { EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
+import type { EntityManager, EntityMetadata, EntityTarget, ObjectLiteral } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
 import { ApplyValueTransformers } from "typeorm/util/ApplyValueTransformers";
 
 /**
@@ -29,14 +30,36 @@ const columnLists = new WeakMap<object, Map<string, string>>();
 export function entityFromRow<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, row: Record<string, unknown>, prefix = ""): T {
   const metadata = manager.connection.getMetadata(target);
   const entity = metadata.create() as T;
-  for (const column of metadata.columns) {
-    const key = prefix + column.databaseName;
+  for (const { key, column, property } of rowPlan(metadata, prefix)) {
     if (!(key in row)) continue;
     const value = row[key];
-    column.setEntityValue(entity, column.transformer && value !== null ? ApplyValueTransformers.transformFrom(column.transformer, value) : value);
+    if (property !== undefined) (entity as Record<string, unknown>)[property] = value;
+    else column.setEntityValue(entity, column.transformer && value !== null ? ApplyValueTransformers.transformFrom(column.transformer, value) : value);
   }
   return entity;
 }
+
+/**
+ * How entityFromRow fills an entity of `metadata` from columns named `prefix + column`: a plain
+ * column (not embedded, no transformer) by assignment to its property, the others through
+ * TypeORM's setter and transformers. Made once per entity and prefix.
+ */
+function rowPlan(metadata: EntityMetadata, prefix: string): Array<{ key: string; column: ColumnMetadata; property?: string }> {
+  let plans = rowPlans.get(metadata);
+  if (!plans) rowPlans.set(metadata, (plans = new Map()));
+  let plan = plans.get(prefix);
+  if (!plan) {
+    plan = metadata.columns.map((column) => ({
+      key: prefix + column.databaseName,
+      column,
+      property: column.embeddedMetadata || column.transformer || column.relationMetadata ? undefined : column.propertyName,
+    }));
+    plans.set(prefix, plan);
+  }
+  return plan;
+}
+
+const rowPlans = new WeakMap<EntityMetadata, Map<string, Array<{ key: string; column: ColumnMetadata; property?: string }>>>();
 
 /**
  * A boolean SQL expression for a hand-written statement, over the aliases the statement

@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { In, type EntityManager } from "typeorm";
 import { READABLE_SESSIONS_SQL, isUuid, type AccessPolicy } from "../auth/access";
+import { queryPrepared } from "../db/prepared";
 import { entityFromRow, selectColumns } from "../db/raw-rows";
 import { isUniqueViolation } from "../db/errors";
 import type { AuthContext } from "../auth/auth-context";
@@ -340,8 +341,9 @@ export class SessionService {
     const ids = sessionIds.filter(isUuid);
     const manager = this.db.manager;
     // Their users in the same statement: a participant list is nearly always shown with names.
-    const rows: Array<Record<string, unknown>> = ids.length
-      ? await manager.query(
+    const rows = ids.length
+      ? await queryPrepared(
+          this.db,
           `SELECT ${selectColumns(manager, ParticipantEntity, "p", "p_")}, ${selectColumns(manager, UserEntity, "u", "u_")}
              FROM session_participants p JOIN users u ON u.id = p.user_id
             WHERE p.session_id = ANY($1::uuid[])

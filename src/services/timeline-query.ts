@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { isUuid } from "../auth/access";
+import { queryPrepared } from "../db/prepared";
 import { SessionEventEntity } from "../entities/session-event.entity";
 import { invalidInput } from "./errors";
 import { decodeCursor, encodeCursor, isIntPosition } from "./pagination";
@@ -89,7 +90,8 @@ export async function readPages(
 ): Promise<SessionEventEntity[][]> {
   if (requests.length === 0) return [];
   const params: unknown[] = [requests.map((r) => r.sessionId), requests.map((r) => r.afterSeq), limit];
-  const rows: EventRow[] = await db.query(
+  const rows = await queryPrepared<EventRow>(
+    db,
     `SELECT k.i::int AS i, p.*
        FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS k(session_id, after_seq, i)
       CROSS JOIN LATERAL (
@@ -111,7 +113,8 @@ export async function readPages(
 export async function countMatching(db: DataSource, filter: CheckedFilter, sessionIds: readonly string[]): Promise<number[]> {
   if (sessionIds.length === 0) return [];
   const params: unknown[] = [[...new Set(sessionIds)]];
-  const rows: Array<{ session_id: string; n: number }> = await db.query(
+  const rows = await queryPrepared<{ session_id: string; n: number }>(
+    db,
     `SELECT e.session_id, count(*)::int AS n FROM session_events e
       WHERE e.session_id = ANY($1::uuid[])${conditions(filter, params)}
       GROUP BY e.session_id`,
