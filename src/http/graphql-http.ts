@@ -117,9 +117,11 @@ export async function createGraphQLHttp(options: {
         }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.status(response.status ?? 200);
+    res.statusCode = response.status ?? 200;
     if (response.body.kind === "complete") {
-      res.send(response.body.string);
+      // Written as Apollo made it: no ETag hashed over it, no freshness check (res.send's),
+      // which a POSTed operation's answer never uses.
+      res.end(response.body.string);
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);

@@ -12,6 +12,7 @@ import type { EventCounts, SummaryResult, TimelinePage, TimelineRequest } from "
 
 /** Per-request batching: one set per HTTP request or WebSocket operation. */
 export interface Loaders {
+  /** Users as the User type shows them (a loaded row may leave out what it never shows: the password hash). */
   userById: DataLoader<string, UserEntity | undefined>;
   /** Whether the viewer may see the user's email (AccessPolicy.emailVisibleIds). */
   emailVisible: DataLoader<EmailQuestion, boolean, string>;
@@ -68,7 +69,8 @@ const LOADER_FACTORIES: { [K in keyof Loaders]: (ctx: RequestContext) => Loaders
   participantsBySession: (ctx) =>
     new DataLoader(async (ids) => {
       const { participants, users } = await ctx.services.sessions.participantsOf(ids);
-      // Read with them: the participants' `user` fields then cost no statement of their own.
+      // Read with them (what the User type shows of each): the participants' `user` fields
+      // then cost no statement of their own.
       for (const user of users) ctx.loaders.userById.prime(user.id, user);
       return participants;
     }),

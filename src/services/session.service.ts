@@ -340,11 +340,13 @@ export class SessionService {
   async participantsOf(sessionIds: readonly string[]): Promise<{ participants: ParticipantEntity[][]; users: UserEntity[] }> {
     const ids = sessionIds.filter(isUuid);
     const manager = this.db.manager;
-    // Their users in the same statement: a participant list is nearly always shown with names.
+    // Their users in the same statement (a participant list is nearly always shown with names),
+    // as far as the API shows a user: never their password hash.
     const rows = ids.length
       ? await queryPrepared(
           this.db,
-          `SELECT ${selectColumns(manager, ParticipantEntity, "p", "p_")}, ${selectColumns(manager, UserEntity, "u", "u_")}
+          `SELECT ${selectColumns(manager, ParticipantEntity, "p", "p_")},
+                  u.id AS u_id, u.email AS u_email, u.display_name AS u_display_name, u.role AS u_role, u.created_at AS u_created_at
              FROM session_participants p JOIN users u ON u.id = p.user_id
             WHERE p.session_id = ANY($1::uuid[])
             ORDER BY p.created_at, p.id`,
