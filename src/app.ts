@@ -42,7 +42,6 @@ import { SessionService } from "./services/session.service";
 import { BoardExportService } from "./services/board-export.service";
 import { ReplayService } from "./services/replay.service";
 import { SnapshotService } from "./services/snapshot.service";
-import { MemoryLruCache, type ValueCache } from "./infra/cache";
 import { exportRouter } from "./http/export";
 import { UserService } from "./services/user.service";
 
@@ -77,7 +76,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   const { bus, limiter, presence } = infra;
 
   const tokens = new TokenService(resolveJwtSecret(config), config);
-  const services = createServices(db, config, { bus, limiter, tokens, presence, cache: infra.cache, logger, metrics: new Metrics() });
+  const services = createServices(db, config, { bus, limiter, tokens, presence, logger, metrics: new Metrics() });
 
   // Jobs: created here, started once listening, stopped before the bus and the database close.
   const jobs = createJobScheduler(jobDefinitions, { services, config, logger, now: () => new Date() });
@@ -165,10 +164,9 @@ export function createServices(
     limiter,
     tokens,
     presence = new MemoryPresenceStore(),
-    cache = new MemoryLruCache(),
     logger,
     metrics = new Metrics({ defaultMetrics: false }),
-  }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService; presence?: PresenceStore; cache?: ValueCache; logger?: Logger; metrics?: Metrics },
+  }: { bus: EventBus; limiter: RateLimiter; tokens: TokenService; presence?: PresenceStore; logger?: Logger; metrics?: Metrics },
 ): Services {
   // Realtime work in the background (presence heartbeats, a hub's gap reads) retries on its
   // own after a failure; the failures are still worth a line in the log, at most one every
@@ -239,7 +237,7 @@ export function createServices(
     board,
     history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),
     snapshots,
-    replay: new ReplayService(db, access, cache, config.snapshotEveryEvents, maxPageSize),
+    replay: new ReplayService(db, access, config.replayCacheBytes, config.snapshotEveryEvents, maxPageSize),
     boardExport: new BoardExportService(access, board, snapshots),
     metrics,
   };

@@ -103,6 +103,8 @@ export interface Config {
   metricsToken?: string;
   /** Estimated bytes of the boards each instance keeps in memory (BOARD_CACHE_BYTES); 0 keeps none. */
   boardCacheBytes: number;
+  /** Estimated bytes of parsed keyframes and replayed boards each instance keeps (REPLAY_CACHE_BYTES); 0 keeps none. */
+  replayCacheBytes: number;
 }
 
 /** Document limits (src/schema/operation-limits.ts) plus the transports' size limits. */
@@ -311,5 +313,6 @@ export function loadConfig(env: Env = process.env): Config {
     jobsEnabled: bool(env, "JOBS_ENABLED", true),
     metricsToken,
     boardCacheBytes: int(env, "BOARD_CACHE_BYTES", 67_108_864, 0),
+    replayCacheBytes: int(env, "REPLAY_CACHE_BYTES", 134_217_728, 0),
   };
 }

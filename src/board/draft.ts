@@ -17,7 +17,8 @@ export function setOwn<T>(record: Record<string, T>, key: string, value: T | und
 
 /** Keys in a fixed order (UTF-16 code units), so no loop depends on insertion history. */
 export function sortedKeys(record: Readonly<Record<string, unknown>>): string[] {
-  return Object.keys(record).sort(compareStrings);
+  // The default sort compares UTF-16 code units, as compareStrings does, without a call per comparison.
+  return Object.keys(record).sort();
 }
 
 export function compareStrings(a: string, b: string): number {

@@ -2,7 +2,6 @@ import type { Redis } from "ioredis";
 import type { Config } from "../config";
 import { MemoryEventBus, RedisEventBus, type EventBus } from "../realtime/event-bus";
 import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from "../realtime/presence";
-import { MemoryLruCache, RedisValueCache, type ValueCache } from "./cache";
 import type { Logger } from "./logger";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./rate-limiter";
 import { closeRedis, createRedis, whenReady } from "./redis";
@@ -13,8 +12,6 @@ export interface SharedInfra {
   limiter: RateLimiter;
   /** Who is online in each session and their last cursor (R3): ephemeral, never in the database. */
   presence: PresenceStore;
-  /** Caches of values that never change once computed (replayed boards). */
-  cache: ValueCache;
   /** Closes the bus, then the Redis connections. */
   close(): Promise<void>;
 }
@@ -28,7 +25,6 @@ export async function createSharedInfra(config: Config, logger: Logger): Promise
   let bus: EventBus;
   let limiter: RateLimiter;
   let presence: PresenceStore;
-  let cache: ValueCache;
   if (config.redisUrl) {
     const commands = createRedis(config.redisUrl, "classroom-commands", logger);
     const subscriber = createRedis(config.redisUrl, "classroom-subscriber", logger, { subscriber: true });
@@ -39,18 +35,15 @@ export async function createSharedInfra(config: Config, logger: Logger): Promise
     bus = new RedisEventBus(commands, subscriber, config.redisPrefix);
     limiter = new RedisRateLimiter(commands, config.redisPrefix);
     presence = new RedisPresenceStore(commands, config.redisPrefix);
-    cache = new RedisValueCache(commands, config.redisPrefix);
   } else {
     bus = new MemoryEventBus();
     limiter = new MemoryRateLimiter();
     presence = new MemoryPresenceStore();
-    cache = new MemoryLruCache();
   }
   return {
     bus,
     limiter,
     presence,
-    cache,
     async close() {
       await bus.close();
       await Promise.all(redisClients.map(closeRedis));

@@ -4,7 +4,9 @@ import type { AuthContext } from "../auth/auth-context";
 import { emptyBoard, publicBoard, replayOps, type BoardState, type PublicBoard } from "../board";
 import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionStatus, type SessionEntity } from "../entities/session.entity";
-import type { ValueCache } from "../infra/cache";
+import { queryPrepared } from "../db/prepared";
+import { ByteLru } from "../infra/byte-lru";
+import { estimateOpsBytes } from "./board-cache";
 import { toAppliedOp } from "./board.service";
 import { invalidInput } from "./errors";
 import { decodeIntCursor, encodeIntCursor, pageSize, type Page } from "./pagination";
@@ -29,11 +31,17 @@ export interface SeekStats {
   eventsRead: number;
 }
 
-/** Replayed boards never change (history is never rewritten): kept an hour. */
-const CACHE_TTL_SECONDS = 3600;
-
 /** The cache key of the board after seq `seq` of a session (RULES.md "Time": keyed by session and seq). */
-export const replayBoardKey = (sessionId: string, seq: number) => `replay-board:${sessionId}:${seq}`;
+export const replayBoardKey = (sessionId: string, seq: number) => `at ${sessionId} ${seq}`;
+
+/** A parsed stored snapshot and the size of its JSON (a stored snapshot never changes). */
+interface Keyframe {
+  state: BoardState;
+  bytes: number;
+}
+
+/** The cache key of a parsed keyframe. */
+const keyframeKey = (sessionId: string, snapshotId: string) => `keyframe ${sessionId} ${snapshotId}`;
 
 const FINISHED: readonly SessionStatus[] = [SessionStatus.COMPLETED, SessionStatus.TERMINATED, SessionStatus.EXPIRED];
 
@@ -47,15 +55,23 @@ const FINISHED: readonly SessionStatus[] = [SessionStatus.COMPLETED, SessionStat
 export class ReplayService {
   /** The last uncached seek's figures. */
   lastSeek: SeekStats | undefined;
+  /**
+   * Parsed keyframes and answered boards, both immutable (history is never rewritten), in
+   * one budget of estimated bytes (REPLAY_CACHE_BYTES, their JSON size): a seek near a hot
+   * keyframe parses nothing, and a repeated seek costs only its serialization.
+   */
+  private readonly boards: ByteLru<Keyframe | BoardAt>;
 
   constructor(
     private readonly db: DataSource,
     private readonly access: AccessPolicy,
-    private readonly cache: ValueCache,
+    cacheBytes: number,
     private readonly everyEvents: number,
     /** MAX_PAGE_SIZE: the largest `first`. */
     private readonly maxPageSize: number,
-  ) {}
+  ) {
+    this.boards = new ByteLru(cacheBytes);
+  }
 
   /** The manifest; without replay rights canReplay is false and nothing else is told. */
   async manifest(auth: AuthContext, session: SessionEntity): Promise<ReplayManifest> {
@@ -107,35 +123,37 @@ export class ReplayService {
 
   /** boardAt without the access check (the caller checked). */
   async boardAtTime(sessionId: string, timestampMs: number): Promise<BoardAt> {
-    const [{ seq }] = (await this.db.query(
+    const [{ seq }] = await queryPrepared<{ seq: number }>(
+      this.db,
       `SELECT COALESCE(MAX(seq), 0) AS seq FROM session_events
         WHERE session_id = $1
           AND timestamp_ms = (SELECT MAX(timestamp_ms) FROM session_events WHERE session_id = $1 AND timestamp_ms <= $2)`,
       [sessionId, timestampMs],
-    )) as Array<{ seq: number }>;
+    );
     return this.boardAfterSeq(sessionId, Number(seq));
   }
 
-  /** The board after timeline event `seq`: cached, else the nearest snapshot + the events after it. */
+  /** The board after timeline event `seq`: cached, else the nearest keyframe + the events after it. */
   async boardAfterSeq(sessionId: string, seq: number): Promise<BoardAt> {
     if (seq === 0) return { board: publicBoard(emptyBoard()), lastSeq: 0 };
     const key = replayBoardKey(sessionId, seq);
-    const cached = await this.cache.get(key);
-    if (cached) return JSON.parse(cached) as BoardAt;
-    const state = await this.replayTo(sessionId, seq);
+    const cached = this.boards.get(key) as BoardAt | undefined;
+    if (cached) return cached;
+    const { state, bytes } = await this.replayTo(sessionId, seq);
     const answer: BoardAt = { board: publicBoard(state), lastSeq: seq };
-    await this.cache.set(key, JSON.stringify(answer), CACHE_TTL_SECONDS);
+    this.boards.set(key, answer, bytes);
     return answer;
   }
 
-  /** Nearest snapshot at or before `seq`, then the board events after it up to `seq`. */
-  private async replayTo(sessionId: string, seq: number): Promise<BoardState> {
-    const [snapshot] = (await this.db.query(
-      `SELECT board FROM board_snapshots WHERE session_id = $1 AND seq <= $2 ORDER BY seq DESC, board_version DESC LIMIT 1`,
-      [sessionId, seq],
-    )) as Array<{ board: string }>;
-    let state = snapshot ? (JSON.parse(snapshot.board) as BoardState) : emptyBoard();
-    const fromBoardVersion = state.version;
+  /**
+   * The nearest snapshot at or before `seq` (parsed once while it stays in the cache), then the
+   * board events after it up to `seq`, applied to a copy-on-write view of it; with the
+   * estimated bytes of the result.
+   */
+  private async replayTo(sessionId: string, seq: number): Promise<{ state: BoardState; bytes: number }> {
+    const keyframe = await this.keyframeAt(sessionId, seq);
+    let state = keyframe.state;
+    let bytes = keyframe.bytes;
     let eventsRead = 0;
     // Keyframes keep this to one page; more only if SNAPSHOT_EVERY_EVENTS was raised since they were taken.
     for (;;) {
@@ -146,11 +164,31 @@ export class ReplayService {
         take: this.everyEvents,
       });
       eventsRead += events.length;
-      state = replayOps(state, events.map(toAppliedOp), { inPlace: true });
+      const ops = events.map(toAppliedOp);
+      // Never in place: the keyframe is shared by every seek near it.
+      state = replayOps(state, ops);
+      bytes += estimateOpsBytes(ops);
       if (events.length < this.everyEvents) break;
     }
-    this.lastSeek = { fromBoardVersion, eventsRead };
-    return state;
+    this.lastSeek = { fromBoardVersion: keyframe.state.version, eventsRead };
+    return { state, bytes };
+  }
+
+  /** The stored snapshot nearest before `seq`, parsed (or from the cache); the empty board before the first. */
+  private async keyframeAt(sessionId: string, seq: number): Promise<Keyframe> {
+    const [found] = await queryPrepared<{ id: string }>(
+      this.db,
+      `SELECT id FROM board_snapshots WHERE session_id = $1 AND seq <= $2 ORDER BY seq DESC, board_version DESC LIMIT 1`,
+      [sessionId, seq],
+    );
+    if (!found) return { state: emptyBoard(), bytes: 0 };
+    const key = keyframeKey(sessionId, found.id);
+    const cached = this.boards.get(key) as Keyframe | undefined;
+    if (cached) return cached;
+    const [{ board }] = await queryPrepared<{ board: string }>(this.db, `SELECT board FROM board_snapshots WHERE id = $1`, [found.id]);
+    const keyframe: Keyframe = { state: JSON.parse(board) as BoardState, bytes: board.length };
+    this.boards.set(key, keyframe, keyframe.bytes);
+    return keyframe;
   }
 
   private async mayReplay(auth: AuthContext, session: SessionEntity): Promise<boolean> {

@@ -157,8 +157,12 @@ for (const backend of backends) {
         assert.ok(elapsed < 5000, `t=${at}: ${elapsed.toFixed(0)} ms`);
       }
       t.diagnostic(`statements per seek: ${counts.join(", ")}; events read: ${reads.join(", ")}`);
-      assert.ok(counts.every((c) => c === counts[0]), `statements per seek: ${counts.join(", ")}`);
-      assert.ok(counts[0] <= 12, `${counts[0]} statements per seek`);
+      // The same few statements anywhere, the keyframe's board read only while it is not in
+      // memory: instants 3 and 4 share keyframe 37 (its own instant, and just before keyframe 38),
+      // instant 0 comes before the first keyframe.
+      assert.ok(Math.max(...counts) <= 6, `statements per seek: ${counts.join(", ")}`);
+      assert.equal(counts[4], counts[3] - 1, `statements per seek: ${counts.join(", ")}`);
+      assert.equal(counts[0], counts[3] - 1, `statements per seek: ${counts.join(", ")}`);
 
       // The same seek again: from the cache (no snapshot, no events read).
       statements = 0;
