@@ -1,6 +1,7 @@
 import DataLoader from "dataloader";
 import type { DataSource } from "typeorm";
 import { isUuid, type AccessPolicy } from "../auth/access";
+import { queryPrepared } from "../db/prepared";
 import type { AuthContext } from "../auth/auth-context";
 import type { ParticipantRole } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
@@ -253,34 +254,46 @@ export class HistoryService {
    */
   async report(auth: AuthContext, session: SessionEntity): Promise<ReportResult> {
     const actorId = auth.requireUserIdFor(session.id);
-    const reportable = await this.access.reportableSessionIds(actorId, [session.id]);
-    if (!reportable.has(session.id)) throw forbidden("Only the host can read the lesson report.");
-    const rows: Array<{
-      user_id: string;
-      role: ParticipantRole;
-      join_count: number;
-      reconnect_count: number;
-      connected_seconds: number;
-      connected_since: Date | string | null;
-      board: number;
-      chat: number;
-    }> = await this.db.query(
-      `SELECT p.user_id, p.role, p.join_count, p.reconnect_count, p.connected_seconds, p.connected_since,
-              coalesce(e.board, 0)::int AS board, coalesce(e.chat, 0)::int AS chat
-         FROM session_participants p
-         LEFT JOIN (SELECT user_id,
-                           count(*) FILTER (WHERE board_version IS NOT NULL) AS board,
-                           count(*) FILTER (WHERE type = 'CHAT_MESSAGE') AS chat
-                      FROM session_events WHERE session_id = $1 AND user_id IS NOT NULL
-                     GROUP BY user_id) e ON e.user_id = p.user_id
-        WHERE p.session_id = $1
-        ORDER BY p.created_at, p.id`,
-      [session.id],
-    );
-    const counts: Array<{ type: string; n: number }> = await this.db.query(
-      `SELECT type, count(*)::int AS n FROM session_events WHERE session_id = $1 GROUP BY type`,
-      [session.id],
-    );
+    // The host is known from the session row at hand; anyone else asks (an admin may read it).
+    if (session.hostId !== actorId && !(await this.access.reportableSessionIds(actorId, [session.id])).has(session.id)) {
+      throw forbidden("Only the host can read the lesson report.");
+    }
+    const [participants, groups] = await Promise.all([
+      queryPrepared<{
+        user_id: string;
+        role: ParticipantRole;
+        join_count: number;
+        reconnect_count: number;
+        connected_seconds: number;
+        connected_since: Date | string | null;
+      }>(
+        this.db,
+        `SELECT p.user_id, p.role, p.join_count, p.reconnect_count, p.connected_seconds, p.connected_since
+           FROM session_participants p WHERE p.session_id = $1 ORDER BY p.created_at, p.id`,
+        [session.id],
+      ),
+      // Every count the report shows, from one pass over the session's events: a board event
+      // is one of the BOARD_ types (the board_version check constraint holds them equal).
+      queryPrepared<{ user_id: string | null; type: string; n: number }>(
+        this.db,
+        `SELECT user_id, type, count(*)::int AS n
+           FROM session_events WHERE session_id = $1
+          GROUP BY user_id, type`,
+        [session.id],
+      ),
+    ]);
+    const perUser = new Map<string, { board: number; chat: number }>();
+    const byType = new Map<string, number>();
+    for (const g of groups) {
+      byType.set(g.type, (byType.get(g.type) ?? 0) + g.n);
+      if (g.user_id === null) continue;
+      const user = perUser.get(g.user_id) ?? { board: 0, chat: 0 };
+      if (g.type.startsWith("BOARD_")) user.board += g.n;
+      if (g.type === "CHAT_MESSAGE") user.chat += g.n;
+      perUser.set(g.user_id, user);
+    }
+    const rows = participants.map((p) => ({ ...p, board: perUser.get(p.user_id)?.board ?? 0, chat: perUser.get(p.user_id)?.chat ?? 0 }));
+    const counts = [...byType].map(([type, n]) => ({ type, n }));
     const now = Date.now();
     return {
       session,
@@ -305,11 +318,8 @@ export class HistoryService {
   }
 
   /**
-   * Which of `sessionIds` the user may read (AccessPolicy, one query for the batch). A session
-   * token reads its own session only.
-   */
-  /**
-   * Which of `sessionIds` the viewer may read. `known`: sessions the access policy already
+   * Which of `sessionIds` the viewer may read (AccessPolicy, one query for the batch); a session
+   * token reads its own session only. `known`: sessions the access policy already
    * found readable for the same viewer in the same request (RequestContext.readableSessions),
    * not asked again.
    */
