@@ -99,17 +99,21 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   // The same rule clientAddress applies, so req.ip and the per-IP limits agree.
   expressApp.set("trust proxy", trustFunction(config.trustProxy));
   expressApp.use(securityHeaders);
+  // CORS_ORIGINS for the API and the board downloads (fetched by the same browser apps), ahead
+  // of every router on those paths: GraphiQL's GET /graphql route would otherwise answer a
+  // preflight itself (Express's automatic OPTIONS), without the CORS headers.
+  const allowOrigins = cors(config.corsOrigins);
+  const jsonBody = express.json({ limit: config.limits.maxHttpBodyBytes });
+  // Operations are POSTed: answered before the routers of the other paths are walked.
+  expressApp.post("/graphql", allowOrigins, jsonBody, graphqlHttp.handler);
   // Set first thing by stop(): /readyz answers 503 while in-flight work drains.
   let draining = false;
   expressApp.use(healthRouter(db, bus, { draining: () => draining }));
   expressApp.use(metricsRouter(services.metrics.registry, config.metricsToken));
-  // CORS_ORIGINS for the API and the board downloads (fetched by the same browser apps), ahead
-  // of every router on those paths: GraphiQL's GET /graphql route would otherwise answer a
-  // preflight itself (Express's automatic OPTIONS), without the CORS headers.
-  expressApp.use(["/graphql", "/export"], cors(config.corsOrigins));
+  expressApp.use(["/graphql", "/export"], allowOrigins);
   if (config.introspection) expressApp.use(graphiqlRouter());
   expressApp.use(exportRouter(services, tokens, (err) => logger.error({ err }, "export failed")));
-  expressApp.use("/graphql", express.json({ limit: config.limits.maxHttpBodyBytes }), graphqlHttp.handler);
+  expressApp.use("/graphql", jsonBody, graphqlHttp.handler);
   expressApp.use(notFoundHandler);
   expressApp.use(httpErrorHandler((err) => logger.error({ err }, "http error")));
 
