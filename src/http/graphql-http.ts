@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type http from "node:http";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
@@ -71,7 +71,9 @@ export async function createGraphQLHttp(options: {
     introspection: true,
     validationRules: requestRules(config.limits, config.introspection),
     parseOptions: parseOptions(config.limits),
-    persistedQueries: false,
+    // Automatic persisted queries (mobile clients send a hash, the text only when it is
+    // unknown), in Apollo's in-memory LRU cache: bounded (about 30 MiB), per instance.
+    persistedQueries: { ttl: null },
     stopOnTerminationSignals: false, // src/main.ts owns shutdown order
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
@@ -96,13 +98,11 @@ export async function createGraphQLHttp(options: {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
     }
     const search = req.originalUrl.includes("?") ? req.originalUrl.slice(req.originalUrl.indexOf("?")) : "";
-    // Apollo answers these with a code outside the contract, which the formatter masks as
-    // INTERNAL_SERVER_ERROR; a client (an APQ link) needs a 400 to fall back to full queries.
-    if (asksForPersistedQuery(req.body, search)) {
-      res
-        .status(400)
-        .type("application/json")
-        .send(JSON.stringify({ errors: [{ message: "Persisted queries are not supported: send the query.", extensions: { code: ErrorCode.BAD_REQUEST } }] }));
+    // Apollo answers a malformed persisted query with an error of no code, which the formatter
+    // would mask as INTERNAL_SERVER_ERROR: refused here, as the bad request it is.
+    const problem = persistedQueryProblem(req.body, search);
+    if (problem) {
+      res.status(400).type("application/json").send(JSON.stringify({ errors: [{ message: problem, extensions: { code: ErrorCode.BAD_REQUEST } }] }));
       return;
     }
     const response = await apollo.executeHTTPGraphQLRequest({
@@ -141,18 +141,34 @@ function keepInputCode(formatted: GraphQLFormattedError, error: unknown): GraphQ
   return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
 }
 
-/** Whether the request's `extensions` (POST body or GET parameter) name a persisted query. */
-function asksForPersistedQuery(body: unknown, search: string): boolean {
-  let extensions: unknown = body !== null && typeof body === "object" ? (body as { extensions?: unknown }).extensions : undefined;
-  const fromUrl = new URLSearchParams(search).get("extensions");
-  if (extensions === undefined && fromUrl !== null) {
+/**
+ * What is wrong with the request's automatic persisted query (`extensions.persistedQuery` of
+ * the POST body or GET parameters), if anything: it must be version 1 with a SHA-256 hash
+ * (64 hex digits), the hash of the query when one is sent with it.
+ */
+function persistedQueryProblem(body: unknown, search: string): string | undefined {
+  const params = new URLSearchParams(search);
+  const post = body !== null && typeof body === "object" ? (body as { extensions?: unknown; query?: unknown }) : undefined;
+  let extensions: unknown = post?.extensions;
+  let query: unknown = post?.query;
+  if (extensions === undefined && params.has("extensions")) {
     try {
-      extensions = JSON.parse(fromUrl);
+      extensions = JSON.parse(params.get("extensions") as string);
     } catch {
-      return false; // Apollo answers malformed extensions itself
+      return undefined; // Apollo answers malformed extensions itself
     }
+    query = params.get("query") ?? undefined;
   }
-  return extensions !== null && typeof extensions === "object" && "persistedQuery" in extensions;
+  if (extensions === null || typeof extensions !== "object" || !("persistedQuery" in extensions)) return undefined;
+  const pq = (extensions as { persistedQuery: unknown }).persistedQuery;
+  const hash = pq !== null && typeof pq === "object" ? (pq as { sha256Hash?: unknown }).sha256Hash : undefined;
+  if ((pq as { version?: unknown } | null)?.version !== 1 || typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash)) {
+    return "A persisted query is { version: 1, sha256Hash: <64 lowercase hex digits> }.";
+  }
+  if (typeof query === "string" && createHash("sha256").update(query).digest("hex") !== hash) {
+    return "The persisted query's sha256Hash is not the SHA-256 of the query sent with it.";
+  }
+  return undefined;
 }
 
 function requestIdOf(req: Request): string {
