@@ -5,6 +5,7 @@ import type { Config } from "../config";
 import { entities } from "../entities";
 import { migrations } from "../../migrations";
 import { PGlitePool, pgliteDriver } from "./pglite-pool";
+import { useFastTimestamps } from "./timestamps";
 
 export type DatabaseKind = "postgres" | "embedded";
 
@@ -36,6 +37,7 @@ export function createDataSource(
     logging: logger ? ["query", "error"] : false,
   } as const;
   if (config.databaseUrl) {
+    useFastTimestamps();
     return new DataSource({
       ...common,
       url: config.databaseUrl,
