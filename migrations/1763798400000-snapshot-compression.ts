@@ -10,22 +10,21 @@ export class SnapshotCompression1763798400000 implements MigrationInterface {
   name = "SnapshotCompression1763798400000";
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      DO $$
-      BEGIN
-        ALTER TABLE board_snapshots ALTER COLUMN board SET COMPRESSION lz4;
-      EXCEPTION WHEN OTHERS THEN
-        RAISE NOTICE 'lz4 is not available: board snapshots keep the default compression';
-      END $$`);
+    await q.query(setCompression("lz4"));
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`
-      DO $$
-      BEGIN
-        ALTER TABLE board_snapshots ALTER COLUMN board SET COMPRESSION pglz;
-      EXCEPTION WHEN OTHERS THEN
-        NULL;
-      END $$`);
+    await q.query(setCompression("pglz"));
   }
+}
+
+/** The board column's compression set to `method`, or left as it is where the server lacks it. */
+function setCompression(method: "lz4" | "pglz"): string {
+  return `
+    DO $$
+    BEGIN
+      ALTER TABLE board_snapshots ALTER COLUMN board SET COMPRESSION ${method};
+    EXCEPTION WHEN OTHERS THEN
+      RAISE NOTICE '${method} compression is not available: board snapshots keep theirs';
+    END $$`;
 }

@@ -26,6 +26,12 @@ export class ByteLru<V> {
     return entry.value;
   }
 
+  /** The value and its weight, without making it the most recently used. */
+  peek(key: string): { value: V; bytes: number } | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Keeps `value` as the most recently used, unless it alone outweighs the budget (then the key holds nothing). */
   set(key: string, value: V, bytes: number): void {
     this.delete(key);
     if (bytes > this.budgetBytes) return;

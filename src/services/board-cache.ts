@@ -1,4 +1,5 @@
 import type { AppliedBoardOp, BoardState } from "../board";
+import { ByteLru } from "../infra/byte-lru";
 
 /** What an op written into a cached board adds beyond its data: change marks, its undo entry, keys. */
 const OP_OVERHEAD_BYTES = 300;
@@ -26,14 +27,15 @@ export function estimateOpsBytes(applied: readonly AppliedBoardOp[]): number {
  * measured again: at every keyframe, whose JSON text the write path has at hand (`measured`).
  */
 export class BoardCache {
-  private readonly boards = new Map<string, { state: BoardState; bytes: number }>();
-  private total = 0;
+  private readonly boards: ByteLru<BoardState>;
 
-  constructor(readonly budgetBytes: number) {}
+  constructor(readonly budgetBytes: number) {
+    this.boards = new ByteLru(budgetBytes);
+  }
 
   /** The estimate of every board held, for tests and metrics. */
   get bytes(): number {
-    return this.total;
+    return this.boards.bytes;
   }
 
   get size(): number {
@@ -41,46 +43,30 @@ export class BoardCache {
   }
 
   get(sessionId: string): BoardState | undefined {
-    const entry = this.boards.get(sessionId);
-    if (!entry) return undefined;
-    this.boards.delete(sessionId);
-    this.boards.set(sessionId, entry);
-    return entry.state;
+    return this.boards.get(sessionId);
   }
 
   /** Forgets the session's board (a write that changed it in place did not commit). */
   delete(sessionId: string): void {
-    const entry = this.boards.get(sessionId);
-    if (!entry) return;
     this.boards.delete(sessionId);
-    this.total -= entry.bytes;
   }
 
   /** Keeps `state` unless a newer one (or this very object) is cached already. */
   offer(sessionId: string, state: BoardState): void {
-    const cached = this.boards.get(sessionId);
-    if (cached && cached.state.version >= state.version) return;
-    this.delete(sessionId);
-    this.keep(sessionId, state, estimateBoardBytes(state));
+    const cached = this.boards.peek(sessionId);
+    if (cached && cached.value.version >= state.version) return;
+    this.boards.set(sessionId, state, estimateBoardBytes(state));
   }
 
   /** The cached `state` was changed in place by `applied`: its estimate grows by what they add. */
   grew(sessionId: string, state: BoardState, applied: readonly AppliedBoardOp[]): void {
-    const cached = this.boards.get(sessionId);
+    const cached = this.boards.peek(sessionId);
     if (cached) this.measured(sessionId, state, cached.bytes + estimateOpsBytes(applied));
   }
 
   /** The cached `state` now weighs `bytes` (its JSON text, measured by the caller). */
   measured(sessionId: string, state: BoardState, bytes: number): void {
-    if (this.boards.get(sessionId)?.state !== state) return;
-    this.delete(sessionId);
-    this.keep(sessionId, state, bytes);
-  }
-
-  private keep(sessionId: string, state: BoardState, bytes: number): void {
-    if (bytes > this.budgetBytes) return;
-    this.boards.set(sessionId, { state, bytes });
-    this.total += bytes;
-    while (this.total > this.budgetBytes) this.delete(this.boards.keys().next().value as string);
+    if (this.boards.peek(sessionId)?.value !== state) return;
+    this.boards.set(sessionId, state, bytes);
   }
 }
