@@ -72,7 +72,9 @@ export class AccessPolicy {
       LEFT JOIN users u ON u.id = $1
       LEFT JOIN session_participants p ON p.session_id = s.id AND p.user_id = $1
       WHERE s.id = $2`;
-    const rows = manager === this.db.manager ? await queryPrepared(this.db, sql, [actorId, sessionId]) : ((await manager.query(sql, [actorId, sessionId])) as Array<Record<string, any>>);
+    const params = [actorId, sessionId];
+    // Prepared unless it runs inside the caller's transaction.
+    const rows: Array<Record<string, any>> = manager === this.db.manager ? await queryPrepared(this.db, sql, params) : await manager.query(sql, params);
     if (!rows[0]) return undefined;
     return this.accessFrom(actorId, entityFromRow(manager, SessionEntity, rows[0], "s_"), rows[0], manager);
   }
