@@ -99,9 +99,6 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   // The same rule clientAddress applies, so req.ip and the per-IP limits agree.
   expressApp.set("trust proxy", trustFunction(config.trustProxy));
   expressApp.use(securityHeaders);
-  // CORS_ORIGINS for the API and the board downloads (fetched by the same browser apps), ahead
-  // of every router on those paths: GraphiQL's GET /graphql route would otherwise answer a
-  // preflight itself (Express's automatic OPTIONS), without the CORS headers.
   const allowOrigins = cors(config.corsOrigins);
   const jsonBody = express.json({ limit: config.limits.maxHttpBodyBytes });
   // Operations are POSTed: answered before the routers of the other paths are walked.
@@ -110,6 +107,9 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   let draining = false;
   expressApp.use(healthRouter(db, bus, { draining: () => draining }));
   expressApp.use(metricsRouter(services.metrics.registry, config.metricsToken));
+  // CORS_ORIGINS for the API and the board downloads (fetched by the same browser apps), ahead
+  // of every router on those paths: GraphiQL's GET /graphql route would otherwise answer a
+  // preflight itself (Express's automatic OPTIONS), without the CORS headers.
   expressApp.use(["/graphql", "/export"], allowOrigins);
   if (config.introspection) expressApp.use(graphiqlRouter());
   expressApp.use(exportRouter(services, tokens, (err) => logger.error({ err }, "export failed")));

@@ -329,19 +329,13 @@ export class AccessPolicy {
   }
 
   /**
-   * Ids of the sessions among `sessionIds` whose lesson report `actorId` may read: the host's
-   * (a host is never kicked) and, for admins, every one (RULES.md "Who has access"). One query.
+   * Whether `actorId` may read `session`'s lesson report: its host (a host is never kicked),
+   * known from the row at hand, or an admin, which takes one query (RULES.md "Who has access").
    */
-  async reportableSessionIds(actorId: string, sessionIds: readonly string[]): Promise<Set<string>> {
-    const ids = sessionIds.filter(isUuid);
-    if (ids.length === 0) return new Set();
-    const rows: Array<{ id: string }> = await this.db.query(
-      `SELECT s.id FROM classroom_sessions s
-        WHERE s.id = ANY($2::uuid[])
-          AND (s.host_id = $1 OR EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.role = 'ADMIN'))`,
-      [actorId, ids],
-    );
-    return new Set(rows.map((r) => r.id));
+  async mayReport(actorId: string, session: Pick<SessionEntity, "hostId">): Promise<boolean> {
+    if (session.hostId === actorId) return true;
+    const rows: unknown[] = await this.db.query(`SELECT 1 FROM users WHERE id = $1 AND role = 'ADMIN'`, [actorId]);
+    return rows.length > 0;
   }
 
   /**

@@ -254,10 +254,7 @@ export class HistoryService {
    */
   async report(auth: AuthContext, session: SessionEntity): Promise<ReportResult> {
     const actorId = auth.requireUserIdFor(session.id);
-    // The host is known from the session row at hand; anyone else asks (an admin may read it).
-    if (session.hostId !== actorId && !(await this.access.reportableSessionIds(actorId, [session.id])).has(session.id)) {
-      throw forbidden("Only the host can read the lesson report.");
-    }
+    if (!(await this.access.mayReport(actorId, session))) throw forbidden("Only the host can read the lesson report.");
     const [participants, groups] = await Promise.all([
       queryPrepared<{
         user_id: string;

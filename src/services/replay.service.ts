@@ -32,7 +32,7 @@ export interface SeekStats {
 }
 
 /** The cache key of the board after seq `seq` of a session (RULES.md "Time": keyed by session and seq). */
-export const replayBoardKey = (sessionId: string, seq: number) => `at ${sessionId} ${seq}`;
+const replayBoardKey = (sessionId: string, seq: number) => `at ${sessionId} ${seq}`;
 
 /** A parsed stored snapshot and the size of its JSON (a stored snapshot never changes). */
 interface Keyframe {
