@@ -20,8 +20,13 @@ const QUEUED_IS_SENT_BYTES = 64 * 1024;
 /** Sockets holding back their writes until the current turn's frames are all queued. */
 const corked = new Set<Socket>();
 
+/** The TCP connection under a ws socket (ws keeps it as `_socket`). */
+function connectionOf(socket: WebSocket): Socket | undefined {
+  return (socket as unknown as { _socket?: Socket })._socket;
+}
+
 function corkUntilNextTick(socket: WebSocket): void {
-  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  const raw = connectionOf(socket);
   if (!raw || corked.has(raw)) return;
   if (corked.size === 0) process.nextTick(uncorkAll);
   corked.add(raw);
@@ -63,7 +68,7 @@ export function writeTextFrameHeader(frame: Buffer, payloadBytes: number): void 
  * queued (SharedStream counts the frames a slow socket has not taken yet).
  */
 export function sendFrame(socket: WebSocket, frame: Buffer, flushed: () => void): void {
-  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  const raw = connectionOf(socket);
   if (!raw || socket.readyState !== socket.OPEN) return flushed();
   corkUntilNextTick(socket);
   raw.write(frame, flushed);
@@ -88,7 +93,7 @@ function textFrames(texts: readonly string[]): Buffer {
  * and two strings) gathered into a vectored write per message.
  */
 export function sendTexts(socket: WebSocket, texts: readonly string[]): void {
-  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  const raw = connectionOf(socket);
   if (!raw || socket.readyState !== socket.OPEN) return;
   corkUntilNextTick(socket);
   raw.write(textFrames(texts));
