@@ -408,7 +408,9 @@ const ACCESS_AND_REPEATS_SQL = `
               'user_id', e.user_id, 'data', e.data, 'client_op_id', e.client_op_id, 'board_version', e.board_version,
               'created_ms', floor(extract(epoch FROM e.created_at) * 1000)))
        FROM session_events e
-      WHERE e.session_id = $2 AND e.user_id = $1 AND e.client_op_id = ANY($4::text[])) AS repeats
+      -- The user compared outside the index: the lookup takes session_events_client_op_key by
+      -- (session, op id) whatever the statistics say, never the user's every event.
+      WHERE e.session_id = $2 AND e.client_op_id = ANY($4::text[]) AND e.user_id IS NOT DISTINCT FROM $1) AS repeats
   ${ACCESS_FROM}`;
 
 export function isUuid(value: string): boolean {

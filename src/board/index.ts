@@ -31,3 +31,4 @@ export { BoardPermissionError, BoardReplayError, BoardValidationError } from "./
 export { applyOps, emptyBoard, publicBoard, replayOp, replayOps, requiredPermission, validateBoardContent } from "./engine";
 export { BOARD_LIMITS, type BoardContent } from "./validate";
 export { renderSvg } from "./render-svg";
+export { boardBytes } from "./serialize";

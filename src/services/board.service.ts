@@ -6,6 +6,7 @@ import {
   BoardPermissionError,
   BoardValidationError,
   applyOps,
+  boardBytes,
   emptyBoard,
   publicBoard,
   type PublicBoard,
@@ -65,10 +66,11 @@ export interface KeyframeRecorder {
   latest(tx: EntityManager, sessionId: string, boardVersion: number): Promise<BoardState | undefined>;
 }
 
-/** A board as JSON text, taken at `version` (a keyframe on the write path). */
+/** A board serialized at `version` (a keyframe on the write path). */
 export interface SerializedBoard {
   version: number;
-  json: string;
+  /** The board's JSON text, UTF-8 (boardBytes). */
+  bytes: Buffer;
 }
 
 /** A write's answer, and the announcement of its events it waits for (SessionStore.changeRecording). */
@@ -147,8 +149,8 @@ export class BoardService {
   /**
    * A client batch in one statement, without a transaction: applied to the cached board, then
    * stored only if the session is ACTIVE at that very board version, the batch repeats no
-   * stored op and the actor holds every permission the engine asked for (read by the same
-   * statement, SessionStore.appendIf). Undefined, with the cached board as it was, when the
+   * stored op (the unique client op index refuses a repeat) and the actor holds every
+   * permission the engine asked for (read by the same statement, SessionStore.appendIf). Undefined, with the cached board as it was, when the
    * locked path must decide instead: no cached board, a keyframe to take, an op the engine
    * refuses (the locked path answers access errors first), nothing to store, or a guard that
    * failed (another instance wrote, a repeat, a permission, the session's status).
@@ -174,14 +176,12 @@ export class BoardService {
     let appended: Awaited<ReturnType<SessionStore["appendIf"]>>;
     try {
       appended = await this.store.appendIf(sessionId, events, step.state.version, (param) => {
-        const actor = param(actorId);
         return `s.status = ${param(SessionStatus.ACTIVE)} AND s.board_version = ${param(baseVersion)}
-          AND NOT EXISTS (SELECT 1 FROM session_events e
-                           WHERE e.session_id = s.id AND e.user_id = ${actor} AND e.client_op_id = ANY(${param(ops.map((op) => op.clientOpId))}::text[]))
           AND ${this.access.holdsAllCondition(actorId, [...asked])(param)}`;
       });
     } catch (err) {
-      // A repeat stored by another instance since the statement's snapshot: the locked path answers it.
+      // A repeat of a stored op (a client's retry, another instance's write): the unique index
+      // refuses the whole statement, and the locked path answers the repeats.
       if (!isUniqueViolation(err, "session_events_client_op_key")) {
         undo();
         throw err;
@@ -247,7 +247,7 @@ export class BoardService {
           state = step.state;
           applied.push(...step.applied);
           conflicts.push(...step.conflicts);
-          if (step.applied.length > 0 && state.version % every === 0) keyframes.push({ version: state.version, json: JSON.stringify(state) });
+          if (step.applied.length > 0 && state.version % every === 0) keyframes.push({ version: state.version, bytes: boardBytes(state) });
         } while (done < fresh.length);
       } catch (err) {
         if (err instanceof BoardValidationError) throw invalidInput(err.message, { field: "events" });
@@ -275,7 +275,7 @@ export class BoardService {
       // The cached object is `newState` already: only its estimate changes, measured by the
       // last keyframe's text when there is one.
       const last = keyframes.at(-1);
-      if (last) this.cache.measured(sessionId, newState, last.json.length + estimateOpsBytes(applied.filter((op) => op.version > last.version)));
+      if (last) this.cache.measured(sessionId, newState, last.bytes.length + estimateOpsBytes(applied.filter((op) => op.version > last.version)));
       else this.cache.grew(sessionId, newState, applied);
       this.cache.offer(sessionId, newState);
     }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { EntityManager } from "typeorm";
 import type { AccessPolicy, SessionAccess } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
-import { BoardValidationError, publicBoard, validateBoardContent, type BoardContent, type BoardOpInput, type BoardState } from "../board";
+import { BoardValidationError, boardBytes, publicBoard, validateBoardContent, type BoardContent, type BoardOpInput, type BoardState } from "../board";
 import { BoardSnapshotEntity, SnapshotType } from "../entities/board-snapshot.entity";
 import { SEATED } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
@@ -90,10 +90,10 @@ export class SnapshotService implements KeyframeRecorder {
 
   /** KeyframeRecorder: the boards the write serialized at its keyframes, each at its own event's seq. */
   async record(tx: EntityManager, session: SessionEntity, boards: readonly SerializedBoard[], saved: readonly SessionEventEntity[]): Promise<void> {
-    const keyframes = boards.flatMap(({ version, json }) => {
+    const keyframes = boards.flatMap(({ version, bytes }) => {
       const event = saved.find((e) => e.boardVersion === version);
       // Always found: every applied op is stored.
-      return event ? [{ json, version, what: { type: SnapshotType.AUTO, createdBy: null, keyframe: true, seq: event.seq, timestampMs: event.timestampMs } }] : [];
+      return event ? [{ bytes, version, what: { type: SnapshotType.AUTO, createdBy: null, keyframe: true, seq: event.seq, timestampMs: event.timestampMs } }] : [];
     });
     await this.captureAll(tx, session, keyframes);
   }
@@ -113,7 +113,7 @@ export class SnapshotService implements KeyframeRecorder {
    * caller's transaction stores nothing).
    */
   async capture(tx: EntityManager, session: SessionEntity, state: BoardState, what: Capture): Promise<BoardSnapshotEntity> {
-    const [saved] = await this.captureAll(tx, session, [{ json: JSON.stringify(state), version: state.version, what }]);
+    const [saved] = await this.captureAll(tx, session, [{ bytes: boardBytes(state), version: state.version, what }]);
     return saved;
   }
 
@@ -130,8 +130,8 @@ export class SnapshotService implements KeyframeRecorder {
     )) as Array<{ next: number | string; seated: number | string }>;
     const participantCount = Number(seated);
     const snapshots: BoardSnapshotEntity[] = [];
-    for (const [i, { json: board, version, what }] of items.entries()) {
-      const sizeBytes = Buffer.byteLength(board, "utf8");
+    for (const [i, { bytes: board, version, what }] of items.entries()) {
+      const sizeBytes = board.length;
       if (what.quotaOwnerId) await this.charge(tx, what.quotaOwnerId, sizeBytes);
       const snapshot = {
         sessionId: session.id,
@@ -149,7 +149,7 @@ export class SnapshotService implements KeyframeRecorder {
       const [row] = (await tx.query(
         `INSERT INTO board_snapshots (session_id, version, board_version, seq, timestamp_ms, type, keyframe, created_by,
                                       participant_count, size_bytes, quota_owner_id, board)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, convert_from($12::bytea, 'UTF8'))
          RETURNING id, created_at`,
         [
           snapshot.sessionId,

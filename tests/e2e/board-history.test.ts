@@ -69,7 +69,10 @@ for (const backend of backends) {
 
     it("saveBoard stores a MANUAL snapshot with its metadata, board and SVG thumbnail; lists page by cursor", async () => {
       const { tutor, students, sessionId } = await activeLesson(server, 2);
-      await draw(sessionId, students[0], 3);
+      await draw(sessionId, students[0], 2);
+      // Text beyond ASCII goes to the database as UTF-8 bytes and must come back the same.
+      const text = { clientOpId: `op-text-${++counter}`, type: "TEXT_EDIT", baseVersion: 2, data: { id: `t${counter}`, text: "Привіт, клас 👋" } };
+      ok(await server.gql(APPLY, { s: sessionId, events: [text] }, students[0].token));
       const live = await board(sessionId, tutor);
       const saved = ok(await server.gql(SAVE, { s: sessionId }, students[0].token)).saveBoard;
       assert.equal(saved.type, "MANUAL");

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import {
   BoardValidationError,
   applyOps,
+  boardBytes,
   emptyBoard,
   publicBoard,
   replayOp,
@@ -209,8 +210,11 @@ describe("board engine properties", () => {
           const untouched = structuredClone(owned);
           applyOps(owned, group.ops, group.user, strategy, { inPlace: true }).undo?.();
           assert.deepStrictEqual(owned, untouched);
+          assert.equal(boardBytes(owned).toString(), JSON.stringify(owned)); // what was serialized before the undo is still right
           const result = applyOps(owned, group.ops, group.user, strategy, { inPlace: true });
           assert.equal(result.state, owned);
+          // A keyframe's text from the texts of values serialized at earlier keyframes: no value changed since.
+          assert.equal(boardBytes(owned).toString(), JSON.stringify(owned));
           inPlace.applied.push(...result.applied);
           inPlace.conflicts.push(...result.conflicts);
           inPlace.skipped.push(...result.skipped);
