@@ -80,6 +80,14 @@ async function main(): Promise<number> {
             await server.stop();
           }
         }) as ScenarioContext["withServer"],
+        async withEmbeddedServer(fn) {
+          const server = await stack.startEmbeddedServer(ctx.profileName("embedded"));
+          try {
+            return await fn(server);
+          } finally {
+            await server.stop();
+          }
+        },
       };
       ctx.log("start");
       try {
@@ -109,8 +117,10 @@ async function main(): Promise<number> {
 
   printTable(outcomes);
   fs.mkdirSync(RESULTS, { recursive: true });
-  const json = outcomes.map(({ name, project, baseline, ratio, goal, met, unit, status, notes, executions }) => ({
-    name, project, baseline, ratio, goal, met, unit, status, ...(notes ? { notes } : {}), ...(executions ? { executions } : {}),
+  const json = outcomes.map(({ name, project, baseline, ratio, goal, met, unit, status, notes, executions, embedded }) => ({
+    name, project, baseline, ratio, goal, met, unit, status,
+    ...(embedded !== undefined ? { embedded, embeddedRatio: embedded / baseline } : {}),
+    ...(notes ? { notes } : {}), ...(executions ? { executions } : {}),
   }));
   fs.writeFileSync(path.join(RESULTS, "latest.json"), JSON.stringify(json, null, 2) + "\n");
   console.log(`\nwrote bench/results/latest.json; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -125,7 +135,8 @@ function blank(name: string, status: Outcome["status"], notes: string): Outcome 
 const fmt = (n: number) => (Number.isNaN(n) ? "-" : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3));
 
 function printTable(outcomes: Outcome[]): void {
-  const header = ["scenario", "unit", "project", "baseline", "ratio", "goal", "met?"];
+  // embedded: the project on its embedded default (PGlite), and its ratio to the same baseline.
+  const header = ["scenario", "unit", "project", "baseline", "ratio", "goal", "met?", "embedded (ratio)"];
   const lines = outcomes.map((o) => [
     o.name,
     o.unit,
@@ -134,6 +145,7 @@ function printTable(outcomes: Outcome[]): void {
     fmt(o.ratio),
     o.goal,
     o.status === "measured" ? (o.met ? "yes" : "NO") : o.status.toUpperCase(),
+    o.embedded === undefined ? "" : `${fmt(o.embedded)} (${fmt(o.embedded / o.baseline)})`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const show = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");

@@ -20,6 +20,8 @@ export interface ScenarioContext {
    */
   withServer<T>(fn: (server: ApiServer) => Promise<T>): Promise<T>;
   withServer<T>(fn: (server: ApiServer) => Promise<T>, needs: string): Promise<T | string>;
+  /** `fn` against a fresh API server process on the embedded default (Stack.startEmbeddedServer), stopped after. */
+  withEmbeddedServer<T>(fn: (server: ApiServer) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -37,6 +39,8 @@ export interface Row {
   notes?: string;
   /** Measured, but the answer was wrong: the run fails, the numbers are still shown. */
   wrong?: string;
+  /** The project's figure on the embedded default (PGlite, in-process pub/sub), in `unit`; no goal. */
+  embedded?: number;
   /** GraphQL executions per event (fanout scenarios), stored in the result JSON. */
   executions?: ExecutionsFigure;
 }
@@ -77,6 +81,17 @@ export async function alternate<T>(
       ctx.log(`round ${round + 1}/${rounds} ${side}: ${JSON.stringify(sample)}`);
       samples[side].push(sample);
     }
+  }
+  return samples;
+}
+
+/** `rounds` rounds of the project on the embedded default (after the alternating ones), logged as they go. */
+export async function embeddedRounds<T>(ctx: ScenarioContext, run: (round: number) => Promise<T>, rounds = ROUNDS): Promise<T[]> {
+  const samples: T[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const sample = await run(round);
+    ctx.log(`round ${round + 1}/${rounds} embedded: ${JSON.stringify(sample)}`);
+    samples.push(sample);
   }
   return samples;
 }

@@ -45,6 +45,8 @@ function serverEnv(databaseUrl: string, redisUrl: string, dataDir: string): Reco
     SESSION_TOKEN_TTL: "1d",
     MAX_PAGE_SIZE: "1000",
     METRICS_TOKEN: BENCH_METRICS_TOKEN,
+    // The embedded server's users sign up through the API, all from 127.0.0.1.
+    REGISTER_RATE_PER_IP: "1000000",
   };
 }
 
@@ -62,6 +64,11 @@ export interface Stack {
   db: Pool;
   /** Starts an API server process; with `profileName` it writes a CPU profile on exit. */
   startServer(profileName?: string): Promise<ApiServer>;
+  /**
+   * Starts an API server process on the embedded default (PGlite in a fresh DATA_DIR,
+   * in-process pub/sub): what `npm start` gives a newcomer. Its data goes with its stop.
+   */
+  startEmbeddedServer(profileName?: string): Promise<ApiServer>;
   /** `count` users of `role` inserted in one statement, each with an access token. */
   seedUsers(prefix: string, count: number, role: "TUTOR" | "STUDENT"): Promise<SeededUser[]>;
   stop(): Promise<void>;
@@ -118,6 +125,20 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
     redisUrl: redis.url,
     db,
     startServer: (profileName) => startServerProcess(env, servers, profileName),
+    async startEmbeddedServer(profileName) {
+      const embeddedDir = fs.mkdtempSync(path.join(os.tmpdir(), "classroom-bench-embedded-"));
+      const server = await startServerProcess({ ...env, DATABASE_URL: "", REDIS_URL: "", DATA_DIR: embeddedDir }, servers, profileName).catch((err) => {
+        fs.rmSync(embeddedDir, { recursive: true, force: true });
+        throw err;
+      });
+      return {
+        ...server,
+        async stop(graceMs) {
+          await server.stop(graceMs);
+          fs.rmSync(embeddedDir, { recursive: true, force: true });
+        },
+      };
+    },
     async seedUsers(prefix, count, role) {
       const { rows } = await db.query<{ id: string; display_name: string }>(
         `INSERT INTO users (email, password_hash, display_name, role)
@@ -185,6 +206,20 @@ async function startServerProcess(env: Record<string, string>, servers: Set<Chil
 export async function missingSessionField(url: string, field: string): Promise<string | undefined> {
   const data = await gql<{ __type: { fields: Array<{ name: string }> } | null }>(url, `{ __type(name: "ClassroomSession") { fields { name } } }`);
   return data.__type?.fields.some((f) => f.name === field) ? undefined : `ClassroomSession.${field} is not in this server's schema yet (issue #5)`;
+}
+
+/**
+ * A user signed up through the API (where users cannot be seeded into the database: the
+ * embedded server's PGlite is inside its process), as seedUsers names them.
+ */
+export async function registerUser(url: string, prefix: string, n: number, role: "TUTOR" | "STUDENT"): Promise<SeededUser> {
+  const displayName = `${prefix} ${n}`;
+  const { register } = await gql(
+    url,
+    `mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`,
+    { i: { email: `${prefix}-${n}@bench.test`, password: "bench-password-0123", displayName, role } },
+  );
+  return { id: register.user.id, displayName, token: register.accessToken };
 }
 
 /**

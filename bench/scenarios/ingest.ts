@@ -8,8 +8,8 @@
 import { Pool } from "pg";
 import { gql } from "../lib/clients";
 import { ROUNDS, check, median, scaled } from "../lib/measure";
-import { alternate, med, row, type Scenario, type ScenarioContext } from "../lib/scenario";
-import { createSession } from "../lib/stack";
+import { alternate, embeddedRounds, med, row, type Scenario, type ScenarioContext } from "../lib/scenario";
+import { createSession, registerUser } from "../lib/stack";
 
 const BATCH = 50;
 const CONCURRENCY = 4;
@@ -129,7 +129,29 @@ export const ingest: Scenario = {
       const project = med(samples.project, (s) => s.opsPerSec);
       const baseline = med(samples.baseline, (s) => s.opsPerSec);
       const ms = median(samples.project.map((s) => s.ms / (s.ops / BATCH / CONCURRENCY)));
-      return [row("ingest", "ops/s", project, baseline, { op: ">=", value: 0.4 }, `project ${ms.toFixed(1)} ms per batch of ${BATCH} per client`)];
+      const embedded = await ctx.withEmbeddedServer(async (server) => {
+        const owner = await registerUser(server.url, "ingest-tutor", 1, "TUTOR");
+        return embeddedRounds(ctx, async () => {
+          const sessions = await Promise.all(Array.from({ length: CONCURRENCY }, () => createSession(server.url, owner, [])));
+          const s = await ctx.load.call<Sample>("ingest", "project", { url: server.url, token: owner.token, sessions, batches });
+          await verifyBoards(server.url, owner.token, sessions, batches * BATCH);
+          return s;
+        });
+      });
+      return [
+        {
+          ...row("ingest", "ops/s", project, baseline, { op: ">=", value: 0.4 }, `project ${ms.toFixed(1)} ms per batch of ${BATCH} per client`),
+          embedded: med(embedded, (s) => s.opsPerSec),
+        },
+      ];
     });
   },
 };
+
+/** Over the API (the embedded server's database is inside its process): every session's board holds exactly `ops` strokes at version `ops`. */
+async function verifyBoards(url: string, token: string, sessions: string[], ops: number): Promise<void> {
+  for (const s of sessions) {
+    const { session } = await gql(url, `query($s: ID!) { session(id: $s) { board { version objectCount } } }`, { s }, token);
+    check(session.board.version === ops && session.board.objectCount === ops, `ingest: session ${s} has board version ${session.board.version} with ${session.board.objectCount} objects, sent ${ops} strokes`);
+  }
+}

@@ -10,8 +10,8 @@ import { buildSchema, execute, parse, validate, type DocumentNode } from "graphq
 import { Pool } from "pg";
 import { gql, postJson } from "../lib/clients";
 import { check, scaledMs } from "../lib/measure";
-import { alternate, med, row, type Scenario } from "../lib/scenario";
-import { createSession } from "../lib/stack";
+import { alternate, embeddedRounds, med, row, type Scenario } from "../lib/scenario";
+import { createSession, registerUser, type SeededUser } from "../lib/stack";
 import { strokeBatch } from "./ingest";
 
 const CLIENTS = 20;
@@ -104,12 +104,7 @@ export const query: Scenario = {
     return ctx.withServer(async (server) => {
       const [tutor] = await ctx.stack.seedUsers("query-tutor", 1, "TUTOR");
       const students = await ctx.stack.seedUsers("query-student", STUDENTS, "STUDENT");
-      // Joined one at a time, so the participants' order (by joining time) is unambiguous.
-      const id = await createSession(server.url, tutor, [], false);
-      const { session } = await gql(server.url, `query($s: ID!) { session(id: $s) { accessCode } }`, { s: id }, tutor.token);
-      for (const s of students) await gql(server.url, `mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: session.accessCode }, s.token);
-      await gql(server.url, `mutation($s: ID!) { startSession(id: $s) { status } }`, { s: id }, tutor.token);
-      await gql(server.url, `mutation($s: ID!, $e: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $e) { version } }`, { s: id, e: strokeBatch(0, 100, 0) }, tutor.token);
+      const id = await pageSession(server.url, tutor, students);
 
       const baselineWorker = ctx.startBaseline();
       const baseline = await baselineWorker.call<{ url: string }>("query", "serve", { databaseUrl: ctx.stack.databaseUrl });
@@ -126,7 +121,36 @@ export const query: Scenario = {
         () => ctx.load.call<Sample>("query", "load", { url: server.url, token: tutor.token, id, expected, durationMs }),
         () => ctx.load.call<Sample>("query", "load", { url: baseline.url, id, expected, durationMs }),
       );
-      return [row("query", "requests/s", med(samples.project, (s) => s.perSec), med(samples.baseline, (s) => s.perSec), { op: ">=", value: 0.6 })];
+      // The same session on the embedded default: users of the same names, joined in the same
+      // order, so its every answer must be the baseline's too.
+      const embedded = await ctx.withEmbeddedServer(async (embeddedServer) => {
+        const owner = await registerUser(embeddedServer.url, "query-tutor", 1, "TUTOR");
+        const joiners: SeededUser[] = [];
+        for (let n = 1; n <= STUDENTS; n++) joiners.push(await registerUser(embeddedServer.url, "query-student", n, "STUDENT"));
+        const embeddedId = await pageSession(embeddedServer.url, owner, joiners);
+        const load = { url: embeddedServer.url, token: owner.token, id: embeddedId, expected, durationMs };
+        await ctx.load.call<Sample>("query", "load", { ...load, durationMs: warmUpMs });
+        return embeddedRounds(ctx, () => ctx.load.call<Sample>("query", "load", load));
+      });
+      return [
+        {
+          ...row("query", "requests/s", med(samples.project, (s) => s.perSec), med(samples.baseline, (s) => s.perSec), { op: ">=", value: 0.6 }),
+          embedded: med(embedded, (s) => s.perSec),
+        },
+      ];
     }, "timeline");
   },
 };
+
+/**
+ * The session the page query reads: `tutor`'s, `students` joined one at a time (so the
+ * participants' order, by joining time, is unambiguous), started, 100 strokes on its board.
+ */
+async function pageSession(url: string, tutor: SeededUser, students: SeededUser[]): Promise<string> {
+  const id = await createSession(url, tutor, [], false);
+  const { session } = await gql(url, `query($s: ID!) { session(id: $s) { accessCode } }`, { s: id }, tutor.token);
+  for (const s of students) await gql(url, `mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: session.accessCode }, s.token);
+  await gql(url, `mutation($s: ID!) { startSession(id: $s) { status } }`, { s: id }, tutor.token);
+  await gql(url, `mutation($s: ID!, $e: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $e) { version } }`, { s: id, e: strokeBatch(0, 100, 0) }, tutor.token);
+  return id;
+}

@@ -22,8 +22,13 @@ export class PGlitePool extends EventEmitter {
   constructor(options: { dataDir?: string; acquireTimeoutMs?: number }) {
     super();
     this.acquireTimeoutMs = options.acquireTimeoutMs ?? 30_000;
-    // Parse int8 as text, as `pg` does, so both backends hand TypeORM the same values.
-    this.db = PGlite.create(options.dataDir, { parsers: { [types.INT8]: (value: string) => value } });
+    // Parse int8 as text, as `pg` does, so both backends hand TypeORM the same values. A bytea
+    // parameter as hex by Node's encoder: PGlite's own maps every byte through JavaScript
+    // strings, seconds for a keyframe of a few MB.
+    this.db = PGlite.create(options.dataDir, {
+      parsers: { [types.INT8]: (value: string) => value },
+      serializers: { [types.BYTEA]: (value: Uint8Array) => `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}` },
+    });
     // An unobserved rejection here would crash the process before connect() reports it.
     this.db.catch(() => undefined);
   }
