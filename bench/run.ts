@@ -22,11 +22,12 @@ import { cursors } from "./scenarios/cursors";
 import { fanout } from "./scenarios/fanout";
 import { fanoutWide } from "./scenarios/fanout-wide";
 import { ingest } from "./scenarios/ingest";
+import { classroom } from "./scenarios/classroom";
 import { query } from "./scenarios/query";
 import { report } from "./scenarios/report";
 import { seek } from "./scenarios/seek";
 
-const SCENARIOS: Scenario[] = [fanout, fanoutWide, ingest, seek, query, report, cursors, connections];
+const SCENARIOS: Scenario[] = [fanout, fanoutWide, ingest, seek, query, report, cursors, connections, classroom];
 const RESULTS = path.resolve(__dirname, "../../bench/results");
 
 type Outcome = Row & { status: "measured" | "not available" | "wrong answer" | "error" };
