@@ -10,16 +10,21 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 /**
  * POSTs JSON, answers the parsed JSON body; rejects on a non-2xx status. A kept-alive socket
- * the server closed as it was reused (its idle timeout) is retried once on a fresh one, as
- * Node's documentation advises; every request the harness sends may be repeated (board ops
+ * the server closed as it was reused (its idle timeout) is retried on another, as Node's
+ * documentation advises, up to twice (the server closes idle sockets together, so the next
+ * free one may be closing too); every request the harness sends may be repeated (board ops
  * carry clientOpIds).
  */
-export function postJson<T = any>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function postJson<T = any>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
   const payload = Buffer.from(JSON.stringify(body));
-  return send<T>(url, payload, headers).catch((err: Error & { code?: string; reusedSocket?: boolean }) => {
-    if (err.reusedSocket && err.code === "ECONNRESET") return send<T>(url, payload, headers);
-    throw err;
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send<T>(url, payload, headers);
+    } catch (err) {
+      const { code, reusedSocket } = err as { code?: string; reusedSocket?: boolean };
+      if (!(reusedSocket && code === "ECONNRESET" && attempt < 3)) throw err;
+    }
+  }
 }
 
 function send<T>(url: string, payload: Buffer, headers: Record<string, string>): Promise<T> {

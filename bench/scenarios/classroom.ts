@@ -66,7 +66,8 @@ export const remote = {
       try {
         await request();
       } catch (err) {
-        fail(`${op}: ${err instanceof Error ? err.message : String(err)}`);
+        const { code, reusedSocket } = err as { code?: string; reusedSocket?: boolean };
+        fail(`${op}: ${err instanceof Error ? err.message : String(err)}${code ? ` (${code}${reusedSocket ? ", on a kept-alive socket" : ""})` : ""}`);
       }
       latencies[op].push(performance.now() - t0);
     };

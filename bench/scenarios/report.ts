@@ -78,7 +78,7 @@ export const report: Scenario = {
           return { p50: Math.round(s.p50 * 100) / 100 };
         },
       );
-      return [row("report", "p50 ms", med(samples.project, (s) => s.p50), med(samples.baseline, (s) => s.p50), { op: "<=", value: 2 })];
+      return [row("report", "p50 ms", med(samples.project, (s) => s.p50), med(samples.baseline, (s) => s.p50), { op: "<=", value: 1.5 })];
     }, "report");
   },
 };

@@ -25,6 +25,8 @@ export function estimateOpsBytes(applied: readonly AppliedBoardOp[]): number {
  * (`grew`) instead of having the board measured again, which would make a write O(board).
  * The estimate drifts (an update's undo entry holds the old object) until the board is
  * measured again: at every keyframe, whose JSON text the write path has at hand (`measured`).
+ * A board that took keyframes also keeps their text in blocks (boardBytes) while it lives,
+ * about its JSON size again, which the estimate does not count twice.
  */
 export class BoardCache {
   private readonly boards: ByteLru<BoardState>;
