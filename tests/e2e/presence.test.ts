@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Logger as TypeOrmLogger } from "typeorm";
 import { AuthContext } from "../../src/auth/auth-context";
+import { queuedStream, type LiveStreamOptions, type OpenLiveStream } from "../../src/realtime/live-stream";
 import { topics } from "../../src/realtime/topics";
 import { PresenceKind, type PresenceFrame } from "../../src/services/presence.service";
 import { assertError, codeOf, ok } from "../support/assertions";
@@ -56,9 +57,8 @@ async function cursorFramesUntil(p: Presence, markerUserId: string) {
 
 /** No two CURSORS frames closer than a tick (less a millisecond of timer rounding). */
 function assertOneFramePerTick(times: number[]) {
-  // Each time is taken when the consumer runs, a few ms after the hand-over when other
-  // subscribers' frames were serialized first: each gap may lose that jitter, the count over
-  // the whole span may not.
+  // Each time is taken at the hand-over, which a tick whose timer fired late moves a few ms:
+  // each gap may lose that jitter, the count over the whole span may not.
   for (let i = 1; i < times.length; i++) {
     const gap = times[i] - times[i - 1];
     assert.ok(gap >= TICK_MS * 0.8, `two CURSORS frames ${gap.toFixed(1)} ms apart (tick ${TICK_MS} ms)`);
@@ -79,23 +79,31 @@ function assertFrameRate(frames: Array<{ at: number }>) {
 
 /**
  * When the server hands CURSORS frames to a subscriber of `user`, measured in process on the
- * service's own stream (free of the transport's jitter): `until(userId)` answers the times
- * up to the frame carrying that user's cursor.
+ * service's own stream as each frame is pushed into it (free of the transport's jitter and
+ * of when this process gets round to reading them): `until(userId)` answers the times up to
+ * the frame carrying that user's cursor.
  */
 function emissions(server: TestServer, user: User, sessionId: string) {
   const auth = AuthContext.of(server.app.tokens.verify(user.token, ["access"]));
-  // The default stream (queuedStream) yields the frames themselves.
-  const stream = server.app.services.presence.watch(auth, sessionId) as Promise<AsyncIterableIterator<PresenceFrame>>;
   const times: number[] = [];
+  // The default stream (queuedStream), its pushes timed: it yields the frames themselves.
+  const timed: OpenLiveStream = <T>(options: LiveStreamOptions) => {
+    const stream = queuedStream<T>(options);
+    const push = stream.push.bind(stream);
+    stream.push = (item: T) => {
+      if ((item as PresenceFrame).kind === PresenceKind.CURSORS) times.push(performance.now());
+      push(item);
+    };
+    return stream;
+  };
+  const stream = server.app.services.presence.watch(auth, sessionId, timed) as Promise<AsyncIterableIterator<PresenceFrame>>;
   const markers = new Set<string>();
   const waiters: Array<() => void> = [];
-  // Read from the start, so each frame is timed when the service hands it over.
   const ready = stream.then(async (frames) => {
     await frames.next(); // the STATUS frame
     void (async () => {
       for await (const frame of frames) {
         if (frame.kind !== PresenceKind.CURSORS) continue;
-        times.push(performance.now());
         for (const c of frame.cursors) markers.add(c.userId);
         waiters.splice(0).forEach((w) => w());
       }
