@@ -10,6 +10,7 @@ import {
   type FormattedExecutionResult,
   type GraphQLSchema,
 } from "graphql";
+import Denque from "denque";
 import type { WebSocket } from "ws";
 import type { AuthContext } from "../auth/auth-context";
 import { CompiledExecutor } from "../infra/compiled-execution";
@@ -22,6 +23,12 @@ import { type LiveStream, type LiveStreamOptions, type OpenLiveStream } from "./
 
 /** Live executions one user's own subscriptions may have running at once on an instance. */
 const LIVE_EXECUTIONS_PER_USER = 1;
+
+/** One user's live executions running, and the starts of those waiting for a slot. */
+interface UserSlots {
+  running: number;
+  waiting: Denque<() => Promise<unknown>>;
+}
 
 /** Formats an execution result for the client (error masking and codes), once per result. */
 export type FormatResult = (result: ExecutionResult, requestId: string) => FormattedExecutionResult;
@@ -92,7 +99,7 @@ export interface SubscriberLine {
 export class SharedDelivery {
   private readonly groups = new Map<string, OperationGroup>();
   /** Live executions running and waiting, per user whose subscriptions alone asked for them. */
-  private readonly slots = new Map<string, { running: number; waiting: Array<() => void> }>();
+  private readonly slots = new Map<string, UserSlots>();
   private readonly executor: CompiledExecutor;
 
   constructor(
@@ -119,23 +126,37 @@ export class SharedDelivery {
   }
 
   /**
-   * Executes `item` for a group and answers its payload as UTF-8 JSON, encoded once for every
-   * socket. A group of one user's subscriptions only (`owner`) waits for one of that user's
-   * LIVE_EXECUTIONS_PER_USER slots: an account holding a thousand distinct operations, each
-   * reading the database on every event, gets its frames later (and RESYNC_REQUIRED if it
-   * cannot keep up), while everyone else's requests and frames go on between them (issue 11,
-   * finding 1). Groups shared by several users never wait.
+   * Runs `start` (a group's execution of its next frame) now, or, for a group of one user's
+   * subscriptions only (`owner`), once one of that user's LIVE_EXECUTIONS_PER_USER slots is
+   * free: an account holding a thousand distinct operations, each reading the database on
+   * every event, gets its frames later (and RESYNC_REQUIRED if it cannot keep up), while
+   * everyone else's requests and frames go on between them (issue 11, finding 1). Groups shared
+   * by several users never wait. A waiting frame is a queued function, no promise: an event
+   * reaching a thousand such subscriptions costs a thousand queue entries, not a thousand
+   * pending executions.
    */
-  async frame(line: SubscriberLine, item: unknown, owner?: string): Promise<Buffer> {
-    const release = owner === undefined ? undefined : await this.slot(owner);
-    try {
-      return await this.execute(line, item);
-    } finally {
-      release?.();
-    }
+  schedule(start: () => Promise<unknown>, owner?: string): void {
+    if (owner === undefined) return void start();
+    let slots = this.slots.get(owner);
+    if (!slots) this.slots.set(owner, (slots = { running: 0, waiting: new Denque() }));
+    if (slots.running >= LIVE_EXECUTIONS_PER_USER) return void slots.waiting.push(start);
+    slots.running += 1;
+    this.runInSlot(owner, slots, start);
   }
 
-  private async execute(line: SubscriberLine, item: unknown): Promise<Buffer> {
+  private runInSlot(owner: string, slots: UserSlots, start: () => Promise<unknown>): void {
+    const done = () => {
+      const next = slots.waiting.shift();
+      // The slot passes on a later turn, so what else is waiting (requests, other frames) runs first.
+      if (next) return void setImmediate(() => this.runInSlot(owner, slots, next));
+      slots.running -= 1;
+      if (slots.running === 0 && this.slots.get(owner) === slots) this.slots.delete(owner);
+    };
+    start().then(done, done);
+  }
+
+  /** Executes `item` with `line` and answers its payload as UTF-8 JSON, encoded once for every socket. */
+  async execute(line: SubscriberLine, item: unknown): Promise<Buffer> {
     this.metrics.liveExecutions.inc();
     const requestId = randomUUID();
     const contextValue = createRequestContext({ requestId, auth: line.auth, clientIp: line.clientIp, services: this.services });
@@ -147,24 +168,6 @@ export class SharedDelivery {
       operationName: line.operationName,
     });
     return Buffer.from(JSON.stringify(result.errors ? this.formatResult(result, requestId) : result));
-  }
-
-  /** One of `userId`'s execution slots, once free; answers its release. */
-  private async slot(userId: string): Promise<() => void> {
-    let slots = this.slots.get(userId);
-    if (!slots) this.slots.set(userId, (slots = { running: 0, waiting: [] }));
-    if (slots.running >= LIVE_EXECUTIONS_PER_USER) await new Promise<void>((resolve) => slots.waiting.push(resolve));
-    else slots.running += 1;
-    return () => {
-      const next = slots.waiting.shift();
-      if (next) {
-        // The slot passes on a later turn, so what else is waiting (requests, other frames) runs first.
-        setImmediate(next);
-        return;
-      }
-      slots.running -= 1;
-      if (slots.running === 0 && this.slots.get(userId) === slots) this.slots.delete(userId);
-    };
   }
 
   reportError(err: unknown): void {
@@ -185,7 +188,8 @@ function groupKey(line: SubscriberLine, scope: string): string {
 /** An item to send to its recipients in order, or a step of one subscriber (its end) in the same order. */
 interface Entry {
   item?: unknown;
-  frame?: Promise<Buffer>;
+  /** The execution, once started; null when nobody was left to receive it by then, so it never ran. */
+  frame?: Promise<Buffer> | null;
   recipients: Array<SharedStream<unknown>>;
   control?: () => void;
 }
@@ -210,21 +214,35 @@ class OperationGroup {
    */
   push(item: unknown, stream: SharedStream<unknown>): void {
     const tail = this.queue[this.queue.length - 1];
-    if (tail && tail.item === item && !tail.control) {
+    if (tail && tail.item === item && !tail.control && tail.frame !== null) {
       tail.recipients.push(stream);
       return;
     }
     const owner = this.users.size === 1 ? (this.users.keys().next().value as string) : undefined;
-    const frame = this.delivery.frame(stream.line, item, owner);
-    frame.catch(() => undefined); // reported when drained
-    this.queue.push({ item, frame, recipients: [stream] });
-    void this.drain();
+    const entry: Entry = { item, recipients: [stream] };
+    this.queue.push(entry);
+    this.delivery.schedule(() => this.start(entry), owner);
+  }
+
+  /**
+   * Starts the execution of `entry` with its first recipient's line, or skips it when every
+   * recipient ended while it waited for its slot (they overflowed or left): the backlog of a
+   * slow account costs nothing once it is cut. Answers when the execution is over.
+   */
+  private start(entry: Entry): Promise<unknown> {
+    if (entry.recipients.every((recipient) => recipient.closed)) entry.frame = null;
+    else {
+      entry.frame = this.delivery.execute(entry.recipients[0].line, entry.item);
+      entry.frame.catch(() => undefined); // reported when sent
+    }
+    this.drain();
+    return entry.frame ?? Promise.resolve();
   }
 
   /** Runs `step` for `stream` once the entries queued before it are sent. */
   control(stream: SharedStream<unknown>, step: () => void): void {
     this.queue.push({ control: step, recipients: [stream] });
-    void this.drain();
+    this.drain();
   }
 
   countSlow(): void {
@@ -246,8 +264,12 @@ class OperationGroup {
     if (this.members.size === 0) this.onEmpty();
   }
 
-  private async drain(): Promise<void> {
-    if (this.draining) return;
+  /** Sends what is ready in order: up to the first entry not started yet, whose start drains again. */
+  private drain(): void {
+    if (!this.draining) void this.sendInOrder();
+  }
+
+  private async sendInOrder(): Promise<void> {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
@@ -257,13 +279,17 @@ class OperationGroup {
           entry.control();
           continue;
         }
+        if (entry.frame === undefined) return;
         let payload: Buffer | undefined;
-        try {
-          payload = await entry.frame;
-        } catch (err) {
-          this.delivery.reportError(err);
+        if (entry.frame !== null) {
+          try {
+            payload = await entry.frame;
+          } catch (err) {
+            this.delivery.reportError(err);
+          }
         }
         this.queue.shift();
+        if (entry.frame === null) continue; // nobody left to send it to
         for (const stream of entry.recipients) {
           if (payload === undefined) stream.fail(new Error("A live frame could not be prepared."));
           else stream.write(payload);

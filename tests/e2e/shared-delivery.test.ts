@@ -186,6 +186,44 @@ for (const backend of backends) {
   });
 }
 
+for (const backend of backends) {
+  describe(`an account's backlog of live frames [${backend.name}]`, { skip: backend.skip }, () => {
+    let server: TestServer;
+    before(async () => {
+      // Two frames waiting end a subscriber (RESYNC_REQUIRED): a burst cuts every backlog at once.
+      server = await startTestServer(backend, { env: { SUBSCRIBER_BUFFER_FRAMES: "2" } });
+    });
+    after(() => server?.stop());
+
+    it("is never executed for subscriptions that ended while it waited for the account's turn", T, async () => {
+      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const board = ok(await server.gql(BOARD, { s: sessionId }, tutor.token)).session.board;
+      // Distinct documents of one account: each waits for that account's one execution slot.
+      const distinct = (k: number) => `subscription($s: ID!, $after: Int) { boardEvents(sessionId: $s, afterSeq: $after) { seq k${k}: version } }`;
+      await ok(await server.gql(APPLY, { s: sessionId, events: [stroke(board.version)] }, tutor.token));
+      const after = board.lastSeq; // each gets the stroke above as its first frame, then is live
+      const client = server.wsClient(ann.token);
+      const subs = Array.from({ length: 20 }, (_, k) => watch(server, ann.token, distinct(k), { s: sessionId, after }, client));
+      await Promise.all(subs.map((sub) => sub.next()));
+      const before = await executions(server);
+      // Ten events in one batch reach all twenty subscriptions in one pass: each has two frames
+      // waiting for the slot when the third ends it.
+      const ops = Array.from({ length: 10 }, (_, i) => stroke(board.version + 1 + i));
+      await ok(await server.gql(APPLY, { s: sessionId, events: ops }, tutor.token));
+      await Promise.all(subs.map((sub) => sub.ended));
+      for (const sub of subs) assert.equal(sub.error?.[0]?.extensions?.code, "RESYNC_REQUIRED");
+      // A new subscription of the same account waits behind that backlog in the account's queue:
+      // once it has its frame, the backlog was gone through.
+      const sentinel = watch(server, ann.token, distinct(20), { s: sessionId, after: board.lastSeq + 1 + ops.length - 1 }, client);
+      assert.equal((await sentinel.next()).data.boardEvents.seq, board.lastSeq + 1 + ops.length);
+      const ran = (await executions(server)) - before;
+      // The one frame that found the slot free started at once; the sentinel's own frame is the other.
+      assert.ok(ran <= 2, `${ran} executions for ${subs.length * 2} frames nobody could receive any more`);
+      sentinel.close();
+    });
+  });
+}
+
 /**
  * A graphql-transport-ws subscriber on a bare `ws` socket whose reading can be paused, as a
  * phone on a congested link would stop reading.
