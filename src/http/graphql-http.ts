@@ -11,6 +11,7 @@ import type { Config } from "../config";
 import { createRequestContext, type RequestContext } from "../resolvers/context";
 import type { Services } from "../services";
 import { clientAddress, trustFunction } from "./client-address";
+import { compiledGateway } from "../infra/compiled-execution";
 import { ErrorCode } from "../schema/errors";
 import { malformedTextError } from "../schema/malformed-text";
 import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
@@ -65,7 +66,7 @@ export async function createGraphQLHttp(options: {
     },
   };
   const apollo = new ApolloServer<RequestContext>({
-    schema,
+    gateway: compiledGateway(schema),
     // Introspection is refused by a validation rule shared with graphql-ws, not by Apollo's
     // own check, whose message names the framework.
     introspection: true,
