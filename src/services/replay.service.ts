@@ -19,10 +19,24 @@ export interface ReplayManifest {
   keyframesMs: number[];
 }
 
-/** The board at a moment: the public board and the seq of the last event it reflects. */
+/**
+ * The board at a moment: its version and the seq of the last event it reflects, read at once;
+ * the board itself replayed on first use (and kept with the seek in the cache). A client that
+ * asks for the version or lastSeq only never replays, one that asks for the object count never
+ * builds the public board.
+ */
 export interface BoardAt {
-  board: PublicBoard;
+  version: number;
   lastSeq: number;
+  /** The public board (publicBoard). */
+  board(): Promise<PublicBoard>;
+  objectCount(): Promise<number>;
+}
+
+/** A replayed board in the cache, with its public form once a client asked for it. */
+interface Replayed {
+  state: BoardState;
+  public?: PublicBoard;
 }
 
 /** What the last uncached seek read (for tests and metrics): its snapshot and how many events. */
@@ -58,9 +72,10 @@ export class ReplayService {
   /**
    * Parsed keyframes and answered boards, both immutable (history is never rewritten), in
    * one budget of estimated bytes (REPLAY_CACHE_BYTES, their JSON size): a seek near a hot
-   * keyframe parses nothing, and a repeated seek costs only its serialization.
+   * keyframe parses nothing, and a repeated seek costs only its serialization (its public
+   * board is built once too).
    */
-  private readonly boards: ByteLru<Keyframe | BoardAt>;
+  private readonly boards: ByteLru<Keyframe | Replayed>;
 
   constructor(
     private readonly db: DataSource,
@@ -123,26 +138,45 @@ export class ReplayService {
 
   /** boardAt without the access check (the caller checked). */
   async boardAtTime(sessionId: string, timestampMs: number): Promise<BoardAt> {
-    const [{ seq }] = await queryPrepared<{ seq: number }>(
+    // The last event at or before the instant, and the board version of the last board event
+    // up to it (versions grow with seq): what the replay would reach, without replaying.
+    const [row] = await queryPrepared<{ seq: number; version: number }>(
       this.db,
-      `SELECT COALESCE(MAX(seq), 0) AS seq FROM session_events
-        WHERE session_id = $1
-          AND timestamp_ms = (SELECT MAX(timestamp_ms) FROM session_events WHERE session_id = $1 AND timestamp_ms <= $2)`,
+      `WITH at AS (
+         SELECT COALESCE(MAX(seq), 0) AS seq FROM session_events
+          WHERE session_id = $1
+            AND timestamp_ms = (SELECT MAX(timestamp_ms) FROM session_events WHERE session_id = $1 AND timestamp_ms <= $2))
+       SELECT at.seq,
+              COALESCE((SELECT e.board_version FROM session_events e
+                         WHERE e.session_id = $1 AND e.seq <= at.seq AND e.board_version IS NOT NULL
+                         ORDER BY e.seq DESC LIMIT 1), 0) AS version
+         FROM at`,
       [sessionId, timestampMs],
     );
-    return this.boardAfterSeq(sessionId, Number(seq));
+    const seq = Number(row.seq);
+    let replayed: Promise<Replayed> | undefined;
+    const replay = () => (replayed ??= this.replayedAfterSeq(sessionId, seq));
+    return {
+      version: Number(row.version),
+      lastSeq: seq,
+      board: async () => {
+        const entry = await replay();
+        return (entry.public ??= publicBoard(entry.state));
+      },
+      objectCount: async () => Object.keys((await replay()).state.objects).length,
+    };
   }
 
   /** The board after timeline event `seq`: cached, else the nearest keyframe + the events after it. */
-  async boardAfterSeq(sessionId: string, seq: number): Promise<BoardAt> {
-    if (seq === 0) return { board: publicBoard(emptyBoard()), lastSeq: 0 };
+  private async replayedAfterSeq(sessionId: string, seq: number): Promise<Replayed> {
+    if (seq === 0) return { state: emptyBoard() };
     const key = replayBoardKey(sessionId, seq);
-    const cached = this.boards.get(key) as BoardAt | undefined;
+    const cached = this.boards.get(key) as Replayed | undefined;
     if (cached) return cached;
     const { state, bytes } = await this.replayTo(sessionId, seq);
-    const answer: BoardAt = { board: publicBoard(state), lastSeq: seq };
-    this.boards.set(key, answer, bytes);
-    return answer;
+    const entry: Replayed = { state };
+    this.boards.set(key, entry, bytes);
+    return entry;
   }
 
   /**

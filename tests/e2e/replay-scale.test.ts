@@ -173,6 +173,25 @@ for (const backend of backends) {
       assert.ok(statements < counts[0], `cached: ${statements} statements, uncached: ${counts[0]}`);
     });
 
+    it("answers the version and lastSeq at any instant without replaying: the statements of a seek the cache answers", async () => {
+      const end = placed[placed.length - 1].ts;
+      const ONLY = `query($s: ID!, $t: SafeInt!) { session(id: $s) { replayBoardAt(timestampMs: $t) { version lastSeq } } }`;
+      // A full seek answered from the cache, for its count of statements.
+      await server.gql(AT, { s: sessionId, t: end }, token);
+      statements = 0;
+      ok(await server.gql(AT, { s: sessionId, t: end }, token));
+      const cached = statements;
+      for (const at of [placed[7].ts, placed[EVERY * 11 + 3].ts, placed[EVERY * 29 - 1].ts, end - 2]) {
+        statements = 0;
+        server.app.services.replay.lastSeek = undefined;
+        const got = ok(await server.gql(ONLY, { s: sessionId, t: at }, token)).session.replayBoardAt;
+        const want = expectedAt(at);
+        assert.deepEqual(got, { version: want.version, lastSeq: want.lastSeq }, `t=${at}`);
+        assert.equal(server.app.services.replay.lastSeek, undefined, `t=${at}: replayed the board`);
+        assert.ok(statements <= cached, `t=${at}: ${statements} statements, a cached seek ${cached}`);
+      }
+    });
+
     it("answers the host's report on the 50 000-event lesson with SQL aggregates: a few statements, the counts exact", async () => {
       const REPORT = `query($s: ID!) { session(id: $s) { report {
         eventCountsByType attendance { user { id } boardEventCount } timelineBuckets(bucketSizeMs: 60000) { count }

@@ -9,6 +9,9 @@ const EVERY = 5;
 const APPLY = `mutation($s: ID!, $events: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $events) { version accepted { seq version timestampMs } } }`;
 const BOARD = `query($s: ID!) { session(id: $s) { board { version lastSeq objectCount objects layers } } }`;
 const AT = `query($s: ID!, $t: SafeInt!) { session(id: $s) { replayBoardAt(timestampMs: $t) { version lastSeq objectCount objects layers } } }`;
+/** What a player's scrubber asks at every step: answered without the whole board. */
+const AT_VERSION = `query($s: ID!, $t: SafeInt!) { session(id: $s) { replayBoardAt(timestampMs: $t) { version lastSeq } } }`;
+const AT_COUNT = `query($s: ID!, $t: SafeInt!) { session(id: $s) { replayBoardAt(timestampMs: $t) { objectCount version } } }`;
 const MANIFEST = `query($s: ID!) { session(id: $s) { replayManifest { canReplay durationMs eventCount snapshotCount keyframesMs } } }`;
 const EVENTS = `query($s: ID!, $from: SafeInt!, $to: SafeInt!, $first: Int, $after: String) { session(id: $s) {
   replayEvents(fromMs: $from, toMs: $to, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { seq type timestampMs } } } } }`;
@@ -70,6 +73,10 @@ for (const backend of backends) {
       for (const t of instants) {
         const want = expected(t);
         const got = ok(await server.gql(AT, { s: sessionId, t }, students[0].token)).session.replayBoardAt;
+        const small = ok(await server.gql(AT_VERSION, { s: sessionId, t }, students[0].token)).session.replayBoardAt;
+        assert.deepEqual(small, { version: got.version, lastSeq: got.lastSeq }, `t=${t}: version and lastSeq alone`);
+        const counted = ok(await server.gql(AT_COUNT, { s: sessionId, t }, students[0].token)).session.replayBoardAt;
+        assert.deepEqual(counted, { objectCount: got.objectCount, version: got.version }, `t=${t}: the object count alone`);
         if (!want) {
           assert.equal(got.version, 0, `t=${t}`);
           continue;
