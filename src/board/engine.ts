@@ -190,14 +190,21 @@ function changesImages(draft: Draft, patch: BoardPatch): boolean {
 
 /** The client-facing board (BoardState without meta); objects keyed in sorted order. */
 export function publicBoard(state: BoardState): PublicBoard {
-  const objects: Record<string, BoardObject> = {};
-  for (const id of sortedKeys(state.objects)) setOwn(objects, id, getOwn(state.objects, id));
+  const objects = publicObjects(state.objects);
   return {
     version: state.version,
     layers: state.layers.map((layer) => ({ id: layer.id, name: layer.name })),
     objects,
     objectCount: Object.keys(objects).length,
   };
+}
+
+/** A board's objects keyed in sorted order: all of them, or those of `ids` that exist. */
+export function publicObjects(objects: Readonly<Record<string, BoardObject>>, ids?: readonly string[]): Record<string, BoardObject> {
+  const picked: Record<string, BoardObject> = {};
+  const keys = ids ? [...new Set(ids)].filter((id) => getOwn(objects, id) !== undefined).sort() : sortedKeys(objects);
+  for (const id of keys) setOwn(picked, id, getOwn(objects, id) as BoardObject);
+  return picked;
 }
 
 /**

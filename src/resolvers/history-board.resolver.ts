@@ -1,5 +1,4 @@
-import type { GraphQLResolveInfo } from "graphql";
-import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { publicBoard, renderSvg, type BoardState as EngineBoard } from "../board";
 import type { BoardSnapshotEntity } from "../entities/board-snapshot.entity";
 import type { SessionEntity } from "../entities/session.entity";
@@ -12,8 +11,8 @@ import { BoardSnapshot, ImportMode, ReplayManifest, SnapshotConnection, StorageU
 import { TimelineConnection } from "../schema/history.type";
 import { User } from "../schema/user.type";
 import { toBoardEvent } from "./board.resolver";
+import type { BoardStateSource } from "./board-state.resolver";
 import type { RequestContext } from "./context";
-import { selectedFieldNames } from "./selection";
 import { ViewerDependent } from "../schema/viewer-dependent";
 
 /** History of a session's board (H2, H3): snapshots, replay, and the board's save/restore/import. */
@@ -62,15 +61,9 @@ export class SessionReplayResolver {
     @Root() session: SessionEntity,
     @Arg("timestampMs", () => SafeIntScalar) timestampMs: number,
     @Ctx() ctx: RequestContext,
-    @Info() info: GraphQLResolveInfo,
-  ) {
-    const at = await ctx.services.replay.boardAt(ctx.auth, session, timestampMs);
-    // Only what the client selects: the version and lastSeq need no replay, the object count
-    // no public board (a player's scrubber asks for those at every step).
-    const selected = selectedFieldNames(info);
-    const asks = (field: keyof BoardState) => selected === undefined || selected.has(field);
-    if (asks("objects") || asks("layers")) return { ...(await at.board()), lastSeq: at.lastSeq };
-    return { version: at.version, lastSeq: at.lastSeq, objectCount: asks("objectCount") ? await at.objectCount() : undefined };
+  ): Promise<BoardStateSource> {
+    const replayed = await ctx.services.replay.boardAt(ctx.auth, session, timestampMs);
+    return { version: replayed.version, lastSeq: replayed.lastSeq, replayed };
   }
 
   @Mutation(() => BoardSnapshot)

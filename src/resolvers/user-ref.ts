@@ -1,17 +1,20 @@
-import type { GraphQLResolveInfo } from "graphql";
+import { Kind, type GraphQLResolveInfo } from "graphql";
 import type { UserEntity } from "../entities/user.entity";
 import type { RequestContext } from "./context";
-import { selectedFieldNames } from "./selection";
 
 const idOnly = new WeakMap<object, boolean>();
 
 /** Whether the field's selection reads nothing of the object but its id (and __typename). */
 function selectsIdOnly(info: GraphQLResolveInfo): boolean {
-  let known = idOnly.get(info.fieldNodes[0]);
+  const node = info.fieldNodes[0];
+  let known = idOnly.get(node);
   if (known === undefined) {
-    const names = selectedFieldNames(info);
-    known = names !== undefined && [...names].every((name) => name === "id" || name === "__typename");
-    idOnly.set(info.fieldNodes[0], known);
+    known =
+      info.fieldNodes.length === 1 &&
+      (node.selectionSet?.selections ?? []).every(
+        (selection) => selection.kind === Kind.FIELD && (selection.name.value === "id" || selection.name.value === "__typename"),
+      );
+    idOnly.set(node, known);
   }
   return known;
 }

@@ -44,6 +44,7 @@ export enum ConflictResolution {
 }
 registerEnumType(ConflictResolution, { name: "ConflictResolution" });
 
+/** layers, objects and objectCount are field resolvers (BoardStateResolver): a replayed board is computed only for them. */
 @ObjectType()
 export class BoardState {
   @Field(() => Int) version: number;
@@ -51,9 +52,6 @@ export class BoardState {
     description: "Seq of the last timeline event reflected here: subscribe to boardEvents with afterSeq = lastSeq to continue without a gap.",
   })
   lastSeq: number;
-  @Field(() => JSONScalar, { description: "Layers in drawing order." }) layers: unknown;
-  @Field(() => JSONScalar, { description: "Objects keyed by id." }) objects: unknown;
-  @Field(() => Int) objectCount: number;
 }
 
 @InputType()

@@ -8,6 +8,7 @@ import { ParticipantResolver } from "../resolvers/participant.resolver";
 import { RealtimeResolver } from "../resolvers/realtime.resolver";
 import { SessionResolver } from "../resolvers/session.resolver";
 import { BoardResolver, SessionBoardResolver } from "../resolvers/board.resolver";
+import { BoardStateResolver } from "../resolvers/board-state.resolver";
 import { TimelineResolver } from "../resolvers/timeline.resolver";
 import {
   LessonReportResolver,
@@ -42,7 +43,7 @@ export function buildGraphQLSchema({ maxJsonDepth = MAX_JSON_DEPTH }: { maxJsonD
 
 function build(maxJsonDepth: number): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver, RealtimeResolver, BoardResolver, SessionBoardResolver,
+    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver, RealtimeResolver, BoardResolver, SessionBoardResolver, BoardStateResolver,
       SessionHistoryResolver, TimelineConnectionResolver, UserActivityResolver, ParticipantReportResolver, SessionSummaryResolver, LessonReportResolver,
       SessionReplayResolver, BoardSnapshotResolver],
     scalarsMap: [

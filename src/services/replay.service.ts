@@ -1,7 +1,7 @@
 import { LessThanOrEqual, MoreThan, type DataSource } from "typeorm";
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
-import { emptyBoard, publicBoard, replayOps, type BoardState, type PublicBoard } from "../board";
+import { emptyBoard, publicBoard, publicObjects, replayOps, type BoardObject, type BoardState, type PublicBoard } from "../board";
 import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionStatus, type SessionEntity } from "../entities/session.entity";
 import { queryPrepared } from "../db/prepared";
@@ -31,6 +31,8 @@ export interface BoardAt {
   /** The public board (publicBoard). */
   board(): Promise<PublicBoard>;
   objectCount(): Promise<number>;
+  /** Those of `ids` that exist, keyed in id order (publicObjects), without the public board. */
+  objects(ids: readonly string[]): Promise<Record<string, BoardObject>>;
 }
 
 /** A replayed board in the cache, with its public form once a client asked for it. */
@@ -164,6 +166,7 @@ export class ReplayService {
         return (entry.public ??= publicBoard(entry.state));
       },
       objectCount: async () => Object.keys((await replay()).state.objects).length,
+      objects: async (ids) => publicObjects((await replay()).state.objects, ids),
     };
   }
 

@@ -12,6 +12,7 @@ const AT = `query($s: ID!, $t: SafeInt!) { session(id: $s) { replayBoardAt(times
 /** What a player's scrubber asks at every step: answered without the whole board. */
 const AT_VERSION = `query($s: ID!, $t: SafeInt!) { session(id: $s) { replayBoardAt(timestampMs: $t) { version lastSeq } } }`;
 const AT_COUNT = `query($s: ID!, $t: SafeInt!) { session(id: $s) { replayBoardAt(timestampMs: $t) { objectCount version } } }`;
+const AT_SOME = `query($s: ID!, $t: SafeInt!, $ids: [ID!]) { session(id: $s) { replayBoardAt(timestampMs: $t) { objects(ids: $ids) } board { objects(ids: $ids) } } }`;
 const MANIFEST = `query($s: ID!) { session(id: $s) { replayManifest { canReplay durationMs eventCount snapshotCount keyframesMs } } }`;
 const EVENTS = `query($s: ID!, $from: SafeInt!, $to: SafeInt!, $first: Int, $after: String) { session(id: $s) {
   replayEvents(fromMs: $from, toMs: $to, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { seq type timestampMs } } } } }`;
@@ -77,12 +78,24 @@ for (const backend of backends) {
         assert.deepEqual(small, { version: got.version, lastSeq: got.lastSeq }, `t=${t}: version and lastSeq alone`);
         const counted = ok(await server.gql(AT_COUNT, { s: sessionId, t }, students[0].token)).session.replayBoardAt;
         assert.deepEqual(counted, { objectCount: got.objectCount, version: got.version }, `t=${t}: the object count alone`);
+        // A few objects, asked in any order, repeated, or unknown: those that exist, in id order.
+        const ids = Object.keys(got.objects).sort();
+        const some = [ids.at(-1), "no-such-object", ids[0], ids.at(-1)].filter((id): id is string => id !== undefined);
+        const picked = ok(await server.gql(AT_SOME, { s: sessionId, t, ids: some }, students[0].token)).session;
+        const wantPicked = Object.fromEntries([...new Set(some)].sort().filter((id) => id in got.objects).map((id) => [id, got.objects[id]]));
+        assert.deepEqual(picked.replayBoardAt.objects, wantPicked, `t=${t}: some objects`);
+        assert.deepEqual(Object.keys(picked.replayBoardAt.objects), Object.keys(wantPicked), `t=${t}: in id order`);
         if (!want) {
           assert.equal(got.version, 0, `t=${t}`);
           continue;
         }
         assert.deepEqual(got, want, `t=${t}`);
       }
+      // The live board picks the same way.
+      const now = live[live.length - 1].board;
+      const liveIds = Object.keys(now.objects).sort().slice(0, 2);
+      const livePicked = ok(await server.gql(AT_SOME, { s: sessionId, t: 0, ids: [...liveIds, "no-such-object"] }, tutor.token)).session.board.objects;
+      assert.deepEqual(livePicked, Object.fromEntries(liveIds.map((id) => [id, now.objects[id]])));
       // Far after the end: the final board (the seek answers from the cache the second time).
       const end = ok(await server.gql(AT, { s: sessionId, t: 1e12 }, tutor.token)).session.replayBoardAt;
       assert.deepEqual(end, live[live.length - 1].board);
