@@ -46,57 +46,66 @@ export const remote = {
 
   /** The baseline: graphql-js over a hand-written schema slice and hand-written SQL. */
   async serve(a: { databaseUrl: string }): Promise<{ url: string }> {
-    const db = new Pool({ connectionString: a.databaseUrl, max: 10 });
-    const schema = buildSchema(`
-      type Query { session(id: ID!): Session }
-      type Session { participants: [Participant!]! timeline(first: Int): TimelineConnection! }
-      type Participant { user: User! }
-      type User { displayName: String! }
-      type TimelineConnection { edges: [TimelineEdge!]! }
-      type TimelineEdge { node: TimelineEvent! }
-      type TimelineEvent { type: String! }
-    `);
-    const root = {
-      async session({ id }: { id: string }) {
-        const { rows } = await db.query(`SELECT id FROM classroom_sessions WHERE id = $1`, [id]);
-        if (!rows[0]) return null;
-        return {
-          async participants() {
-            const r = await db.query(
-              `SELECT u.display_name FROM session_participants p JOIN users u ON u.id = p.user_id WHERE p.session_id = $1 ORDER BY p.created_at, p.id`,
-              [id],
-            );
-            return r.rows.map((p) => ({ user: { displayName: p.display_name } }));
-          },
-          async timeline({ first }: { first?: number }) {
-            const r = await db.query(`SELECT type FROM session_events WHERE session_id = $1 ORDER BY seq LIMIT $2`, [id, first ?? 20]);
-            return { edges: r.rows.map((e) => ({ node: { type: e.type } })) };
-          },
-        };
-      },
-    };
-    const documents = new Map<string, DocumentNode>();
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", async () => {
-        const { query, variables } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        let document = documents.get(query);
-        if (!document) {
-          document = parse(query);
-          const errors = validate(schema, document);
-          if (errors.length) return res.writeHead(400).end(JSON.stringify({ errors }));
-          documents.set(query, document);
-        }
-        const result = await execute({ schema, document, rootValue: root, variableValues: variables });
-        res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify(result));
-      });
-    });
+    const server = http.createServer(sessionPageHandler(new Pool({ connectionString: a.databaseUrl, max: 10 })));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
   },
 };
+
+/**
+ * The baseline's answer to the session page (QUERY) on `db`, as a node:http request
+ * listener for POSTed GraphQL JSON: graphql-js `execute` over a hand-written schema slice and
+ * hand-written SQL, parsed documents cached. Shared with classroom's stand-in servers, so
+ * that both compare the project's page with one and the same baseline.
+ */
+export function sessionPageHandler(db: Pool): http.RequestListener {
+  const schema = buildSchema(`
+    type Query { session(id: ID!): Session }
+    type Session { participants: [Participant!]! timeline(first: Int): TimelineConnection! }
+    type Participant { user: User! }
+    type User { displayName: String! }
+    type TimelineConnection { edges: [TimelineEdge!]! }
+    type TimelineEdge { node: TimelineEvent! }
+    type TimelineEvent { type: String! }
+  `);
+  const root = {
+    async session({ id }: { id: string }) {
+      const { rows } = await db.query(`SELECT id FROM classroom_sessions WHERE id = $1`, [id]);
+      if (!rows[0]) return null;
+      return {
+        async participants() {
+          const r = await db.query(
+            `SELECT u.display_name FROM session_participants p JOIN users u ON u.id = p.user_id WHERE p.session_id = $1 ORDER BY p.created_at, p.id`,
+            [id],
+          );
+          return r.rows.map((p) => ({ user: { displayName: p.display_name } }));
+        },
+        async timeline({ first }: { first?: number }) {
+          const r = await db.query(`SELECT type FROM session_events WHERE session_id = $1 ORDER BY seq LIMIT $2`, [id, first ?? 20]);
+          return { edges: r.rows.map((e) => ({ node: { type: e.type } })) };
+        },
+      };
+    },
+  };
+  const documents = new Map<string, DocumentNode>();
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      const { query, variables } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      let document = documents.get(query);
+      if (!document) {
+        document = parse(query);
+        const errors = validate(schema, document);
+        if (errors.length) return res.writeHead(400).end(JSON.stringify({ errors }));
+        documents.set(query, document);
+      }
+      const result = await execute({ schema, document, rootValue: root, variableValues: variables });
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(result));
+    });
+  };
+}
 
 export const query: Scenario = {
   name: "query",

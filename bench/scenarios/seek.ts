@@ -42,8 +42,14 @@ interface Sample {
   hashes?: string[];
 }
 
+/** A table of board snapshots: its name, and the column of the board version each holds, if any. */
+export interface SnapshotTable {
+  table: string;
+  versionColumn?: string;
+}
+
 /** The snapshot table issue #5 adds, found by its columns; undefined while there is none. */
-async function snapshotTable(db: Pool): Promise<{ table: string; versionColumn?: string } | undefined> {
+export async function snapshotTable(db: Pool): Promise<SnapshotTable | undefined> {
   const { rows } = await db.query<{ table_name: string; columns: string[] }>(
     `SELECT table_name, array_agg(column_name::text) AS columns FROM information_schema.columns
      WHERE table_schema = 'public' AND table_name LIKE '%snapshot%' GROUP BY table_name`,
@@ -71,21 +77,30 @@ export const remote = {
     const times: number[] = [];
     for (const t of a.instants) {
       const t0 = performance.now();
-      let from = 0;
-      if (snapshots) {
-        const { rows } = await db.query(
-          `SELECT * FROM ${snapshots.table} WHERE session_id = $1 AND timestamp_ms <= $2 ORDER BY timestamp_ms DESC LIMIT 1`,
-          [a.sessionId, t],
-        );
-        from = snapshots.versionColumn ? Number(rows[0]?.[snapshots.versionColumn] ?? 0) : 0;
-      }
-      await db.query(`SELECT * FROM session_events WHERE session_id = $1 AND board_version > $2 AND timestamp_ms <= $3 ORDER BY seq`, [a.sessionId, from, t]);
+      await seekRows(db, snapshots, a.sessionId, t);
       times.push(performance.now() - t0);
     }
     await db.end();
     return { p50: percentile(times, 50) };
   },
 };
+
+/**
+ * The baseline's seek to instant `t` of a session: the nearest snapshot row at or before it,
+ * then the board events after that snapshot up to `t` (from version 0 without one), fetched
+ * and not applied. Shared with classroom's stand-in servers.
+ */
+export async function seekRows(db: Pool, snapshots: SnapshotTable | undefined, sessionId: string, t: number): Promise<void> {
+  let from = 0;
+  if (snapshots) {
+    const { rows } = await db.query(
+      `SELECT * FROM ${snapshots.table} WHERE session_id = $1 AND timestamp_ms <= $2 ORDER BY timestamp_ms DESC LIMIT 1`,
+      [sessionId, t],
+    );
+    from = snapshots.versionColumn ? Number(rows[0]?.[snapshots.versionColumn] ?? 0) : 0;
+  }
+  await db.query(`SELECT * FROM session_events WHERE session_id = $1 AND board_version > $2 AND timestamp_ms <= $3 ORDER BY seq`, [sessionId, from, t]);
+}
 
 /** The board at each instant (ascending), rebuilt from scratch from every stored board event. */
 async function rebuiltBoards(db: Pool, sessionId: string, instants: number[], look: (t: number, board: ReturnType<typeof publicBoard>) => void): Promise<void> {
