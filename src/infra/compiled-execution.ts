@@ -1,5 +1,5 @@
 import type { ApolloServerOptionsWithGateway } from "@apollo/server";
-import { GraphQLError, execute, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
+import { GraphQLError, execute, getVariableValues, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 
 /**
@@ -67,8 +67,13 @@ export function compiledGateway(schema: GraphQLSchema): ApolloServerOptionsWithG
       return {
         // The operation the client named, as Apollo gives graphql-js (not the one Apollo resolved,
         // undefined when the document has no such operation: then only an error may come back).
-        executor: async ({ document, request, context }) => {
+        executor: async ({ document, request, context, operation }) => {
           const { operationName, variables } = request;
+          // graphql-jit's compiled coercion lets through values graphql-js refuses (a list for
+          // an input object, found by the fuzz test): graphql-js judges the variables first,
+          // and a request it refuses is answered by graphql-js, running nothing.
+          const judged = operation ? getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}) : undefined;
+          if (judged?.errors) return execute({ schema, document, operationName, contextValue: context, variableValues: variables });
           const result = await executor.execute({ document, operationName, rootValue: undefined, contextValue: context, variableValues: variables });
           return result.errors ? { ...result, errors: result.errors.map(asGraphQLJsError) } : result;
         },

@@ -62,6 +62,13 @@ describe("a document run again and again over HTTP", () => {
     assert.equal(badVariable.status, 400);
     assert.equal(badVariable.body.errors?.[0].extensions?.code, "BAD_USER_INPUT");
     for (const again of badAgain) assert.deepEqual(again, badVariable);
+    // A list where an input object of optional fields belongs: graphql-jit's own coercion would
+    // take it for an empty object and run the mutation.
+    const UPDATE = `mutation($id: ID!, $input: UpdateSessionInput!) { updateSession(id: $id, input: $input) { id } }`;
+    const [aList, ...aListAgain] = await answers(3, UPDATE, { id: "00000000-0000-4000-8000-000000000000", input: [] }, user.token);
+    assert.equal(aList.status, 400);
+    assert.equal(aList.body.errors?.[0].extensions?.code, "BAD_USER_INPUT");
+    for (const again of aListAgain) assert.deepEqual(again, aList);
 
     // An error in a non-null root field: its path, and data null for the whole operation.
     const BOOKINGS = `query($after: String) { me { id } myBookings(after: $after) { pageInfo { hasNextPage } } }`;
