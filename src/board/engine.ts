@@ -191,12 +191,12 @@ function changesImages(draft: Draft, patch: BoardPatch): boolean {
 /** The client-facing board (BoardState without meta); objects keyed in sorted order. */
 export function publicBoard(state: BoardState): PublicBoard {
   const objects = publicObjects(state.objects);
-  return {
-    version: state.version,
-    layers: state.layers.map((layer) => ({ id: layer.id, name: layer.name })),
-    objects,
-    objectCount: Object.keys(objects).length,
-  };
+  return { version: state.version, layers: publicLayers(state), objects, objectCount: Object.keys(objects).length };
+}
+
+/** A board's layers as clients see them, in drawing order. */
+export function publicLayers(state: BoardState): PublicBoard["layers"] {
+  return state.layers.map((layer) => ({ id: layer.id, name: layer.name }));
 }
 
 /** A board's objects keyed in sorted order: all of them, or those of `ids` that exist. */

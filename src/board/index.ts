@@ -28,7 +28,7 @@
  */
 export * from "./types";
 export { BoardPermissionError, BoardReplayError, BoardValidationError } from "./errors";
-export { applyOps, emptyBoard, publicBoard, publicObjects, replayOp, replayOps, requiredPermission, validateBoardContent } from "./engine";
+export { applyOps, emptyBoard, publicBoard, publicLayers, publicObjects, replayOp, replayOps, requiredPermission, validateBoardContent } from "./engine";
 export { BOARD_LIMITS, type BoardContent } from "./validate";
 export { renderSvg } from "./render-svg";
 export { boardBytes } from "./serialize";

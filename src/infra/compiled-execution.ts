@@ -27,9 +27,11 @@ export class CompiledExecutor {
     const query = this.compiledOf(args.document, args.operationName ?? undefined);
     if (!query) return execute({ schema: this.schema, ...args });
     const result = query.query(args.rootValue, args.contextValue, args.variableValues ?? {}) as Promise<ExecutionResult> | ExecutionResult;
-    // Variables graphql-jit cannot coerce come back as errors without data, worded its own way
-    // and without the AST nodes Apollo reads to give them BAD_USER_INPUT: such a request runs
-    // again on graphql-js, which words and marks them as for a document seen once.
+    // Variables graphql-jit refuses come back as errors without data, worded its own way and
+    // without the AST nodes Apollo reads to give them BAD_USER_INPUT. The callers hand it only
+    // variables graphql-js accepted (HTTP judges them first, a live frame's were coerced when
+    // it subscribed), so this is the case where graphql-jit is the stricter: the request runs
+    // again on graphql-js, which decides as for a document seen once.
     const checked = (answer: ExecutionResult) => (answer.data === undefined && answer.errors ? execute({ schema: this.schema, ...args }) : answer);
     return result instanceof Promise ? result.then(checked) : checked(result);
   }

@@ -280,16 +280,17 @@ class OperationGroup {
           continue;
         }
         if (entry.frame === undefined) return;
+        if (entry.frame === null) {
+          this.queue.shift(); // nobody left to send it to
+          continue;
+        }
         let payload: Buffer | undefined;
-        if (entry.frame !== null) {
-          try {
-            payload = await entry.frame;
-          } catch (err) {
-            this.delivery.reportError(err);
-          }
+        try {
+          payload = await entry.frame;
+        } catch (err) {
+          this.delivery.reportError(err);
         }
         this.queue.shift();
-        if (entry.frame === null) continue; // nobody left to send it to
         for (const stream of entry.recipients) {
           if (payload === undefined) stream.fail(new Error("A live frame could not be prepared."));
           else stream.write(payload);

@@ -15,7 +15,7 @@ export type BoardStateSource = (PublicBoard & { lastSeq: number }) | { version: 
 export class BoardStateResolver {
   @FieldResolver(() => JSONScalar, { description: "Layers in drawing order." })
   async layers(@Root() board: BoardStateSource): Promise<unknown> {
-    return "replayed" in board ? (await board.replayed.board()).layers : board.layers;
+    return "replayed" in board ? board.replayed.layers() : board.layers;
   }
 
   @FieldResolver(() => JSONScalar, { description: "Objects keyed by id, in id order: all of them, or those of `ids` that exist." })

@@ -1,7 +1,7 @@
 import { LessThanOrEqual, MoreThan, type DataSource } from "typeorm";
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
-import { emptyBoard, publicBoard, publicObjects, replayOps, type BoardObject, type BoardState, type PublicBoard } from "../board";
+import { emptyBoard, publicBoard, publicLayers, publicObjects, replayOps, type BoardObject, type BoardState, type PublicBoard } from "../board";
 import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionStatus, type SessionEntity } from "../entities/session.entity";
 import { queryPrepared } from "../db/prepared";
@@ -22,14 +22,16 @@ export interface ReplayManifest {
 /**
  * The board at a moment: its version and the seq of the last event it reflects, read at once;
  * the board itself replayed on first use (and kept with the seek in the cache). A client that
- * asks for the version or lastSeq only never replays, one that asks for the object count never
- * builds the public board.
+ * asks for the version or lastSeq only never replays, one that asks for the layers, the object
+ * count or a few objects never builds the public board.
  */
 export interface BoardAt {
   version: number;
   lastSeq: number;
   /** The public board (publicBoard). */
   board(): Promise<PublicBoard>;
+  /** Its layers, without the public board. */
+  layers(): Promise<PublicBoard["layers"]>;
   objectCount(): Promise<number>;
   /** Those of `ids` that exist, keyed in id order (publicObjects), without the public board. */
   objects(ids: readonly string[]): Promise<Record<string, BoardObject>>;
@@ -165,6 +167,7 @@ export class ReplayService {
         const entry = await replay();
         return (entry.public ??= publicBoard(entry.state));
       },
+      layers: async () => publicLayers((await replay()).state),
       objectCount: async () => Object.keys((await replay()).state.objects).length,
       objects: async (ids) => publicObjects((await replay()).state.objects, ids),
     };
