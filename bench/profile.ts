@@ -71,9 +71,17 @@ function summarise(file: string): void {
   const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
   console.log(`\n== ${path.basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (percentages of busy time)`);
   console.log("-- by package / folder");
-  for (const [a, us] of [...byArea].filter(([a]) => a !== "(idle)").sort((x, y) => y[1] - x[1]).slice(0, 12)) console.log(`${pct(us)}  ${a}`);
+  for (const [a, us] of [...byArea]
+    .filter(([a]) => a !== "(idle)")
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 12))
+    console.log(`${pct(us)}  ${a}`);
   console.log("-- top functions by self time");
-  for (const [f, us] of [...byFunction].filter(([f]) => !f.startsWith("(idle)")).sort((x, y) => y[1] - x[1]).slice(0, TOP)) console.log(`${pct(us)}  ${f}`);
+  for (const [f, us] of [...byFunction]
+    .filter(([f]) => !f.startsWith("(idle)"))
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, TOP))
+    console.log(`${pct(us)}  ${f}`);
   console.log("-- src/ functions by total time (self + callees)");
   for (const [f, us] of [...inclusive].sort((x, y) => y[1] - x[1]).slice(0, TOP)) console.log(`${pct(us)}  ${f}`);
 }
@@ -82,7 +90,10 @@ const files = process.argv.slice(2);
 const chosen = files.length
   ? files
   : fs.existsSync(PROFILE_DIR)
-    ? fs.readdirSync(PROFILE_DIR).filter((f) => f.endsWith(".cpuprofile")).map((f) => path.join(PROFILE_DIR, f))
+    ? fs
+        .readdirSync(PROFILE_DIR)
+        .filter((f) => f.endsWith(".cpuprofile"))
+        .map((f) => path.join(PROFILE_DIR, f))
     : [];
 if (chosen.length === 0) {
   console.error("profile: no .cpuprofile files: run `BENCH_PROFILE=1 npm run bench` first");

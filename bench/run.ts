@@ -119,9 +119,17 @@ async function main(): Promise<number> {
   printTable(outcomes);
   fs.mkdirSync(RESULTS, { recursive: true });
   const json = outcomes.map(({ name, project, baseline, ratio, goal, met, unit, status, notes, executions, embedded }) => ({
-    name, project, baseline, ratio, goal, met, unit, status,
+    name,
+    project,
+    baseline,
+    ratio,
+    goal,
+    met,
+    unit,
+    status,
     ...(embedded !== undefined ? { embedded, embeddedRatio: embedded / baseline } : {}),
-    ...(notes ? { notes } : {}), ...(executions ? { executions } : {}),
+    ...(notes ? { notes } : {}),
+    ...(executions ? { executions } : {}),
   }));
   fs.writeFileSync(path.join(RESULTS, "latest.json"), JSON.stringify(json, null, 2) + "\n");
   console.log(`\nwrote bench/results/latest.json; total ${((Date.now() - started) / 1000).toFixed(0)} s`);

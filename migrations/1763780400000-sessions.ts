@@ -122,9 +122,21 @@ export class Sessions1763780400000 implements MigrationInterface {
     const drawing = { canDraw: true, canErase: true, canAddLayers: true, canUploadImages: true };
     const media = { canToggleVideo: true, canToggleAudio: true, canShareScreen: true };
     const none = {
-      canDraw: false, canErase: false, canAddLayers: false, canDeleteLayers: false, canReorderLayers: false,
-      canUploadImages: false, canExport: true, canClearBoard: false, canToggleVideo: false, canToggleAudio: false,
-      canShareScreen: false, canInvite: false, canKick: false, canTerminate: false, canPause: false,
+      canDraw: false,
+      canErase: false,
+      canAddLayers: false,
+      canDeleteLayers: false,
+      canReorderLayers: false,
+      canUploadImages: false,
+      canExport: true,
+      canClearBoard: false,
+      canToggleVideo: false,
+      canToggleAudio: false,
+      canShareScreen: false,
+      canInvite: false,
+      canKick: false,
+      canTerminate: false,
+      canPause: false,
     };
     const layers = { canDeleteLayers: true, canReorderLayers: true, canClearBoard: true };
     const control = { canInvite: true, canKick: true, canTerminate: true, canPause: true };

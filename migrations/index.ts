@@ -8,4 +8,13 @@ import { SnapshotCompression1763798400000 } from "./1763798400000-snapshot-compr
 import { ClientOpLookup1763802000000 } from "./1763802000000-client-op-lookup";
 
 /** Every migration, in order. Listed by hand so the built and the CLI DataSource agree. */
-export const migrations = [Users1763776800000, Sessions1763780400000, BoardEvents1763784000000, BoardSnapshots1763787600000, TokenRevocation1763791200000, BoardEventVersions1763794800000, SnapshotCompression1763798400000, ClientOpLookup1763802000000];
+export const migrations = [
+  Users1763776800000,
+  Sessions1763780400000,
+  BoardEvents1763784000000,
+  BoardSnapshots1763787600000,
+  TokenRevocation1763791200000,
+  BoardEventVersions1763794800000,
+  SnapshotCompression1763798400000,
+  ClientOpLookup1763802000000,
+];

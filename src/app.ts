@@ -199,8 +199,11 @@ export function createServices(
   board.keyframes = snapshots;
   const sessions = new SessionService(store, access, tokens, limiter, { ...config.rateLimits, maxPageSize }, snapshots);
   const participants = new ParticipantService(store, access, sessions);
-  const connections = new SessionConnections(presence, bus, config, (sessionId, userId, online) =>
-    participants.connectionChanged(sessionId, userId, online),
+  const connections = new SessionConnections(
+    presence,
+    bus,
+    config,
+    (sessionId, userId, online) => participants.connectionChanged(sessionId, userId, online),
     onRealtimeError,
   );
   const feed = new SessionFeed(

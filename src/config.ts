@@ -267,7 +267,10 @@ export function loadConfig(env: Env = process.env): Config {
     sessionMaxDurationMs: duration(env, "SESSION_MAX_DURATION", "4h") * 1000,
     backfillMax: int(env, "BACKFILL_MAX", 10_000, 1),
     latestSeqHeartbeatMs: int(env, "LATEST_SEQ_HEARTBEAT_MS", 5000, 1),
-    corsOrigins: (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+    corsOrigins: (env.CORS_ORIGINS ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
     logLevel,
     introspection: bool(env, "INTROSPECTION", true),
     limits: {

@@ -25,7 +25,20 @@ function lessonOp(n: number, baseVersion: number) {
   const id = (k: number) => `l${k}`;
   if (n % 50 === 48) return { clientOpId: `c${n}`, type: "OBJECT_DELETE", baseVersion, data: { id: id(n - 2) } };
   if (n % 10 === 9) return { clientOpId: `c${n}`, type: "OBJECT_MODIFY", baseVersion, data: { id: id(n - 5), props: { color: "#e53935" } } };
-  return { clientOpId: `c${n}`, type: "STROKE", baseVersion, data: { id: id(n), points: [[n % 997, n % 701], [(n % 997) + 8, (n % 701) + 3]], color: "#222", width: 1 } };
+  return {
+    clientOpId: `c${n}`,
+    type: "STROKE",
+    baseVersion,
+    data: {
+      id: id(n),
+      points: [
+        [n % 997, n % 701],
+        [(n % 997) + 8, (n % 701) + 3],
+      ],
+      color: "#222",
+      width: 1,
+    },
+  };
 }
 
 const seeded = new WeakMap<Stack, Promise<Lesson>>();
@@ -55,7 +68,8 @@ async function seed(stack: Stack, url: string, log: (m: string) => void): Promis
       { s: sessionId, e: ops },
       tutor.token,
     );
-    if (applyBoardEvents.conflicts.length || applyBoardEvents.version !== version + BATCH) throw new Error(`lesson seed: batch ${b} answered version ${applyBoardEvents.version}`);
+    if (applyBoardEvents.conflicts.length || applyBoardEvents.version !== version + BATCH)
+      throw new Error(`lesson seed: batch ${b} answered version ${applyBoardEvents.version}`);
     version = applyBoardEvents.version;
   }
   const { rows } = await stack.db.query<{ last_event_ms: string }>(`SELECT last_event_ms FROM classroom_sessions WHERE id = $1`, [sessionId]);

@@ -85,7 +85,9 @@ export interface SeededUser {
 /** Stops the run with a clear message when the real servers cannot be started here. */
 export function requireBinaries(): void {
   const found = realServersAvailable();
-  const missing = [!found.postgres && "postgres + initdb (Debian package `postgresql`)", !found.redis && "redis-server (package `redis-server`)"].filter(Boolean);
+  const missing = [!found.postgres && "postgres + initdb (Debian package `postgresql`)", !found.redis && "redis-server (package `redis-server`)"].filter(
+    Boolean,
+  );
   if (missing.length) {
     console.error(
       `bench: cannot run: ${missing.join(" and ")} not found on PATH or in /usr/lib/postgresql/*/bin.\n` +
@@ -99,10 +101,7 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
   let postgres: PostgresServer | undefined;
   let redis: RedisServer | undefined;
   try {
-    [postgres, redis] = await Promise.all([
-      startPostgres({ settings: { max_connections: 300, shared_buffers: "256MB" } }),
-      startRedis(),
-    ]);
+    [postgres, redis] = await Promise.all([startPostgres({ settings: { max_connections: 300, shared_buffers: "256MB" } }), startRedis()]);
   } catch (err) {
     await Promise.all([postgres?.stop(), redis?.stop()]);
     throw err;
@@ -161,7 +160,9 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
 export const PROFILE_DIR = path.join(root, "bench/results/profiles");
 
 /** The Node flags `npm start` gives the server (package.json config.serverNodeFlags): the bench runs it the same way. */
-const SERVER_NODE_FLAGS: string[] = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).config?.serverNodeFlags ?? "").split(/\s+/).filter(Boolean);
+const SERVER_NODE_FLAGS: string[] = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).config?.serverNodeFlags ?? "")
+  .split(/\s+/)
+  .filter(Boolean);
 
 async function startServerProcess(env: Record<string, string>, servers: Set<ChildProcess>, profileName?: string): Promise<ApiServer> {
   const profile = profileName ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
@@ -218,11 +219,9 @@ export async function missingSessionField(url: string, field: string): Promise<s
  */
 export async function registerUser(url: string, prefix: string, n: number, role: "TUTOR" | "STUDENT"): Promise<SeededUser> {
   const displayName = `${prefix} ${n}`;
-  const { register } = await gql(
-    url,
-    `mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`,
-    { i: { email: `${prefix}-${n}@bench.test`, password: "bench-password-0123", displayName, role } },
-  );
+  const { register } = await gql(url, `mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`, {
+    i: { email: `${prefix}-${n}@bench.test`, password: "bench-password-0123", displayName, role },
+  });
   return { id: register.user.id, displayName, token: register.accessToken };
 }
 

@@ -85,7 +85,7 @@ if (require.main === module) {
       if (!fn) throw new Error(`no remote function ${call.scenario}.${call.fn}`);
       reply = { id: call.id, ok: true, result: await fn(call.args) };
     } catch (err) {
-      const message = err instanceof Error ? (err instanceof WrongAnswer ? err.message : err.stack ?? err.message) : String(err);
+      const message = err instanceof Error ? (err instanceof WrongAnswer ? err.message : (err.stack ?? err.message)) : String(err);
       reply = { id: call.id, ok: false, error: message, wrong: err instanceof WrongAnswer };
     }
     process.send?.(reply);

@@ -169,7 +169,11 @@ function projectSide(urls: string[], sessions: ClassSession[]): Side {
     chat: (s, p, text) => gql(url(s, p), CHAT, { s: sessions[s].id, t: text }, sessions[s].tokens[p]),
     hand: (s, p, raised) => gql(url(s, p), HAND, { s: sessions[s].id, r: raised }, sessions[s].tokens[p]),
     async page(s, p) {
-      const answer = await postJson(`${url(s, p)}/graphql`, { query: PAGE, variables: { id: sessions[s].id } }, { authorization: `Bearer ${sessions[s].tokens[p]}` });
+      const answer = await postJson(
+        `${url(s, p)}/graphql`,
+        { query: PAGE, variables: { id: sessions[s].id } },
+        { authorization: `Bearer ${sessions[s].tokens[p]}` },
+      );
       if (answer.errors) throw new Error(JSON.stringify(answer.errors).slice(0, 300));
       return answer.data.session.participants.length;
     },
@@ -298,7 +302,19 @@ export const remote = {
             const size = 1 + Math.floor(Math.random() * 20);
             const events = Array.from({ length: size }, (): StrokeOp => {
               const n = strokes++;
-              return { clientOpId: `c${d}-${n}`, type: "STROKE", baseVersion: 0, data: { id: `s${d}-${n}`, points: [[n % 800, d * 100], [(n % 800) + 5, d * 100 + 5]], color: "#1e88e5" } };
+              return {
+                clientOpId: `c${d}-${n}`,
+                type: "STROKE",
+                baseVersion: 0,
+                data: {
+                  id: `s${d}-${n}`,
+                  points: [
+                    [n % 800, d * 100],
+                    [(n % 800) + 5, d * 100 + 5],
+                  ],
+                  color: "#1e88e5",
+                },
+              };
             });
             const version = await side.strokes(s, d, events);
             finalVersions[s] = Math.max(finalVersions[s], version); // read after the await: the other drawers' answers land meanwhile
@@ -351,7 +367,9 @@ export const remote = {
         const got = side.ordered ? versions : [...versions].sort((x, y) => x - y);
         const gap = got.findIndex((v, i) => v !== i + 1);
         if (gap !== -1 || got.length !== finalVersions[s]) {
-          fail(`session ${s} participant ${p}: saw ${versions.length} board versions of ${finalVersions[s]}, first ${side.ordered ? "out of order" : "missing or repeated"} at ${gap}`);
+          fail(
+            `session ${s} participant ${p}: saw ${versions.length} board versions of ${finalVersions[s]}, first ${side.ordered ? "out of order" : "missing or repeated"} at ${gap}`,
+          );
         }
       }),
     );
@@ -421,10 +439,12 @@ export const remote = {
       req.on("end", () => {
         const answer = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
         if (!operation) return answer(404, { error: `no operation ${req.url}` });
-        Promise.resolve(Buffer.concat(chunks).toString("utf8")).then((text) => operation(JSON.parse(text))).then(
-          (result) => answer(200, result),
-          (err: unknown) => answer(500, { error: err instanceof Error ? err.message : String(err) }),
-        );
+        Promise.resolve(Buffer.concat(chunks).toString("utf8"))
+          .then((text) => operation(JSON.parse(text)))
+          .then(
+            (result) => answer(200, result),
+            (err: unknown) => answer(500, { error: err instanceof Error ? err.message : String(err) }),
+          );
       });
     });
 
@@ -504,7 +524,10 @@ export const classroom: Scenario = {
         sessions.push({ id, tokens: users.map((u) => u.token), userIds: users.map((u) => u.id) });
       }
       ctx.log(`${SESSIONS} sessions × ${PER_SESSION} participants on ${INSTANCES} instances for ${durationMs / 1000} s, project then stand-ins`);
-      project = await withCpu(servers.map((s) => s.pid), () => ctx.load.call<RunResult>("classroom", "run", { side: "project", urls, sessions, durationMs }));
+      project = await withCpu(
+        servers.map((s) => s.pid),
+        () => ctx.load.call<RunResult>("classroom", "run", { side: "project", urls, sessions, durationMs }),
+      );
       ctx.log(`project: servers ${project.cpuPercent}% of one core, load generator's worst loop delay ${project.result.loopLagMs} ms`);
     } finally {
       // Stopped before the stand-ins run: neither side shares the machine with the other's servers.
@@ -513,13 +536,16 @@ export const classroom: Scenario = {
 
     const standIns = await Promise.all(
       Array.from({ length: INSTANCES }, (_, instance) =>
-        ctx.startBaseline().call<{ url: string; pid: number }>("classroom", "serve", { databaseUrl: ctx.stack.databaseUrl, redisUrl: ctx.stack.redisUrl, instance }),
+        ctx
+          .startBaseline()
+          .call<{ url: string; pid: number }>("classroom", "serve", { databaseUrl: ctx.stack.databaseUrl, redisUrl: ctx.stack.redisUrl, instance }),
       ),
     );
     const standInUrls = standIns.map((s) => s.url);
     const standInSessionList = await standInSessions(ctx.stack.db, sessions);
-    const baseline = await withCpu(standIns.map((s) => s.pid), () =>
-      ctx.load.call<RunResult>("classroom", "run", { side: "stand-in", urls: standInUrls, sessions: standInSessionList, durationMs }),
+    const baseline = await withCpu(
+      standIns.map((s) => s.pid),
+      () => ctx.load.call<RunResult>("classroom", "run", { side: "stand-in", urls: standInUrls, sessions: standInSessionList, durationMs }),
     );
     ctx.log(`stand-ins: ${baseline.cpuPercent}% of one core, load generator's worst loop delay ${baseline.result.loopLagMs} ms`);
 
@@ -530,8 +556,14 @@ export const classroom: Scenario = {
       const p = (times: number[], q: number) => Math.round(percentile(times, q) * 10) / 10;
       const mine = project.result.latencies[op];
       const theirs = baseline.result.latencies[op];
-      return row(`classroom ${op}`, "p95 ms", p(mine, 95), p(theirs, 95), { op: "<=", value: P95_GOAL_MS, absolute: true },
-        `${mine.length} calls, p50 ${p(mine, 50)} ms, p99 ${p(mine, 99)} ms; baseline ${theirs.length} calls, p50 ${p(theirs, 50)} ms, p99 ${p(theirs, 99)} ms${op === "seek" ? `; ${cpuNote}` : ""}`);
+      return row(
+        `classroom ${op}`,
+        "p95 ms",
+        p(mine, 95),
+        p(theirs, 95),
+        { op: "<=", value: P95_GOAL_MS, absolute: true },
+        `${mine.length} calls, p50 ${p(mine, 50)} ms, p99 ${p(mine, 99)} ms; baseline ${theirs.length} calls, p50 ${p(theirs, 50)} ms, p99 ${p(theirs, 99)} ms${op === "seek" ? `; ${cpuNote}` : ""}`,
+      );
     });
   },
 };

@@ -28,15 +28,19 @@ export const remote = {
           resolve();
         };
         if (a.side === "project") {
-          void connectGraphqlWs(a.url, a.tokens[i], { next: first, end: (_id, err) => reject(new Error(`subscription ended: ${JSON.stringify(err)}`)) }).then((conn) => {
-            conn.subscribe("1", "subscription { myProfile { id } }");
-            open.push(() => conn.close());
-          }, reject);
+          void connectGraphqlWs(a.url, a.tokens[i], { next: first, end: (_id, err) => reject(new Error(`subscription ended: ${JSON.stringify(err)}`)) }).then(
+            (conn) => {
+              conn.subscribe("1", "subscription { myProfile { id } }");
+              open.push(() => conn.close());
+            },
+            reject,
+          );
         } else {
           void connectPlainWs(a.url.replace(/^http/, "ws")).then((ws) => {
             ws.on("message", (data) => {
               const msg = JSON.parse(String(data));
-              if (msg.type === "connection_ack") ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { myProfile { id } }" } }));
+              if (msg.type === "connection_ack")
+                ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { myProfile { id } }" } }));
               if (msg.type === "next") first();
             });
             ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${a.tokens[i]}` } }));
@@ -114,6 +118,15 @@ export const connections: Scenario = {
     );
     const project = med(samples.project, (s) => s.bytesPerConnection);
     const baseline = med(samples.baseline, (s) => s.bytesPerConnection);
-    return [row("connections", "KiB RSS/connection", project / 1024, baseline / 1024, { op: "<=", value: 1.5 }, "resident memory growth while open, fresh process per round; goal of issue 10 (BENCHMARKS.md: 2)")];
+    return [
+      row(
+        "connections",
+        "KiB RSS/connection",
+        project / 1024,
+        baseline / 1024,
+        { op: "<=", value: 1.5 },
+        "resident memory growth while open, fresh process per round; goal of issue 10 (BENCHMARKS.md: 2)",
+      ),
+    ];
   },
 };

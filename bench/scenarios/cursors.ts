@@ -192,7 +192,9 @@ export const remote = {
         `${late.length} subscribers never saw some user's last accepted position ` +
           `(e.g. user ${o.userId}: last seen x=${m.seen.get(o.userId)}, last accepted x=${o.lastAccepted}; ` +
           `that subscriber's last frame came ${lastFrame} ms after the moves ended)` +
-          (stale.length ? `; the server keeps an older position than the last accepted move for ${stale.length} users (e.g. x=${kept.get(stale[0].userId)} after x=${stale[0].lastAccepted} was accepted: moves applied out of order)` : ""),
+          (stale.length
+            ? `; the server keeps an older position than the last accepted move for ${stale.length} users (e.g. x=${kept.get(stale[0].userId)} after x=${stale[0].lastAccepted} was accepted: moves applied out of order)`
+            : ""),
       );
     }
     const wrong = problems.length ? `cursors: ${problems.join("; ")}` : undefined;
@@ -279,22 +281,52 @@ export const cursors: Scenario = {
         // A server that fell behind keeps working off its backlog: not into the next rounds.
         const server = await ctx.stack.startServer(ctx.profileName(`round${round + 1}`));
         try {
-          return await ctx.load.call<RoundResult>("cursors", "round", { side: "project", url: server.url, pid: server.pid, sessions, durationMs, warmUpMs } satisfies RoundArgs);
+          return await ctx.load.call<RoundResult>("cursors", "round", {
+            side: "project",
+            url: server.url,
+            pid: server.pid,
+            sessions,
+            durationMs,
+            warmUpMs,
+          } satisfies RoundArgs);
         } finally {
           await server.stop(3000);
         }
       },
-      () => ctx.load.call<RoundResult>("cursors", "round", { side: "baseline", url: baseline.url, pid: baseline.pid, sessions, durationMs, warmUpMs } satisfies RoundArgs),
+      () =>
+        ctx.load.call<RoundResult>("cursors", "round", {
+          side: "baseline",
+          url: baseline.url,
+          pid: baseline.pid,
+          sessions,
+          durationMs,
+          warmUpMs,
+        } satisfies RoundArgs),
     );
     const wrong = [...samples.project, ...samples.baseline].find((s) => s.wrong)?.wrong;
     const dropped = med(samples.project, (s) => s.dropped);
     const moves = med(samples.project, (s) => s.moves);
     return [
-      row("cursors frames", "frames/s/subscriber", med(samples.project, (s) => s.framesPerSecPerSubscriber), med(samples.baseline, (s) => s.framesPerSecPerSubscriber), {
-        op: "<=", value: 1000 / TICK_MS, absolute: true,
-      }, `${moves} moves per round, ${dropped} dropped by the 20/s limit (median)`),
-      row("cursors CPU", "µs CPU/position", med(samples.project, (s) => s.usPerPosition), med(samples.baseline, (s) => s.usPerPosition), { op: "<=", value: 1 },
-        "server process only (Redis excluded); a position counts once, when it is another user's and new to its subscriber"),
+      row(
+        "cursors frames",
+        "frames/s/subscriber",
+        med(samples.project, (s) => s.framesPerSecPerSubscriber),
+        med(samples.baseline, (s) => s.framesPerSecPerSubscriber),
+        {
+          op: "<=",
+          value: 1000 / TICK_MS,
+          absolute: true,
+        },
+        `${moves} moves per round, ${dropped} dropped by the 20/s limit (median)`,
+      ),
+      row(
+        "cursors CPU",
+        "µs CPU/position",
+        med(samples.project, (s) => s.usPerPosition),
+        med(samples.baseline, (s) => s.usPerPosition),
+        { op: "<=", value: 1 },
+        "server process only (Redis excluded); a position counts once, when it is another user's and new to its subscriber",
+      ),
     ].map((r) => ({ ...r, wrong }));
   },
 };

@@ -104,7 +104,8 @@ export const remote = {
     let latencyStep = true;
     const onEvent = (r: SessionReceiver, e: BoardEvent) => {
       const now = performance.now();
-      if (e.sessionId !== a.sessions[r.session].id) return void (r.versions.error ??= `an event of session ${e.sessionId} on a subscriber of ${a.sessions[r.session].id}`);
+      if (e.sessionId !== a.sessions[r.session].id)
+        return void (r.versions.error ??= `an event of session ${e.sessionId} on a subscriber of ${a.sessions[r.session].id}`);
       r.see(e);
       delivered++;
       if (latencyStep) {
@@ -183,9 +184,12 @@ export const remote = {
       // Where they were: on the instance the writer wrote through, or on the other one.
       const local = missing.filter((r) => receivers[r.session].indexOf(r) % a.urls.length === r.session % a.urls.length).length;
       const failed = missing.find((r) => r.versions.error)?.versions.error;
-      check(false, `fanout-wide: ${missing.length} subscribers never got their session's first event ` +
-        `(${local} on the writer's instance, ${missing.length - local} on another; sessions ${new Set(missing.map((r) => r.session)).size} of ${a.sessions.length})` +
-        (failed ? `, e.g. ${failed}` : ""));
+      check(
+        false,
+        `fanout-wide: ${missing.length} subscribers never got their session's first event ` +
+          `(${local} on the writer's instance, ${missing.length - local} on another; sessions ${new Set(missing.map((r) => r.session)).size} of ${a.sessions.length})` +
+          (failed ? `, e.g. ${failed}` : ""),
+      );
     }
     latencies.length = 0;
     lap();
@@ -216,7 +220,12 @@ export const remote = {
           stepCount[si] += count;
           sent[si] += count;
           inFlight[si]++;
-          running.push(publish(si, count).then(() => void inFlight[si]--, (err) => void (failure = err)));
+          running.push(
+            publish(si, count).then(
+              () => void inFlight[si]--,
+              (err) => void (failure = err),
+            ),
+          );
         }
         await sleep(1);
       }
@@ -238,7 +247,10 @@ export const remote = {
     const events = sent.reduce((x, y) => x + y, 0);
     const executionsPerEvent = perEvent(executions0, executions1, events - warmUp);
     return {
-      events, deliveredPerSec, p50: round2(percentile(latencies, 50)), p99: round2(percentile(latencies, 99)),
+      events,
+      deliveredPerSec,
+      p50: round2(percentile(latencies, 50)),
+      p99: round2(percentile(latencies, 99)),
       ...(executionsPerEvent === undefined ? {} : { executionsPerEvent }),
       phasesMs: { connect: phase.ms[0], warmUp: phase.ms[1], steps: phase.ms[2], drain: phase.ms[3] },
     };
@@ -264,7 +276,10 @@ export const remote = {
           for (const s of sessions.values()) s.seq = s.version = 0;
           return void res.end("{}");
         }
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { sessionId: string; events: Array<{ clientOpId: string; type: string; data: unknown }> };
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+          sessionId: string;
+          events: Array<{ clientOpId: string; type: string; data: unknown }>;
+        };
         const session = sessionOf(body.sessionId);
         for (const e of body.events) {
           session.seq++;
@@ -275,8 +290,15 @@ export const remote = {
             payload: {
               data: {
                 boardEvents: {
-                  id: `e${session.seq}`, sessionId: body.sessionId, seq: session.seq, version: session.version, type: e.type,
-                  clientOpId: e.clientOpId, timestampMs: Date.now(), user: { id: "u" }, data: e.data,
+                  id: `e${session.seq}`,
+                  sessionId: body.sessionId,
+                  seq: session.seq,
+                  version: session.version,
+                  type: e.type,
+                  clientOpId: e.clientOpId,
+                  timestampMs: Date.now(),
+                  user: { id: "u" },
+                  data: e.data,
                 },
               },
             },
@@ -308,7 +330,12 @@ export const fanoutWide: Scenario = {
     const tutors = await ctx.stack.seedUsers("fanout-wide-tutor", SESSIONS, "TUTOR");
     const students = await ctx.stack.seedUsers("fanout-wide-student", SESSIONS * perSession, "STUDENT");
     const baselineUrls = await Promise.all(
-      Array.from({ length: INSTANCES }, () => ctx.startBaseline().call<{ url: string }>("fanout-wide", "serve").then((b) => b.url)),
+      Array.from({ length: INSTANCES }, () =>
+        ctx
+          .startBaseline()
+          .call<{ url: string }>("fanout-wide", "serve")
+          .then((b) => b.url),
+      ),
     );
     const servers: ApiServer[] = [];
     try {
@@ -343,8 +370,11 @@ export const fanoutWide: Scenario = {
             side: "project",
             urls,
             sessions: sessions.map((s, si) => ({
-              id: s.id, writerToken: s.writer.token, tokens: s.users.map((u) => u.token),
-              startVersion: boards[si].session.board.version, afterSeq: boards[si].session.board.lastSeq,
+              id: s.id,
+              writerToken: s.writer.token,
+              tokens: s.users.map((u) => u.token),
+              startVersion: boards[si].session.board.version,
+              afterSeq: boards[si].session.board.lastSeq,
             })),
             stepMs,
           } satisfies RoundArgs);
@@ -360,7 +390,10 @@ export const fanoutWide: Scenario = {
       const top = (s: RoundResult) => Math.max(...s.deliveredPerSec);
       // An event meets one distinct operation on each instance that holds subscribers of its
       // session (every subscriber of a session runs the same document and variables).
-      const executions = executionsFigure(samples.project.map((s) => s.executionsPerEvent), Math.min(INSTANCES, perSession));
+      const executions = executionsFigure(
+        samples.project.map((s) => s.executionsPerEvent),
+        Math.min(INSTANCES, perSession),
+      );
       const shape = `${SESSIONS * perSession} subscribers, ${INSTANCES} instances vs ${INSTANCES} bare ws servers`;
       return [
         {
@@ -368,8 +401,14 @@ export const fanoutWide: Scenario = {
           executions: executions.figure,
           wrong: executions.wrong,
         },
-        row("fanout-wide p99", "ms", med(samples.project, (s) => s.p99), med(samples.baseline, (s) => s.p99), { op: "<=", value: 3 },
-          `at ${RATES[0]} events/s over ${SESSIONS} sessions, from the publishing request's send; p50 ${med(samples.project, (s) => s.p50)} vs ${med(samples.baseline, (s) => s.p50)} ms`),
+        row(
+          "fanout-wide p99",
+          "ms",
+          med(samples.project, (s) => s.p99),
+          med(samples.baseline, (s) => s.p99),
+          { op: "<=", value: 3 },
+          `at ${RATES[0]} events/s over ${SESSIONS} sessions, from the publishing request's send; p50 ${med(samples.project, (s) => s.p50)} vs ${med(samples.baseline, (s) => s.p50)} ms`,
+        ),
       ];
     } finally {
       await Promise.all(servers.map((s) => s.stop()));

@@ -123,7 +123,10 @@ export const remote = {
     // Warm-up: every subscription is live once every subscriber has this one.
     await publish(1);
     await waitAll(1, 15_000);
-    check(receivers.every((r) => r.versions.count === 1), `fanout: ${receivers.filter((r) => r.versions.count < 1).length} subscribers never got the first event`);
+    check(
+      receivers.every((r) => r.versions.count === 1),
+      `fanout: ${receivers.filter((r) => r.versions.count < 1).length} subscribers never got the first event`,
+    );
     latencies.length = 0;
     // Counted from here, after the warm-up: a subscriber whose subscription started after the
     // first event backfilled it on its own, which is per subscriber by design.
@@ -149,7 +152,12 @@ export const remote = {
           stepCount += count;
           sent += count;
           inFlight++;
-          running.push(publish(count).then(() => void inFlight--, (err) => void (failure = err)));
+          running.push(
+            publish(count).then(
+              () => void inFlight--,
+              (err) => void (failure = err),
+            ),
+          );
         }
         await sleep(1);
       }
@@ -166,7 +174,10 @@ export const remote = {
     }
     const executionsPerEvent = perEvent(executions0, executions1, sent - 1);
     return {
-      events: sent, deliveredPerSec, p50: round2(percentile(latencies, 50)), p99: round2(percentile(latencies, 99)),
+      events: sent,
+      deliveredPerSec,
+      p50: round2(percentile(latencies, 50)),
+      p99: round2(percentile(latencies, 99)),
       ...(executionsPerEvent === undefined ? {} : { executionsPerEvent }),
     };
   },
@@ -189,8 +200,15 @@ export const remote = {
             payload: {
               data: {
                 boardEvents: {
-                  id: `e${seq}`, sessionId: "baseline", seq, version, type: e.type, clientOpId: e.clientOpId,
-                  timestampMs: Date.now(), user: { id: "u" }, data: e.data,
+                  id: `e${seq}`,
+                  sessionId: "baseline",
+                  seq,
+                  version,
+                  type: e.type,
+                  clientOpId: e.clientOpId,
+                  timestampMs: Date.now(),
+                  user: { id: "u" },
+                  data: e.data,
                 },
               },
             },
@@ -229,27 +247,48 @@ export const fanout: Scenario = {
         async () => {
           const { session } = await gql(server.url, `query($s: ID!) { session(id: $s) { board { version lastSeq } } }`, { s: sessionId }, tutor.token);
           return ctx.load.call<RoundResult>("fanout", "round", {
-            side: "project", url: server.url, sessionId, tutorToken: tutor.token, tokens: students.map((s) => s.token),
-            startVersion: session.board.version, afterSeq: session.board.lastSeq, stepMs,
+            side: "project",
+            url: server.url,
+            sessionId,
+            tutorToken: tutor.token,
+            tokens: students.map((s) => s.token),
+            startVersion: session.board.version,
+            afterSeq: session.board.lastSeq,
+            stepMs,
           } satisfies RoundArgs);
         },
         () =>
           ctx.load.call<RoundResult>("fanout", "round", {
-            side: "baseline", url: baseline.url, sessionId: "", tutorToken: "", tokens: students.map(() => ""),
-            startVersion: 0, afterSeq: 0, stepMs,
+            side: "baseline",
+            url: baseline.url,
+            sessionId: "",
+            tutorToken: "",
+            tokens: students.map(() => ""),
+            startVersion: 0,
+            afterSeq: 0,
+            stepMs,
           } satisfies RoundArgs),
       );
       const top = (s: RoundResult) => Math.max(...s.deliveredPerSec);
       // Every subscriber runs the same document with the same variables: one distinct operation.
-      const executions = executionsFigure(samples.project.map((s) => s.executionsPerEvent), 1);
+      const executions = executionsFigure(
+        samples.project.map((s) => s.executionsPerEvent),
+        1,
+      );
       return [
         {
           ...row("fanout", "delivered/s", med(samples.project, top), med(samples.baseline, top), { op: ">=", value: 0.5 }, executions.note),
           executions: executions.figure,
           wrong: executions.wrong,
         },
-        row("fanout p99", "ms", med(samples.project, (s) => s.p99), med(samples.baseline, (s) => s.p99), { op: "<=", value: 3 },
-          `at ${RATES[0]} events/s, from the publishing request's send; p50 ${med(samples.project, (s) => s.p50)} vs ${med(samples.baseline, (s) => s.p50)} ms`),
+        row(
+          "fanout p99",
+          "ms",
+          med(samples.project, (s) => s.p99),
+          med(samples.baseline, (s) => s.p99),
+          { op: "<=", value: 3 },
+          `at ${RATES[0]} events/s, from the publishing request's send; p50 ${med(samples.project, (s) => s.p50)} vs ${med(samples.baseline, (s) => s.p50)} ms`,
+        ),
       ];
     });
   },

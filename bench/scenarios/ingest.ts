@@ -25,7 +25,16 @@ export function strokeBatch(b: number, size: number, baseVersion: number) {
       clientOpId: `op-${n}`,
       type: "STROKE",
       baseVersion,
-      data: { id: `o${n}`, points: [[n % 800, n % 600], [(n % 800) + 10, (n % 600) + 5], [(n % 800) + 20, (n % 600) + 12]], color: "#1e88e5", width: 2 },
+      data: {
+        id: `o${n}`,
+        points: [
+          [n % 800, n % 600],
+          [(n % 800) + 10, (n % 600) + 5],
+          [(n % 800) + 20, (n % 600) + 12],
+        ],
+        color: "#1e88e5",
+        width: 2,
+      },
     };
   });
 }
@@ -162,6 +171,9 @@ export const ingest: Scenario = {
 async function verifyBoards(url: string, token: string, sessions: string[], ops: number): Promise<void> {
   for (const s of sessions) {
     const { session } = await gql(url, `query($s: ID!) { session(id: $s) { board { version objectCount } } }`, { s }, token);
-    check(session.board.version === ops && session.board.objectCount === ops, `ingest: session ${s} has board version ${session.board.version} with ${session.board.objectCount} objects, sent ${ops} strokes`);
+    check(
+      session.board.version === ops && session.board.objectCount === ops,
+      `ingest: session ${s} has board version ${session.board.version} with ${session.board.objectCount} objects, sent ${ops} strokes`,
+    );
   }
 }

@@ -143,7 +143,13 @@ export const query: Scenario = {
       });
       return [
         {
-          ...row("query", "requests/s", med(samples.project, (s) => s.perSec), med(samples.baseline, (s) => s.perSec), { op: ">=", value: 0.6 }),
+          ...row(
+            "query",
+            "requests/s",
+            med(samples.project, (s) => s.perSec),
+            med(samples.baseline, (s) => s.perSec),
+            { op: ">=", value: 0.6 },
+          ),
           embedded: med(embedded, (s) => s.perSec),
         },
       ];
@@ -158,8 +164,14 @@ export const query: Scenario = {
 async function pageSession(url: string, tutor: SeededUser, students: SeededUser[]): Promise<string> {
   const id = await createSession(url, tutor, [], false);
   const { session } = await gql(url, `query($s: ID!) { session(id: $s) { accessCode } }`, { s: id }, tutor.token);
-  for (const s of students) await gql(url, `mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: session.accessCode }, s.token);
+  for (const s of students)
+    await gql(url, `mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: session.accessCode }, s.token);
   await gql(url, `mutation($s: ID!) { startSession(id: $s) { status } }`, { s: id }, tutor.token);
-  await gql(url, `mutation($s: ID!, $e: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $e) { version } }`, { s: id, e: strokeBatch(0, 100, 0) }, tutor.token);
+  await gql(
+    url,
+    `mutation($s: ID!, $e: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $e) { version } }`,
+    { s: id, e: strokeBatch(0, 100, 0) },
+    tutor.token,
+  );
   return id;
 }

@@ -25,7 +25,9 @@ export const remote = {
     let report;
     for (let i = 0; i < a.calls; i++) {
       const t0 = performance.now();
-      ({ session: { report } } = await gql(a.url, REPORT, { s: a.sessionId }, a.token));
+      ({
+        session: { report },
+      } = await gql(a.url, REPORT, { s: a.sessionId }, a.token));
       times.push(performance.now() - t0);
     }
     return { p50: percentile(times, 50), report };
@@ -78,7 +80,15 @@ export const report: Scenario = {
           return { p50: Math.round(s.p50 * 100) / 100 };
         },
       );
-      return [row("report", "p50 ms", med(samples.project, (s) => s.p50), med(samples.baseline, (s) => s.p50), { op: "<=", value: 1.5 })];
+      return [
+        row(
+          "report",
+          "p50 ms",
+          med(samples.project, (s) => s.p50),
+          med(samples.baseline, (s) => s.p50),
+          { op: "<=", value: 1.5 },
+        ),
+      ];
     }, "report");
   },
 };

@@ -23,7 +23,11 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value && typeof value === "object") {
     const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(",")}}`;
   }
   return JSON.stringify(value);
 }
@@ -34,7 +38,9 @@ const FULL_CHECKS = 4;
 /** The whole board's hash for every `fullEvery`-th instant, else its version and object count. */
 function fingerprint(b: { version: number; layers: unknown; objects: object }, k: number, fullEvery: number): string {
   if (k % fullEvery !== 0) return `version ${b.version}, ${Object.keys(b.objects).length} objects`;
-  return createHash("sha1").update(canonical({ version: b.version, layers: b.layers, objects: b.objects })).digest("hex");
+  return createHash("sha1")
+    .update(canonical({ version: b.version, layers: b.layers, objects: b.objects }))
+    .digest("hex");
 }
 
 interface Sample {
@@ -93,10 +99,10 @@ export const remote = {
 export async function seekRows(db: Pool, snapshots: SnapshotTable | undefined, sessionId: string, t: number): Promise<void> {
   let from = 0;
   if (snapshots) {
-    const { rows } = await db.query(
-      `SELECT * FROM ${snapshots.table} WHERE session_id = $1 AND timestamp_ms <= $2 ORDER BY timestamp_ms DESC LIMIT 1`,
-      [sessionId, t],
-    );
+    const { rows } = await db.query(`SELECT * FROM ${snapshots.table} WHERE session_id = $1 AND timestamp_ms <= $2 ORDER BY timestamp_ms DESC LIMIT 1`, [
+      sessionId,
+      t,
+    ]);
     from = snapshots.versionColumn ? Number(rows[0]?.[snapshots.versionColumn] ?? 0) : 0;
   }
   await db.query(`SELECT * FROM session_events WHERE session_id = $1 AND board_version > $2 AND timestamp_ms <= $3 ORDER BY seq`, [sessionId, from, t]);
@@ -132,7 +138,7 @@ export const seek: Scenario = {
       const perRound = Math.max(4, Math.round(scaled(INSTANTS, 12) / ROUNDS));
       // Random instants (a fixed seed: every run asks the same), the same ones for both sides.
       let seed = 42;
-      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       const instants = Array.from({ length: ROUNDS }, () => Array.from({ length: perRound }, () => Math.floor(random() * (lesson.lastEventMs + 1))));
       // What each round's answers must be, from boards rebuilt from scratch.
       const fullEvery = Math.max(1, Math.ceil(perRound / FULL_CHECKS));
@@ -144,21 +150,40 @@ export const seek: Scenario = {
       const samples = await alternate(
         ctx,
         async (round) => {
-          const s = await ctx.load.call<Sample>("seek", "project", { url: server.url, token: lesson.tutor.token, sessionId: lesson.sessionId, instants: instants[round], fullEvery });
+          const s = await ctx.load.call<Sample>("seek", "project", {
+            url: server.url,
+            token: lesson.tutor.token,
+            sessionId: lesson.sessionId,
+            instants: instants[round],
+            fullEvery,
+          });
           instants[round].forEach((t, k) =>
-            check(s.hashes![k] === expected[round][k], `seek: replayBoardAt(${t}) differs from the board rebuilt from scratch (${s.hashes![k]} instead of ${expected[round][k]})`),
+            check(
+              s.hashes![k] === expected[round][k],
+              `seek: replayBoardAt(${t}) differs from the board rebuilt from scratch (${s.hashes![k]} instead of ${expected[round][k]})`,
+            ),
           );
           return { p50: Math.round(s.p50 * 100) / 100 };
         },
         async (round) => {
-          const s = await ctx.load.call<Sample>("seek", "baseline", { databaseUrl: ctx.stack.databaseUrl, sessionId: lesson.sessionId, instants: instants[round] });
+          const s = await ctx.load.call<Sample>("seek", "baseline", {
+            databaseUrl: ctx.stack.databaseUrl,
+            sessionId: lesson.sessionId,
+            instants: instants[round],
+          });
           return { p50: Math.round(s.p50 * 100) / 100 };
         },
       );
       const snapshots = await snapshotTable(ctx.stack.db);
       return [
-        row("seek", "p50 ms", med(samples.project, (s) => s.p50), med(samples.baseline, (s) => s.p50), { op: "<=", value: 3 },
-          snapshots ? `baseline reads ${snapshots.table}` : "no snapshot table found: the baseline fetches events from version 0"),
+        row(
+          "seek",
+          "p50 ms",
+          med(samples.project, (s) => s.p50),
+          med(samples.baseline, (s) => s.p50),
+          { op: "<=", value: 3 },
+          snapshots ? `baseline reads ${snapshots.table}` : "no snapshot table found: the baseline fetches events from version 0",
+        ),
       ];
     }, "replayBoardAt");
   },

@@ -1,6 +1,6 @@
 import { type DataSource, type EntityManager } from "typeorm";
 import { queryPrepared } from "../db/prepared";
-import { entityFromRow, selectColumns, type SqlCondition } from "../db/raw-rows";
+import { entityFromRow, selectColumns, type SqlCondition, type SqlRow } from "../db/raw-rows";
 import type { BookingEntity } from "../entities/booking.entity";
 import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
 import {
@@ -53,9 +53,7 @@ export class AccessPolicy {
    * read through the DataSource would wait for that transaction, which waits for it.
    */
   async defaultsFor(role: ParticipantRole, manager: EntityManager = this.db.manager): Promise<Permissions> {
-    this.roleDefaults ??= manager
-      .find(RolePermissionsEntity)
-      .then((rows) => new Map(rows.map((r) => [r.role, r.permissions])));
+    this.roleDefaults ??= manager.find(RolePermissionsEntity).then((rows) => new Map(rows.map((r) => [r.role, r.permissions])));
     this.roleDefaults.catch(() => (this.roleDefaults = undefined));
     const defaults = (await this.roleDefaults).get(role);
     if (!defaults) throw new Error(`no role_permissions row for ${role}`);
@@ -74,7 +72,7 @@ export class AccessPolicy {
       WHERE s.id = $2`;
     const params = [actorId, sessionId];
     // Prepared unless it runs inside the caller's transaction.
-    const rows: Array<Record<string, any>> = manager === this.db.manager ? await queryPrepared(this.db, sql, params) : await manager.query(sql, params);
+    const rows: Array<SqlRow> = manager === this.db.manager ? await queryPrepared(this.db, sql, params) : await manager.query(sql, params);
     if (!rows[0]) return undefined;
     return this.accessFrom(actorId, entityFromRow(manager, SessionEntity, rows[0], "s_"), rows[0], manager);
   }
@@ -95,10 +93,10 @@ export class AccessPolicy {
       session.id,
       session.classroomId,
       ...(clientOpIds.length > 0 ? [clientOpIds] : []),
-    ])) as Array<Record<string, any>>;
+    ])) as Array<SqlRow>;
     const row = rows[0];
     const access = await this.accessFrom(actorId, session, row, manager);
-    const repeats = ((row.repeats ?? []) as Array<Record<string, any>>).map((e) =>
+    const repeats = ((row.repeats ?? []) as Array<SqlRow>).map((e) =>
       Object.assign(new SessionEventEntity(), {
         id: e.id,
         sessionId: session.id,
@@ -116,7 +114,7 @@ export class AccessPolicy {
   }
 
   /** The access a row of accessColumns gives `actorId` in `session`. */
-  private async accessFrom(actorId: string, session: SessionEntity, row: Record<string, any>, manager: EntityManager): Promise<SessionAccess> {
+  private async accessFrom(actorId: string, session: SessionEntity, row: SqlRow, manager: EntityManager): Promise<SessionAccess> {
     const participant = row.p_id === null ? undefined : entityFromRow(manager, ParticipantEntity, row, "p_");
     const isHost = session.hostId === actorId;
     const role = participant?.role ?? (isHost ? ParticipantRole.HOST : ParticipantRole.VIEWER);
@@ -416,4 +414,3 @@ const ACCESS_AND_REPEATS_SQL = `
 export function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }
-

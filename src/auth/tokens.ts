@@ -7,8 +7,7 @@ import { TokenRevocations } from "./revocations";
 
 /** What a token says about its bearer. Claims identify; they never grant. */
 export type TokenClaims = (
-  | { kind: "access"; userId: string; role: UserRole; expiresAt: Date }
-  | { kind: "session"; userId: string; role: UserRole; sessionId: string; expiresAt: Date }
+  { kind: "access"; userId: string; role: UserRole; expiresAt: Date } | { kind: "session"; userId: string; role: UserRole; sessionId: string; expiresAt: Date }
 ) & {
   /** The token's id (logout revokes it). */
   tokenId: string;
@@ -52,10 +51,7 @@ export class TokenService {
 
   constructor(
     secret: string,
-    private readonly config: Pick<
-      Config,
-      "jwtIssuer" | "jwtAudience" | "accessTokenTtlSeconds" | "sessionTokenTtlSeconds" | "jwtClockToleranceSeconds"
-    > &
+    private readonly config: Pick<Config, "jwtIssuer" | "jwtAudience" | "accessTokenTtlSeconds" | "sessionTokenTtlSeconds" | "jwtClockToleranceSeconds"> &
       Partial<Pick<Config, "refreshMaxAgeSeconds">>,
   ) {
     this.secret = createSecretKey(Buffer.from(secret, "utf8"));

@@ -44,8 +44,7 @@ export function resolve(draft: Draft, op: ParsedOp, userId: string, strategy: Co
   };
   const skip = (): Resolution => ({ data: null, conflicts, skipped: "CONFLICT" });
   const accept = (data: Record<string, unknown>): Resolution => ({ data, conflicts });
-  const byOther = (mark: ChangeMark | null | undefined): mark is ChangeMark =>
-    mark != null && mark.by !== userId && mark.version > op.baseVersion;
+  const byOther = (mark: ChangeMark | null | undefined): mark is ChangeMark => mark != null && mark.by !== userId && mark.version > op.baseVersion;
 
   /**
    * The layer a new object goes on. A layer another user deleted since baseVersion is a

@@ -37,9 +37,7 @@ type RecordName = keyof Records;
 type ValueOf<K extends RecordName> = Records[K][string];
 
 /** One undoable write of an in-place draft. */
-type JournalEntry =
-  | { record: Record<string, unknown>; key: string; had: boolean; old: unknown }
-  | { replaced: RecordName; old: Records[RecordName] };
+type JournalEntry = { record: Record<string, unknown>; key: string; had: boolean; old: unknown } | { replaced: RecordName; old: Records[RecordName] };
 
 /**
  * A board being changed by one batch. By default it starts sharing every record of the input

@@ -92,7 +92,11 @@ function forwardPatch(draft: Draft, op: AppliedBoardOp): BoardPatch {
       return patchOf([], [], data.order as string[]);
     case "CLEAR": {
       const keep = new Set((data.keep as string[] | undefined) ?? []);
-      return patchOf(sortedKeys(draft.view("objects")).filter((objectId) => !keep.has(objectId)).map((objectId) => [objectId, null]));
+      return patchOf(
+        sortedKeys(draft.view("objects"))
+          .filter((objectId) => !keep.has(objectId))
+          .map((objectId) => [objectId, null]),
+      );
     }
     default:
       throw new BoardReplayError(`${type} ${op.clientOpId}: not a forward op`);
@@ -115,5 +119,9 @@ function restorePatch(draft: Draft, data: Record<string, unknown>, userId: strin
   const removed = sortedKeys(draft.view("objects"))
     .filter((id) => !Object.hasOwn(objects, id))
     .map((id): [string, null] => [id, null]);
-  return patchOf([...removed, ...restored], layerSlots, layers.map((layer) => layer.id));
+  return patchOf(
+    [...removed, ...restored],
+    layerSlots,
+    layers.map((layer) => layer.id),
+  );
 }

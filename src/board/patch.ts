@@ -109,11 +109,7 @@ export function mergeLayerOrder(layers: readonly Layer[], order: readonly string
 }
 
 /** A patch with `objects` and `layers` given as lists of [key, value] (keys may be "__proto__"). */
-export function patchOf(
-  objects: Iterable<[string, BoardObject | null]>,
-  layers: Iterable<[string, LayerSlot | null]> = [],
-  order?: string[],
-): BoardPatch {
+export function patchOf(objects: Iterable<[string, BoardObject | null]>, layers: Iterable<[string, LayerSlot | null]> = [], order?: string[]): BoardPatch {
   const patch: BoardPatch = { objects: {}, layers: {} };
   for (const [id, value] of objects) setOwn(patch.objects, id, value);
   for (const [id, value] of layers) setOwn(patch.layers, id, value);

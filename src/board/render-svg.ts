@@ -82,7 +82,13 @@ function renderObject(object: BoardObject): { element: string; bounds: Bounds | 
     case "arrow": {
       const [x1, y1, x2, y2] = [num(props.x1) ?? 0, num(props.y1) ?? 0, num(props.x2) ?? 0, num(props.y2) ?? 0].map(coord);
       const element = `<line ${head} x1="${fmt(x1)}" y1="${fmt(y1)}" x2="${fmt(x2)}" y2="${fmt(y2)}" ${outline}/>`;
-      return { element, bounds: pointBounds([[x1, y1], [x2, y2]]) };
+      return {
+        element,
+        bounds: pointBounds([
+          [x1, y1],
+          [x2, y2],
+        ]),
+      };
     }
     case "ellipse":
     case "circle": {

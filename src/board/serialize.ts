@@ -37,7 +37,8 @@ export function boardBytes(state: BoardState): Buffer {
   const out: Buffer[] = [];
   pushObject(out, state as unknown as Record<string, unknown>, (key, value) => {
     if (key === "objects") pushRecord(out, value as Record<string, unknown>);
-    else if (key === "meta") pushObject(out, value as Record<string, unknown>, (k, v) => (META_RECORDS.has(k) ? pushRecord(out, v as Record<string, unknown>) : pushJson(out, v)));
+    else if (key === "meta")
+      pushObject(out, value as Record<string, unknown>, (k, v) => (META_RECORDS.has(k) ? pushRecord(out, v as Record<string, unknown>) : pushJson(out, v)));
     else pushJson(out, value);
   });
   return Buffer.concat(out);

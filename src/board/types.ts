@@ -52,14 +52,7 @@ export const CONFLICT_STRATEGIES = ["LAST_WRITE_WINS", "SERVER_WINS", "CLIENT_WI
 export type ConflictStrategy = (typeof CONFLICT_STRATEGIES)[number];
 
 /** The participant permissions board writes need (the contract's permission names). */
-export type BoardPermission =
-  | "canDraw"
-  | "canErase"
-  | "canUploadImages"
-  | "canAddLayers"
-  | "canDeleteLayers"
-  | "canReorderLayers"
-  | "canClearBoard";
+export type BoardPermission = "canDraw" | "canErase" | "canUploadImages" | "canAddLayers" | "canDeleteLayers" | "canReorderLayers" | "canClearBoard";
 
 /** An operation as a client sends it (`BoardEventInput`); `data` is checked by the engine. */
 export interface BoardOpInput {

@@ -49,7 +49,9 @@ export interface BoardContent {
 }
 
 // \u0000 and lone surrogates: Postgres jsonb refuses them and XML cannot carry them (HARDENING.md).
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const BAD_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Parses one client op; throws BoardValidationError naming `index`. */
@@ -76,7 +78,13 @@ function parseData(type: BoardOpType, data: Record<string, unknown>, allowRestor
       const props: Record<string, unknown> = { points: checkPoints(points, fail) };
       if (color != null) props.color = checkString(color, "color", BOARD_LIMITS.maxStringLength, fail);
       if (width != null) props.width = checkNonNegative(width, "width", fail);
-      return { type, id: checkId(id, "id", fail), kind: "stroke", ...optionalLayer(layerId, fail), props: propsOf({ ...props, ...withoutUndefined(extra) }, fail) };
+      return {
+        type,
+        id: checkId(id, "id", fail),
+        kind: "stroke",
+        ...optionalLayer(layerId, fail),
+        props: propsOf({ ...props, ...withoutUndefined(extra) }, fail),
+      };
     }
     case "IMAGE_UPLOAD": {
       const { id, layerId, url, x, y, width, height, ...extra } = data;

@@ -24,6 +24,7 @@ export class DataDirLock {
           throw new Error(
             `${path.resolve(dataDir)} is in use by process ${holder.pid} (${holder.purpose}); ` +
               "stop it first (jobs run inside the server on the embedded database)",
+            { cause: err },
           );
         }
         fs.rmSync(file, { force: true }); // stale: its owner is gone

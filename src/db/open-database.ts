@@ -16,8 +16,7 @@ export interface OpenDatabase {
  * run while a server holds it.
  */
 export async function openDatabase(config: Config, purpose: string): Promise<OpenDatabase> {
-  const lock =
-    databaseKind(config) === "embedded" && config.dataDir !== ":memory:" ? DataDirLock.acquire(config.dataDir, purpose) : undefined;
+  const lock = databaseKind(config) === "embedded" && config.dataDir !== ":memory:" ? DataDirLock.acquire(config.dataDir, purpose) : undefined;
   const db = createDataSource(config);
   try {
     await db.initialize();

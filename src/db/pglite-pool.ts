@@ -66,7 +66,10 @@ export class PGlitePool extends EventEmitter {
     this.closed = true;
     this.db
       .then((db) => db.close())
-      .then(() => callback?.(null), (err: Error) => callback?.(err));
+      .then(
+        () => callback?.(null),
+        (err: Error) => callback?.(err),
+      );
   }
 
   private acquire(): Promise<void> {
@@ -109,7 +112,11 @@ class PGliteClient extends EventEmitter {
     const cb = typeof params === "function" ? params : callback;
     const values = Array.isArray(params) ? params : undefined;
     const result = this.run(text, values);
-    if (cb) result.then((r) => cb(null, r), (err: Error) => cb(err));
+    if (cb)
+      result.then(
+        (r) => cb(null, r),
+        (err: Error) => cb(err),
+      );
     return result;
   }
 

@@ -65,4 +65,8 @@ const rowPlans = new WeakMap<EntityMetadata, Map<string, Array<{ key: string; co
  * A boolean SQL expression for a hand-written statement, over the aliases the statement
  * documents; `param(value)` binds a value and answers its placeholder.
  */
+/** A row of a hand-written statement: its columns are the ones the statement names. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the statement, not a type, says what a row holds
+export type SqlRow = Record<string, any>;
+
 export type SqlCondition = (param: (value: unknown) => string) => string;

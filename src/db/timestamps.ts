@@ -11,7 +11,14 @@ import { types } from "pg";
 export function parseTimestamptz(text: string): Date | number | null {
   const n = text.length;
   // yyyy-mm-dd hh:mm:ss, then an optional .fraction, then ±hh[:mm[:ss]]
-  if (n < 22 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 32 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) {
+  if (
+    n < 22 ||
+    text.charCodeAt(4) !== 45 ||
+    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(10) !== 32 ||
+    text.charCodeAt(13) !== 58 ||
+    text.charCodeAt(16) !== 58
+  ) {
     return fallback(text);
   }
   const year = digits(text, 0, 4);

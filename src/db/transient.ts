@@ -9,7 +9,8 @@ const TRANSIENT_SQLSTATES = new Set(["57P01", "57P02", "57P03", "57014", "55P03"
 
 /** Errors of the driver and the pool that mean the database could not be reached in time. */
 const TRANSIENT_NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"]);
-const TRANSIENT_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|the database system is (starting up|shutting down|in recovery mode)/i;
+const TRANSIENT_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|the database system is (starting up|shutting down|in recovery mode)/i;
 
 /**
  * True when `error` says the database was briefly unreachable, restarting or timing out

@@ -112,11 +112,7 @@ export class RolePermissionsEntity {
 }
 
 /** Participants holding a seat (RULES.md "Participants"). */
-export const SEATED: readonly ParticipantStatus[] = [
-  ParticipantStatus.JOINING,
-  ParticipantStatus.CONNECTED,
-  ParticipantStatus.RECONNECTING,
-];
+export const SEATED: readonly ParticipantStatus[] = [ParticipantStatus.JOINING, ParticipantStatus.CONNECTED, ParticipantStatus.RECONNECTING];
 
 /** Whether `participant` holds a seat (JOINING, CONNECTED or RECONNECTING). */
 export function isSeated(participant: ParticipantEntity | null | undefined): participant is ParticipantEntity {

@@ -32,7 +32,7 @@ export function clientAddress(request: IncomingMessage, trust: TrustFunction): s
   let address = normalize(request.socket.remoteAddress);
   if (address === undefined) return undefined;
   const header = request.headers["x-forwarded-for"];
-  const forwarded = (Array.isArray(header) ? header.join(",") : header ?? "")
+  const forwarded = (Array.isArray(header) ? header.join(",") : (header ?? ""))
     .split(",")
     .map((entry) => entry.trim())
     .filter(Boolean)

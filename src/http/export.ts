@@ -46,7 +46,10 @@ export function exportRouter(services: Services, tokens: TokenService, log: (err
       const status = STATUS[code] ?? 500;
       if (status === 500) log(err);
       const message = status === 500 ? "Internal server error" : (err as Error).message;
-      res.status(status).type("application/json").send(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+      res
+        .status(status)
+        .type("application/json")
+        .send(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
     }
   };
   const auth = (header: unknown) => AuthContext.fromHeader(tokens, header, ["access", "session"]);

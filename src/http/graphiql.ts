@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
-import { GRAPHIQL_APP_SCRIPT } from './graphiql-app';
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import express from "express";
+import type { NextFunction, Request, Response } from "express";
+import { GRAPHIQL_APP_SCRIPT } from "./graphiql-app";
 
 /**
  * Content-Security-Policy for the GraphiQL page, checked in headless Chromium
@@ -19,7 +19,7 @@ import { GRAPHIQL_APP_SCRIPT } from './graphiql-app';
  */
 export function graphiqlCsp(host: string): string {
   // The Host header as a CSP host-source; anything else (a forged header) allows no socket.
-  const sockets = /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(host) ? ` ws://${host} wss://${host}` : '';
+  const sockets = /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(host) ? ` ws://${host} wss://${host}` : "";
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -28,11 +28,11 @@ export function graphiqlCsp(host: string): string {
     `connect-src 'self'${sockets}`,
     "font-src 'self' data:",
     "frame-ancestors 'none'",
-  ].join('; ');
+  ].join("; ");
 }
 
-const JS = 'text/javascript; charset=utf-8';
-const CSS = 'text/css; charset=utf-8';
+const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
 
 interface AssetSource {
   contentType: string;
@@ -55,17 +55,17 @@ function packageFile(pkg: string, file: string): string {
  * comment would only produce 404s when devtools are open.
  */
 async function readBundle(pkg: string, file: string): Promise<string> {
-  const text = await readFile(packageFile(pkg, file), 'utf8');
-  return text.replace(/\n?\/[/*][#@] sourceMappingURL=[^\n]*\s*$/, '\n');
+  const text = await readFile(packageFile(pkg, file), "utf8");
+  return text.replace(/\n?\/[/*][#@] sourceMappingURL=[^\n]*\s*$/, "\n");
 }
 
 const ASSETS: Record<string, AssetSource> = {
-  'react.js': { contentType: JS, load: () => readBundle('react', 'umd/react.production.min.js') },
-  'react-dom.js': { contentType: JS, load: () => readBundle('react-dom', 'umd/react-dom.production.min.js') },
-  'graphiql.js': { contentType: JS, load: () => readBundle('graphiql', 'graphiql.min.js') },
-  'graphiql.css': { contentType: CSS, load: () => readBundle('graphiql', 'graphiql.min.css') },
-  'graphql-ws.js': { contentType: JS, load: () => readBundle('graphql-ws', 'umd/graphql-ws.min.js') },
-  'app.js': { contentType: JS, load: async () => GRAPHIQL_APP_SCRIPT },
+  "react.js": { contentType: JS, load: () => readBundle("react", "umd/react.production.min.js") },
+  "react-dom.js": { contentType: JS, load: () => readBundle("react-dom", "umd/react-dom.production.min.js") },
+  "graphiql.js": { contentType: JS, load: () => readBundle("graphiql", "graphiql.min.js") },
+  "graphiql.css": { contentType: CSS, load: () => readBundle("graphiql", "graphiql.min.css") },
+  "graphql-ws.js": { contentType: JS, load: () => readBundle("graphql-ws", "umd/graphql-ws.min.js") },
+  "app.js": { contentType: JS, load: async () => GRAPHIQL_APP_SCRIPT },
 };
 
 /** Escapes text for use inside a double-quoted HTML attribute. */
@@ -82,15 +82,15 @@ function renderPage(base: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>GraphiQL · Classroom API</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${asset('graphiql.css')}">
+<link rel="stylesheet" href="${asset("graphiql.css")}">
 </head>
 <body>
 <div id="graphiql" data-endpoint="${escapeAttr(`${base}/graphql`)}">Loading GraphiQL…</div>
-<script src="${asset('react.js')}"></script>
-<script src="${asset('react-dom.js')}"></script>
-<script src="${asset('graphiql.js')}"></script>
-<script src="${asset('graphql-ws.js')}"></script>
-<script src="${asset('app.js')}"></script>
+<script src="${asset("react.js")}"></script>
+<script src="${asset("react-dom.js")}"></script>
+<script src="${asset("graphiql.js")}"></script>
+<script src="${asset("graphql-ws.js")}"></script>
+<script src="${asset("app.js")}"></script>
 </body>
 </html>
 `;
@@ -130,9 +130,8 @@ export function graphiqlRouter(): express.Router {
     return body;
   }
 
-  router.get('/graphql', (req: Request, res: Response, next: NextFunction) => {
-    const prefersHtml =
-      req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html';
+  router.get("/graphql", (req: Request, res: Response, next: NextFunction) => {
+    const prefersHtml = req.accepts(["application/json", "application/graphql-response+json", "text/html"]) === "text/html";
     if (!prefersHtml || req.query.query !== undefined) {
       next();
       return;
@@ -140,18 +139,18 @@ export function graphiqlRouter(): express.Router {
     res
       .status(200)
       .set({
-        'Content-Type': 'text/html; charset=utf-8',
-        'Content-Security-Policy': graphiqlCsp(req.headers.host ?? ''),
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": graphiqlCsp(req.headers.host ?? ""),
         // Same URL answers JSON for API clients, so caches must key on Accept.
-        Vary: 'Accept',
-        'Cache-Control': 'no-cache',
-        'X-Content-Type-Options': 'nosniff',
-        'Referrer-Policy': 'no-referrer',
+        Vary: "Accept",
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
       })
       .send(renderPage(req.baseUrl));
   });
 
-  router.get('/graphiql/:asset', async (req: Request, res: Response, next: NextFunction) => {
+  router.get("/graphiql/:asset", async (req: Request, res: Response, next: NextFunction) => {
     const name = req.params.asset as string;
     const source = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
     if (!source) {
@@ -163,9 +162,9 @@ export function graphiqlRouter(): express.Router {
       res
         .status(200)
         .set({
-          'Content-Type': source.contentType,
-          'Cache-Control': 'public, max-age=86400',
-          'X-Content-Type-Options': 'nosniff',
+          "Content-Type": source.contentType,
+          "Cache-Control": "public, max-age=86400",
+          "X-Content-Type-Options": "nosniff",
         })
         .send(body);
     } catch (err) {

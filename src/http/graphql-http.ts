@@ -103,7 +103,10 @@ export async function createGraphQLHttp(options: {
     // would mask as INTERNAL_SERVER_ERROR: refused here, as the bad request it is.
     const problem = persistedQueryProblem(req.body, search);
     if (problem) {
-      res.status(400).type("application/json").send(JSON.stringify({ errors: [{ message: problem, extensions: { code: ErrorCode.BAD_REQUEST } }] }));
+      res
+        .status(400)
+        .type("application/json")
+        .send(JSON.stringify({ errors: [{ message: problem, extensions: { code: ErrorCode.BAD_REQUEST } }] }));
       return;
     }
     const response = await apollo.executeHTTPGraphQLRequest({

@@ -49,10 +49,7 @@ export function healthRouter(db: DataSource, bus: EventBus, { draining = () => f
   const withinBudget = async (probe: () => Promise<unknown>, deadline: number): Promise<void> => {
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        probe(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), Math.max(0, deadline - Date.now())))),
-      ]);
+      await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), Math.max(0, deadline - Date.now()))))]);
     } finally {
       clearTimeout(timer);
     }

@@ -67,11 +67,14 @@ export function httpErrorHandler(log: (err: unknown) => void): ErrorRequestHandl
   return (err, _req, res, _next) => {
     const status = typeof err?.status === "number" && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) log(err);
-    const message =
-      status === 413 ? "The request body is too large." : status === 500 ? "Internal server error" : "The request body is not valid JSON.";
+    const message = status === 413 ? "The request body is too large." : status === 500 ? "Internal server error" : "The request body is not valid JSON.";
     res
       .status(status)
       .type("application/json")
-      .send(JSON.stringify({ errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST" } }] }));
+      .send(
+        JSON.stringify({
+          errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST" } }],
+        }),
+      );
   };
 }

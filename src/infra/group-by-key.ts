@@ -20,7 +20,7 @@ export class GroupByKey<T> {
     const items = [item];
     // The group closes when its flush starts: after the flush before it, never synchronously here.
     const done = this.flushes.run(key, async () => {
-      await undefined;
+      await Promise.resolve();
       this.gathering.delete(key);
       await this.flush(key, items);
     });

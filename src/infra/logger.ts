@@ -7,12 +7,15 @@ export type Logger = pino.Logger;
  * Written to stdout unless `destination` says otherwise (a command whose stdout is its answer).
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({
-    level,
-    base: { service: "classroom-api" },
-    redact: {
-      paths: ["password", "*.password", "passwordHash", "*.passwordHash", "authorization", "*.authorization", "req.headers.authorization"],
-      censor: "[redacted]",
+  return pino(
+    {
+      level,
+      base: { service: "classroom-api" },
+      redact: {
+        paths: ["password", "*.password", "passwordHash", "*.passwordHash", "authorization", "*.authorization", "req.headers.authorization"],
+        censor: "[redacted]",
+      },
     },
-  }, destination);
+    destination,
+  );
 }

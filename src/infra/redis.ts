@@ -56,7 +56,13 @@ export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status !== "ready") return redis.disconnect();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)));
-  await Promise.race([redis.quit().then(() => undefined, () => undefined), timedOut]);
+  await Promise.race([
+    redis.quit().then(
+      () => undefined,
+      () => undefined,
+    ),
+    timedOut,
+  ]);
   clearTimeout(timer);
   redis.disconnect();
 }

@@ -76,4 +76,3 @@ export class SlidingWindowLimit {
     return this.rings.size;
   }
 }
-

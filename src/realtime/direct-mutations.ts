@@ -66,8 +66,7 @@ const COERCE: Record<string, (value: unknown) => unknown> = {
 /** Messages longer than this are never direct mutations (they go to graphql-ws without being parsed twice). */
 const MAX_DIRECT_MESSAGE = 4096;
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** graphql-ws's state of a connection (its Context), as far as this path needs it. */
 export interface DirectConnection {

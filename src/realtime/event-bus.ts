@@ -108,7 +108,7 @@ export class RedisEventBus implements EventBus {
       }
       // ioredis has re-sent SUBSCRIBE for every channel; Redis answers in order, so once this
       // PING is answered the subscriptions are in place and a timeline read misses nothing.
-      subscriber
+      void subscriber
         .ping()
         .catch(() => undefined)
         .then(() => this.resubscribed.forEach((listener) => listener()));
@@ -129,15 +129,18 @@ export class RedisEventBus implements EventBus {
   }
 
   async subscribe<T>(topic: Topic<T>): Promise<AsyncIterableIterator<T>> {
-    let subscriptionId: number | undefined;
+    const subscription: { id?: number } = {};
     let closed = false;
     const queue = new AsyncQueue<T>(() => {
       closed = true;
       // graphql-redis-subscriptions drops the UNSUBSCRIBE's promise: on a closed connection it
       // would be an unhandled rejection.
-      if (subscriptionId !== undefined && !this.closed) this.pubsub.unsubscribe(subscriptionId);
+      if (subscription.id !== undefined && !this.closed) this.pubsub.unsubscribe(subscription.id);
     });
-    subscriptionId = await this.pubsub.subscribe<T>(this.prefix + topic.channel, (payload) => payload !== OWN_ANNOUNCEMENT && queue.push(payload));
+    const subscriptionId = (subscription.id = await this.pubsub.subscribe<T>(
+      this.prefix + topic.channel,
+      (payload) => payload !== OWN_ANNOUNCEMENT && queue.push(payload),
+    ));
     if (closed) this.pubsub.unsubscribe(subscriptionId);
     return queue;
   }
@@ -193,8 +196,6 @@ function withDatesTagged(value: unknown): unknown {
 
 export function deserialize(text: string | Buffer): unknown {
   return JSON.parse(text.toString(), (_key, value) =>
-    value !== null && typeof value === "object" && typeof value.$date === "string" && Object.keys(value).length === 1
-      ? new Date(value.$date)
-      : value,
+    value !== null && typeof value === "object" && typeof value.$date === "string" && Object.keys(value).length === 1 ? new Date(value.$date) : value,
   );
 }

@@ -117,7 +117,11 @@ function refuseUpgrade(socket: Duplex, status: keyof typeof REFUSALS): void {
   const refusal = REFUSALS[status];
   const body = JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] });
   const headers = { ...SECURITY_HEADERS, "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)), Connection: "close" };
-  socket.end(`HTTP/1.1 ${refusal.status}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${refusal.status}\r\n${Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("")}\r\n${body}`,
+  );
 }
 
 /** How many distinct documents each instance keeps parsed and validated. */
@@ -234,8 +238,7 @@ export function createRealtimeServer(options: {
     return facts;
   };
 
-  const format = (errors: readonly GraphQLError[], requestId?: string) =>
-    errors.map((error) => formatError(error.toJSON(), error, requestId));
+  const format = (errors: readonly GraphQLError[], requestId?: string) => errors.map((error) => formatError(error.toJSON(), error, requestId));
   /** The result as the client gets it: errors masked and coded (variable coercion errors are BAD_USER_INPUT). */
   const formatResult = (result: ExecutionResult, requestId?: string): FormattedExecutionResult => {
     if (!result.errors) return result;
@@ -259,9 +262,7 @@ export function createRealtimeServer(options: {
     },
     formatResult,
   );
-  const delivery = new SharedDelivery(schema, services, services.metrics, formatResult, (err) =>
-    logger.error({ err }, "a live frame could not be prepared"),
-  );
+  const delivery = new SharedDelivery(schema, services, services.metrics, formatResult, (err) => logger.error({ err }, "a live frame could not be prepared"));
 
   const server = useServer(
     {
@@ -354,8 +355,15 @@ export function createRealtimeServer(options: {
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           const facts = factsOf(checked, payload.operationName);
           contextValue.openStream = delivery.opener({
-            socket: state.socket, id, auth, clientIp, query: payload.query, document,
-            operationName: payload.operationName, variables: payload.variables, facts,
+            socket: state.socket,
+            id,
+            auth,
+            clientIp,
+            query: payload.query,
+            document,
+            operationName: payload.operationName,
+            variables: payload.variables,
+            facts,
           });
         }
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };

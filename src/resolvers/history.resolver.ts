@@ -56,11 +56,7 @@ export class SessionHistoryResolver {
   }
 
   @FieldResolver(() => UserActivity)
-  async userActivity(
-    @Root() session: SessionEntity,
-    @Arg("userId", () => ID) userId: string,
-    @Ctx() ctx: RequestContext,
-  ): Promise<UserActivity> {
+  async userActivity(@Root() session: SessionEntity, @Arg("userId", () => ID) userId: string, @Ctx() ctx: RequestContext): Promise<UserActivity> {
     const { total, ...activity } = await ctx.services.history.userActivity(ctx.auth, session, userId);
     return { ...activity, eventCount: total } satisfies Omit<UserActivityResult, "total"> & { eventCount: number };
   }
@@ -118,11 +114,7 @@ export class SessionSummaryResolver {
 @Resolver(() => LessonReport)
 export class LessonReportResolver {
   @FieldResolver(() => [TimelineBucket])
-  timelineBuckets(
-    @Root() report: ReportResult,
-    @Arg("bucketSizeMs", () => SafeIntScalar) bucketSizeMs: number,
-    @Ctx() ctx: RequestContext,
-  ): Promise<Bucket[]> {
+  timelineBuckets(@Root() report: ReportResult, @Arg("bucketSizeMs", () => SafeIntScalar) bucketSizeMs: number, @Ctx() ctx: RequestContext): Promise<Bucket[]> {
     return ctx.services.history.buckets(ctx.auth, report.session, bucketSizeMs);
   }
 }

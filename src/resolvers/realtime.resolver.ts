@@ -17,7 +17,12 @@ import { userRef } from "./user-ref";
  */
 export const directMutations = (services: Services): Record<string, DirectHandler> => ({
   moveCursor: (auth, { sessionId, x, y, tool, color }) =>
-    services.presence.moveCursor(auth, sessionId as string, { x: x as number, y: y as number, tool: tool as string | null | undefined, color: color as string | null | undefined }),
+    services.presence.moveCursor(auth, sessionId as string, {
+      x: x as number,
+      y: y as number,
+      tool: tool as string | null | undefined,
+      color: color as string | null | undefined,
+    }),
 });
 
 /** Presence, live cursors and WebRTC signaling (R2, R3): thin over PresenceService and SignalService. */
@@ -36,11 +41,7 @@ export class RealtimeResolver {
   }
 
   @Mutation(() => Boolean)
-  sendSignal(
-    @Arg("sessionId", () => ID) sessionId: string,
-    @Arg("input", () => SignalInput) input: SignalInput,
-    @Ctx() ctx: RequestContext,
-  ): Promise<boolean> {
+  sendSignal(@Arg("sessionId", () => ID) sessionId: string, @Arg("input", () => SignalInput) input: SignalInput, @Ctx() ctx: RequestContext): Promise<boolean> {
     return ctx.services.signals.send(ctx.auth, sessionId, input);
   }
 

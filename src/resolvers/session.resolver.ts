@@ -57,11 +57,7 @@ export class SessionResolver {
   }
 
   @Mutation(() => ClassroomSession, { description: "SCHEDULED or WAITING sessions only." })
-  updateSession(
-    @Arg("id", () => ID) id: string,
-    @Arg("input") input: UpdateSessionInput,
-    @Ctx() ctx: RequestContext,
-  ): Promise<SessionEntity> {
+  updateSession(@Arg("id", () => ID) id: string, @Arg("input") input: UpdateSessionInput, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
     return ctx.services.sessions.update(ctx.auth, id, input);
   }
 

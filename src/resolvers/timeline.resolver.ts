@@ -13,20 +13,12 @@ import { userRef } from "./user-ref";
 @Resolver(() => TimelineEvent)
 export class TimelineResolver {
   @Mutation(() => TimelineEvent)
-  sendChatMessage(
-    @Arg("sessionId", () => ID) sessionId: string,
-    @Arg("text") text: string,
-    @Ctx() ctx: RequestContext,
-  ): Promise<SessionEventEntity> {
+  sendChatMessage(@Arg("sessionId", () => ID) sessionId: string, @Arg("text") text: string, @Ctx() ctx: RequestContext): Promise<SessionEventEntity> {
     return ctx.services.participants.sendChat(ctx.auth, sessionId, text);
   }
 
   @Mutation(() => Participant)
-  raiseHand(
-    @Arg("sessionId", () => ID) sessionId: string,
-    @Arg("raised") raised: boolean,
-    @Ctx() ctx: RequestContext,
-  ): Promise<ParticipantEntity> {
+  raiseHand(@Arg("sessionId", () => ID) sessionId: string, @Arg("raised") raised: boolean, @Ctx() ctx: RequestContext): Promise<ParticipantEntity> {
     return ctx.services.participants.raiseHand(ctx.auth, sessionId, raised);
   }
 

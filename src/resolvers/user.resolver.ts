@@ -35,11 +35,7 @@ export class UserResolver {
   }
 
   @Mutation(() => AuthPayload)
-  async login(
-    @Arg("email") email: string,
-    @Arg("password") password: string,
-    @Ctx() ctx: RequestContext,
-  ): Promise<AuthPayload> {
+  async login(@Arg("email") email: string, @Arg("password") password: string, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
     return authPayload(ctx, await ctx.services.users.login(email, password, ctx.clientIp));
   }
 

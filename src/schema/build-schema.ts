@@ -43,9 +43,27 @@ export function buildGraphQLSchema({ maxJsonDepth = MAX_JSON_DEPTH }: { maxJsonD
 
 function build(maxJsonDepth: number): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UserResolver, SessionResolver, ParticipantResolver, ParticipantActionsResolver, ClassroomResolver, BookingResolver, TimelineResolver, RealtimeResolver, BoardResolver, SessionBoardResolver, BoardStateResolver,
-      SessionHistoryResolver, TimelineConnectionResolver, UserActivityResolver, ParticipantReportResolver, SessionSummaryResolver, LessonReportResolver,
-      SessionReplayResolver, BoardSnapshotResolver],
+    resolvers: [
+      UserResolver,
+      SessionResolver,
+      ParticipantResolver,
+      ParticipantActionsResolver,
+      ClassroomResolver,
+      BookingResolver,
+      TimelineResolver,
+      RealtimeResolver,
+      BoardResolver,
+      SessionBoardResolver,
+      BoardStateResolver,
+      SessionHistoryResolver,
+      TimelineConnectionResolver,
+      UserActivityResolver,
+      ParticipantReportResolver,
+      SessionSummaryResolver,
+      LessonReportResolver,
+      SessionReplayResolver,
+      BoardSnapshotResolver,
+    ],
     scalarsMap: [
       { type: Date, scalar: DateTimeScalar },
       { type: JSONScalar, scalar: jsonScalar(maxJsonDepth) },

@@ -80,11 +80,7 @@ export const UNAVAILABLE_RETRY_AFTER_MS = 1000;
  * leaves the server.
  */
 export function createErrorFormatter(report: ErrorReporter, options: { hideSuggestions: boolean }) {
-  return function formatError(
-    formatted: GraphQLFormattedError,
-    error: unknown,
-    requestId?: string,
-  ): GraphQLFormattedError {
+  return function formatError(formatted: GraphQLFormattedError, error: unknown, requestId?: string): GraphQLFormattedError {
     const base = { locations: formatted.locations, path: formatted.path };
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     if (original instanceof DomainError) {

@@ -71,7 +71,7 @@ export class UserActivity {
   @Field(() => JSONScalar) countsByType: Record<string, number>;
   @Field(() => SafeIntScalar, { nullable: true }) firstEventMs: number | null;
   @Field(() => SafeIntScalar, { nullable: true }) lastEventMs: number | null;
-  @Field(() => Int, { description: "Seconds spent CONNECTED (RULES.md \"Participants\"), the running interval included." })
+  @Field(() => Int, { description: 'Seconds spent CONNECTED (RULES.md "Participants"), the running interval included.' })
   activeTimeSeconds: number;
 }
 

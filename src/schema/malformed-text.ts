@@ -3,6 +3,7 @@ import { ErrorCode } from "./errors";
 
 // NUL cannot be stored by Postgres and an unpaired surrogate is not valid UTF-8: refuse
 // both up front with BAD_USER_INPUT instead of failing deep inside a write.
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const MALFORMED = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const MALFORMED_TEXT_MESSAGE = "Text must not contain NUL characters or unpaired surrogates.";

@@ -28,7 +28,7 @@ import {
   type ValidationContext,
   type ValidationRule,
   type ValueNode,
-} from 'graphql';
+} from "graphql";
 
 export interface OperationLimits {
   maxDepth: number;
@@ -52,7 +52,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 /** Weight of a list field that has no `first` argument: its length is not under the client's control. */
 export const UNPAGINATED_LIST_WEIGHT = 10;
 
-const CODE = 'GRAPHQL_VALIDATION_FAILED';
+const CODE = "GRAPHQL_VALIDATION_FAILED";
 
 function limitError(message: string, node?: OperationDefinitionNode): GraphQLError {
   return new GraphQLError(message, { nodes: node, extensions: { code: CODE } });
@@ -62,7 +62,7 @@ function limitError(message: string, node?: OperationDefinitionNode): GraphQLErr
 // control; the standard introspection query nests `ofType` ~13 levels deep, and GraphiQL
 // must keep working, so these fields are measured as leaves for depth and cost.
 function isIntrospectionField(field: FieldNode): boolean {
-  return field.name.value === '__schema' || field.name.value === '__type';
+  return field.name.value === "__schema" || field.name.value === "__type";
 }
 
 /**
@@ -118,7 +118,7 @@ function selectionMeasure(
  *   fields under `__schema`/`__type` are not counted (see isIntrospectionField).
  * - Aliases: every aliased field of the operation, fragments included once per spread.
  */
-export function limitRules(limits: Pick<OperationLimits, 'maxDepth' | 'maxAliases'>): ValidationRule[] {
+export function limitRules(limits: Pick<OperationLimits, "maxDepth" | "maxAliases">): ValidationRule[] {
   const depthRule: ValidationRule = (context: ValidationContext): ASTVisitor => {
     const depth = selectionMeasure(
       (name) => context.getFragment(name),
@@ -129,9 +129,7 @@ export function limitRules(limits: Pick<OperationLimits, 'maxDepth' | 'maxAliase
       OperationDefinition(operation) {
         const value = depth(operation.selectionSet);
         if (value > limits.maxDepth) {
-          context.reportError(
-            limitError(`Query depth ${value} exceeds the limit of ${limits.maxDepth}.`, operation),
-          );
+          context.reportError(limitError(`Query depth ${value} exceeds the limit of ${limits.maxDepth}.`, operation));
         }
       },
     };
@@ -147,12 +145,7 @@ export function limitRules(limits: Pick<OperationLimits, 'maxDepth' | 'maxAliase
       OperationDefinition(operation) {
         const value = aliases(operation.selectionSet);
         if (value > limits.maxAliases) {
-          context.reportError(
-            limitError(
-              `Query uses ${value} aliases, which exceeds the limit of ${limits.maxAliases} per operation.`,
-              operation,
-            ),
-          );
+          context.reportError(limitError(`Query uses ${value} aliases, which exceeds the limit of ${limits.maxAliases} per operation.`, operation));
         }
       },
     };
@@ -166,7 +159,7 @@ export function limitRules(limits: Pick<OperationLimits, 'maxDepth' | 'maxAliase
  * `parseOptions`). Over the limit, graphql's parser throws a syntax error
  * ("Document contains more that N tokens. Parsing aborted.") before building the AST.
  */
-export function parseOptions(limits: Pick<OperationLimits, 'maxTokens'>): { maxTokens: number } {
+export function parseOptions(limits: Pick<OperationLimits, "maxTokens">): { maxTokens: number } {
   return { maxTokens: limits.maxTokens };
 }
 
@@ -196,12 +189,8 @@ export function operationCost(
   operationName?: string | null,
   maxPageSize?: number,
 ): number {
-  const operations = document.definitions.filter(
-    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
-  );
-  const selected = operationName
-    ? operations.filter((o) => o.name?.value === operationName)
-    : operations;
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const selected = operationName ? operations.filter((o) => o.name?.value === operationName) : operations;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) {
     if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
@@ -225,16 +214,11 @@ export function costErrors(
   document: DocumentNode,
   variables: Record<string, unknown> | null | undefined,
   operationName: string | null | undefined,
-  limits: Pick<OperationLimits, 'maxCost'> & Partial<Pick<OperationLimits, 'maxPageSize'>>,
+  limits: Pick<OperationLimits, "maxCost"> & Partial<Pick<OperationLimits, "maxPageSize">>,
 ): GraphQLError[] {
   const cost = operationCost(schema, document, variables, operationName, limits.maxPageSize);
   if (cost <= limits.maxCost) return [];
-  return [
-    limitError(
-      `Query cost ${cost} exceeds the limit of ${limits.maxCost}. ` +
-        'Request fewer fields or smaller pages (`first`).',
-    ),
-  ];
+  return [limitError(`Query cost ${cost} exceeds the limit of ${limits.maxCost}. ` + "Request fewer fields or smaller pages (`first`).")];
 }
 
 class CostWalker {
@@ -287,19 +271,15 @@ class CostWalker {
     if (!definition) return 1 + this.selectionSet(node.selectionSet, undefined, false);
 
     const isList = isListType(getNullableType(definition.type));
-    const paginated = definition.args.some((a) => a.name === 'first');
-    const weight = paginated
-      ? this.pageSize(node, definition)
-      : isList && !inPage
-        ? UNPAGINATED_LIST_WEIGHT
-        : 1;
+    const paginated = definition.args.some((a) => a.name === "first");
+    const weight = paginated ? this.pageSize(node, definition) : isList && !inPage ? UNPAGINATED_LIST_WEIGHT : 1;
     const children = this.selectionSet(node.selectionSet, getNamedType(definition.type), paginated && !isList);
     return 1 + weight * children;
   }
 
   private pageSize(node: FieldNode, definition: GraphQLField<unknown, unknown>): number {
-    const value = this.firstValue(node.arguments?.find((a) => a.name.value === 'first')?.value);
-    const fallback = definition.args.find((a) => a.name === 'first')?.defaultValue;
+    const value = this.firstValue(node.arguments?.find((a) => a.name.value === "first")?.value);
+    const fallback = definition.args.find((a) => a.name === "first")?.defaultValue;
     const first = value ?? (isCount(fallback) ? fallback : DEFAULT_PAGE_SIZE);
     return this.maxPageSize === undefined ? first : Math.min(first, this.maxPageSize);
   }
@@ -320,7 +300,7 @@ class CostWalker {
 // Negative or fractional `first` values are rejected by coercion or the resolvers; only
 // non-negative integers are used as weights, anything else falls back to a default.
 function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
 }
 
 /**
@@ -328,9 +308,6 @@ function isCount(value: unknown): value is number {
  * and, with introspection off, graphql-js's NoSchemaIntrospectionCustomRule (the same rule
  * and message on HTTP and WebSocket).
  */
-export function requestRules(
-  limits: Pick<OperationLimits, 'maxDepth' | 'maxAliases'>,
-  introspection: boolean,
-): ValidationRule[] {
+export function requestRules(limits: Pick<OperationLimits, "maxDepth" | "maxAliases">, introspection: boolean): ValidationRule[] {
   return [...limitRules(limits), ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
 }

@@ -27,11 +27,6 @@ export function pageInfoOf(page: { nodes: Array<{ cursor: string }>; hasNextPage
 }
 
 /** Shapes a service Page into a connection object. */
-export function toConnection<T>(page: {
-  nodes: Array<{ node: T; cursor: string }>;
-  hasNextPage: boolean;
-  hasPreviousPage: boolean;
-  totalCount: number;
-}) {
+export function toConnection<T>(page: { nodes: Array<{ node: T; cursor: string }>; hasNextPage: boolean; hasPreviousPage: boolean; totalCount: number }) {
   return { edges: page.nodes, pageInfo: pageInfoOf(page), totalCount: page.totalCount };
 }

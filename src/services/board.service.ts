@@ -155,7 +155,12 @@ export class BoardService {
    * refuses (the locked path answers access errors first), nothing to store, or a guard that
    * failed (another instance wrote, a repeat, a permission, the session's status).
    */
-  private async writeOnCachedBoard(actorId: string, sessionId: string, ops: BoardOpInput[], strategy: ConflictStrategy): Promise<Published<ApplyBoardResult> | undefined> {
+  private async writeOnCachedBoard(
+    actorId: string,
+    sessionId: string,
+    ops: BoardOpInput[],
+    strategy: ConflictStrategy,
+  ): Promise<Published<ApplyBoardResult> | undefined> {
     const before = this.cache.get(sessionId);
     if (!before || this.reachesKeyframe(before.version, ops.length)) return undefined;
     const baseVersion = before.version;

@@ -158,14 +158,15 @@ export class BookingService {
     const actorId = auth.requireUserId();
     const limit = pageSize(first, this.maxPageSize);
     const cursor = after ? decodeTimeCursor(after) : undefined;
-    const qb = this.db
-      .getRepository(BookingEntity)
-      .createQueryBuilder("b")
-      .where("(b.tutor_id = :actorId OR b.student_id = :actorId)", { actorId });
+    const qb = this.db.getRepository(BookingEntity).createQueryBuilder("b").where("(b.tutor_id = :actorId OR b.student_id = :actorId)", { actorId });
     if (statuses?.length) qb.andWhere("b.status IN (:...statuses)", { statuses });
     const totalCount = await qb.clone().getCount();
     if (cursor) qb.andWhere("(b.scheduled_start, b.id) > (:at, :id)", { at: new Date(cursor.at), id: cursor.id });
-    const rows = await qb.orderBy("b.scheduled_start", "ASC").addOrderBy("b.id", "ASC").take(limit + 1).getMany();
+    const rows = await qb
+      .orderBy("b.scheduled_start", "ASC")
+      .addOrderBy("b.id", "ASC")
+      .take(limit + 1)
+      .getMany();
     return {
       nodes: rows.slice(0, limit).map((node) => ({ node, cursor: encodeCursor({ at: node.scheduledStart.getTime(), id: node.id }) })),
       hasNextPage: rows.length > limit,
@@ -208,4 +209,3 @@ function invalidState(booking: BookingEntity, action: string): DomainError {
     status: booking.status,
   });
 }
-

@@ -109,15 +109,11 @@ export class ClassroomService {
   async membersOf(classroomIds: readonly string[]): Promise<UserEntity[][]> {
     const ids = classroomIds.filter(isUuid);
     const rows = ids.length
-      ? await this.db
-          .getRepository(ClassroomMemberEntity)
-          .find({ where: { classroomId: In(ids) }, order: { addedAt: "ASC", userId: "ASC" } })
+      ? await this.db.getRepository(ClassroomMemberEntity).find({ where: { classroomId: In(ids) }, order: { addedAt: "ASC", userId: "ASC" } })
       : [];
     const users = rows.length ? await this.db.getRepository(UserEntity).findBy({ id: In([...new Set(rows.map((r) => r.userId))]) }) : [];
     const userById = new Map(users.map((u) => [u.id, u]));
-    return classroomIds.map((id) =>
-      rows.filter((r) => r.classroomId === id).flatMap((r) => (userById.has(r.userId) ? [userById.get(r.userId)!] : [])),
-    );
+    return classroomIds.map((id) => rows.filter((r) => r.classroomId === id).flatMap((r) => (userById.has(r.userId) ? [userById.get(r.userId)!] : [])));
   }
 
   private async actor(auth: AuthContext): Promise<UserEntity> {

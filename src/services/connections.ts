@@ -90,12 +90,15 @@ export class SessionConnections {
       return;
     }
     if (delta < 0) return;
-    const sweep = setInterval(() => {
-      this.store
-        .sweep(sessionId)
-        .then((gone) => Promise.all(gone.map((userId) => this.announce(sessionId, { kind: "LEFT", userId }))))
-        .catch(this.onError); // a Redis blip: the next sweep finds the same entries
-    }, Math.max(10, Math.floor(this.timing.presenceTtlMs / 4)));
+    const sweep = setInterval(
+      () => {
+        this.store
+          .sweep(sessionId)
+          .then((gone) => Promise.all(gone.map((userId) => this.announce(sessionId, { kind: "LEFT", userId }))))
+          .catch(this.onError); // a Redis blip: the next sweep finds the same entries
+      },
+      Math.max(10, Math.floor(this.timing.presenceTtlMs / 4)),
+    );
     sweep.unref();
     this.local.set(sessionId, { count: 1, sweep });
   }

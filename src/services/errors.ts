@@ -42,13 +42,10 @@ export class DomainError extends Error {
   }
 }
 
-export const unauthenticated = (message = "You must be signed in.") =>
-  new DomainError(DomainErrorReason.NOT_AUTHENTICATED, message);
-export const forbidden = (message = "You are not allowed to do this.") =>
-  new DomainError(DomainErrorReason.FORBIDDEN, message);
+export const unauthenticated = (message = "You must be signed in.") => new DomainError(DomainErrorReason.NOT_AUTHENTICATED, message);
+export const forbidden = (message = "You are not allowed to do this.") => new DomainError(DomainErrorReason.FORBIDDEN, message);
 export const notFound = (what: string) => new DomainError(DomainErrorReason.NOT_FOUND, `${what} not found.`);
-export const invalidInput = (message: string, details?: Record<string, unknown>) =>
-  new DomainError(DomainErrorReason.INVALID_INPUT, message, details);
+export const invalidInput = (message: string, details?: Record<string, unknown>) => new DomainError(DomainErrorReason.INVALID_INPUT, message, details);
 export const rateLimited = (retryAfterMs: number) =>
   new DomainError(DomainErrorReason.RATE_LIMITED, `Too many attempts; try again in ${Math.ceil(retryAfterMs / 1000)} s.`, {
     retryAfterMs,

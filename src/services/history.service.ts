@@ -8,15 +8,7 @@ import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import { forbidden, invalidInput, notFound } from "./errors";
 import { pageSize, type Page } from "./pagination";
-import {
-  checkFilter,
-  countMatching,
-  decodeTimelineCursor,
-  readPages,
-  timelineCursor,
-  type CheckedFilter,
-  type TimelineFilterInput,
-} from "./timeline-query";
+import { checkFilter, countMatching, decodeTimelineCursor, readPages, timelineCursor, type CheckedFilter, type TimelineFilterInput } from "./timeline-query";
 
 export type { TimelineFilterInput } from "./timeline-query";
 
@@ -204,10 +196,10 @@ export class HistoryService {
   async userActivity(auth: AuthContext, session: SessionEntity, userId: string): Promise<UserActivityResult> {
     await this.requireReadable(auth, session.id);
     if (!isUuid(userId)) throw invalidInput("userId is not a valid id.", { field: "userId" });
-    const [participant] = (await this.db.query(
-      `SELECT connected_seconds, connected_since FROM session_participants WHERE session_id = $1 AND user_id = $2`,
-      [session.id, userId],
-    )) as Array<{ connected_seconds: number; connected_since: Date | string | null }>;
+    const [participant] = (await this.db.query(`SELECT connected_seconds, connected_since FROM session_participants WHERE session_id = $1 AND user_id = $2`, [
+      session.id,
+      userId,
+    ])) as Array<{ connected_seconds: number; connected_since: Date | string | null }>;
     if (!participant && userId !== session.hostId) throw invalidInput("That user is not a participant of this session.", { field: "userId" });
     const rows: Array<{ type: string; n: number; first: number; last: number }> = await this.db.query(
       `SELECT type, count(*)::int AS n, min(timestamp_ms)::float8 AS first, max(timestamp_ms)::float8 AS last
@@ -221,7 +213,10 @@ export class HistoryService {
 
   /** Summaries of `sessions`, in the order given (one statement for any number of sessions); NOT_FOUND in the place of an unreadable one. */
   async summaries(auth: AuthContext, sessions: readonly SessionEntity[]): Promise<Array<SummaryResult | Error>> {
-    const readable = await this.readable(auth, sessions.map((s) => s.id));
+    const readable = await this.readable(
+      auth,
+      sessions.map((s) => s.id),
+    );
     const ids = [...readable];
     const rows: Array<{ id: string; participants: number; board_events: number }> = await this.db.query(
       `SELECT s.id,
@@ -231,12 +226,16 @@ export class HistoryService {
       [ids],
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return sessions.map((session) => readable.has(session.id) ? {
-      session,
-      durationSeconds: activeDurationSeconds(session),
-      participantCount: byId.get(session.id)?.participants ?? 0,
-      boardEventCount: byId.get(session.id)?.board_events ?? 0,
-    } : notFound("Session"));
+    return sessions.map((session) =>
+      readable.has(session.id)
+        ? {
+            session,
+            durationSeconds: activeDurationSeconds(session),
+            participantCount: byId.get(session.id)?.participants ?? 0,
+            boardEventCount: byId.get(session.id)?.board_events ?? 0,
+          }
+        : notFound("Session"),
+    );
   }
 
   /** Snapshot counts per session, in the order asked; NOT_FOUND in the place of an unreadable one. */
@@ -334,7 +333,11 @@ export class HistoryService {
     keys.forEach((key, i) => byFilter.set(JSON.stringify(key.filter), [...(byFilter.get(JSON.stringify(key.filter)) ?? []), i]));
     const counts: number[] = keys.map(() => 0);
     for (const [filter, indexes] of byFilter) {
-      const found = await countMatching(this.db, JSON.parse(filter) as CheckedFilter, indexes.map((i) => keys[i].sessionId));
+      const found = await countMatching(
+        this.db,
+        JSON.parse(filter) as CheckedFilter,
+        indexes.map((i) => keys[i].sessionId),
+      );
       indexes.forEach((i, n) => (counts[i] = found[n]));
     }
     return counts;

@@ -2,13 +2,7 @@ import type { EntityManager } from "typeorm";
 import { isUuid, type AccessPolicy, type SessionAccess } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { cleanGrants, effectivePermissions } from "../auth/permissions";
-import {
-  ParticipantEntity,
-  ParticipantRole,
-  ParticipantStatus,
-  PERMISSION_KEYS,
-  type Permissions,
-} from "../entities/participant.entity";
+import { ParticipantEntity, ParticipantRole, ParticipantStatus, PERMISSION_KEYS, type Permissions } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";

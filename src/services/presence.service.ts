@@ -420,7 +420,10 @@ class SessionHub {
     const hub = new SessionHub(sessionId, deps);
     // Subscribed before the first subscriber reads the state, so no change falls in between.
     const [changes, cursors] = await Promise.all([deps.bus.subscribe(topics.presence(sessionId)), deps.bus.subscribe(topics.cursors(sessionId))]);
-    hub.cleanup.push(() => void changes.return?.(), () => void cursors.return?.());
+    hub.cleanup.push(
+      () => void changes.return?.(),
+      () => void cursors.return?.(),
+    );
     try {
       hub.cleanup.push(await deps.feed.attach(sessionId, hub.timeline));
     } catch (err) {

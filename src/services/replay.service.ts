@@ -101,9 +101,20 @@ export class ReplayService {
               (SELECT COALESCE(json_agg(t.ms ORDER BY t.ms), '[]') FROM (SELECT DISTINCT timestamp_ms AS ms FROM board_snapshots b WHERE b.session_id = s.id) t) AS keyframes
          FROM classroom_sessions s WHERE s.id = $1`,
       [session.id],
-    )) as Array<{ last_seq: number; last_event_ms: string; actual_start: Date | null; actual_end: Date | null; status: SessionStatus; snapshots: string; keyframes: unknown }>;
+    )) as Array<{
+      last_seq: number;
+      last_event_ms: string;
+      actual_start: Date | null;
+      actual_end: Date | null;
+      status: SessionStatus;
+      snapshots: string;
+      keyframes: unknown;
+    }>;
     const lastEventMs = Number(fresh.last_event_ms);
-    const ended = fresh.actual_start && fresh.actual_end && FINISHED.includes(fresh.status) ? new Date(fresh.actual_end).getTime() - new Date(fresh.actual_start).getTime() : 0;
+    const ended =
+      fresh.actual_start && fresh.actual_end && FINISHED.includes(fresh.status)
+        ? new Date(fresh.actual_end).getTime() - new Date(fresh.actual_start).getTime()
+        : 0;
     const keyframes = typeof fresh.keyframes === "string" ? JSON.parse(fresh.keyframes) : fresh.keyframes;
     return {
       canReplay: true,
@@ -115,7 +126,14 @@ export class ReplayService {
   }
 
   /** Events with fromMs <= timestampMs < toMs, in seq order, a page at a time. */
-  async events(auth: AuthContext, session: SessionEntity, fromMs: number, toMs: number, first?: number | null, after?: string | null): Promise<Page<SessionEventEntity>> {
+  async events(
+    auth: AuthContext,
+    session: SessionEntity,
+    fromMs: number,
+    toMs: number,
+    first?: number | null,
+    after?: string | null,
+  ): Promise<Page<SessionEventEntity>> {
     await this.requireReplay(auth, session);
     if (toMs < fromMs) throw invalidInput("toMs must not be before fromMs.", { field: "toMs" });
     const size = pageSize(first, this.maxPageSize);
@@ -124,7 +142,12 @@ export class ReplayService {
       .getRepository(SessionEventEntity)
       .createQueryBuilder("e")
       .where("e.session_id = :id AND e.timestamp_ms >= :fromMs AND e.timestamp_ms < :toMs", { id: session.id, fromMs, toMs });
-    const rows = await window.clone().andWhere("e.seq > :afterSeq", { afterSeq }).orderBy("e.seq", "ASC").limit(size + 1).getMany();
+    const rows = await window
+      .clone()
+      .andWhere("e.seq > :afterSeq", { afterSeq })
+      .orderBy("e.seq", "ASC")
+      .limit(size + 1)
+      .getMany();
     const totalCount = await window.getCount();
     return {
       nodes: rows.slice(0, size).map((node) => ({ node, cursor: encodeIntCursor(session.id, "seq", node.seq) })),

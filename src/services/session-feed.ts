@@ -80,7 +80,11 @@ export class SessionFeed {
       const announcement = { sessionId, events };
       const hub = this.hubs.current(sessionId);
       if (hub) hub.hear(announcement);
-      else void this.hubs.opening(sessionId)?.then((opened) => opened.hear(announcement), () => undefined);
+      else
+        void this.hubs.opening(sessionId)?.then(
+          (opened) => opened.hear(announcement),
+          () => undefined,
+        );
     });
   }
 
@@ -250,7 +254,10 @@ class TimelineHub {
     try {
       latest = await latestSeq(db, sessionId);
     } catch (err) {
-      void subscribing.then((s) => s.return?.(), () => undefined);
+      void subscribing.then(
+        (s) => s.return?.(),
+        () => undefined,
+      );
       throw err;
     }
     const hub = new TimelineHub(sessionId, db, latest, subscriberBuffer.frames, onError);
@@ -260,14 +267,11 @@ class TimelineHub {
       })().catch(onError);
     if (source) pump(source);
     else {
-      subscribing.then(
-        (late) => {
-          if (hub.closed) return void late.return?.();
-          pump(late);
-          hub.work.push(CATCH_UP); // what was committed before the subscription took
-        },
-        onError,
-      );
+      subscribing.then((late) => {
+        if (hub.closed) return void late.return?.();
+        pump(late);
+        hub.work.push(CATCH_UP); // what was committed before the subscription took
+      }, onError);
     }
     const heartbeat = setInterval(() => {
       latestSeq(db, sessionId)
@@ -279,7 +283,11 @@ class TimelineHub {
     }, heartbeatMs);
     heartbeat.unref();
     hub.cleanup.push(
-      () => void subscribing.then((s) => s.return?.(), () => undefined),
+      () =>
+        void subscribing.then(
+          (s) => s.return?.(),
+          () => undefined,
+        ),
       bus.onResubscribed(() => hub.work.push(CATCH_UP)),
       () => clearInterval(heartbeat),
     );

@@ -222,7 +222,11 @@ export class SessionService {
     // created in the same millisecond as a page's last one is not skipped.
     const createdMs = "date_trunc('milliseconds', s.created_at)";
     if (cursor) qb.andWhere(`(${createdMs}, s.id) < (:at, :id)`, { at: new Date(cursor.at), id: cursor.id });
-    const rows = await qb.orderBy(createdMs, "DESC").addOrderBy("s.id", "DESC").take(limit + 1).getMany();
+    const rows = await qb
+      .orderBy(createdMs, "DESC")
+      .addOrderBy("s.id", "DESC")
+      .take(limit + 1)
+      .getMany();
     return {
       nodes: rows.slice(0, limit).map((node) => ({ node, cursor: encodeCursor({ at: node.createdAt.getTime(), id: node.id }) })),
       hasNextPage: rows.length > limit,
@@ -322,7 +326,12 @@ export class SessionService {
       const ended = await this.store.change(id, async (tx, session) => {
         // Re-checked under the lock: the host may have started or ended it meanwhile.
         const pending = session.status === SessionStatus.SCHEDULED || session.status === SessionStatus.WAITING;
-        if (pending && (session.scheduledEnd ? session.scheduledEnd.getTime() < now.getTime() - graceMs : session.status === SessionStatus.WAITING && session.createdAt < longAgo)) {
+        if (
+          pending &&
+          (session.scheduledEnd
+            ? session.scheduledEnd.getTime() < now.getTime() - graceMs
+            : session.status === SessionStatus.WAITING && session.createdAt < longAgo)
+        ) {
           return { result: "expired" as const, events: await this.applyTransition(tx, session, "expire", null, {}) };
         }
         const running = session.status === SessionStatus.ACTIVE || session.status === SessionStatus.PAUSED;
@@ -529,7 +538,6 @@ export function closeConnectedTime(participant: ParticipantEntity, now: Date): v
   participant.connectedSeconds += Math.max(0, Math.floor((now.getTime() - participant.connectedSince.getTime()) / 1000));
   participant.connectedSince = null;
 }
-
 
 function newAccessCode(): string {
   let code = "";

@@ -93,7 +93,9 @@ export class SnapshotService implements KeyframeRecorder {
     const keyframes = boards.flatMap(({ version, bytes }) => {
       const event = saved.find((e) => e.boardVersion === version);
       // Always found: every applied op is stored.
-      return event ? [{ bytes, version, what: { type: SnapshotType.AUTO, createdBy: null, keyframe: true, seq: event.seq, timestampMs: event.timestampMs } }] : [];
+      return event
+        ? [{ bytes, version, what: { type: SnapshotType.AUTO, createdBy: null, keyframe: true, seq: event.seq, timestampMs: event.timestampMs } }]
+        : [];
     });
     await this.captureAll(tx, session, keyframes);
   }
@@ -177,7 +179,12 @@ export class SnapshotService implements KeyframeRecorder {
    * JOIN and LEAVE captures (when the board changed since the last snapshot) and the
    * TERMINATE capture of a lesson that ends (when it has a board), in the caller's transaction.
    */
-  async onSessionChange(tx: EntityManager, session: SessionEntity, type: SnapshotType.JOIN | SnapshotType.LEAVE | SnapshotType.TERMINATE, userId: string | null): Promise<void> {
+  async onSessionChange(
+    tx: EntityManager,
+    session: SessionEntity,
+    type: SnapshotType.JOIN | SnapshotType.LEAVE | SnapshotType.TERMINATE,
+    userId: string | null,
+  ): Promise<void> {
     if (session.boardVersion === 0) return;
     if (type !== SnapshotType.TERMINATE && (await this.lastBoardVersion(tx, session.id)) >= session.boardVersion) return;
     await this.capture(tx, session, await this.board.boardIn(tx, session), { type, createdBy: userId });
@@ -366,16 +373,18 @@ export class SnapshotService implements KeyframeRecorder {
             AND b.version < (SELECT MAX(x.version) FROM board_snapshots x WHERE x.session_id = b.session_id)
           RETURNING b.id`,
       );
-      const collected = returnedRows<{ owner: string; size: number }>(await tx.query(
-        `DELETE FROM board_snapshots b USING (
+      const collected = returnedRows<{ owner: string; size: number }>(
+        await tx.query(
+          `DELETE FROM board_snapshots b USING (
            SELECT id FROM (
              SELECT id, row_number() OVER (PARTITION BY session_id ORDER BY version DESC) AS rank
                FROM board_snapshots WHERE quota_owner_id IS NOT NULL) ranked
             WHERE rank > $1) doomed
           WHERE b.id = doomed.id
           RETURNING b.quota_owner_id AS owner, b.size_bytes AS size`,
-        [this.settings.soloKeepLast],
-      ));
+          [this.settings.soloKeepLast],
+        ),
+      );
       const freed = new Map<string, number>();
       for (const row of collected) freed.set(row.owner, (freed.get(row.owner) ?? 0) + Number(row.size));
       for (const [owner, bytes] of freed) {
@@ -386,7 +395,9 @@ export class SnapshotService implements KeyframeRecorder {
   }
 
   private async lastBoardVersion(tx: EntityManager, sessionId: string): Promise<number> {
-    const [{ v }] = (await tx.query(`SELECT COALESCE(MAX(board_version), 0) AS v FROM board_snapshots WHERE session_id = $1`, [sessionId])) as Array<{ v: number }>;
+    const [{ v }] = (await tx.query(`SELECT COALESCE(MAX(board_version), 0) AS v FROM board_snapshots WHERE session_id = $1`, [sessionId])) as Array<{
+      v: number;
+    }>;
     return Number(v);
   }
 

@@ -26,7 +26,10 @@ export interface CheckedFilter {
 /** Checks a client's filter: BAD_USER_INPUT for negative or reversed times and malformed user ids. */
 export function checkFilter(filter: TimelineFilterInput = {}): CheckedFilter {
   const { fromMs = null, toMs = null, userId = null } = filter;
-  for (const [field, value] of [["fromMs", fromMs], ["toMs", toMs]] as const) {
+  for (const [field, value] of [
+    ["fromMs", fromMs],
+    ["toMs", toMs],
+  ] as const) {
     if (value !== null && (!Number.isSafeInteger(value) || value < 0)) {
       throw invalidInput(`${field} must be a whole number of milliseconds, 0 or more.`, { field: `filter.${field}` });
     }

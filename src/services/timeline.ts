@@ -90,11 +90,7 @@ export async function lockSession(tx: EntityManager, sessionId: string): Promise
  * JSON parameter, and only what the database made (id, created_at) comes back. No events,
  * no statement: the board version only moves with a board event.
  */
-export async function appendEvents(
-  tx: EntityManager,
-  session: SessionEntity,
-  events: readonly NewSessionEvent[],
-): Promise<SessionEventEntity[]> {
+export async function appendEvents(tx: EntityManager, session: SessionEntity, events: readonly NewSessionEvent[]): Promise<SessionEventEntity[]> {
   if (events.length === 0) return [];
   const rows = eventRows(events, session.lastSeq + 1);
   // timestampMs as before this was SQL: the JS session's clock fields (the locked row's), the

@@ -58,10 +58,7 @@ export class UserService {
    */
   async register(input: RegisterInput, clientIp: string | undefined): Promise<AuthResult> {
     if (input.role === UserRole.ADMIN) {
-      throw new DomainError(
-        DomainErrorReason.ADMIN_REGISTRATION,
-        "Admins cannot register; an operator makes them with `npm run admin -- <email>`.",
-      );
+      throw new DomainError(DomainErrorReason.ADMIN_REGISTRATION, "Admins cannot register; an operator makes them with `npm run admin -- <email>`.");
     }
     const email = normalizeEmail(input.email);
     const displayName = normalizeDisplayName(input.displayName);
@@ -199,8 +196,6 @@ export class UserService {
   watchProfile(auth: AuthContext, open?: OpenLiveStream): Promise<LiveStream<UserEntity>> {
     return this.profiles.watch(auth.requireUserId(), open);
   }
-
-
 }
 
 function normalizeEmail(raw: string): string {

@@ -36,12 +36,7 @@ function login(server: TestServer, email: string, password: string): Promise<Gra
 }
 
 /** POST with a raw Authorization header (server.gql always sends `Bearer <token>`). */
-async function postWithAuthorization(
-  server: TestServer,
-  authorization: string,
-  query: string,
-  variables?: Record<string, unknown>,
-): Promise<GraphQLResponse> {
+async function postWithAuthorization(server: TestServer, authorization: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse> {
   const res = await fetch(server.graphqlUrl, {
     method: "POST",
     headers: { "content-type": "application/json", authorization },
@@ -194,11 +189,7 @@ for (const backend of backends) {
     it("answers BAD_USER_INPUT for an empty or blank display name and stores nothing", async () => {
       const email = uniqueEmail("no-name");
       for (const displayName of ["", "   "]) {
-        const error = assertError(
-          await register(server, { email, displayName }),
-          "BAD_USER_INPUT",
-          "Display name must be 1 to 100 characters.",
-        );
+        const error = assertError(await register(server, { email, displayName }), "BAD_USER_INPUT", "Display name must be 1 to 100 characters.");
         assert.equal(error.extensions?.field, "displayName");
       }
       assert.ok((await register(server, { email })).body.data, "the email is still free");
@@ -212,13 +203,17 @@ for (const backend of backends) {
     });
 
     it("never answers the password hash, whichever User fields are asked", async () => {
-      const introspection = await server.gql(
-        `{ __type(name: "User") { fields { name type { kind ofType { kind ofType { kind ofType { kind } } } } } } }`,
-      );
+      const introspection = await server.gql(`{ __type(name: "User") { fields { name type { kind ofType { kind ofType { kind ofType { kind } } } } } } }`);
       const fields: Array<{ name: string; type: { kind: string; ofType: unknown } }> = introspection.body.data.__type.fields;
-      assert.deepEqual(fields.filter((f) => /pass|hash|secret/i.test(f.name)), []);
+      assert.deepEqual(
+        fields.filter((f) => /pass|hash|secret/i.test(f.name)),
+        [],
+      );
       const leafKind = (type: any): string => (type.kind === "NON_NULL" || type.kind === "LIST" ? leafKind(type.ofType) : type.kind);
-      const every = fields.filter((f) => ["SCALAR", "ENUM"].includes(leafKind(f.type))).map((f) => f.name).join(" ");
+      const every = fields
+        .filter((f) => ["SCALAR", "ENUM"].includes(leafKind(f.type)))
+        .map((f) => f.name)
+        .join(" ");
       assert.match(every, /\bemail\b/);
 
       const email = uniqueEmail("hash");

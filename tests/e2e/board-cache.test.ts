@@ -9,7 +9,18 @@ import { startTestServer, type TestServer } from "../support/test-server";
 const BOARD = `query($s: ID!) { session(id: $s) { board { version objects } } }`;
 const APPLY = `mutation($s: ID!, $events: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $events) { version } }`;
 
-const stroke = (id: string, baseVersion: number) => ({ clientOpId: `op-${id}`, type: "STROKE" as const, baseVersion, data: { id, points: [[0, 0], [1, 1]] } });
+const stroke = (id: string, baseVersion: number) => ({
+  clientOpId: `op-${id}`,
+  type: "STROKE" as const,
+  baseVersion,
+  data: {
+    id,
+    points: [
+      [0, 0],
+      [1, 1],
+    ],
+  },
+});
 
 // The write path changes each instance's cached board in place, under the session lock.
 // A write that fails after the change must not leave it behind, even when another instance

@@ -24,7 +24,15 @@ const stroke = (baseVersion: number, id = `s${++counter}`, extra: Record<string,
   clientOpId: `op-${id}-${counter}`,
   type: "STROKE",
   baseVersion,
-  data: { id, points: [[counter, 0], [10, 10]], color: "#000", ...extra },
+  data: {
+    id,
+    points: [
+      [counter, 0],
+      [10, 10],
+    ],
+    color: "#000",
+    ...extra,
+  },
 });
 
 /** What a board is made of, without the versions at which things changed. */
@@ -84,7 +92,13 @@ for (const backend of backends) {
       assert.deepEqual(saved.board, live);
       assert.match(saved.thumbnailSvg, /^<svg /);
       for (const id of Object.keys(live.objects)) assert.ok(saved.thumbnailSvg.includes(`data-id="${id}"`), id);
-      const detail = ok(await server.gql(`query($s: ID!) { session(id: $s) { snapshot(version: 1) { ${SNAPSHOT_FIELDS} } missing: snapshot(version: 99) { id } } }`, { s: sessionId }, students[1].token)).session;
+      const detail = ok(
+        await server.gql(
+          `query($s: ID!) { session(id: $s) { snapshot(version: 1) { ${SNAPSHOT_FIELDS} } missing: snapshot(version: 99) { id } } }`,
+          { s: sessionId },
+          students[1].token,
+        ),
+      ).session;
       assert.deepEqual(detail.snapshot, saved);
       assert.equal(detail.missing, null);
 
@@ -94,18 +108,27 @@ for (const backend of backends) {
       assert.equal(first.totalCount, 3);
       assert.equal(first.pageInfo.hasNextPage, true);
       const rest = ok(await server.gql(SNAPSHOTS, { s: sessionId, first: 2, after: first.pageInfo.endCursor }, tutor.token)).session.snapshots;
-      assert.deepEqual([...first.edges, ...rest.edges].map((e: any) => [e.node.version, e.node.type]), [
-        [1, "MANUAL"],
-        [2, "AUTO"],
-        [3, "MANUAL"],
-      ]);
+      assert.deepEqual(
+        [...first.edges, ...rest.edges].map((e: any) => [e.node.version, e.node.type]),
+        [
+          [1, "MANUAL"],
+          [2, "AUTO"],
+          [3, "MANUAL"],
+        ],
+      );
       assert.equal(rest.pageInfo.hasNextPage, false);
     });
 
     it("refuses saveBoard and restoreSnapshot as RULES.md says", async () => {
       const { tutor, students, stranger, sessionId } = await activeLesson(server, 2);
       const [student, viewer] = students;
-      ok(await server.gql(`mutation($s: ID!, $u: ID!) { changeParticipantRole(sessionId: $s, userId: $u, role: VIEWER) { role } }`, { s: sessionId, u: viewer.id }, tutor.token));
+      ok(
+        await server.gql(
+          `mutation($s: ID!, $u: ID!) { changeParticipantRole(sessionId: $s, userId: $u, role: VIEWER) { role } }`,
+          { s: sessionId, u: viewer.id },
+          tutor.token,
+        ),
+      );
       await draw(sessionId, tutor, 2);
       assertError(await server.gql(SAVE, { s: sessionId }, viewer.token), "FORBIDDEN");
       assertError(await server.gql(SAVE, { s: sessionId }, stranger.token), "NOT_FOUND");
@@ -117,7 +140,13 @@ for (const backend of backends) {
       assertError(await server.gql(RESTORE, { s: sessionId, v: saved.version }), "UNAUTHENTICATED");
       assertError(await server.gql(RESTORE, { s: sessionId, v: 999 }, tutor.token), "NOT_FOUND");
       // canClearBoard granted: the student may restore.
-      ok(await server.gql(`mutation($s: ID!, $u: ID!) { updateParticipantPermissions(sessionId: $s, userId: $u, permissions: { canClearBoard: true }) { id } }`, { s: sessionId, u: student.id }, tutor.token));
+      ok(
+        await server.gql(
+          `mutation($s: ID!, $u: ID!) { updateParticipantPermissions(sessionId: $s, userId: $u, permissions: { canClearBoard: true }) { id } }`,
+          { s: sessionId, u: student.id },
+          tutor.token,
+        ),
+      );
       assert.equal(ok(await server.gql(RESTORE, { s: sessionId, v: saved.version }, student.token)).restoreSnapshot.type, "RESTORE");
       ok(await server.gql(`mutation($s: ID!) { pauseSession(id: $s) { status } }`, { s: sessionId }, tutor.token));
       assertError(await server.gql(RESTORE, { s: sessionId, v: saved.version }, tutor.token), "INVALID_STATE");
@@ -145,7 +174,13 @@ for (const backend of backends) {
       assert.deepEqual(content(after), content(saved.board));
       assert.deepEqual(restored.board.objects, after.objects);
       // Nothing rewritten: the four strokes are still events, and the board before the restore is still there.
-      const timeline = ok(await server.gql(`query($s: ID!) { session(id: $s) { replayEvents(fromMs: 0, toMs: 100000000, first: 100) { edges { node { type } } } } }`, { s: sessionId }, tutor.token));
+      const timeline = ok(
+        await server.gql(
+          `query($s: ID!) { session(id: $s) { replayEvents(fromMs: 0, toMs: 100000000, first: 100) { edges { node { type } } } } }`,
+          { s: sessionId },
+          tutor.token,
+        ),
+      );
       const types = timeline.session.replayEvents.edges.map((e: any) => e.node.type);
       assert.equal(types.filter((t: string) => t === "BOARD_STROKE").length, 4);
       assert.deepEqual(types.slice(-2), ["BOARD_RESTORE", "SNAPSHOT_RESTORE"]);
@@ -162,11 +197,14 @@ for (const backend of backends) {
       const again = await registerUser(server, "STUDENT");
       ok(await server.gql(`mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: code }, again.token));
       ok(await server.gql(`mutation($s: ID!) { terminateSession(id: $s) { status } }`, { s: sessionId }, tutor.token));
-      assert.deepEqual((await snapshots(sessionId, tutor)).map((s: any) => [s.type, s.boardVersion]), [
-        ["LEAVE", 2],
-        ["JOIN", 3],
-        ["TERMINATE", 3],
-      ]);
+      assert.deepEqual(
+        (await snapshots(sessionId, tutor)).map((s: any) => [s.type, s.boardVersion]),
+        [
+          ["LEAVE", 2],
+          ["JOIN", 3],
+          ["TERMINATE", 3],
+        ],
+      );
     });
 
     it("downloads the board and snapshots as JSON, gzip-compressed when asked, access-checked", async () => {
@@ -205,8 +243,17 @@ for (const backend of backends) {
       assert.equal(strangers.status, 404);
       assert.equal(strangers.json().errors[0].extensions.code, "NOT_FOUND");
       assert.equal((await download(`${server.url}/export/sessions/${sessionId}/snapshots/99`, { authorization: `Bearer ${tutor.token}` })).status, 404);
-      assert.equal((await download(`${server.url}/export/sessions/${sessionId}/snapshots/${saved.version}`, { authorization: `Bearer ${stranger.token}` })).status, 404);
-      ok(await server.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`, { s: sessionId, u: students[1].id }, tutor.token));
+      assert.equal(
+        (await download(`${server.url}/export/sessions/${sessionId}/snapshots/${saved.version}`, { authorization: `Bearer ${stranger.token}` })).status,
+        404,
+      );
+      ok(
+        await server.gql(
+          `mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`,
+          { s: sessionId, u: students[1].id },
+          tutor.token,
+        ),
+      );
       assert.equal((await download(url, { authorization: `Bearer ${students[1].token}` })).status, 403);
     });
 
@@ -214,18 +261,31 @@ for (const backend of backends) {
       const a = await activeLesson(server, 1);
       await draw(a.sessionId, a.tutor, 3);
       await draw(a.sessionId, a.students[0], 2);
-      ok(await server.gql(APPLY, { s: a.sessionId, events: [{ clientOpId: "layer", type: "LAYER_ADD", baseVersion: 5, data: { id: "notes", name: "Notes" } }] }, a.tutor.token));
+      ok(
+        await server.gql(
+          APPLY,
+          { s: a.sessionId, events: [{ clientOpId: "layer", type: "LAYER_ADD", baseVersion: 5, data: { id: "notes", name: "Notes" } }] },
+          a.tutor.token,
+        ),
+      );
       await draw(a.sessionId, a.tutor, 1, { layerId: "notes" });
-      const exported = (await download(`${server.url}/export/sessions/${a.sessionId}/board`, { authorization: `Bearer ${a.tutor.token}`, "accept-encoding": "gzip" })).json();
+      const exported = (
+        await download(`${server.url}/export/sessions/${a.sessionId}/board`, { authorization: `Bearer ${a.tutor.token}`, "accept-encoding": "gzip" })
+      ).json();
 
       const b = await activeLesson(server, 1);
       const imported = ok(await server.gql(IMPORT, { s: b.sessionId, b: exported, m: "REPLACE" }, b.tutor.token)).importBoard;
-      assert.deepEqual(imported.accepted.map((e: any) => [e.type, e.version]), [["RESTORE", 1]]);
+      assert.deepEqual(
+        imported.accepted.map((e: any) => [e.type, e.version]),
+        [["RESTORE", 1]],
+      );
       assert.deepEqual(content(await board(b.sessionId, b.students[0])), content(exported));
 
       // Merges: one clashing id with other props, one id only on each side.
       const c = await activeLesson(server, 1);
-      ok(await server.gql(APPLY, { s: c.sessionId, events: [stroke(0, "mine"), stroke(1, Object.keys(exported.objects)[0], { color: "#fff" })] }, c.tutor.token));
+      ok(
+        await server.gql(APPLY, { s: c.sessionId, events: [stroke(0, "mine"), stroke(1, Object.keys(exported.objects)[0], { color: "#fff" })] }, c.tutor.token),
+      );
       const clash = Object.keys(exported.objects)[0];
       const keep = ok(await server.gql(IMPORT, { s: c.sessionId, b: exported, m: "MERGE_KEEP_SERVER" }, c.tutor.token)).importBoard;
       const kept = await board(c.sessionId, c.tutor);
@@ -242,7 +302,8 @@ for (const backend of backends) {
 
       // More objects than one batch of ops: still one import, in one transaction.
       const many = { layers: [{ id: "default", name: "Layer 1" }], objects: {} as Record<string, unknown> };
-      for (let i = 0; i < 620; i++) many.objects[`m${i}`] = { id: `m${i}`, kind: "rect", layerId: "default", props: { x: i, y: i, w: 5, h: 5 }, createdBy: c.tutor.id };
+      for (let i = 0; i < 620; i++)
+        many.objects[`m${i}`] = { id: `m${i}`, kind: "rect", layerId: "default", props: { x: i, y: i, w: 5, h: 5 }, createdBy: c.tutor.id };
       const big = ok(await server.gql(IMPORT, { s: c.sessionId, b: many, m: "MERGE_KEEP_SERVER" }, c.tutor.token)).importBoard;
       assert.equal(big.accepted.length, 620);
       assert.equal((await board(c.sessionId, c.tutor)).objectCount, won.objectCount + 620);
@@ -265,19 +326,27 @@ for (const backend of backends) {
       await draw(sessionId, tutor, 1);
       await autosave(); // AUTO at 12
       const live = await board(sessionId, tutor);
-      assert.deepEqual((await snapshots(sessionId, tutor)).map((s: any) => s.boardVersion), [5, 7, 10, 11, 12]);
+      assert.deepEqual(
+        (await snapshots(sessionId, tutor)).map((s: any) => s.boardVersion),
+        [5, 7, 10, 11, 12],
+      );
       // Not finished yet: nothing is thinned.
       assert.match(await server.app.jobs.runNow("snapshot-retention"), /^thinned 0 snapshots/);
       ok(await server.gql(`mutation($s: ID!) { completeSession(id: $s) { status } }`, { s: sessionId }, tutor.token));
       assert.match(await server.app.jobs.runNow("snapshot-retention"), /^thinned 3 snapshots/);
       assert.match(await server.app.jobs.runNow("snapshot-retention"), /^thinned 0 snapshots/);
       const left = await snapshots(sessionId, tutor);
-      assert.deepEqual(left.map((s: any) => [s.type, s.boardVersion]), [
-        ["AUTO", 5],
-        ["AUTO", 10],
-        ["TERMINATE", 12],
-      ]);
-      const at = ok(await server.gql(`query($s: ID!) { session(id: $s) { replayBoardAt(timestampMs: 100000000) { version objects } } }`, { s: sessionId }, tutor.token));
+      assert.deepEqual(
+        left.map((s: any) => [s.type, s.boardVersion]),
+        [
+          ["AUTO", 5],
+          ["AUTO", 10],
+          ["TERMINATE", 12],
+        ],
+      );
+      const at = ok(
+        await server.gql(`query($s: ID!) { session(id: $s) { replayBoardAt(timestampMs: 100000000) { version objects } } }`, { s: sessionId }, tutor.token),
+      );
       assert.deepEqual(at.session.replayBoardAt.objects, live.objects);
     });
 
@@ -307,7 +376,10 @@ for (const backend of backends) {
       (big.objects as any).t3 = { id: "t3", kind: "text", layerId: "default", props: { text: "y".repeat(9900) }, createdBy: owner.id };
       const before = await board(solo, owner);
       const error = assertError(await server.gql(SOLO, { s: solo, b: big }, owner.token), "QUOTA_EXCEEDED");
-      assert.deepEqual([error.extensions!.usedBytes, error.extensions!.quotaBytes, error.extensions!.remainingBytes], [first.sizeBytes, 20000, 20000 - first.sizeBytes]);
+      assert.deepEqual(
+        [error.extensions!.usedBytes, error.extensions!.quotaBytes, error.extensions!.remainingBytes],
+        [first.sizeBytes, 20000, 20000 - first.sizeBytes],
+      );
       assert.deepEqual(await board(solo, owner), before);
       assert.equal(ok(await server.gql(USAGE, {}, owner.token)).storageUsage.usedBytes, first.sizeBytes);
       assert.equal((await snapshots(solo, owner)).length, 1);
@@ -324,7 +396,10 @@ for (const backend of backends) {
       assert.equal(ok(await server.gql(USAGE, {}, owner.token)).storageUsage.usedBytes, used);
       assert.match(await server.app.jobs.runNow("snapshot-retention"), /collected 2 solo snapshots$/);
       assert.match(await server.app.jobs.runNow("snapshot-retention"), /collected 0 solo snapshots$/);
-      assert.deepEqual((await snapshots(solo, owner)).map((s: any) => s.version), [3, 4]);
+      assert.deepEqual(
+        (await snapshots(solo, owner)).map((s: any) => s.version),
+        [3, 4],
+      );
       assert.equal(ok(await server.gql(USAGE, {}, owner.token)).storageUsage.usedBytes, sizes[2] + sizes[3]);
       assert.equal(codeOf(await server.gql(USAGE)), "UNAUTHENTICATED");
     });

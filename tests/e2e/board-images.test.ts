@@ -26,7 +26,14 @@ const SAFE = "https://cdn.example/cat.png";
 
 let counter = 0;
 const event = (type: string, baseVersion: number, data: Record<string, unknown>) => ({ clientOpId: `op-${++counter}`, type, baseVersion, data });
-const stroke = (baseVersion: number) => event("STROKE", baseVersion, { id: `s${++counter}`, points: [[0, 0], [10, 10]] });
+const stroke = (baseVersion: number) =>
+  event("STROKE", baseVersion, {
+    id: `s${++counter}`,
+    points: [
+      [0, 0],
+      [10, 10],
+    ],
+  });
 const upload = (baseVersion: number, id: string, url: string, extra: Record<string, unknown> = {}) =>
   event("IMAGE_UPLOAD", baseVersion, { id, url, x: 0, y: 0, width: 40, height: 30, ...extra });
 const imageObject = (baseVersion: number, id: string, props: Record<string, unknown>) =>
@@ -55,7 +62,10 @@ for (const backend of backends) {
     it("accepts an https image by IMAGE_UPLOAD and by OBJECT_CREATE", async () => {
       const { version } = await board();
       const done = ok(await apply(tutor, [upload(version, "cat", SAFE), imageObject(version + 1, "cat2", { url: SAFE })])).applyBoardEvents;
-      assert.deepEqual(done.accepted.map((e: any) => e.version), [version + 1, version + 2]);
+      assert.deepEqual(
+        done.accepted.map((e: any) => e.version),
+        [version + 1, version + 2],
+      );
       const { objects } = await board();
       assert.deepEqual([objects.cat.kind, objects.cat.props.url, objects.cat2.kind, objects.cat2.props.url], ["image", SAFE, "image", SAFE]);
     });
@@ -108,7 +118,11 @@ for (const backend of backends) {
           objects: { evil: { id: "evil", kind: "image", layerId: "default", props: { url, x: 0, y: 0, w: 10, h: 10 }, createdBy: tutor.id } },
         };
         for (const mode of ["REPLACE", "MERGE_KEEP_SERVER", "MERGE_KEEP_CLIENT"]) {
-          assert.equal(codeOf(await server.gql(IMPORT, { s: sessionId, b: imported, m: mode }, tutor.token)), "BAD_USER_INPUT", `${mode}: ${JSON.stringify(url)}`);
+          assert.equal(
+            codeOf(await server.gql(IMPORT, { s: sessionId, b: imported, m: mode }, tutor.token)),
+            "BAD_USER_INPUT",
+            `${mode}: ${JSON.stringify(url)}`,
+          );
         }
       }
       assert.equal((await board()).version, before.version);

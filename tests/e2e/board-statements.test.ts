@@ -23,7 +23,19 @@ let opCounter = 0;
 const strokes = (count: number, baseVersion: number) =>
   Array.from({ length: count }, () => {
     const id = `st${++opCounter}`;
-    return { clientOpId: `op-${id}`, type: "STROKE", baseVersion, data: { id, points: [[0, 0], [10, 10]], color: "#000" } };
+    return {
+      clientOpId: `op-${id}`,
+      type: "STROKE",
+      baseVersion,
+      data: {
+        id,
+        points: [
+          [0, 0],
+          [10, 10],
+        ],
+        color: "#000",
+      },
+    };
   });
 
 for (const backend of backends) {
@@ -71,7 +83,13 @@ for (const backend of backends) {
         clientOpId: e.clientOpId,
         type: "STROKE",
         baseVersion: 2,
-        data: { id: `st-repeat-${i}`, points: [[0, 0], [1, 1]] },
+        data: {
+          id: `st-repeat-${i}`,
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
       }));
       const repeated = await counted(repeats);
       assert.equal(repeated.answer.version, 202);
@@ -91,7 +109,11 @@ for (const backend of backends) {
     /** The tutor's write, so the instance holds the board at its current version. */
     const warm = async () => ok(await server.gql(APPLY, { s: sessionId, events: strokes(1, await versionNow()) }, tutor.token));
     const permissions = (user: User, grants: string) =>
-      server.gql(`mutation($s: ID!, $t: ID!) { updateParticipantPermissions(sessionId: $s, userId: $t, permissions: ${grants}) { id } }`, { s: sessionId, t: user.id }, tutor.token);
+      server.gql(
+        `mutation($s: ID!, $t: ID!) { updateParticipantPermissions(sessionId: $s, userId: $t, permissions: ${grants}) { id } }`,
+        { s: sessionId, t: user.id },
+        tutor.token,
+      );
 
     it("refuses on a warm board what the locked path refuses, and writes nothing", async () => {
       await warm();
@@ -112,35 +134,45 @@ for (const backend of backends) {
       assert.deepEqual([written.version, written.accepted.map((e: any) => e.version)], [before + 2, [before + 1, before + 2]]);
     });
 
-    it("refuses a write whose permission was taken away while it waited for the session's lock", { skip: backend.name === "embedded" && "one connection: nothing waits" }, async () => {
-      await warm();
-      const at = await versionNow();
-      // Another transaction holds the session row, takes canDraw away and records it.
-      const other = server.app.db.createQueryRunner();
-      await other.connect();
-      await other.startTransaction();
-      try {
-        const [row] = await other.query(`SELECT last_seq, board_version FROM classroom_sessions WHERE id = $1 FOR UPDATE`, [sessionId]);
-        await other.query(`UPDATE session_participants SET permission_grants = '{"canDraw": false}' WHERE session_id = $1 AND user_id = $2`, [sessionId, ann.id]);
-        await other.query(`INSERT INTO session_events (session_id, seq, timestamp_ms, type, user_id, data) VALUES ($1, $2, 0, 'PERMISSION_UPDATE', $3, '{}')`, [sessionId, row.last_seq + 1, tutor.id]);
-        await other.query(`UPDATE classroom_sessions SET last_seq = last_seq + 1 WHERE id = $1`, [sessionId]);
-        const pending = server.gql(APPLY, { s: sessionId, events: strokes(1, at) }, ann.token);
-        // Commit once the write is waiting for the row lock.
-        for (;;) {
-          const [{ waiting }] = await server.app.db.query(
-            `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+    it(
+      "refuses a write whose permission was taken away while it waited for the session's lock",
+      { skip: backend.name === "embedded" && "one connection: nothing waits" },
+      async () => {
+        await warm();
+        const at = await versionNow();
+        // Another transaction holds the session row, takes canDraw away and records it.
+        const other = server.app.db.createQueryRunner();
+        await other.connect();
+        await other.startTransaction();
+        try {
+          const [row] = await other.query(`SELECT last_seq, board_version FROM classroom_sessions WHERE id = $1 FOR UPDATE`, [sessionId]);
+          await other.query(`UPDATE session_participants SET permission_grants = '{"canDraw": false}' WHERE session_id = $1 AND user_id = $2`, [
+            sessionId,
+            ann.id,
+          ]);
+          await other.query(
+            `INSERT INTO session_events (session_id, seq, timestamp_ms, type, user_id, data) VALUES ($1, $2, 0, 'PERMISSION_UPDATE', $3, '{}')`,
+            [sessionId, row.last_seq + 1, tutor.id],
           );
-          if (waiting > 0) break;
-          await new Promise((resolve) => setImmediate(resolve));
+          await other.query(`UPDATE classroom_sessions SET last_seq = last_seq + 1 WHERE id = $1`, [sessionId]);
+          const pending = server.gql(APPLY, { s: sessionId, events: strokes(1, at) }, ann.token);
+          // Commit once the write is waiting for the row lock.
+          for (;;) {
+            const [{ waiting }] = await server.app.db.query(
+              `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+            );
+            if (waiting > 0) break;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          await other.commitTransaction();
+          assert.equal(codeOf(await pending), "FORBIDDEN");
+          assert.equal(await versionNow(), at);
+        } finally {
+          if (other.isTransactionActive) await other.rollbackTransaction();
+          await other.release();
+          await server.app.db.query(`UPDATE session_participants SET permission_grants = '{}' WHERE session_id = $1 AND user_id = $2`, [sessionId, ann.id]);
         }
-        await other.commitTransaction();
-        assert.equal(codeOf(await pending), "FORBIDDEN");
-        assert.equal(await versionNow(), at);
-      } finally {
-        if (other.isTransactionActive) await other.rollbackTransaction();
-        await other.release();
-        await server.app.db.query(`UPDATE session_participants SET permission_grants = '{}' WHERE session_id = $1 AND user_id = $2`, [sessionId, ann.id]);
-      }
-    });
+      },
+    );
   });
 }

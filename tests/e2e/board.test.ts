@@ -20,7 +20,14 @@ const stroke = (baseVersion: number, id = `s${++opCounter}`) => ({
   clientOpId: `op-${id}`,
   type: "STROKE",
   baseVersion,
-  data: { id, points: [[0, 0], [10, 10]], color: "#000" },
+  data: {
+    id,
+    points: [
+      [0, 0],
+      [10, 10],
+    ],
+    color: "#000",
+  },
 });
 
 // Every backend with one instance, and the real one with two instances on one Postgres and
@@ -58,7 +65,13 @@ for (const { backend, instances, skip } of setups) {
       for (const user of [ann, bob, viewer]) {
         ok(await server.gql(`mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: created.accessCode }, user.token));
       }
-      ok(await server.gql(`mutation($s: ID!, $u: ID!) { changeParticipantRole(sessionId: $s, userId: $u, role: VIEWER) { role } }`, { s: sessionId, u: viewer.id }, tutor.token));
+      ok(
+        await server.gql(
+          `mutation($s: ID!, $u: ID!) { changeParticipantRole(sessionId: $s, userId: $u, role: VIEWER) { role } }`,
+          { s: sessionId, u: viewer.id },
+          tutor.token,
+        ),
+      );
       ok(await server.gql(`mutation($s: ID!) { startSession(id: $s) { status } }`, { s: sessionId }, tutor.token));
     });
     after(async () => {
@@ -78,7 +91,10 @@ for (const { backend, instances, skip } of setups) {
         const event = (await frames.next()).value.data.boardEvents;
         assert.deepEqual([event.seq, event.version, event.clientOpId], [expected.seq, expected.version, expected.clientOpId]);
       }
-      assert.deepEqual(sent.map((e) => e.version), [1, 2, 3, 4, 5].map((n) => start.version + n));
+      assert.deepEqual(
+        sent.map((e) => e.version),
+        [1, 2, 3, 4, 5].map((n) => start.version + n),
+      );
       const after = await board(bob);
       assert.equal(after.version, start.version + 5);
       assert.equal(after.objectCount, start.objectCount + 5);
@@ -110,12 +126,18 @@ for (const { backend, instances, skip } of setups) {
     });
 
     it("reports a stale edit's conflict under every strategy as the table says", async () => {
-      for (const [strategy, resolution] of [["LAST_WRITE_WINS", "APPLIED"], ["SERVER_WINS", "SKIPPED"], ["CLIENT_WINS", "APPLIED"]]) {
+      for (const [strategy, resolution] of [
+        ["LAST_WRITE_WINS", "APPLIED"],
+        ["SERVER_WINS", "SKIPPED"],
+        ["CLIENT_WINS", "APPLIED"],
+      ]) {
         const base = (await board()).version;
         const id = `shape-${strategy}`;
         ok(await apply(ann, [{ clientOpId: `c-${id}`, type: "OBJECT_CREATE", baseVersion: base, data: { id, kind: "rect", props: { x: 1 } } }]));
         ok(await apply(bob, [{ clientOpId: `m1-${id}`, type: "OBJECT_MODIFY", baseVersion: base + 1, data: { id, props: { x: 2 } } }]));
-        const stale = ok(await apply(ann, [{ clientOpId: `m2-${id}`, type: "OBJECT_MODIFY", baseVersion: base + 1, data: { id, props: { x: 3 } } }], strategy)).applyBoardEvents;
+        const stale = ok(
+          await apply(ann, [{ clientOpId: `m2-${id}`, type: "OBJECT_MODIFY", baseVersion: base + 1, data: { id, props: { x: 3 } } }], strategy),
+        ).applyBoardEvents;
         assert.deepEqual(stale.conflicts, [{ clientOpId: `m2-${id}`, objectId: id, reason: "OBJECT_CHANGED", resolution, currentVersion: base + 2 }], strategy);
         assert.equal(stale.accepted.length, resolution === "SKIPPED" ? 0 : 1, strategy);
         const x = (await board()).objects[id].props.x;
@@ -130,7 +152,10 @@ for (const { backend, instances, skip } of setups) {
       const frames = reader.wsClient(bob.token).iterate<any>({ query: EVENTS, variables: { s: sessionId, after: lastSeen } });
       const versions = [];
       for (let i = 0; i < 50; i++) versions.push((await frames.next()).value.data.boardEvents.version);
-      assert.deepEqual(versions, Array.from({ length: 50 }, (_, i) => base + i + 1));
+      assert.deepEqual(
+        versions,
+        Array.from({ length: 50 }, (_, i) => base + i + 1),
+      );
       // The next one is live, not a duplicate.
       ok(await apply(ann, [stroke(base + 50, "live-after-missed")]));
       assert.equal((await frames.next()).value.data.boardEvents.version, base + 51);
@@ -140,7 +165,8 @@ for (const { backend, instances, skip } of setups) {
     it("does the same for systemEvents: 50 missed chat messages arrive once, in order", async () => {
       const lastSeen = (await board(bob)).lastSeq;
       const texts = Array.from({ length: 50 }, (_, i) => `message ${i}`);
-      for (const text of texts) ok(await server.gql(`mutation($s: ID!, $t: String!) { sendChatMessage(sessionId: $s, text: $t) { id } }`, { s: sessionId, t: text }, ann.token));
+      for (const text of texts)
+        ok(await server.gql(`mutation($s: ID!, $t: String!) { sendChatMessage(sessionId: $s, text: $t) { id } }`, { s: sessionId, t: text }, ann.token));
       const frames = reader.wsClient(bob.token).iterate<any>({
         query: `subscription($s: ID!, $after: Int) { systemEvents(sessionId: $s, afterSeq: $after) { seq kind message } }`,
         variables: { s: sessionId, after: lastSeen },
@@ -148,8 +174,14 @@ for (const { backend, instances, skip } of setups) {
       // Every event after lastSeen, gap-free (a participant's presence may add one of its own under load).
       const received = [];
       while (received.filter((e) => e.kind === "CHAT_MESSAGE").length < 50) received.push((await frames.next()).value.data.systemEvents);
-      assert.deepEqual(received.filter((e) => e.kind === "CHAT_MESSAGE").map((e) => e.message), texts);
-      assert.deepEqual(received.map((e) => e.seq), received.map((_, i) => lastSeen + i + 1));
+      assert.deepEqual(
+        received.filter((e) => e.kind === "CHAT_MESSAGE").map((e) => e.message),
+        texts,
+      );
+      assert.deepEqual(
+        received.map((e) => e.seq),
+        received.map((_, i) => lastSeen + i + 1),
+      );
       await frames.return?.();
     });
   });

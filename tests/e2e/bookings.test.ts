@@ -49,9 +49,7 @@ for (const backend of backends) {
     const cancel = (id: string, by: Registered) => server.gql(CANCEL, { id }, by.token);
     /** The session's timeline event types in seq order (a direct read, for the assertion only). */
     const timeline = async (sessionId: string): Promise<string[]> =>
-      (await server.app.db.query(`SELECT type FROM session_events WHERE session_id = $1 ORDER BY seq`, [sessionId])).map(
-        (r: { type: string }) => r.type,
-      );
+      (await server.app.db.query(`SELECT type FROM session_events WHERE session_id = $1 ORDER BY seq`, [sessionId])).map((r: { type: string }) => r.type);
 
     before(async () => {
       server = await startTestServer(backend);
@@ -140,10 +138,7 @@ for (const backend of backends) {
 
     it("lets only one of two overlapping bookings racing for the same tutor and student succeed", async () => {
       const { tutor, student } = await pair();
-      const results = await Promise.all([
-        book(tutor, { studentId: student.id, ...slot(0, 2) }),
-        book(tutor, { studentId: student.id, ...slot(1, 2) }),
-      ]);
+      const results = await Promise.all([book(tutor, { studentId: student.id, ...slot(0, 2) }), book(tutor, { studentId: student.id, ...slot(1, 2) })]);
       const won = results.filter((r) => r.body.data?.createBooking);
       const lost = results.filter((r) => r.body.errors);
       assert.equal(won.length, 1, results.map((r) => r.text).join("\n"));
@@ -155,10 +150,7 @@ for (const backend of backends) {
     it("lets only one of two tutors racing to book the same student at overlapping times succeed", async () => {
       const { tutor, student } = await pair();
       const otherTutor = await registerUser(server, "TUTOR");
-      const results = await Promise.all([
-        book(tutor, { studentId: student.id, ...slot(0, 2) }),
-        book(otherTutor, { studentId: student.id, ...slot(1, 2) }),
-      ]);
+      const results = await Promise.all([book(tutor, { studentId: student.id, ...slot(0, 2) }), book(otherTutor, { studentId: student.id, ...slot(1, 2) })]);
       assert.equal(results.filter((r) => r.body.data?.createBooking).length, 1, results.map((r) => r.text).join("\n"));
       const [lost] = results.filter((r) => r.body.errors);
       assert.equal(assertError(lost, "CONFLICT", "DOUBLE_BOOKING").extensions?.party, "STUDENT");
@@ -212,7 +204,13 @@ for (const backend of backends) {
       const own = await createClassroom(tutor);
       const foreign = await createClassroom(otherTutor);
       const memberOf = await createClassroom(otherTutor);
-      ok(await server.gql(`mutation($c: ID!, $u: ID!) { addClassroomMember(classroomId: $c, userId: $u) { id } }`, { c: memberOf, u: tutor.id }, otherTutor.token));
+      ok(
+        await server.gql(
+          `mutation($c: ID!, $u: ID!) { addClassroomMember(classroomId: $c, userId: $u) { id } }`,
+          { c: memberOf, u: tutor.id },
+          otherTutor.token,
+        ),
+      );
 
       assertError(await book(tutor, { studentId: student.id, classroomId: foreign, ...slot(0) }), "NOT_FOUND");
       assertError(await book(tutor, { studentId: student.id, classroomId: UNKNOWN_ID, ...slot(0) }), "NOT_FOUND");
@@ -288,7 +286,9 @@ for (const backend of backends) {
       const booking = await booked(tutor, student);
       const sessionId = ok(await confirm(booking.id, tutor)).confirmBooking.session.id;
       ok(await server.gql(JOIN, { id: sessionId }, student.token));
-      ok(await server.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`, { s: sessionId, u: student.id }, tutor.token));
+      ok(
+        await server.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`, { s: sessionId, u: student.id }, tutor.token),
+      );
       assertError(await cancel(booking.id, student), "FORBIDDEN");
       const kept = ok(await server.gql(BOOKING, { id: booking.id }, tutor.token)).booking;
       assert.deepEqual([kept.status, kept.session], ["CONFIRMED", { id: sessionId, status: "SCHEDULED" }]);
@@ -337,7 +337,10 @@ for (const backend of backends) {
 
       const all = ok(await server.gql(MY_BOOKINGS, {}, tutor.token)).myBookings;
       assert.equal(all.totalCount, 4);
-      assert.deepEqual(all.edges.map((e: any) => e.node.id), [early.id, middle.id, late.id, cancelled.id]);
+      assert.deepEqual(
+        all.edges.map((e: any) => e.node.id),
+        [early.id, middle.id, late.id, cancelled.id],
+      );
       assert.deepEqual(all.pageInfo, {
         hasNextPage: false,
         hasPreviousPage: false,
@@ -345,20 +348,31 @@ for (const backend of backends) {
         endCursor: all.edges[3].cursor,
       });
       const asStudent = ok(await server.gql(MY_BOOKINGS, {}, student.token)).myBookings;
-      assert.deepEqual(asStudent.edges.map((e: any) => e.node.id), [early.id, late.id, cancelled.id]);
+      assert.deepEqual(
+        asStudent.edges.map((e: any) => e.node.id),
+        [early.id, late.id, cancelled.id],
+      );
 
       const live = ok(await server.gql(MY_BOOKINGS, { statuses: ["PENDING", "CONFIRMED"], first: 2 }, tutor.token)).myBookings;
       assert.equal(live.totalCount, 3);
-      assert.deepEqual(live.edges.map((e: any) => e.node.id), [early.id, middle.id]);
+      assert.deepEqual(
+        live.edges.map((e: any) => e.node.id),
+        [early.id, middle.id],
+      );
       assert.equal(live.pageInfo.hasNextPage, true);
-      const rest = ok(await server.gql(MY_BOOKINGS, { statuses: ["PENDING", "CONFIRMED"], first: 2, after: live.pageInfo.endCursor }, tutor.token))
-        .myBookings;
+      const rest = ok(await server.gql(MY_BOOKINGS, { statuses: ["PENDING", "CONFIRMED"], first: 2, after: live.pageInfo.endCursor }, tutor.token)).myBookings;
       assert.equal(rest.totalCount, 3);
-      assert.deepEqual(rest.edges.map((e: any) => e.node.id), [late.id]);
+      assert.deepEqual(
+        rest.edges.map((e: any) => e.node.id),
+        [late.id],
+      );
       assert.deepEqual([rest.pageInfo.hasNextPage, rest.pageInfo.hasPreviousPage], [false, true]);
 
       const confirmedOnly = ok(await server.gql(MY_BOOKINGS, { statuses: ["CONFIRMED"] }, tutor.token)).myBookings;
-      assert.deepEqual(confirmedOnly.edges.map((e: any) => e.node.status), ["CONFIRMED"]);
+      assert.deepEqual(
+        confirmedOnly.edges.map((e: any) => e.node.status),
+        ["CONFIRMED"],
+      );
       assert.equal(ok(await server.gql(MY_BOOKINGS, {}, outsider.token)).myBookings.totalCount, 0);
     });
 

@@ -20,12 +20,22 @@ for (const backend of backends) {
       const created = ok(await server.gql(`mutation { createSession(input: { type: GROUP }) { id accessCode } }`, {}, tutor.token)).createSession;
       sessionId = created.id;
       ok(await server.gql(`mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: created.accessCode }, viewer.token));
-      ok(await server.gql(`mutation($s: ID!, $u: ID!) { changeParticipantRole(sessionId: $s, userId: $u, role: VIEWER) { role } }`, { s: sessionId, u: viewer.id }, tutor.token));
+      ok(
+        await server.gql(
+          `mutation($s: ID!, $u: ID!) { changeParticipantRole(sessionId: $s, userId: $u, role: VIEWER) { role } }`,
+          { s: sessionId, u: viewer.id },
+          tutor.token,
+        ),
+      );
     });
     after(() => server?.stop());
 
     const chat = (user: User, text: string) =>
-      server.gql(`mutation($s: ID!, $t: String!) { sendChatMessage(sessionId: $s, text: $t) { seq type data user { id } } }`, { s: sessionId, t: text }, user.token);
+      server.gql(
+        `mutation($s: ID!, $t: String!) { sendChatMessage(sessionId: $s, text: $t) { seq type data user { id } } }`,
+        { s: sessionId, t: text },
+        user.token,
+      );
 
     it("lets a VIEWER chat: a CHAT_MESSAGE timeline event and a CHAT_MESSAGE system event", async () => {
       const frames = server.wsClient(tutor.token).iterate<any>({
@@ -55,7 +65,10 @@ for (const backend of backends) {
         `SELECT type FROM session_events WHERE session_id = $1 AND type LIKE 'HAND_%' ORDER BY seq`,
         [sessionId],
       );
-      assert.deepEqual(rows.map((r) => r.type), ["HAND_RAISE", "HAND_LOWER"]);
+      assert.deepEqual(
+        rows.map((r) => r.type),
+        ["HAND_RAISE", "HAND_LOWER"],
+      );
     });
 
     it("refuses empty or long messages, strangers, and those who left", async () => {

@@ -33,8 +33,7 @@ for (const backend of backends) {
 
     const createClassroom = async (owner: Registered, name = "Algebra") =>
       ok(await server.gql(CREATE, { name }, owner.token)).createClassroom as { id: string; name: string };
-    const addMember = (classroomId: string, userId: string, by: Registered = tutor) =>
-      server.gql(ADD_MEMBER, { c: classroomId, u: userId }, by.token);
+    const addMember = (classroomId: string, userId: string, by: Registered = tutor) => server.gql(ADD_MEMBER, { c: classroomId, u: userId }, by.token);
 
     before(async () => {
       server = await startTestServer(backend);
@@ -65,7 +64,10 @@ for (const backend of backends) {
         assert.equal(classroom.id, created.id);
         assert.equal(classroom.name, "Algebra I");
         assert.deepEqual(classroom.tutor, { id: tutor.id });
-        assert.deepEqual(classroom.members.map((m: { id: string }) => m.id), [student.id]);
+        assert.deepEqual(
+          classroom.members.map((m: { id: string }) => m.id),
+          [student.id],
+        );
       }
       // Membership reveals no email (RULES.md "Users": only joining a session the tutor hosts does).
       const asTutor = ok(await server.gql(CLASSROOM, { id: created.id }, tutor.token)).classroom;
@@ -99,7 +101,10 @@ for (const backend of backends) {
       const ids = ok(await server.gql(MINE, {}, otherTutor.token)).myClassrooms.map((c: { id: string }) => c.id);
       assert.ok(ids.includes(own.id) && ids.includes(joined.id), JSON.stringify(ids));
       assert.ok(!ids.includes(foreign.id));
-      assert.deepEqual(ok(await server.gql(MINE, {}, outsider.token)).myClassrooms.filter((c: { id: string }) => c.id === joined.id), []);
+      assert.deepEqual(
+        ok(await server.gql(MINE, {}, outsider.token)).myClassrooms.filter((c: { id: string }) => c.id === joined.id),
+        [],
+      );
     });
 
     it("answers null to classroom(id) for anyone without access, an unknown id and a malformed one", async () => {
@@ -136,10 +141,12 @@ for (const backend of backends) {
         assert.equal(assertError(await addMember(classroom.id, userId), "BAD_USER_INPUT").extensions?.field, "userId");
       }
       // None of the refused requests added anyone; an admin may add.
-      assert.deepEqual(ok(await addMember(classroom.id, outsider.id, admin)).addClassroomMember.members.map((m: { id: string }) => m.id).sort(), [
-        student.id,
-        outsider.id,
-      ].sort());
+      assert.deepEqual(
+        ok(await addMember(classroom.id, outsider.id, admin))
+          .addClassroomMember.members.map((m: { id: string }) => m.id)
+          .sort(),
+        [student.id, outsider.id].sort(),
+      );
     });
 
     it("answers UNAUTHENTICATED to every classroom operation without a token", async () => {
@@ -176,12 +183,20 @@ for (const backend of backends) {
       it("lets a member read them, newest first, page by page", async () => {
         const first = ok(await server.gql(SESSIONS, { id: classroomId, first: 2 }, student.token)).classroom.sessions;
         assert.equal(first.totalCount, 3);
-        assert.deepEqual(first.edges.map((e: any) => e.node.id), [sessionIds[2], sessionIds[1]]);
-        assert.deepEqual(first.edges.map((e: any) => e.node.classroom), [{ id: classroomId }, { id: classroomId }]);
+        assert.deepEqual(
+          first.edges.map((e: any) => e.node.id),
+          [sessionIds[2], sessionIds[1]],
+        );
+        assert.deepEqual(
+          first.edges.map((e: any) => e.node.classroom),
+          [{ id: classroomId }, { id: classroomId }],
+        );
         assert.equal(first.pageInfo.hasNextPage, true);
-        const second = ok(await server.gql(SESSIONS, { id: classroomId, first: 2, after: first.pageInfo.endCursor }, student.token)).classroom
-          .sessions;
-        assert.deepEqual(second.edges.map((e: any) => e.node.id), [sessionIds[0]]);
+        const second = ok(await server.gql(SESSIONS, { id: classroomId, first: 2, after: first.pageInfo.endCursor }, student.token)).classroom.sessions;
+        assert.deepEqual(
+          second.edges.map((e: any) => e.node.id),
+          [sessionIds[0]],
+        );
         assert.deepEqual({ ...second.pageInfo, endCursor: undefined }, { hasNextPage: false, hasPreviousPage: true, endCursor: undefined });
       });
 

@@ -44,7 +44,18 @@ const CHAT = `mutation($s: ID!, $text: String!) { sendChatMessage(sessionId: $s,
 let opNo = 0;
 function stroke(baseVersion: number) {
   const id = `limit-${++opNo}`;
-  return { clientOpId: id, type: "STROKE", baseVersion, data: { id, points: [[0, 0], [1, 1]] } };
+  return {
+    clientOpId: id,
+    type: "STROKE",
+    baseVersion,
+    data: {
+      id,
+      points: [
+        [0, 0],
+        [1, 1],
+      ],
+    },
+  };
 }
 
 /** The value of a counter in GET /metrics (the Prometheus text), 0 when absent. */
@@ -92,7 +103,11 @@ for (const backend of backends) {
     });
 
     it("MAX_SIGNAL_PAYLOAD_BYTES: a payload of exactly that many bytes is relayed, one more is PAYLOAD_TOO_LARGE", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const payload = (bytes: number) => ({ sdp: "x".repeat(bytes - JSON.stringify({ sdp: "" }).length) });
       const send = (bytes: number) => server.gql(SEND, { s: sessionId, input: { type: "OFFER", toUserId: tutor.id, payload: payload(bytes) } }, ann.token);
       assert.equal(ok(await send(256)).sendSignal, true);
@@ -100,7 +115,10 @@ for (const backend of backends) {
     });
 
     it("MAX_CURSOR_PAYLOAD_BYTES: a cursor update of exactly that many bytes is taken, one more is PAYLOAD_TOO_LARGE", T, async () => {
-      const { students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       // What the server measures: the move's JSON with x, y, tool and color.
       const color = (bytes: number) => "c".repeat(bytes - JSON.stringify({ x: 1, y: 1, tool: null, color: "" }).length);
       assert.equal(typeof ok(await server.gql(MOVE, { s: sessionId, x: 1, color: color(128) }, ann.token)).moveCursor, "boolean");
@@ -108,7 +126,10 @@ for (const backend of backends) {
     });
 
     it("CURSOR_RATE_PER_USER: moves past it in a second are dropped (false) and counted in /metrics", T, async () => {
-      const { students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const droppedBefore = await metric(server, "presence_cursor_moves_dropped_total");
       const started = performance.now();
       const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => server.gql(MOVE, { s: sessionId, x: i }, ann.token)));
@@ -123,7 +144,10 @@ for (const backend of backends) {
     });
 
     it("CURSOR_ABUSE_DROPS: more drops than that within 10 s closes the user's sockets with 4429", T, async () => {
-      const { students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const socket = closableWatch(server, ann.token, PRESENCE, { s: sessionId });
       await socket.ready; // connected: the abuse report has a socket to close
       // 4 a second are accepted: 30 at once are at least 26 drops, far more than 10.
@@ -169,7 +193,8 @@ for (const backend of backends) {
       const UPDATE = `mutation($s: ID!, $v: JSON!) { updateSession(id: $s, input: { settings: $v }) { settings } }`;
       assert.deepEqual(ok(await server.gql(UPDATE, { s: id, v: nested(4) }, tutor.token)).updateSession.settings, nested(4));
       assertError(await server.gql(UPDATE, { s: id, v: nested(5) }, tutor.token), "BAD_USER_INPUT");
-      const literal = (levels: number) => `mutation($s: ID!) { updateSession(id: $s, input: { settings: ${"{ a: ".repeat(levels)}1${" }".repeat(levels)} }) { id } }`;
+      const literal = (levels: number) =>
+        `mutation($s: ID!) { updateSession(id: $s, input: { settings: ${"{ a: ".repeat(levels)}1${" }".repeat(levels)} }) { id } }`;
       ok(await server.gql(literal(4), { s: id }, tutor.token));
       assertError(await server.gql(literal(5), { s: id }, tutor.token), "BAD_USER_INPUT");
       // The same limit on the socket: its schema is the instance's.
@@ -179,7 +204,11 @@ for (const backend of backends) {
           server.wsClient(tutor.token).subscribe({ query, variables }, { next: (r) => (result = r), error: reject, complete: () => resolve(result) });
         });
       const refused = await overSocket(UPDATE, { s: id, v: nested(5) });
-      assert.deepEqual(refused.errors?.map((e: any) => e.extensions?.code), ["BAD_USER_INPUT"], JSON.stringify(refused));
+      assert.deepEqual(
+        refused.errors?.map((e: any) => e.extensions?.code),
+        ["BAD_USER_INPUT"],
+        JSON.stringify(refused),
+      );
       assert.equal((await overSocket(UPDATE, { s: id, v: nested(4) })).errors, undefined);
       // Nothing deeper was stored.
       const SETTINGS = `query($s: ID!) { session(id: $s) { settings } }`;
@@ -187,7 +216,11 @@ for (const backend of backends) {
     });
 
     it("BACKFILL_MAX: a resume from further back ends with RESYNC_REQUIRED; one within it resumes gap-free, then live", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       for (let i = 0; i < 8; i++) ok(await server.gql(APPLY, { s: sessionId, events: [stroke(i)] }, tutor.token));
       const { lastSeq, version } = await board(tutor, sessionId);
 
@@ -214,19 +247,23 @@ for (const backend of backends) {
     after(() => server?.stop());
 
     it("the expiry job completes a lesson running longer (SESSION_END, reason MAX_DURATION) and its streams end", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const STATUS_EVENTS = `subscription($s: ID!) { systemEvents(sessionId: $s, afterSeq: 0) { kind status data } }`;
       const events = watch(server, ann.token, STATUS_EVENTS, { s: sessionId });
       const status = async () => ok(await server.gql(`query($s: ID!) { session(id: $s) { status } }`, { s: sessionId }, tutor.token)).session.status;
       // Run until the lesson is a second old on the job's clock, not a fixed wait.
-      await until(async () => (await server.app.jobs.runNow("expire-sessions"), status()), (s) => s === "COMPLETED");
+      await until(
+        async () => (await server.app.jobs.runNow("expire-sessions"), status()),
+        (s) => s === "COMPLETED",
+      );
       await events.ended;
       assert.equal(events.error, undefined, JSON.stringify(events.error));
       const last = events.received.at(-1)!.frame.data.systemEvents;
-      assert.deepEqual(
-        [last.kind, last.status, last.data.type, last.data.reason],
-        ["SESSION_STATUS", "COMPLETED", "SESSION_END", "MAX_DURATION"],
-      );
+      assert.deepEqual([last.kind, last.status, last.data.type, last.data.reason], ["SESSION_STATUS", "COMPLETED", "SESSION_END", "MAX_DURATION"]);
     });
   });
 }

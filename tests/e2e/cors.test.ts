@@ -40,7 +40,10 @@ const preflight = (url: string, origin: string) =>
     "access-control-request-headers": "authorization, content-type",
   });
 
-const varies = (answer: Answer) => String(answer.headers.vary ?? "").split(",").map((v) => v.trim().toLowerCase());
+const varies = (answer: Answer) =>
+  String(answer.headers.vary ?? "")
+    .split(",")
+    .map((v) => v.trim().toLowerCase());
 
 /** The CORS headers an allowed origin gets on an actual (non-preflight) answer. */
 function assertAllowed(answer: Answer, origin: string) {
@@ -75,7 +78,12 @@ for (const backend of backends) {
     after(() => server?.stop());
 
     const post = (origin: string) =>
-      request(server.graphqlUrl, "POST", { origin, "content-type": "application/json", authorization: `Bearer ${token}` }, JSON.stringify({ query: "{ me { id } }" }));
+      request(
+        server.graphqlUrl,
+        "POST",
+        { origin, "content-type": "application/json", authorization: `Bearer ${token}` },
+        JSON.stringify({ query: "{ me { id } }" }),
+      );
 
     it("answers each allowed origin's POST with its CORS headers, and its preflight with 204", async () => {
       for (const origin of [ALLOWED, ALSO_ALLOWED]) {

@@ -60,10 +60,16 @@ for (const backend of backends) {
       const { tutor, sessionId } = await activeLesson(server, 1);
       const feed = server.app.services.feed;
       const listener = (take: (event: TimelineMessage) => void): TimelineListener => ({ handled: 0, early: null, take, fail: () => undefined });
-      const detachFirst = await feed.attach(sessionId, listener(() => undefined));
+      const detachFirst = await feed.attach(
+        sessionId,
+        listener(() => undefined),
+      );
       let heard!: (seq: number) => void;
       const second = new Promise<number>((resolve) => (heard = resolve));
-      const attaching = feed.attach(sessionId, listener((event) => heard(event.seq)));
+      const attaching = feed.attach(
+        sessionId,
+        listener((event) => heard(event.seq)),
+      );
       detachFirst(); // before the second has joined: the hub closes
       const detachSecond = await attaching;
       const sent = ok(await server.gql(CHAT, { s: sessionId, t: "still there?" }, tutor.token)).sendChatMessage.seq;
@@ -131,7 +137,11 @@ for (const backend of backends) {
       for (const { after, stream } of subscribers) {
         const seqs: number[] = [];
         while (seqs.at(-1) !== last) seqs.push((await stream.next()).data.systemEvents.seq);
-        assert.deepEqual(seqs, Array.from({ length: last - after }, (_, i) => after + 1 + i), `subscriber after ${after}`);
+        assert.deepEqual(
+          seqs,
+          Array.from({ length: last - after }, (_, i) => after + 1 + i),
+          `subscriber after ${after}`,
+        );
         stream.close();
       }
     });
@@ -159,7 +169,9 @@ for (const backend of backends) {
       // Handled in order on the socket: once this answers, the subscription's end was too.
       assert.equal((await watch(server, tutor.token, `query { me { id } }`, {}, client).next()).data.me.id, tutor.id);
       assert.equal(feed.hubCount, hubsBefore);
-      const metrics = await (await fetch(`${server.url}/metrics`, { headers: server.env.METRICS_TOKEN ? { authorization: `Bearer ${server.env.METRICS_TOKEN}` } : {} })).text();
+      const metrics = await (
+        await fetch(`${server.url}/metrics`, { headers: server.env.METRICS_TOKEN ? { authorization: `Bearer ${server.env.METRICS_TOKEN}` } : {} })
+      ).text();
       assert.match(metrics, new RegExp(`^realtime_timeline_hubs ${hubsBefore}$`, "m"));
       await client.dispose();
     });

@@ -102,7 +102,11 @@ for (const backend of backends) {
       assert.equal(await early.closeCode(), 4401);
 
       const socket = await ackedSocket(server, { authorization: `Bearer ${student.token}` });
-      socket.send({ id: "p", type: "subscribe", payload: { query: `subscription($s: ID!) { presence(sessionId: $s) { kind } }`, variables: { s: lesson.sessionId } } });
+      socket.send({
+        id: "p",
+        type: "subscribe",
+        payload: { query: `subscription($s: ID!) { presence(sessionId: $s) { kind } }`, variables: { s: lesson.sessionId } },
+      });
       assert.equal((await socket.next()).payload.data.presence.kind, "STATUS");
       socket.send({ id: "p", type: "subscribe", payload: { query: MOVE, variables: { s: lesson.sessionId, x: 1, y: 0 } } });
       assert.equal(await socket.closeCode(), 4409);

@@ -48,8 +48,7 @@ for (const backend of backends) {
 
     const as = async (viewer: Registered, query: string, variables: Record<string, unknown> = {}) => ok(await server.gql(query, variables, viewer.token));
     const emailOf = async (viewer: Registered, subject: Registered) => (await as(viewer, USER, { id: subject.id })).user.email;
-    const book = async (tutor: Registered, student: Registered) =>
-      (await as(tutor, BOOK, { input: { studentId: student.id, ...slot() } })).createBooking;
+    const book = async (tutor: Registered, student: Registered) => (await as(tutor, BOOK, { input: { studentId: student.id, ...slot() } })).createBooking;
 
     before(async () => {
       server = await startTestServer(backend);
@@ -103,7 +102,13 @@ for (const backend of backends) {
       assert.equal(await emailOf(tutor, student), null);
       // Nor does the student see the tutor's; the student and an admin see the student's.
       const seen = (await as(student, BOOKING, { id: booking.id })).booking;
-      assert.deepEqual([seen.tutor, seen.session.host], [{ id: tutor.id, email: null }, { id: tutor.id, email: null }]);
+      assert.deepEqual(
+        [seen.tutor, seen.session.host],
+        [
+          { id: tutor.id, email: null },
+          { id: tutor.id, email: null },
+        ],
+      );
       assert.deepEqual(seen.student, { id: student.id, email: student.email });
       assert.deepEqual((await as(admin, BOOKING, { id: booking.id })).booking.student, { id: student.id, email: student.email });
 
@@ -119,7 +124,12 @@ for (const backend of backends) {
     });
 
     it("in a lesson joined by code, the host sees each student's email; a co-participant sees only their own, even one who tutors them elsewhere", async () => {
-      const { tutor, stranger, students: [ann, bob], sessionId } = await activeLesson(server, 2);
+      const {
+        tutor,
+        stranger,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server, 2);
       // Another tutor who added ann to a classroom and booked her, then joined this lesson by code.
       const other = await registerUser(server, "TUTOR");
       const { id: classroomId } = (await as(other, CREATE_CLASSROOM)).createClassroom;
@@ -149,7 +159,11 @@ for (const backend of backends) {
     });
 
     it("gives each viewer of a live frame their own answer: the host and the user see the email, co-participants null", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server, 2);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server, 2);
       const other = await registerUser(server, "TUTOR");
       const { id: classroomId } = (await as(other, CREATE_CLASSROOM)).createClassroom;
       await as(other, ADD_MEMBER, { c: classroomId, u: ann.id });
@@ -163,8 +177,11 @@ for (const backend of backends) {
       const subs = viewers.map((v) => watch(server, v.token, EMAILS, { s: sessionId, after: session.board.lastSeq }));
       await as(ann, `mutation($s: ID!) { raiseHand(sessionId: $s, raised: true) { id } }`, { s: sessionId });
       const seen = await Promise.all(
-        subs.map(async (sub) => (await sub.until((f) => f.data.systemEvents.kind === "PARTICIPANT_UPDATE" && f.data.systemEvents.participant.user.id === ann.id)).data
-          .systemEvents.participant.user),
+        subs.map(
+          async (sub) =>
+            (await sub.until((f) => f.data.systemEvents.kind === "PARTICIPANT_UPDATE" && f.data.systemEvents.participant.user.id === ann.id)).data.systemEvents
+              .participant.user,
+        ),
       );
       assert.deepEqual(seen, [
         { id: ann.id, email: ann.email },

@@ -19,7 +19,11 @@ const systemEvents = (k: number) =>
   `subscription($s: ID!) { systemEvents(sessionId: $s, afterSeq: 0) { seq k${k}: kind participant { id user { id displayName } } } }`;
 
 /** p99 of `requests` sequential `{ me { id } }` of `user` while `busy` runs in a loop. */
-async function meP99WhileLooping(server: TestServer, user: { token: string; id: string }, busy: () => Promise<void>): Promise<{ p50: number; p99: number; loops: number }> {
+async function meP99WhileLooping(
+  server: TestServer,
+  user: { token: string; id: string },
+  busy: () => Promise<void>,
+): Promise<{ p50: number; p99: number; loops: number }> {
   let looping = true;
   let loops = 0;
   const loop = (async () => {
@@ -53,14 +57,17 @@ async function subscribeAll(server: TestServer, token: string, clients: Client[]
     for (let j = 0; j < SUBSCRIPTIONS; j++) {
       subscribed.push(
         new Promise((resolve, reject) => {
-          client.subscribe({ query: query(i * SUBSCRIPTIONS + j), variables }, {
-            next: () => {
-              counter.frames++;
-              resolve();
+          client.subscribe(
+            { query: query(i * SUBSCRIPTIONS + j), variables },
+            {
+              next: () => {
+                counter.frames++;
+                resolve();
+              },
+              error: reject,
+              complete: () => undefined,
             },
-            error: reject,
-            complete: () => undefined,
-          });
+          );
         }),
       );
     }
@@ -77,7 +84,7 @@ for (const backend of backends) {
       server = await startTestServer(backend);
     });
     after(async () => {
-      await Promise.all(clients.map((client) => client.dispose()));
+      await Promise.all(clients.map(async (client) => client.dispose()));
       await server?.stop();
     });
 
@@ -89,14 +96,20 @@ for (const backend of backends) {
         ok(await server.gql(`mutation($n: String!) { updateProfile(input: { displayName: $n }) { id } }`, { n: `Name ${counter.frames}` }, abuser.token));
       });
       const delivered = counter.frames - before;
-      console.log(`fairness [${backend.name}]: me p99 ${p99.toFixed(1)} ms (p50 ${p50.toFixed(1)}), ${loops} profile updates, ${delivered} frames to the account's subscriptions`);
+      console.log(
+        `fairness [${backend.name}]: me p99 ${p99.toFixed(1)} ms (p50 ${p50.toFixed(1)}), ${loops} profile updates, ${delivered} frames to the account's subscriptions`,
+      );
       // The loop really fanned out: every update reaches the subscriptions (some may coalesce).
       assert.ok(loops > 0 && delivered >= loops, `${loops} updates, ${delivered} frames`);
       assert.ok(p99 < P99_MS, `p99 ${p99.toFixed(1)} ms`);
     });
 
     it(`keeps it under ${P99_MS} ms while a participant's ${SOCKETS}×${SUBSCRIPTIONS} distinct timeline subscriptions each read the database on every event it causes`, async () => {
-      const { students: [abuser], stranger: other, sessionId } = await activeLesson(server, 1);
+      const {
+        students: [abuser],
+        stranger: other,
+        sessionId,
+      } = await activeLesson(server, 1);
       // From the start of the timeline: each is live once its first (backfilled) frame came.
       const counter = await subscribeAll(server, abuser.token, clients, systemEvents, { s: sessionId });
       let raised = false;
@@ -104,7 +117,9 @@ for (const backend of backends) {
         raised = !raised;
         ok(await server.gql(`mutation($s: ID!, $r: Boolean!) { raiseHand(sessionId: $s, raised: $r) { id } }`, { s: sessionId, r: raised }, abuser.token));
       });
-      console.log(`fairness [${backend.name}]: me p99 ${p99.toFixed(1)} ms (p50 ${p50.toFixed(1)}), ${loops} hand changes, ${counter.frames} frames to the participant's subscriptions`);
+      console.log(
+        `fairness [${backend.name}]: me p99 ${p99.toFixed(1)} ms (p50 ${p50.toFixed(1)}), ${loops} hand changes, ${counter.frames} frames to the participant's subscriptions`,
+      );
       assert.ok(loops > 0 && counter.frames > 0, `${loops} hand changes, ${counter.frames} frames`);
       assert.ok(p99 < P99_MS, `p99 ${p99.toFixed(1)} ms`);
     });

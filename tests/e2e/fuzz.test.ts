@@ -39,7 +39,13 @@ for (const backend of backends) {
       const summary = summarize(report);
       t.diagnostic(`${report.calls} calls in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       if (process.env.FUZZ_VERBOSE) console.log(summary);
-      else console.log(summary.split("\n").filter((line, i, all) => i === 0 || i >= all.length - 2).join("\n"));
+      else
+        console.log(
+          summary
+            .split("\n")
+            .filter((line, i, all) => i === 0 || i >= all.length - 2)
+            .join("\n"),
+        );
     });
   });
 }

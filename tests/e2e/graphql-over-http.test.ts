@@ -82,7 +82,11 @@ describe("a document run again and again over HTTP", () => {
     const RENAME = JSON.stringify({ query: `mutation Rename { updateProfile(input: { displayName: "Renamed" }) { id } }`, operationName: "Other" });
     const refusals: Array<{ status: number; body: any }> = [];
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(server.graphqlUrl, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` }, body: RENAME });
+      const res = await fetch(server.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` },
+        body: RENAME,
+      });
       refusals.push({ status: res.status, body: await res.json() });
     }
     assert.equal(refusals[0].status, 400);

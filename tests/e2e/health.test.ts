@@ -23,8 +23,7 @@ function assertSecurityHeaders(res: Response, what: string): void {
   assert.equal(res.headers.get("x-powered-by"), null, `x-powered-by on ${what}`);
 }
 
-const graphqlPost = (server: TestServer, body: string) =>
-  fetch(server.graphqlUrl, { method: "POST", headers: { "content-type": "application/json" }, body });
+const graphqlPost = (server: TestServer, body: string) => fetch(server.graphqlUrl, { method: "POST", headers: { "content-type": "application/json" }, body });
 
 /**
  * An open WebSocket that never answers the server's close frame: App.stop() closes the
@@ -34,7 +33,13 @@ const graphqlPost = (server: TestServer, body: string) =>
 function silentWebSocket(server: TestServer): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const req = http.request(server.wsUrl.replace(/^ws/, "http"), {
-      headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "graphql-transport-ws" },
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Protocol": "graphql-transport-ws",
+      },
     });
     req.on("upgrade", (_res, socket) => resolve(socket));
     req.on("response", (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
@@ -89,7 +94,13 @@ for (const backend of backends) {
     it("answers a WebSocket upgrade on another path with a JSON 404 and the security headers", async () => {
       const { status, headers, body } = await new Promise<{ status?: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
         const req = http.request(`${server.url}/not-graphql`, {
-          headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "graphql-transport-ws" },
+          headers: {
+            Connection: "Upgrade",
+            Upgrade: "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Protocol": "graphql-transport-ws",
+          },
         });
         req.on("upgrade", () => reject(new Error("upgraded on a path without a WebSocket endpoint")));
         req.on("response", (res) => {

@@ -48,7 +48,6 @@ interface Row {
   user_id: string | null;
 }
 
-
 const tally = (rows: Array<{ type: string }>) => {
   const counts: Record<string, number> = {};
   for (const r of rows) counts[r.type] = (counts[r.type] ?? 0) + 1;
@@ -69,7 +68,19 @@ for (const backend of backends) {
     const draw = async (user: User, s: string, n: number) => {
       for (let i = 0; i < n; i++) {
         const id = `o${Math.random().toString(36).slice(2)}`;
-        const op = { clientOpId: `op-${id}`, type: "STROKE", baseVersion: version, data: { id, points: [[0, 0], [i, i]], color: "#000" } };
+        const op = {
+          clientOpId: `op-${id}`,
+          type: "STROKE",
+          baseVersion: version,
+          data: {
+            id,
+            points: [
+              [0, 0],
+              [i, i],
+            ],
+            color: "#000",
+          },
+        };
         version = ok(await server.gql(APPLY, { s, events: [op] }, user.token)).applyBoardEvents.version;
       }
     };
@@ -80,7 +91,9 @@ for (const backend of backends) {
       return list.find((p: { user: { id: string } }) => p.user.id === userId);
     };
     const rowsOf = async (s: string): Promise<Row[]> =>
-      (await server.app.db.query(`SELECT id, seq, type, timestamp_ms::float8 AS timestamp_ms, user_id FROM session_events WHERE session_id = $1 ORDER BY seq`, [s])) as Row[];
+      (await server.app.db.query(`SELECT id, seq, type, timestamp_ms::float8 AS timestamp_ms, user_id FROM session_events WHERE session_id = $1 ORDER BY seq`, [
+        s,
+      ])) as Row[];
 
     before(async () => {
       server = await startTestServer(backend);
@@ -93,7 +106,10 @@ for (const backend of backends) {
       await tutorOnline.next();
       const annOnline = server.wsClient(ann.token).iterate<any>({ query: PRESENCE, variables: { s: sessionId } });
       await annOnline.next();
-      await until(() => participant(ann.id), (p) => p.status === "CONNECTED");
+      await until(
+        () => participant(ann.id),
+        (p) => p.status === "CONNECTED",
+      );
 
       await draw(ann, sessionId, 3);
       await draw(tutor, sessionId, 2);
@@ -106,21 +122,36 @@ for (const backend of backends) {
       ok(await server.gql(`mutation($s: ID!) { raiseHand(sessionId: $s, raised: true) { id } }`, { s: sessionId }, bob.token));
       ok(await server.gql(`mutation($s: ID!) { pauseSession(id: $s) { status } }`, { s: sessionId }, tutor.token));
       ok(await server.gql(`mutation($s: ID!) { resumeSession(id: $s) { status } }`, { s: sessionId }, tutor.token));
-      await until(() => participant(ann.id), (p) => p.totalTimeSeconds >= 1);
+      await until(
+        () => participant(ann.id),
+        (p) => p.totalTimeSeconds >= 1,
+      );
 
       // Ann drops and comes back (a reconnect), then drops again; Bob leaves.
       await annOnline.return?.();
-      await until(() => participant(ann.id), (p) => p.status === "RECONNECTING");
+      await until(
+        () => participant(ann.id),
+        (p) => p.status === "RECONNECTING",
+      );
       const annAgain = server.wsClient(ann.token).iterate<any>({ query: PRESENCE, variables: { s: sessionId } });
       await annAgain.next();
-      await until(() => participant(ann.id), (p) => p.status === "CONNECTED");
+      await until(
+        () => participant(ann.id),
+        (p) => p.status === "CONNECTED",
+      );
       for (let i = 0; i < 30; i++) await chat(i % 2 ? tutor : ann, sessionId, `message ${i}`);
       await draw(ann, sessionId, 1);
       await annAgain.return?.();
       ok(await server.gql(`mutation($s: ID!) { leaveSession(id: $s) { status } }`, { s: sessionId }, bob.token));
       await tutorOnline.return?.();
-      await until(() => participant(tutor.id), (p) => p.status === "RECONNECTING");
-      await until(() => participant(ann.id), (p) => p.status === "RECONNECTING");
+      await until(
+        () => participant(tutor.id),
+        (p) => p.status === "RECONNECTING",
+      );
+      await until(
+        () => participant(ann.id),
+        (p) => p.status === "RECONNECTING",
+      );
       ok(await server.gql(`mutation($s: ID!) { completeSession(id: $s) { status } }`, { s: sessionId }, tutor.token));
       events = await rowsOf(sessionId);
     });
@@ -152,16 +183,29 @@ for (const backend of backends) {
       const { seen, pages, totalCount } = await pageThrough(student, 7);
       assert.equal(totalCount, events.length);
       assert.equal(pages, Math.ceil(events.length / 7));
-      assert.deepEqual(seen.map((e) => e.node.seq), events.map((_, i) => i + 1));
-      assert.deepEqual(seen.map((e) => e.node.id), events.map((r) => r.id));
-      assert.deepEqual(seen.map((e) => e.node.type), events.map((r) => r.type));
+      assert.deepEqual(
+        seen.map((e) => e.node.seq),
+        events.map((_, i) => i + 1),
+      );
+      assert.deepEqual(
+        seen.map((e) => e.node.id),
+        events.map((r) => r.id),
+      );
+      assert.deepEqual(
+        seen.map((e) => e.node.type),
+        events.map((r) => r.type),
+      );
       assert.equal(new Set(seen.map((e) => e.cursor)).size, seen.length);
       for (const edge of seen) {
         assert.doesNotMatch(edge.cursor, /^\d+$/, "a cursor is not the bare seq");
         assert.ok(!edge.cursor.includes(String(edge.node.id)), "a cursor does not show the event id");
       }
       const times = seen.map((e) => e.node.timestampMs);
-      assert.deepEqual(times, [...times].sort((a, b) => a - b), "seq order and time order agree");
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => a - b),
+        "seq order and time order agree",
+      );
       const chats = seen.filter((e) => e.node.type === "CHAT_MESSAGE");
       assert.equal(chats[0].node.user.id, ann.id);
       assert.equal(chats[0].node.data.text, "hello");
@@ -180,7 +224,10 @@ for (const backend of backends) {
       const reads = statements.filter((s) => /session_events/.test(s));
       assert.ok(reads.length > 0);
       for (const sql of reads) assert.doesNotMatch(sql, /\bOFFSET\b/i, sql);
-      assert.ok(reads.some((s) => /\bseq > /.test(s) && /LIMIT/i.test(s)), reads.join("\n"));
+      assert.ok(
+        reads.some((s) => /\bseq > /.test(s) && /LIMIT/i.test(s)),
+        reads.join("\n"),
+      );
     });
 
     it("refuses a cursor of another session's timeline and a forged one (BAD_USER_INPUT); cursors are scoped to their session", async () => {
@@ -194,29 +241,44 @@ for (const backend of backends) {
       // The first page's end cursor continues where it stopped.
       const first = ok(await page({ first: 3 })).session.timeline;
       const next = ok(await page({ first: 3, after: first.pageInfo.endCursor })).session.timeline;
-      assert.deepEqual(next.edges.map((e: any) => e.node.seq), [4, 5, 6]);
+      assert.deepEqual(
+        next.edges.map((e: any) => e.node.seq),
+        [4, 5, 6],
+      );
     });
 
     it("filters by types, user and half-open time range, alone and together", async () => {
       const byType = await pageThrough(tutor, 100, { types: ["CHAT_MESSAGE"] });
       const chats = events.filter((r) => r.type === "CHAT_MESSAGE");
-      assert.deepEqual(byType.seen.map((e) => e.node.id), chats.map((r) => r.id));
+      assert.deepEqual(
+        byType.seen.map((e) => e.node.id),
+        chats.map((r) => r.id),
+      );
       assert.equal(byType.totalCount, chats.length);
 
       const byUser = await pageThrough(tutor, 100, { userId: ann.id });
-      assert.deepEqual(byUser.seen.map((e) => e.node.id), events.filter((r) => r.user_id === ann.id).map((r) => r.id));
+      assert.deepEqual(
+        byUser.seen.map((e) => e.node.id),
+        events.filter((r) => r.user_id === ann.id).map((r) => r.id),
+      );
 
       const times = [...new Set(events.map((r) => r.timestamp_ms))];
       const fromMs = times[Math.floor(times.length / 3)];
       const toMs = times[Math.floor((2 * times.length) / 3)];
       const inWindow = events.filter((r) => r.timestamp_ms >= fromMs && r.timestamp_ms < toMs);
       const byTime = await pageThrough(tutor, 100, { fromMs, toMs });
-      assert.deepEqual(byTime.seen.map((e) => e.node.id), inWindow.map((r) => r.id));
+      assert.deepEqual(
+        byTime.seen.map((e) => e.node.id),
+        inWindow.map((r) => r.id),
+      );
 
       const types = ["BOARD_STROKE", "CHAT_MESSAGE"];
       const all = await pageThrough(tutor, 4, { types, userId: ann.id, fromMs: 0, toMs: events.at(-1)!.timestamp_ms + 1 });
       const expected = events.filter((r) => types.includes(r.type) && r.user_id === ann.id);
-      assert.deepEqual(all.seen.map((e) => e.node.id), expected.map((r) => r.id));
+      assert.deepEqual(
+        all.seen.map((e) => e.node.id),
+        expected.map((r) => r.id),
+      );
       assert.equal(all.totalCount, expected.length);
 
       assertError(await page({ filter: { fromMs: 10, toMs: 5 } }), "BAD_USER_INPUT");
@@ -253,7 +315,10 @@ for (const backend of backends) {
         assert.equal(b.count, inside.length);
         assert.deepEqual(b.countsByType, tally(inside));
       });
-      assert.equal(buckets.reduce((sum: number, b: any) => sum + b.count, 0), events.length);
+      assert.equal(
+        buckets.reduce((sum: number, b: any) => sum + b.count, 0),
+        events.length,
+      );
 
       const exact = Math.ceil((last + 1) / 1000);
       assert.equal(ok(await server.gql(BUCKETS, { s: sessionId, size: exact }, ann.token)).session.timelineBuckets.length, Math.floor(last / exact) + 1);
@@ -344,7 +409,13 @@ for (const backend of backends) {
     it("lets a kicked user read nothing of the session", async () => {
       const lesson = await activeLesson(server, 1);
       const [kicked] = lesson.students;
-      ok(await server.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`, { s: lesson.sessionId, u: kicked.id }, lesson.tutor.token));
+      ok(
+        await server.gql(
+          `mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`,
+          { s: lesson.sessionId, u: kicked.id },
+          lesson.tutor.token,
+        ),
+      );
       assert.equal(ok(await server.gql(TIMELINE, { s: lesson.sessionId }, kicked.token)).session, null);
     });
 
@@ -418,10 +489,16 @@ for (const backend of backends) {
           if (main) {
             assert.equal(main.node.timelineStats.totalEvents, events.length);
             assert.equal(main.node.all.totalCount, events.length);
-            assert.deepEqual(main.node.all.edges.map((e: any) => e.node.seq), [1, 2]);
+            assert.deepEqual(
+              main.node.all.edges.map((e: any) => e.node.seq),
+              [1, 2],
+            );
             const wanted = events.filter((r) => r.type === "CHAT_MESSAGE" || r.type === "BOARD_STROKE");
             assert.equal(main.node.timeline.totalCount, wanted.length);
-            assert.deepEqual(main.node.timeline.edges.map((e: any) => e.node.seq), wanted.slice(0, 3).map((r) => r.seq));
+            assert.deepEqual(
+              main.node.timeline.edges.map((e: any) => e.node.seq),
+              wanted.slice(0, 3).map((r) => r.seq),
+            );
           }
           for (const edge of edges) assert.ok(edge.node.all.totalCount > 0 && edge.node.all.edges.length > 0);
           return statements;

@@ -46,7 +46,8 @@ for (const backend of backends) {
     let scheduledId: string;
 
     const settingsOf = async () => ok(await server.gql(`query($s: ID!) { session(id: $s) { settings } }`, { s: scheduledId }, tutor.token)).session.settings;
-    const boardVersion = async () => ok(await server.gql(`query($s: ID!) { session(id: $s) { board { version } } }`, { s: sessionId }, tutor.token)).session.board.version;
+    const boardVersion = async () =>
+      ok(await server.gql(`query($s: ID!) { session(id: $s) { board { version } } }`, { s: sessionId }, tutor.token)).session.board.version;
     const updateSettingsQuery = `mutation($s: ID!, $v: JSON) { updateSession(id: $s, input: { settings: $v }) { id } }`;
     const updateSettings = (settings: unknown) => server.gql(updateSettingsQuery, { s: scheduledId, v: settings }, tutor.token);
     /** updateSession with the variables' JSON text given as is (for what JSON.stringify cannot write). */
@@ -106,7 +107,11 @@ for (const backend of backends) {
         [updateSettingsQuery, { s: scheduledId, v: nested(40, "\u0000") }],
       ] as const) {
         const errors = await overSocket(client, query, variables);
-        assert.deepEqual(errors.map((e) => e.extensions?.code), ["BAD_USER_INPUT"], JSON.stringify(errors));
+        assert.deepEqual(
+          errors.map((e) => e.extensions?.code),
+          ["BAD_USER_INPUT"],
+          JSON.stringify(errors),
+        );
       }
       // 32 levels in all: the settings object and 31 below it
       ok(await updateSettings(nested(32, 1)));
@@ -177,7 +182,11 @@ for (const backend of backends) {
 
     it("answers a malformed persisted query with 400 BAD_REQUEST, not a 500", async () => {
       const stranger = await registerUser(server);
-      for (const extensions of [{ persistedQuery: "x" }, { persistedQuery: { version: 2, sha256Hash: "a".repeat(64) } }, { persistedQuery: { version: 1, sha256Hash: "not hex" } }]) {
+      for (const extensions of [
+        { persistedQuery: "x" },
+        { persistedQuery: { version: 2, sha256Hash: "a".repeat(64) } },
+        { persistedQuery: { version: 1, sha256Hash: "not hex" } },
+      ]) {
         const res = await fetch(server.graphqlUrl, {
           method: "POST",
           headers: { "content-type": "application/json", authorization: `Bearer ${stranger.token}` },

@@ -202,10 +202,7 @@ for (const backend of backends) {
 
       it("refuses an alias bomb (100 × login) with GRAPHQL_VALIDATION_FAILED, running none of them", async () => {
         const user = await registerUser(server);
-        const aliases = Array.from(
-          { length: 100 },
-          (_, i) => `a${i}: login(email: "${user.email}", password: "not the password") { accessToken }`,
-        ).join(" ");
+        const aliases = Array.from({ length: 100 }, (_, i) => `a${i}: login(email: "${user.email}", password: "not the password") { accessToken }`).join(" ");
         const res = await post(server, { query: `mutation { ${aliases} }` });
         assertHttpError(res, 400, "GRAPHQL_VALIDATION_FAILED", "Query uses 100 aliases, which exceeds the limit of 15 per operation.");
         // Had they run, the 10-per-minute limit of this email would refuse this login.

@@ -122,7 +122,10 @@ for (const backend of backends) {
         assert.equal(ran.code, 0, ran.stdout + ran.stderr);
         assert.equal(ran.stdout, "expired 1 session\n");
         const { value: published } = await stream.next();
-        assert.deepEqual(published.events.map((e: { type: string }) => e.type), ["SESSION_EXPIRE"]);
+        assert.deepEqual(
+          published.events.map((e: { type: string }) => e.type),
+          ["SESSION_EXPIRE"],
+        );
         await stream.return!();
 
         assert.equal(await statusOf(server, tutor.token, stale), "EXPIRED");

@@ -23,7 +23,18 @@ const BOARD = `query($s: ID!) { session(id: $s) { board { version } } }`;
 
 type Stream = ReturnType<typeof watch>;
 
-const stroke = (id: string, baseVersion: number) => ({ clientOpId: id, type: "STROKE", baseVersion, data: { id, points: [[0, 0], [1, 1]] } });
+const stroke = (id: string, baseVersion: number) => ({
+  clientOpId: id,
+  type: "STROKE",
+  baseVersion,
+  data: {
+    id,
+    points: [
+      [0, 0],
+      [1, 1],
+    ],
+  },
+});
 
 for (const backend of backends) {
   describe(`leaving ends private streams and board writes [${backend.name}]`, { skip: backend.skip }, () => {
@@ -54,7 +65,10 @@ for (const backend of backends) {
     async function completed(stream: Stream): Promise<void> {
       await stream.ended;
       assert.equal(stream.error, undefined, JSON.stringify(stream.error));
-      assert.ok(stream.received.every((r) => r.frame.errors === undefined), JSON.stringify(stream.received));
+      assert.ok(
+        stream.received.every((r) => r.frame.errors === undefined),
+        JSON.stringify(stream.received),
+      );
     }
 
     /** The next signal `stream` gets that is not a ping (pings are skipped). */
@@ -63,7 +77,11 @@ for (const backend of backends) {
     }
 
     it("completes a participant's presence and signals when they leave; nobody else's", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server, 2);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server, 2);
       const anns = await privateStreams(ann, sessionId, tutor);
       const bobs = await privateStreams(bob, sessionId, tutor);
       const tutorsPresence = watch(server, tutor.token, PRESENCE, { s: sessionId });
@@ -77,7 +95,11 @@ for (const backend of backends) {
 
       // Everyone else's streams go on: candidates and cursors still reach bob.
       ok(await send(tutor, sessionId, { candidate: "after-leave" }));
-      assert.deepEqual((await nextCandidate(bobs.signals)).data.signals, { type: "ICE_CANDIDATE", fromUserId: tutor.id, payload: { candidate: "after-leave" } });
+      assert.deepEqual((await nextCandidate(bobs.signals)).data.signals, {
+        type: "ICE_CANDIDATE",
+        fromUserId: tutor.id,
+        payload: { candidate: "after-leave" },
+      });
       assert.equal(ok(await server.gql(MOVE, { s: sessionId, x: 7 }, tutor.token)).moveCursor, true);
       await bobs.presence.until((f) => f.data.presence.kind === "CURSORS" && f.data.presence.cursors.some((c: any) => c.userId === tutor.id));
 
@@ -91,7 +113,11 @@ for (const backend of backends) {
     });
 
     it("completes them when the inactivity job disconnects the participant; nobody else's", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server, 2);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server, 2);
       const anns = await privateStreams(ann, sessionId, tutor);
       const bobs = await privateStreams(bob, sessionId, tutor);
       // What SessionConnections reports when her last connection is gone from the presence
@@ -110,7 +136,10 @@ for (const backend of backends) {
     });
 
     it("refuses board writes after leaving (INVALID_STATE): the board version does not move", T, async () => {
-      const { students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       // A first write while seated: the board is cached, so the next one takes the single-statement path first.
       assert.equal(ok(await server.gql(APPLY, { s: sessionId, events: [stroke("seated", 0)] }, ann.token)).applyBoardEvents.version, 1);
       ok(await server.gql(LEAVE, { s: sessionId }, ann.token));

@@ -112,7 +112,12 @@ for (const backend of backends) {
       const user = await registerUser(server);
       const forge = (authAgeDays: number) =>
         jwt.sign({ typ: "access", role: "STUDENT", auth_ms: Date.now() - authAgeDays * 86_400_000 }, TEST_SECRET, {
-          algorithm: "HS256", subject: user.id, issuer: "classroom-api", audience: "classroom-clients", expiresIn: 3600, jwtid: `forged-${authAgeDays}`,
+          algorithm: "HS256",
+          subject: user.id,
+          issuer: "classroom-api",
+          audience: "classroom-clients",
+          expiresIn: 3600,
+          jwtid: `forged-${authAgeDays}`,
         });
       assert.equal(errorCode(await server.gql(REFRESH, {}, forge(30.01))), "UNAUTHENTICATED");
       const res = await server.gql(REFRESH, {}, forge(29.99));
@@ -147,53 +152,57 @@ for (const backend of backends) {
     });
   });
 
-  describe(`ending a login across instances [${backend.name}]`, {
-    skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
-  }, () => {
-    let a: TestServer;
-    let b: TestServer;
-    before(async () => {
-      a = await startTestServer(backend);
-      b = await startTestServer(backend, { share: a });
-    });
-    after(async () => {
-      await b?.stop();
-      await a?.stop();
-    });
+  describe(
+    `ending a login across instances [${backend.name}]`,
+    {
+      skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
+    },
+    () => {
+      let a: TestServer;
+      let b: TestServer;
+      before(async () => {
+        a = await startTestServer(backend);
+        b = await startTestServer(backend, { share: a });
+      });
+      after(async () => {
+        await b?.stop();
+        await a?.stop();
+      });
 
-    it("a logout on one instance closes the token's sockets on the other, which then refuses it", T, async () => {
-      const user = await registerUser(a);
-      await assertSignedIn(b, user.token, user.id); // remembered by b
-      const socket = await openSocket(b, user.token);
-      assert.equal((await a.gql(LOGOUT, {}, user.token)).body.data?.logout, true);
-      assert.equal(await socket.closed, 4401);
-      assert.equal(errorCode(await b.gql(ME, {}, user.token)), "UNAUTHENTICATED");
-    });
+      it("a logout on one instance closes the token's sockets on the other, which then refuses it", T, async () => {
+        const user = await registerUser(a);
+        await assertSignedIn(b, user.token, user.id); // remembered by b
+        const socket = await openSocket(b, user.token);
+        assert.equal((await a.gql(LOGOUT, {}, user.token)).body.data?.logout, true);
+        assert.equal(await socket.closed, 4401);
+        assert.equal(errorCode(await b.gql(ME, {}, user.token)), "UNAUTHENTICATED");
+      });
 
-    it("a password change on one instance closes earlier sockets on the other, which refuses earlier tokens", T, async () => {
-      const user = await registerUser(a);
-      await assertSignedIn(b, user.token, user.id);
-      const socket = await openSocket(b, user.token);
-      const res = await a.gql(CHANGE, { c: user.password, n: NEW_PASSWORD }, user.token);
-      assert.ok(res.body.data, res.text);
-      assert.equal(await socket.closed, 4401);
-      assert.equal(errorCode(await b.gql(ME, {}, user.token)), "UNAUTHENTICATED");
-      await assertSignedIn(b, res.body.data.changePassword.accessToken, user.id);
-    });
+      it("a password change on one instance closes earlier sockets on the other, which refuses earlier tokens", T, async () => {
+        const user = await registerUser(a);
+        await assertSignedIn(b, user.token, user.id);
+        const socket = await openSocket(b, user.token);
+        const res = await a.gql(CHANGE, { c: user.password, n: NEW_PASSWORD }, user.token);
+        assert.ok(res.body.data, res.text);
+        assert.equal(await socket.closed, 4401);
+        assert.equal(errorCode(await b.gql(ME, {}, user.token)), "UNAUTHENTICATED");
+        await assertSignedIn(b, res.body.data.changePassword.accessToken, user.id);
+      });
 
-    it("an instance started after a logout refuses the token", T, async () => {
-      const user = await registerUser(a);
-      assert.equal((await a.gql(LOGOUT, {}, user.token)).body.data?.logout, true);
-      const c = await startTestServer(backend, { share: a });
-      try {
-        await c.app.tokens.revocations.ready; // its first read of the revocations, started as it was made
-        assert.equal(errorCode(await c.gql(ME, {}, user.token)), "UNAUTHENTICATED");
-        assert.equal(await connectOutcome(c, user.token), 4401);
-      } finally {
-        await c.stop();
-      }
-    });
-  });
+      it("an instance started after a logout refuses the token", T, async () => {
+        const user = await registerUser(a);
+        assert.equal((await a.gql(LOGOUT, {}, user.token)).body.data?.logout, true);
+        const c = await startTestServer(backend, { share: a });
+        try {
+          await c.app.tokens.revocations.ready; // its first read of the revocations, started as it was made
+          assert.equal(errorCode(await c.gql(ME, {}, user.token)), "UNAUTHENTICATED");
+          assert.equal(await connectOutcome(c, user.token), 4401);
+        } finally {
+          await c.stop();
+        }
+      });
+    },
+  );
 }
 
 /** The close code of a connection attempt with `token` (4401 when refused). */

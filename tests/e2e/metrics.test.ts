@@ -47,8 +47,7 @@ for (const backend of backends) {
       });
       after(() => server?.stop());
 
-      const metrics = (authorization?: string) =>
-        fetch(`${server.url}/metrics`, { headers: authorization === undefined ? {} : { authorization } });
+      const metrics = (authorization?: string) => fetch(`${server.url}/metrics`, { headers: authorization === undefined ? {} : { authorization } });
 
       for (const [what, authorization] of [
         ["no Authorization header", undefined],

@@ -59,9 +59,7 @@ for (const backend of backends) {
     /** The session's timeline events after `from`, as the timeline query reads them. */
     async function recordedAfter(user: User, sessionId: string, from: number): Promise<Recorded[]> {
       const edges = ok(await server.gql(TIMELINE, { s: sessionId }, user.token)).session.timeline.edges as any[];
-      return edges
-        .map(({ node }) => ({ seq: node.seq, type: node.type, userId: node.user?.id, cause: node.data.cause }))
-        .filter((e) => e.seq > from);
+      return edges.map(({ node }) => ({ seq: node.seq, type: node.type, userId: node.user?.id, cause: node.data.cause })).filter((e) => e.seq > from);
     }
 
     async function shareAndRaise(user: User, sessionId: string) {
@@ -70,7 +68,11 @@ for (const backend of backends) {
     }
 
     it("leaving records PARTICIPANT_LEAVE, then SCREEN_SHARE_STOP and HAND_LOWER, delivered live in seq order", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server, 2);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server, 2);
       await shareAndRaise(ann, sessionId);
       const host = await followAsHost(tutor, sessionId);
       ok(await server.gql(LEAVE, { s: sessionId }, ann.token));
@@ -88,16 +90,30 @@ for (const backend of backends) {
     });
 
     it("leaving with nothing to clear records the leave alone", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const host = await followAsHost(tutor, sessionId);
       ok(await server.gql(LEAVE, { s: sessionId }, ann.token));
-      assert.deepEqual((await host.next(1)).map((e) => e.type), ["PARTICIPANT_LEAVE"]);
-      assert.deepEqual((await recordedAfter(tutor, sessionId, host.from)).map((e) => e.type), ["PARTICIPANT_LEAVE"]);
+      assert.deepEqual(
+        (await host.next(1)).map((e) => e.type),
+        ["PARTICIPANT_LEAVE"],
+      );
+      assert.deepEqual(
+        (await recordedAfter(tutor, sessionId, host.from)).map((e) => e.type),
+        ["PARTICIPANT_LEAVE"],
+      );
       host.stream.close();
     });
 
     it("a disconnect (socket closed, no return within the grace) records PARTICIPANT_DISCONNECT, SCREEN_SHARE_STOP, HAND_LOWER", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const annOf = async () =>
         (ok(await server.gql(PARTICIPANTS, { s: sessionId }, tutor.token)).session.participants as any[]).find((p) => p.user.id === ann.id);
       // Ann's realtime connection: CONNECTED while her socket is open.
@@ -110,7 +126,10 @@ for (const backend of backends) {
 
       await socket.dispose(); // the socket closes: RECONNECTING, then DISCONNECTED by the job after the grace
       await until(annOf, (p) => p.status === "RECONNECTING");
-      await until(async () => (await server.app.jobs.runNow("disconnect-inactive"), annOf()), (p) => p.status === "DISCONNECTED");
+      await until(
+        async () => (await server.app.jobs.runNow("disconnect-inactive"), annOf()),
+        (p) => p.status === "DISCONNECTED",
+      );
       const expected = [
         { seq: host.from + 1, type: "PARTICIPANT_DISCONNECT", userId: ann.id, cause: undefined },
         { seq: host.from + 2, type: "SCREEN_SHARE_STOP", userId: ann.id, cause: "DISCONNECTED" },
@@ -124,7 +143,11 @@ for (const backend of backends) {
     });
 
     it("a kick records PARTICIPANT_KICK, then SCREEN_SHARE_STOP and HAND_LOWER", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       await shareAndRaise(ann, sessionId);
       const host = await followAsHost(tutor, sessionId);
       ok(await server.gql(KICK, { s: sessionId, u: ann.id }, tutor.token));
@@ -139,7 +162,11 @@ for (const backend of backends) {
     });
 
     it("a downgrade to VIEWER records ROLE_CHANGE, then the MEDIA_*_OFF and SCREEN_SHARE_STOP of what was on; the hand stays", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       ok(await server.gql(MEDIA, { s: sessionId, input: { audioEnabled: true, videoEnabled: true, screenSharing: true } }, ann.token));
       ok(await server.gql(HAND, { s: sessionId }, ann.token));
       const host = await followAsHost(tutor, sessionId);
@@ -160,7 +187,11 @@ for (const backend of backends) {
     });
 
     it("a permission taken away records the MEDIA_*_OFF of the medium it turned off, and only that", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       ok(await server.gql(MEDIA, { s: sessionId, input: { audioEnabled: true, videoEnabled: true } }, ann.token));
       const host = await followAsHost(tutor, sessionId);
       const media = ok(await server.gql(GRANTS, { s: sessionId, u: ann.id }, tutor.token)).updateParticipantPermissions.media;
@@ -168,7 +199,10 @@ for (const backend of backends) {
       const permissionUpdate = (await host.stream.next()).data.systemEvents;
       assert.deepEqual([permissionUpdate.kind, permissionUpdate.data.type], ["PERMISSION_UPDATE", "PERMISSION_UPDATE"]);
       assert.deepEqual(await host.next(1), [{ seq: host.from + 2, type: "MEDIA_AUDIO_OFF", userId: ann.id, cause: "PERMISSION_UPDATE" }]);
-      assert.deepEqual((await recordedAfter(tutor, sessionId, host.from)).map((e) => e.type), ["PERMISSION_UPDATE", "MEDIA_AUDIO_OFF"]);
+      assert.deepEqual(
+        (await recordedAfter(tutor, sessionId, host.from)).map((e) => e.type),
+        ["PERMISSION_UPDATE", "MEDIA_AUDIO_OFF"],
+      );
       host.stream.close();
     });
   });

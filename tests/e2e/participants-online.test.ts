@@ -9,7 +9,6 @@ import { startTestServer, type TestServer } from "../support/test-server";
 const PRESENCE = `subscription($s: ID!) { presence(sessionId: $s) { kind onlineUserIds } }`;
 const PARTICIPANT = `query($s: ID!) { session(id: $s) { participants { user { id } status reconnectCount } } }`;
 
-
 for (const backend of backends) {
   describe(`participants online follow their realtime connection [${backend.name}]`, { skip: backend.skip }, () => {
     let server: TestServer;
@@ -48,7 +47,10 @@ for (const backend of backends) {
         `SELECT type FROM session_events WHERE session_id = $1 AND user_id = $2 AND type LIKE 'PARTICIPANT_%' ORDER BY seq`,
         [sessionId, student.id],
       );
-      assert.deepEqual(rows.map((r) => r.type), ["PARTICIPANT_JOIN", "PARTICIPANT_RECONNECT", "PARTICIPANT_DISCONNECT"]);
+      assert.deepEqual(
+        rows.map((r) => r.type),
+        ["PARTICIPANT_JOIN", "PARTICIPANT_RECONNECT", "PARTICIPANT_DISCONNECT"],
+      );
       // A second run finds nobody left to disconnect.
       assert.equal(await server.app.jobs.runNow("disconnect-inactive"), "disconnected 0 participants");
     });
@@ -68,12 +70,19 @@ for (const backend of backends) {
       await until(studentsIn("CONNECTED"), (n) => n === students.length);
       streams.forEach((stream) => stream.close());
       const back = (await participants()).filter((p) => p.user.id !== tutor.id);
-      assert.deepEqual(back.map((p) => p.reconnectCount), students.map(() => 1));
+      assert.deepEqual(
+        back.map((p) => p.reconnectCount),
+        students.map(() => 1),
+      );
       const rows: Array<{ seq: number; type: string; user_id: string | null; data: Record<string, unknown> }> = await server.app.db.query(
         `SELECT seq, type, user_id, data FROM session_events WHERE session_id = $1 ORDER BY seq`,
         [sessionId],
       );
-      assert.deepEqual(rows.map((r) => r.seq), rows.map((_, i) => i + 1), "seq has a gap or a repeat");
+      assert.deepEqual(
+        rows.map((r) => r.seq),
+        rows.map((_, i) => i + 1),
+        "seq has a gap or a repeat",
+      );
       const reconnects = rows.filter((r) => r.type === "PARTICIPANT_RECONNECT");
       assert.deepEqual(reconnects.map((r) => r.user_id).sort(), students.map((s) => s.id).sort());
       for (const r of reconnects) assert.equal(r.data.userId, r.user_id);

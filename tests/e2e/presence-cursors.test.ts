@@ -78,7 +78,7 @@ function recordedStreams(server: TestServer, sessionId: string) {
       while (!predicate()) await new Promise<void>((r) => waiters.push(r));
     },
     async close(): Promise<void> {
-      await Promise.all(streams.map((s) => s.return?.()));
+      await Promise.all(streams.map(async (s) => s.return?.()));
     },
   };
 }
@@ -92,7 +92,11 @@ for (const backend of backends) {
     after(() => server?.stop());
 
     it("costs no statement for the moves of several seated participants after their first", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server);
       for (const user of [tutor, ann, bob]) await moved(server, user, sessionId, 0);
       const statements = await statementsDuring(server, async () => {
         for (let i = 1; i <= 3; i++) await Promise.all([tutor, ann, bob].map((user) => moved(server, user, sessionId, i)));
@@ -101,7 +105,10 @@ for (const backend of backends) {
     });
 
     it("costs no statement for a participant's first move once its presence stream has started", T, async () => {
-      const { students: [ann], sessionId } = await activeLesson(server);
+      const {
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server);
       const anns = watch(server, ann.token, PRESENCE, { s: sessionId });
       assert.equal((await anns.next()).data.presence.kind, "STATUS");
       assert.deepEqual(await statementsDuring(server, () => moved(server, ann, sessionId, 1)), []);
@@ -109,7 +116,11 @@ for (const backend of backends) {
     });
 
     it("refuses at once a participant who left, was kicked or disconnected, and everyone while paused", T, async () => {
-      const { tutor, students: [ann, bob, cid], sessionId } = await activeLesson(server, 3);
+      const {
+        tutor,
+        students: [ann, bob, cid],
+        sessionId,
+      } = await activeLesson(server, 3);
       const cids = watch(server, cid.token, PRESENCE, { s: sessionId }); // cid's realtime connection
       await cids.next();
       for (const user of [tutor, ann, bob, cid]) await moved(server, user, sessionId, 1);
@@ -139,7 +150,11 @@ for (const backend of backends) {
     });
 
     it("publishes the moves accepted during a tick as one batch, at most one per tick", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server);
       const users = [tutor, ann, bob];
       const batches: Array<{ at: number; batch: CursorBatch }> = [];
       const waiters: Array<() => void> = [];
@@ -166,13 +181,18 @@ for (const backend of backends) {
       // Ticks are the instance's 50 ms slots (the server runs in this process, on this clock):
       // never two batches in one, though a late timer may bring two slots' batches closer.
       const ticks = batches.map((b) => Math.floor((b.at + 1) / TICK_MS));
-      for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i] > ticks[i - 1], `two publishes in tick ${ticks[i]}: ${JSON.stringify(batches.map((b) => b.at.toFixed(1)))}`);
+      for (let i = 1; i < ticks.length; i++)
+        assert.ok(ticks[i] > ticks[i - 1], `two publishes in tick ${ticks[i]}: ${JSON.stringify(batches.map((b) => b.at.toFixed(1)))}`);
       // A batch holds the last position of each user who moved during its tick, once.
       for (const { batch } of batches) assert.equal(new Set(batch.cursors.map((c) => c.userId)).size, batch.cursors.length);
     });
 
     it("pushes one frame object per tick and per change to every subscriber; STATUS is each one's own", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server);
       const streams = recordedStreams(server, sessionId);
       await streams.open(tutor);
       await streams.open(ann);
@@ -204,90 +224,115 @@ for (const backend of backends) {
     });
   });
 
-  describe(`cursor fast path on Redis [${backend.name}]`, {
-    skip: backend.name === "embedded" ? "no Redis on the embedded default" : backend.skip,
-  }, () => {
-    let server: TestServer;
-    before(async () => {
-      server = await startTestServer(backend, { env: ENV });
-    });
-    after(() => server?.stop());
-
-    it("costs a move no Redis command: the positions accepted are saved once per tick", T, async () => {
-      const { students: [ann, bob], sessionId } = await activeLesson(server, 2);
-      const client = new Redis(server.env.REDIS_URL);
-      const monitor = await client.monitor(); // a connection of its own
-      let commands: string[][] = [];
-      const saved = new Map<string, number>();
-      const waiters: Array<() => void> = [];
-      const savedBoth = (x: number) =>
-        new Promise<void>((resolve) => {
-          const check = () => (saved.get(ann.id) === x && saved.get(bob.id) === x ? resolve() : waiters.push(check));
-          check();
-        });
-      monitor.on("monitor", (_time: string, args: string[], source: string) => {
-        if (source === "lua" || !args.some((a) => a.includes(`presence:${sessionId}:`))) return;
-        commands.push(args);
-        // EVAL(SHA) script 1 key ttl, then userId, cursor JSON pairs.
-        for (let i = 5; i + 1 < args.length; i += 2) saved.set(args[i], JSON.parse(args[i + 1]).x);
-        waiters.splice(0).forEach((w) => w());
+  describe(
+    `cursor fast path on Redis [${backend.name}]`,
+    {
+      skip: backend.name === "embedded" ? "no Redis on the embedded default" : backend.skip,
+    },
+    () => {
+      let server: TestServer;
+      before(async () => {
+        server = await startTestServer(backend, { env: ENV });
       });
-      let elapsed: number;
-      try {
-        // Seats known, and the save script loaded by the first tick's save.
-        for (const user of [ann, bob]) await moved(server, user, sessionId, 0);
-        await savedBoth(0);
-        commands = [];
-        const started = performance.now();
-        for (let i = 1; i <= 10; i++) await Promise.all([ann, bob].map((user) => moved(server, user, sessionId, i)));
-        elapsed = performance.now() - started;
-        await savedBoth(10);
-      } finally {
-        for (const connection of [monitor, client]) connection.disconnect();
-      }
-      // 20 moves: at most one save per tick while they came, and the one after.
-      assert.ok(commands.length <= Math.ceil(elapsed / TICK_MS) + 2, `${commands.length} saves for 20 moves in ${elapsed.toFixed(0)} ms`);
-      assert.ok(commands.every((c) => c[0].toLowerCase() === "evalsha"), JSON.stringify(commands.map((c) => c[0])));
-      // What a subscriber opening on any instance is shown, once the two are online.
-      for (const user of [ann, bob]) await server.app.services.presence.store.touch(sessionId, user.id, "planted", 60_000);
-      const { cursors } = await server.app.services.presence.store.state(sessionId);
-      assert.deepEqual(cursors.map((c) => c.x), [10, 10]);
-    });
-  });
+      after(() => server?.stop());
 
-  describe(`cursor fast path across instances [${backend.name}]`, {
-    skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
-  }, () => {
-    let a: TestServer;
-    let b: TestServer;
-    before(async () => {
-      a = await startTestServer(backend, { env: ENV });
-      b = await startTestServer(backend, { share: a });
-    });
-    after(async () => {
-      await b?.stop();
-      await a?.stop();
-    });
+      it("costs a move no Redis command: the positions accepted are saved once per tick", T, async () => {
+        const {
+          students: [ann, bob],
+          sessionId,
+        } = await activeLesson(server, 2);
+        const client = new Redis(server.env.REDIS_URL);
+        const monitor = await client.monitor(); // a connection of its own
+        let commands: string[][] = [];
+        const saved = new Map<string, number>();
+        const waiters: Array<() => void> = [];
+        const savedBoth = (x: number) =>
+          new Promise<void>((resolve) => {
+            const check = () => (saved.get(ann.id) === x && saved.get(bob.id) === x ? resolve() : waiters.push(check));
+            check();
+          });
+        monitor.on("monitor", (_time: string, args: string[], source: string) => {
+          if (source === "lua" || !args.some((a) => a.includes(`presence:${sessionId}:`))) return;
+          commands.push(args);
+          // EVAL(SHA) script 1 key ttl, then userId, cursor JSON pairs.
+          for (let i = 5; i + 1 < args.length; i += 2) saved.set(args[i], JSON.parse(args[i + 1]).x);
+          waiters.splice(0).forEach((w) => w());
+        });
+        let elapsed: number;
+        try {
+          // Seats known, and the save script loaded by the first tick's save.
+          for (const user of [ann, bob]) await moved(server, user, sessionId, 0);
+          await savedBoth(0);
+          commands = [];
+          const started = performance.now();
+          for (let i = 1; i <= 10; i++) await Promise.all([ann, bob].map((user) => moved(server, user, sessionId, i)));
+          elapsed = performance.now() - started;
+          await savedBoth(10);
+        } finally {
+          for (const connection of [monitor, client]) connection.disconnect();
+        }
+        // 20 moves: at most one save per tick while they came, and the one after.
+        assert.ok(commands.length <= Math.ceil(elapsed / TICK_MS) + 2, `${commands.length} saves for 20 moves in ${elapsed.toFixed(0)} ms`);
+        assert.ok(
+          commands.every((c) => c[0].toLowerCase() === "evalsha"),
+          JSON.stringify(commands.map((c) => c[0])),
+        );
+        // What a subscriber opening on any instance is shown, once the two are online.
+        for (const user of [ann, bob]) await server.app.services.presence.store.touch(sessionId, user.id, "planted", 60_000);
+        const { cursors } = await server.app.services.presence.store.state(sessionId);
+        assert.deepEqual(
+          cursors.map((c) => c.x),
+          [10, 10],
+        );
+      });
+    },
+  );
 
-    it("refuses a kicked participant on an instance that knew them seated, once the kick reached it", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(a, 1);
-      await moved(a, ann, sessionId, 1);
-      assert.deepEqual(await statementsDuring(a, () => moved(a, ann, sessionId, 2)), []);
-      const onA = watch(a, tutor.token, SYSTEM, { s: sessionId }); // from seq 0: it will see the kick whenever it comes
-      ok(await b.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`, { s: sessionId, u: ann.id }, tutor.token));
-      // The kick reaches A as every timeline event does: A's subscribers see it, A's seat cache forgets.
-      await onA.until((f) => f.data.systemEvents.data?.type === "PARTICIPANT_KICK");
-      assert.equal(codeOf(await move(a, ann, sessionId, 3)), "FORBIDDEN");
-      onA.close();
-    });
+  describe(
+    `cursor fast path across instances [${backend.name}]`,
+    {
+      skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
+    },
+    () => {
+      let a: TestServer;
+      let b: TestServer;
+      before(async () => {
+        a = await startTestServer(backend, { env: ENV });
+        b = await startTestServer(backend, { share: a });
+      });
+      after(async () => {
+        await b?.stop();
+        await a?.stop();
+      });
 
-    it("delivers a move accepted on one instance to a subscriber on the other", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(a, 1);
-      const onB = watch(b, tutor.token, PRESENCE, { s: sessionId });
-      await onB.next();
-      await moved(a, ann, sessionId, 42);
-      await onB.until((f) => f.data.presence.kind === "CURSORS" && f.data.presence.cursors.some((c: any) => c.userId === ann.id && c.x === 42));
-      onB.close();
-    });
-  });
+      it("refuses a kicked participant on an instance that knew them seated, once the kick reached it", T, async () => {
+        const {
+          tutor,
+          students: [ann],
+          sessionId,
+        } = await activeLesson(a, 1);
+        await moved(a, ann, sessionId, 1);
+        assert.deepEqual(await statementsDuring(a, () => moved(a, ann, sessionId, 2)), []);
+        const onA = watch(a, tutor.token, SYSTEM, { s: sessionId }); // from seq 0: it will see the kick whenever it comes
+        ok(await b.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { status } }`, { s: sessionId, u: ann.id }, tutor.token));
+        // The kick reaches A as every timeline event does: A's subscribers see it, A's seat cache forgets.
+        await onA.until((f) => f.data.systemEvents.data?.type === "PARTICIPANT_KICK");
+        assert.equal(codeOf(await move(a, ann, sessionId, 3)), "FORBIDDEN");
+        onA.close();
+      });
+
+      it("delivers a move accepted on one instance to a subscriber on the other", T, async () => {
+        const {
+          tutor,
+          students: [ann],
+          sessionId,
+        } = await activeLesson(a, 1);
+        const onB = watch(b, tutor.token, PRESENCE, { s: sessionId });
+        await onB.next();
+        await moved(a, ann, sessionId, 42);
+        await onB.until((f) => f.data.presence.kind === "CURSORS" && f.data.presence.cursors.some((c: any) => c.userId === ann.id && c.x === 42));
+        onB.close();
+      });
+    },
+  );
 }

@@ -66,7 +66,10 @@ async function cursorFramesUntil(p: Presence, markerUserId: string) {
 function assertOneFramePerTick(times: number[]) {
   const tickOf = (t: number) => Math.floor((t + 1) / TICK_MS);
   for (let i = 1; i < times.length; i++) {
-    assert.ok(tickOf(times[i]) > tickOf(times[i - 1]), `two CURSORS frames in tick ${tickOf(times[i])}, ${(times[i] - times[i - 1]).toFixed(1)} ms apart (tick ${TICK_MS} ms)`);
+    assert.ok(
+      tickOf(times[i]) > tickOf(times[i - 1]),
+      `two CURSORS frames in tick ${tickOf(times[i])}, ${(times[i] - times[i - 1]).toFixed(1)} ms apart (tick ${TICK_MS} ms)`,
+    );
   }
   const span = times.length > 1 ? times[times.length - 1] - times[0] : 0;
   assert.ok(times.length <= Math.floor((span + 1) / TICK_MS) + 1, `${times.length} CURSORS frames in ${span.toFixed(1)} ms (tick ${TICK_MS} ms)`);
@@ -138,7 +141,11 @@ for (const backend of backends) {
     after(() => server?.stop());
 
     it("starts with the full state, then JOINED and LEFT as others subscribe and leave", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server);
       const mine = presenceOf(server, ann, sessionId);
       const first = await frameOf(mine);
       assert.deepEqual(first, { sessionId, kind: "STATUS", user: null, onlineUserIds: [ann.id], cursors: [] });
@@ -171,7 +178,11 @@ for (const backend of backends) {
     });
 
     it("says LEFT once for an entry whose heartbeat stopped, after PRESENCE_TTL_MS", T, async () => {
-      const { tutor, students: [ghost], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ghost],
+        sessionId,
+      } = await activeLesson(server, 1);
       // What a dead instance leaves behind: an entry that nobody refreshes.
       await server.app.services.presence.store.touch(sessionId, ghost.id, "dead-instance", TTL_MS);
       const planted = performance.now();
@@ -187,13 +198,20 @@ for (const backend of backends) {
         changes.push(change);
         if (change.kind === "LEFT") break;
       }
-      assert.deepEqual(changes, [{ kind: "JOINED", userId: tutor.id }, { kind: "LEFT", userId: ghost.id }]);
+      assert.deepEqual(changes, [
+        { kind: "JOINED", userId: tutor.id },
+        { kind: "LEFT", userId: ghost.id },
+      ]);
       await announced.return?.();
       tutors.close();
     });
 
     it("accepts at most 20 moves a second and coalesces them into one CURSORS frame per tick", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server);
       const tutors = presenceOf(server, tutor, sessionId);
       await frameOf(tutors);
       const emitted = emissions(server, bob, sessionId);
@@ -222,7 +240,10 @@ for (const backend of backends) {
     });
 
     it("costs a seated participant's move no database statement once their seat is known", T, async () => {
-      const { students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       // The first move reads the seat (and starts following the session's timeline).
       assert.equal(ok(await move(server, ann, sessionId, 0)).moveCursor, true);
       const statements: string[] = [];
@@ -240,7 +261,11 @@ for (const backend of backends) {
     });
 
     it("keeps a user's last position when moves sent back to back on one socket are handled together", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const anns = presenceOf(server, ann, sessionId); // online, so frames show her cursor
       await frameOf(anns);
       const client = server.wsClient(ann.token);
@@ -250,13 +275,21 @@ for (const backend of backends) {
       const tutors = presenceOf(server, tutor, sessionId);
       const status = await frameOf(tutors);
       assert.equal(status.kind, "STATUS");
-      assert.deepEqual(status.cursors.map((c: any) => [c.userId, c.x]), [[ann.id, 15]]);
+      assert.deepEqual(
+        status.cursors.map((c: any) => [c.userId, c.x]),
+        [[ann.id, 15]],
+      );
       tutors.close();
       anns.close();
     });
 
     it("refuses cursors over 2 KiB, outside ACTIVE, from strangers and from those not seated", T, async () => {
-      const { tutor, stranger, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        stranger,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       assertError(await move(server, ann, sessionId, 1, 1, { color: "x".repeat(2100) }), "PAYLOAD_TOO_LARGE");
       assert.equal(codeOf(await move(server, stranger, sessionId, 1)), "NOT_FOUND");
       const strangers = presenceOf(server, stranger, sessionId);
@@ -271,7 +304,10 @@ for (const backend of backends) {
     });
 
     it("closes the sockets of a user who keeps flooding with 4429", T, async () => {
-      const { students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const socket = closableWatch(server, ann.token, PRESENCE, { s: sessionId });
       await socket.ready; // connected: the abuse report has a socket to close
       // Over 100 drops in 10 s is abuse; the moves go over HTTP, the socket is closed anyway.
@@ -282,44 +318,52 @@ for (const backend of backends) {
     });
   });
 
-  describe(`cursors across instances [${backend.name}]`, {
-    skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
-  }, () => {
-    let a: TestServer;
-    let b: TestServer;
-    before(async () => {
-      a = await startTestServer(backend, { env: ENV });
-      b = await startTestServer(backend, { share: a });
-    });
-    after(async () => {
-      await b?.stop();
-      await a?.stop();
-    });
+  describe(
+    `cursors across instances [${backend.name}]`,
+    {
+      skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
+    },
+    () => {
+      let a: TestServer;
+      let b: TestServer;
+      before(async () => {
+        a = await startTestServer(backend, { env: ENV });
+        b = await startTestServer(backend, { share: a });
+      });
+      after(async () => {
+        await b?.stop();
+        await a?.stop();
+      });
 
-    it("gives each subscriber at most one CURSORS frame per tick while moves arrive on both instances", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(a);
-      const onA = presenceOf(a, tutor, sessionId);
-      await frameOf(onA);
-      const onB = presenceOf(b, bob, sessionId);
-      await frameOf(onB);
-      const emittedOnA = emissions(a, tutor, sessionId);
-      const emittedOnB = emissions(b, ann, sessionId);
-      await Promise.all([emittedOnA.ready, emittedOnB.ready]);
-      const [annAccepted, bobAccepted] = await Promise.all([flood(a, ann, sessionId, 60, 10), flood(b, bob, sessionId, 60, 10)]);
-      assert.ok(annAccepted <= 40 && bobAccepted <= 40);
-      assert.equal(ok(await move(b, tutor, sessionId, -1)).moveCursor, true);
-      for (const emitted of [emittedOnA, emittedOnB]) assertOneFramePerTick(await emitted.until(tutor.id));
-      for (const subscriber of [onA, onB]) {
-        const frames = await cursorFramesUntil(subscriber, tutor.id);
-        assertFrameRate(frames);
-        const movers = new Set(frames.flatMap((f) => f.frame.data.presence.cursors.map((c: any) => c.userId)));
-        assert.deepEqual(sorted([...movers]), sorted([ann.id, bob.id, tutor.id]));
-      }
-      // Presence is shared too: A's subscriber sees bob, who subscribed on B.
-      assert.ok(onA.received.some((f) => f.frame.data?.presence.kind === "JOINED" && f.frame.data.presence.user.id === bob.id));
-      onB.close();
-      await onA.until((f) => f.data.presence.kind === "LEFT" && f.data.presence.user.id === bob.id);
-      onA.close();
-    });
-  });
+      it("gives each subscriber at most one CURSORS frame per tick while moves arrive on both instances", T, async () => {
+        const {
+          tutor,
+          students: [ann, bob],
+          sessionId,
+        } = await activeLesson(a);
+        const onA = presenceOf(a, tutor, sessionId);
+        await frameOf(onA);
+        const onB = presenceOf(b, bob, sessionId);
+        await frameOf(onB);
+        const emittedOnA = emissions(a, tutor, sessionId);
+        const emittedOnB = emissions(b, ann, sessionId);
+        await Promise.all([emittedOnA.ready, emittedOnB.ready]);
+        const [annAccepted, bobAccepted] = await Promise.all([flood(a, ann, sessionId, 60, 10), flood(b, bob, sessionId, 60, 10)]);
+        assert.ok(annAccepted <= 40 && bobAccepted <= 40);
+        assert.equal(ok(await move(b, tutor, sessionId, -1)).moveCursor, true);
+        for (const emitted of [emittedOnA, emittedOnB]) assertOneFramePerTick(await emitted.until(tutor.id));
+        for (const subscriber of [onA, onB]) {
+          const frames = await cursorFramesUntil(subscriber, tutor.id);
+          assertFrameRate(frames);
+          const movers = new Set(frames.flatMap((f) => f.frame.data.presence.cursors.map((c: any) => c.userId)));
+          assert.deepEqual(sorted([...movers]), sorted([ann.id, bob.id, tutor.id]));
+        }
+        // Presence is shared too: A's subscriber sees bob, who subscribed on B.
+        assert.ok(onA.received.some((f) => f.frame.data?.presence.kind === "JOINED" && f.frame.data.presence.user.id === bob.id));
+        onB.close();
+        await onA.until((f) => f.data.presence.kind === "LEFT" && f.data.presence.user.id === bob.id);
+        onA.close();
+      });
+    },
+  );
 }

@@ -34,7 +34,7 @@ async function startProcess(env: Record<string, string>): Promise<Started> {
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", (chunk) => (output += chunk));
-    exit.then(([code]) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
+    void exit.then(([code]) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
   });
   return { child, url: url.replace("localhost", "127.0.0.1"), exit };
 }

@@ -63,7 +63,19 @@ async function overWebSocket(server: TestServer, token: string, query: string, v
   try {
     const result = await new Promise<GraphQLResponse["body"]>((resolve, reject) => {
       let body: GraphQLResponse["body"] = {};
-      client.subscribe({ query, variables }, { next: (value) => (body = value as GraphQLResponse["body"]), error: (err) => reject(err instanceof Error ? err : new Error(`graphql-ws: ${JSON.stringify(err)} ${String((err as { code?: number }).code)} ${String((err as { reason?: string }).reason)}`)), complete: () => resolve(body) });
+      client.subscribe(
+        { query, variables },
+        {
+          next: (value) => (body = value as GraphQLResponse["body"]),
+          error: (err) =>
+            reject(
+              err instanceof Error
+                ? err
+                : new Error(`graphql-ws: ${JSON.stringify(err)} ${String((err as { code?: number }).code)} ${String((err as { reason?: string }).reason)}`),
+            ),
+          complete: () => resolve(body),
+        },
+      );
     });
     return { status: 200, headers: new Headers(), body: result, text: JSON.stringify(result) };
   } finally {
@@ -146,7 +158,10 @@ for (const backend of backends) {
       // A direct client (127.0.0.1) forging the header: one bucket, whatever it claims.
       for (let i = 0; i < 2; i++) assertError(await login(server, stranger(), "wrong", { forwardedFor: `203.0.113.${i}` }), "UNAUTHENTICATED");
       assertRateLimited(await login(server, user.email, user.password, { forwardedFor: "203.0.113.50" }), 60_000);
-      assertRateLimited(await overWebSocket(server, user.token, LOGIN, { email: user.email, password: user.password }, { forwardedFor: "203.0.113.51" }), 60_000);
+      assertRateLimited(
+        await overWebSocket(server, user.token, LOGIN, { email: user.email, password: user.password }, { forwardedFor: "203.0.113.51" }),
+        60_000,
+      );
       // Through the proxy (127.0.0.2), each client it names has its own bucket.
       const viaProxy = (client: string) => ({ localAddress: "127.0.0.2", forwardedFor: client });
       for (let i = 0; i < 2; i++) assert.ok((await login(server, user.email, user.password, viaProxy("198.51.100.1"))).body.data?.login);

@@ -40,7 +40,23 @@ describe("a quiet lesson while Redis goes down and comes back [real]", { skip: r
     const draw = (n: number, base: number) =>
       a.gql(
         `mutation($s: ID!, $e: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $e) { version } }`,
-        { s, e: [{ clientOpId: `op-${n}`, type: "STROKE", baseVersion: base, data: { id: `s${n}`, points: [[0, 0], [n, n]] } }] },
+        {
+          s,
+          e: [
+            {
+              clientOpId: `op-${n}`,
+              type: "STROKE",
+              baseVersion: base,
+              data: {
+                id: `s${n}`,
+                points: [
+                  [0, 0],
+                  [n, n],
+                ],
+              },
+            },
+          ],
+        },
         tutor.token,
       );
     const { lastSeq } = ok(await b.gql(`query($s: ID!) { session(id: $s) { board { lastSeq } } }`, { s }, tutor.token)).session.board;
@@ -75,7 +91,23 @@ async function lesson(server: TestServer) {
     ok(
       await via.gql(
         `mutation($s: ID!, $e: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $e) { version } }`,
-        { s, e: [{ clientOpId: `op-${n}`, type: "STROKE", baseVersion: n - 1, data: { id: `s${n}`, points: [[0, 0], [n, n]] } }] },
+        {
+          s,
+          e: [
+            {
+              clientOpId: `op-${n}`,
+              type: "STROKE",
+              baseVersion: n - 1,
+              data: {
+                id: `s${n}`,
+                points: [
+                  [0, 0],
+                  [n, n],
+                ],
+              },
+            },
+          ],
+        },
         tutor.token,
       ),
     ).applyBoardEvents.version;

@@ -45,7 +45,18 @@ function lesson(userId: string): Seed {
         break; // its effect is not foreseen here: it ends the batch
       } else if (!live.has(id)) {
         live.add(id);
-        batch.push({ ...base, type: "STROKE", data: { id, points: [[n % 640, n % 480], [(n * 3) % 640, (n * 5) % 480]], color: "#123456" } });
+        batch.push({
+          ...base,
+          type: "STROKE",
+          data: {
+            id,
+            points: [
+              [n % 640, n % 480],
+              [(n * 3) % 640, (n * 5) % 480],
+            ],
+            color: "#123456",
+          },
+        });
       } else if (n % 13 === 0) {
         live.delete(id);
         batch.push({ ...base, type: "OBJECT_DELETE", data: { id } });
@@ -117,7 +128,12 @@ for (const backend of backends) {
           [sessionId, JSON.stringify(snapshots.slice(i, i + 20))],
         );
       }
-      await db.query(`UPDATE classroom_sessions SET last_seq = $2, last_event_ms = $3, board_version = $4 WHERE id = $1`, [sessionId, seq, ts, seed.ops.length]);
+      await db.query(`UPDATE classroom_sessions SET last_seq = $2, last_event_ms = $3, board_version = $4 WHERE id = $1`, [
+        sessionId,
+        seq,
+        ts,
+        seed.ops.length,
+      ]);
       // The bulk seed kept this process busy past the HTTP keep-alive timeout: a pooled socket
       // may have just been closed by the server, so the first request may meet a reset once.
       await server.gql(`{ me { id } }`, {}, token).catch(() => undefined);
@@ -201,11 +217,13 @@ for (const backend of backends) {
       const boardEvents = report.attendance.reduce((sum: number, p: { boardEventCount: number }) => sum + p.boardEventCount, 0);
       assert.equal(boardEvents, seed.ops.length);
       const byType = Object.entries(report.eventCountsByType as Record<string, number>).filter(([type]) => type.startsWith("BOARD_"));
-      assert.equal(byType.reduce((sum, [, n]) => sum + n, 0), seed.ops.length);
+      assert.equal(
+        byType.reduce((sum, [, n]) => sum + n, 0),
+        seed.ops.length,
+      );
       assert.ok(report.timelineBuckets.reduce((sum: number, b: { count: number }) => sum + b.count, 0) >= seed.ops.length);
       // The same handful as for a lesson of twenty events (tests/e2e/history.test.ts).
       assert.ok(statements > 0 && statements <= 12, `${statements} statements for the report`);
     });
-
   });
 }

@@ -18,8 +18,24 @@ const EVENTS = `query($s: ID!, $from: SafeInt!, $to: SafeInt!, $first: Int, $aft
   replayEvents(fromMs: $from, toMs: $to, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { seq type timestampMs } } } } }`;
 
 let n = 0;
-const stroke = (baseVersion: number, id = `s${++n}`) => ({ clientOpId: `op-${++n}`, type: "STROKE", baseVersion, data: { id, points: [[n, n], [1, 2]] } });
-const modify = (baseVersion: number, id: string) => ({ clientOpId: `op-${++n}`, type: "OBJECT_MODIFY", baseVersion, data: { id, props: { color: `#${(n % 1000).toString().padStart(3, "0")}` } } });
+const stroke = (baseVersion: number, id = `s${++n}`) => ({
+  clientOpId: `op-${++n}`,
+  type: "STROKE",
+  baseVersion,
+  data: {
+    id,
+    points: [
+      [n, n],
+      [1, 2],
+    ],
+  },
+});
+const modify = (baseVersion: number, id: string) => ({
+  clientOpId: `op-${++n}`,
+  type: "OBJECT_MODIFY",
+  baseVersion,
+  data: { id, props: { color: `#${(n % 1000).toString().padStart(3, "0")}` } },
+});
 const undo = (baseVersion: number) => ({ clientOpId: `op-${++n}`, type: "UNDO", baseVersion, data: {} });
 const redo = (baseVersion: number) => ({ clientOpId: `op-${++n}`, type: "REDO", baseVersion, data: {} });
 
@@ -64,7 +80,10 @@ for (const backend of backends) {
       const manifest = ok(await server.gql(MANIFEST, { s: sessionId }, students[0].token)).session.replayManifest;
       assert.equal(manifest.canReplay, true);
       assert.equal(manifest.snapshotCount, 5); // keyframes 5, 10, 15, 20 and the MANUAL save
-      assert.deepEqual(manifest.keyframesMs, [...new Set<number>(manifest.keyframesMs)].sort((a, b) => a - b));
+      assert.deepEqual(
+        manifest.keyframesMs,
+        [...new Set<number>(manifest.keyframesMs)].sort((a, b) => a - b),
+      );
       assert.ok(manifest.durationMs >= live[live.length - 1].t);
 
       /** The board clients saw after every event with timestampMs <= t. */
@@ -82,7 +101,12 @@ for (const backend of backends) {
         const ids = Object.keys(got.objects).sort();
         const some = [ids.at(-1), "no-such-object", ids[0], ids.at(-1)].filter((id): id is string => id !== undefined);
         const picked = ok(await server.gql(AT_SOME, { s: sessionId, t, ids: some }, students[0].token)).session;
-        const wantPicked = Object.fromEntries([...new Set(some)].sort().filter((id) => id in got.objects).map((id) => [id, got.objects[id]]));
+        const wantPicked = Object.fromEntries(
+          [...new Set(some)]
+            .sort()
+            .filter((id) => id in got.objects)
+            .map((id) => [id, got.objects[id]]),
+        );
         assert.deepEqual(picked.replayBoardAt.objects, wantPicked, `t=${t}: some objects`);
         assert.deepEqual(Object.keys(picked.replayBoardAt.objects), Object.keys(wantPicked), `t=${t}: in id order`);
         if (!want) {
@@ -114,7 +138,10 @@ for (const backend of backends) {
       }
       const all = ok(await server.gql(EVENTS, { s: sessionId, from: 0, to: 1e12, first: 100 }, tutor.token)).session.replayEvents;
       const seqs = all.edges.map((e: any) => e.node.seq);
-      assert.deepEqual(seqs, [...seqs].sort((a: number, b: number) => a - b));
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a: number, b: number) => a - b),
+      );
       assert.equal(all.totalCount, all.edges.length);
       const from = stamps[2];
       const to = stamps[4];
@@ -143,7 +170,9 @@ for (const backend of backends) {
       const tutor = await registerUser(server, "TUTOR");
       const student = await registerUser(server, "STUDENT");
       const stranger = await registerUser(server, "STUDENT");
-      const created = ok(await server.gql(`mutation { createSession(input: { type: GROUP, isRecorded: false }) { id accessCode } }`, {}, tutor.token)).createSession;
+      const created = ok(
+        await server.gql(`mutation { createSession(input: { type: GROUP, isRecorded: false }) { id accessCode } }`, {}, tutor.token),
+      ).createSession;
       ok(await server.gql(`mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: created.accessCode }, student.token));
       ok(await server.gql(`mutation($s: ID!) { startSession(id: $s) { status } }`, { s: created.id }, tutor.token));
       ok(await server.gql(APPLY, { s: created.id, events: [stroke(0)] }, student.token));

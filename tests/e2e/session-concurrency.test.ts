@@ -50,10 +50,7 @@ for (const backend of backends) {
         server.gql(`mutation($id: ID!) { updateMediaState(sessionId: $id, input: { screenSharing: true }) { id } }`, { id }, user.token);
       const results = await Promise.all([share(students[0]), share(students[1])]);
       assert.deepEqual(results.map((r) => (r.body.data ? "sharing" : codeOf(r))).sort(), ["CONFLICT", "sharing"]);
-      const rows: unknown[] = await server.app.db.query(
-        `SELECT 1 FROM session_participants WHERE session_id = $1 AND screen_sharing`,
-        [id],
-      );
+      const rows: unknown[] = await server.app.db.query(`SELECT 1 FROM session_participants WHERE session_id = $1 AND screen_sharing`, [id]);
       assert.equal(rows.length, 1);
     });
 
@@ -67,14 +64,23 @@ for (const backend of backends) {
         ),
       );
       const results = await Promise.all(toggles);
-      assert.ok(results.every((r) => r.body.data), JSON.stringify(results.find((r) => !r.body.data)?.body));
+      assert.ok(
+        results.every((r) => r.body.data),
+        JSON.stringify(results.find((r) => !r.body.data)?.body),
+      );
       const rows: Array<{ seq: number; timestamp_ms: string }> = await server.app.db.query(
         `SELECT seq, timestamp_ms FROM session_events WHERE session_id = $1 ORDER BY seq`,
         [id],
       );
-      assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: rows.length }, (_, i) => i + 1));
+      assert.deepEqual(
+        rows.map((r) => r.seq),
+        Array.from({ length: rows.length }, (_, i) => i + 1),
+      );
       const times = rows.map((r) => Number(r.timestamp_ms));
-      assert.ok(times.every((t, i) => i === 0 || t >= times[i - 1]), `time went backwards: ${times}`);
+      assert.ok(
+        times.every((t, i) => i === 0 || t >= times[i - 1]),
+        `time went backwards: ${times}`,
+      );
       assert.ok(rows.length >= 1 + students.length + 1, "created, joins and start recorded");
     });
   });

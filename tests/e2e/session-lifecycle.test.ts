@@ -52,7 +52,6 @@ function collect(server: TestServer, token: string, query: string, variables: Re
   };
 }
 
-
 const SYSTEM_EVENTS = `subscription($id: ID!, $after: Int) {
   systemEvents(sessionId: $id, afterSeq: $after) { seq kind status message participant { user { id } status } }
 }`;
@@ -79,7 +78,11 @@ for (const backend of backends) {
     const gql = (query: string, variables: Record<string, unknown>, user: User) => server.gql(query, variables, user.token);
 
     it("creates a waiting session with an access code only the host sees", async () => {
-      const res = await gql(`mutation { createSession(input: { type: GROUP, title: "Algebra", maxParticipants: 3 }) { id status accessCode host { id } } }`, {}, tutor);
+      const res = await gql(
+        `mutation { createSession(input: { type: GROUP, title: "Algebra", maxParticipants: 3 }) { id status accessCode host { id } } }`,
+        {},
+        tutor,
+      );
       const session = res.body.data.createSession;
       assert.equal(session.status, "WAITING");
       assert.equal(session.host.id, tutor.id);
@@ -114,7 +117,11 @@ for (const backend of backends) {
         assert.equal(joined.kind, "PARTICIPANT_UPDATE");
         assert.equal(joined.participant.user.id, student.id);
       }
-      for (const [mutation, status] of [["startSession", "ACTIVE"], ["pauseSession", "PAUSED"], ["resumeSession", "ACTIVE"]]) {
+      for (const [mutation, status] of [
+        ["startSession", "ACTIVE"],
+        ["pauseSession", "PAUSED"],
+        ["resumeSession", "ACTIVE"],
+      ]) {
         const res = await gql(`mutation($id: ID!) { ${mutation}(id: $id) { status } }`, { id: sessionId }, tutor);
         assert.equal(res.body.data[mutation].status, status);
         const event = (await events.next()).data.systemEvents;
@@ -158,7 +165,11 @@ for (const backend of backends) {
 
     it("completes: streams end after the final status, and the timeline has no gap", async () => {
       const events = collect(server, ann.token, SYSTEM_EVENTS, { id: sessionId, after: 0 });
-      const res = await gql(`mutation($id: ID!) { completeSession(id: $id) { status actualEnd totalDurationSeconds participants { user { id } status } } }`, { id: sessionId }, tutor);
+      const res = await gql(
+        `mutation($id: ID!) { completeSession(id: $id) { status actualEnd totalDurationSeconds participants { user { id } status } } }`,
+        { id: sessionId },
+        tutor,
+      );
       const done = res.body.data.completeSession;
       assert.equal(done.status, "COMPLETED");
       assert.ok(done.actualEnd);
@@ -167,8 +178,14 @@ for (const backend of backends) {
       const last = events.frames[events.frames.length - 1].data.systemEvents;
       assert.deepEqual([last.kind, last.status], ["SESSION_STATUS", "COMPLETED"]);
       const rows: Array<{ seq: number }> = await server.app.db.query(`SELECT seq FROM session_events WHERE session_id = $1 ORDER BY seq`, [sessionId]);
-      assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: rows.length }, (_, i) => i + 1));
-      assert.deepEqual(events.frames.map((f) => f.data.systemEvents.seq), rows.map((r) => r.seq).filter((s) => events.frames.some((f) => f.data.systemEvents.seq === s)));
+      assert.deepEqual(
+        rows.map((r) => r.seq),
+        Array.from({ length: rows.length }, (_, i) => i + 1),
+      );
+      assert.deepEqual(
+        events.frames.map((f) => f.data.systemEvents.seq),
+        rows.map((r) => r.seq).filter((s) => events.frames.some((f) => f.data.systemEvents.seq === s)),
+      );
     });
   });
 }

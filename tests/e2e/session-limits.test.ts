@@ -4,7 +4,6 @@ import { codeOf } from "../support/assertions";
 import { backends } from "../support/backends";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
-
 for (const backend of backends) {
   describe(`session rate limits and access codes [${backend.name}]`, { skip: backend.skip }, () => {
     let server: TestServer;

@@ -23,12 +23,18 @@ for (const backend of backends) {
     after(() => server?.stop());
 
     it("costs three statements: the session with the viewer's access, the participants with their users, the page", async () => {
-      const { students: [ann], sessionId } = await activeLesson(server, 3);
+      const {
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 3);
       statements.length = 0;
       const res = await server.gql(PAGE, { id: sessionId }, ann.token);
       const names = res.body.data.session.participants.map((p: { user: { displayName: string } }) => p.user.displayName);
       assert.equal(names.length, 4, res.text); // the tutor and three students
-      assert.ok(names.every((name: string) => name.length > 0), res.text);
+      assert.ok(
+        names.every((name: string) => name.length > 0),
+        res.text,
+      );
       assert.ok(res.body.data.session.timeline.edges.length > 0, res.text);
       assert.equal(statements.length, 3, statements.join("\n---\n"));
     });

@@ -20,7 +20,11 @@ const operations: Array<{ name: string; document: string; vars?: (ids: { session
   { name: "completeSession", document: `mutation($s: ID!) { completeSession(id: $s) { id } }`, forbiddenFor: "student" },
   { name: "terminateSession", document: `mutation($s: ID!) { terminateSession(id: $s) { id } }`, forbiddenFor: "student" },
   { name: "kickParticipant", document: `mutation($s: ID!, $t: ID!) { kickParticipant(sessionId: $s, userId: $t) { id } }`, forbiddenFor: "student" },
-  { name: "changeParticipantRole", document: `mutation($s: ID!, $t: ID!) { changeParticipantRole(sessionId: $s, userId: $t, role: VIEWER) { id } }`, forbiddenFor: "student" },
+  {
+    name: "changeParticipantRole",
+    document: `mutation($s: ID!, $t: ID!) { changeParticipantRole(sessionId: $s, userId: $t, role: VIEWER) { id } }`,
+    forbiddenFor: "student",
+  },
   {
     name: "updateParticipantPermissions",
     document: `mutation($s: ID!, $t: ID!) { updateParticipantPermissions(sessionId: $s, userId: $t, permissions: { canDraw: false }) { id } }`,
@@ -51,7 +55,11 @@ for (const backend of backends) {
       const created = await server.gql(`mutation { createSession(input: { type: GROUP }) { id accessCode } }`, {}, host.token);
       sessionId = created.body.data.createSession.id;
       for (const user of [student, target]) {
-        await server.gql(`mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`, { c: created.body.data.createSession.accessCode }, user.token);
+        await server.gql(
+          `mutation($c: String!) { joinSessionByCode(accessCode: $c) { participant { id } } }`,
+          { c: created.body.data.createSession.accessCode },
+          user.token,
+        );
       }
     });
     after(() => server?.stop());
@@ -83,7 +91,11 @@ for (const backend of backends) {
         const events: unknown[] = [];
         client.subscribe(
           { query: `subscription($s: ID!) { systemEvents(sessionId: $s, afterSeq: 0) { seq } }`, variables: { s: sessionId } },
-          { next: (v) => (v.errors ? resolve({ events, error: v.errors }) : events.push(v)), error: (e) => resolve({ events, error: e }), complete: () => resolve({ events, error: null }) },
+          {
+            next: (v) => (v.errors ? resolve({ events, error: v.errors }) : events.push(v)),
+            error: (e) => resolve({ events, error: e }),
+            complete: () => resolve({ events, error: null }),
+          },
         );
       });
       assert.deepEqual(result.events, []);
@@ -98,19 +110,30 @@ for (const backend of backends) {
         host.token,
       );
       assert.deepEqual(granted.body.data.updateParticipantPermissions.permissions, { canPause: true, canDraw: true });
-      assert.equal((await server.gql(`mutation($s: ID!) { pauseSession(id: $s) { status } }`, { s: sessionId }, student.token)).body.data.pauseSession.status, "PAUSED");
+      assert.equal(
+        (await server.gql(`mutation($s: ID!) { pauseSession(id: $s) { status } }`, { s: sessionId }, student.token)).body.data.pauseSession.status,
+        "PAUSED",
+      );
       const role = await server.gql(
         `mutation($s: ID!, $t: ID!) { changeParticipantRole(sessionId: $s, userId: $t, role: VIEWER) { role permissions { canToggleVideo canExport } } }`,
         { s: sessionId, t: target.id },
         host.token,
       );
       assert.deepEqual(role.body.data.changeParticipantRole, { role: "VIEWER", permissions: { canToggleVideo: false, canExport: true } });
-      const video = await server.gql(`mutation($s: ID!) { updateMediaState(sessionId: $s, input: { videoEnabled: true }) { id } }`, { s: sessionId }, target.token);
+      const video = await server.gql(
+        `mutation($s: ID!) { updateMediaState(sessionId: $s, input: { videoEnabled: true }) { id } }`,
+        { s: sessionId },
+        target.token,
+      );
       assert.equal(codeOf(video), "FORBIDDEN");
     });
 
     it("answers BAD_USER_INPUT for a target that is not in the session, and FORBIDDEN for kicking the host", async () => {
-      const notIn = await server.gql(`mutation($s: ID!, $t: ID!) { kickParticipant(sessionId: $s, userId: $t) { id } }`, { s: sessionId, t: stranger.id }, host.token);
+      const notIn = await server.gql(
+        `mutation($s: ID!, $t: ID!) { kickParticipant(sessionId: $s, userId: $t) { id } }`,
+        { s: sessionId, t: stranger.id },
+        host.token,
+      );
       assert.equal(codeOf(notIn), "BAD_USER_INPUT");
       const granted = await server.gql(
         `mutation($s: ID!, $t: ID!) { updateParticipantPermissions(sessionId: $s, userId: $t, permissions: { canKick: true }) { id } }`,
@@ -118,7 +141,11 @@ for (const backend of backends) {
         host.token,
       );
       assert.ok(granted.body.data);
-      const kickHost = await server.gql(`mutation($s: ID!, $t: ID!) { kickParticipant(sessionId: $s, userId: $t) { id } }`, { s: sessionId, t: host.id }, student.token);
+      const kickHost = await server.gql(
+        `mutation($s: ID!, $t: ID!) { kickParticipant(sessionId: $s, userId: $t) { id } }`,
+        { s: sessionId, t: host.id },
+        student.token,
+      );
       assert.equal(codeOf(kickHost), "FORBIDDEN");
     });
 

@@ -39,7 +39,11 @@ for (const backend of backends) {
     before(async () => {
       // A paused reader answers no ping: the stall below must end by the buffer, not by keepalive.
       server = await startTestServer(backend, { env: { WS_KEEPALIVE_MS: "120000" } });
-      ({ tutor, students: [ann, bob], sessionId } = await activeLesson(server, 2));
+      ({
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server, 2));
     });
     after(() => server?.stop());
 
@@ -50,9 +54,7 @@ for (const backend of backends) {
       const start = await board();
       // 200 subscriptions on 4 sockets (at most 50 a socket), the same document and variables.
       const clients = Array.from({ length: 4 }, () => server.wsClient(ann.token));
-      const subs = Array.from({ length: 200 }, (_, i) =>
-        watch(server, ann.token, BOARD_EVENTS, { s: sessionId, after: start.lastSeq }, clients[i % 4]),
-      );
+      const subs = Array.from({ length: 200 }, (_, i) => watch(server, ann.token, BOARD_EVENTS, { s: sessionId, after: start.lastSeq }, clients[i % 4]));
       // Every subscription is live once each has the first event.
       await draw(tutor, [stroke(start.version)]);
       await Promise.all(subs.map((s) => s.next()));
@@ -112,10 +114,15 @@ for (const backend of backends) {
       const lesson = await activeLesson(server, 1);
       const s = lesson.sessionId;
       const { lastSeq } = ok(await server.gql(BOARD, { s }, lesson.tutor.token)).session.board;
-      const idOnly = watch(server, lesson.tutor.token, `subscription($s: ID!, $after: Int) { boardEvents(sessionId: $s, afterSeq: $after) { seq user { id } } }`, {
-        s,
-        after: lastSeq,
-      });
+      const idOnly = watch(
+        server,
+        lesson.tutor.token,
+        `subscription($s: ID!, $after: Int) { boardEvents(sessionId: $s, afterSeq: $after) { seq user { id } } }`,
+        {
+          s,
+          after: lastSeq,
+        },
+      );
       // Live once a real event reaches it; then an announcement straight on the bus (no write).
       ok(await server.gql(APPLY, { s, events: [stroke(0)] }, lesson.tutor.token));
       await idOnly.next();
@@ -124,8 +131,16 @@ for (const backend of backends) {
       Object.assign(server.app.db.logger, { logQuery: (query: string) => void statements.push(query) });
       try {
         const event = {
-          id: "00000000-0000-4000-8000-000000000001", sessionId: s, seq: lastSeq + 2, type: "BOARD_STROKE", timestampMs: 1,
-          userId: lesson.tutor.id, data: { id: "x", points: [[0, 0]] }, clientOpId: "bus-only", boardVersion: 2, createdAt: new Date(),
+          id: "00000000-0000-4000-8000-000000000001",
+          sessionId: s,
+          seq: lastSeq + 2,
+          type: "BOARD_STROKE",
+          timestampMs: 1,
+          userId: lesson.tutor.id,
+          data: { id: "x", points: [[0, 0]] },
+          clientOpId: "bus-only",
+          boardVersion: 2,
+          createdAt: new Date(),
         };
         await server.app.bus.publish(topics.sessionTimeline(s), { sessionId: s, events: [event] });
         assert.deepEqual((await idOnly.next()).data.boardEvents, { seq: lastSeq + 2, user: { id: lesson.tutor.id } });
@@ -133,7 +148,10 @@ for (const backend of backends) {
         Object.assign(server.app.db.logger, { logQuery: original });
       }
       // (A participant's status may change meanwhile: only reads of users count here.)
-      assert.deepEqual(statements.filter((q) => /FROM "users"/.test(q)), []);
+      assert.deepEqual(
+        statements.filter((q) => /FROM "users"/.test(q)),
+        [],
+      );
       idOnly.close();
     });
 
@@ -196,7 +214,11 @@ for (const backend of backends) {
     after(() => server?.stop());
 
     it("is never executed for subscriptions that ended while it waited for the account's turn", T, async () => {
-      const { tutor, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const board = ok(await server.gql(BOARD, { s: sessionId }, tutor.token)).session.board;
       // Distinct documents of one account: each waits for that account's one execution slot.
       const distinct = (k: number) => `subscription($s: ID!, $after: Int) { boardEvents(sessionId: $s, afterSeq: $after) { seq k${k}: version } }`;

@@ -49,7 +49,11 @@ for (const backend of backends) {
     };
 
     it("relays a signal only to its addressee, and a broadcast to everyone but the sender", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server);
       const [toTutor, toAnn, toBob] = [tutor, ann, bob].map((u) => watch(server, u.token, SIGNALS, { s: sessionId }));
       await live([toAnn, toBob], tutor, sessionId);
       await live([toTutor], ann, sessionId);
@@ -76,7 +80,12 @@ for (const backend of backends) {
     });
 
     it("refuses strangers, unknown recipients, big payloads and sessions that are not ACTIVE", T, async () => {
-      const { tutor, stranger, students: [ann], sessionId } = await activeLesson(server, 1);
+      const {
+        tutor,
+        stranger,
+        students: [ann],
+        sessionId,
+      } = await activeLesson(server, 1);
       const strangers = watch(server, stranger.token, SIGNALS, { s: sessionId });
       assert.equal(await strangers.refusal(), "NOT_FOUND");
       assert.equal(codeOf(await send(stranger, sessionId, { type: "JOIN", payload: {} })), "NOT_FOUND");
@@ -89,7 +98,11 @@ for (const backend of backends) {
     });
 
     it("applies media toggles: one screen sharer at a time, no media from a VIEWER", T, async () => {
-      const { tutor, students: [ann, bob], sessionId } = await activeLesson(server);
+      const {
+        tutor,
+        students: [ann, bob],
+        sessionId,
+      } = await activeLesson(server);
       const toTutor = watch(server, tutor.token, SIGNALS, { s: sessionId });
       await live([toTutor], ann, sessionId);
       const media = async (user: User) => {
@@ -114,9 +127,18 @@ for (const backend of backends) {
         `SELECT type FROM session_events WHERE session_id = $1 AND (type LIKE 'SCREEN_%' OR type LIKE 'MEDIA_%') ORDER BY seq`,
         [sessionId],
       );
-      assert.deepEqual(recorded.map((r) => r.type), ["SCREEN_SHARE_START", "SCREEN_SHARE_STOP", "SCREEN_SHARE_START", "MEDIA_AUDIO_ON"]);
+      assert.deepEqual(
+        recorded.map((r) => r.type),
+        ["SCREEN_SHARE_START", "SCREEN_SHARE_STOP", "SCREEN_SHARE_START", "MEDIA_AUDIO_ON"],
+      );
 
-      ok(await server.gql(`mutation($s: ID!, $u: ID!) { changeParticipantRole(sessionId: $s, userId: $u, role: VIEWER) { role } }`, { s: sessionId, u: ann.id }, tutor.token));
+      ok(
+        await server.gql(
+          `mutation($s: ID!, $u: ID!) { changeParticipantRole(sessionId: $s, userId: $u, role: VIEWER) { role } }`,
+          { s: sessionId, u: ann.id },
+          tutor.token,
+        ),
+      );
       assertError(await send(ann, sessionId, { type: "UNMUTE_VIDEO", payload: {} }), "FORBIDDEN");
       assertError(await send(ann, sessionId, { type: "SCREEN_SHARE_START", payload: {} }), "FORBIDDEN");
       // A viewer still takes part in the negotiation of what it receives.

@@ -177,7 +177,10 @@ for (const backend of backends) {
         ["a non-string authorization", () => ({ authorization: 42 })],
         ["an expired token", () => ({ authorization: `Bearer ${forgeToken(server, user.id, { claims: { iat: now() - 7200, exp: now() - 3600 } })}` })],
         ["alg none", () => ({ authorization: `Bearer ${unsignedToken(server, user.id)}` })],
-        ["a token signed with the wrong secret", () => ({ authorization: `Bearer ${forgeToken(server, user.id, { secret: "another-secret-that-is-long-enough-for-hs256" })}` })],
+        [
+          "a token signed with the wrong secret",
+          () => ({ authorization: `Bearer ${forgeToken(server, user.id, { secret: "another-secret-that-is-long-enough-for-hs256" })}` }),
+        ],
         ["an HS512 token with the right secret", () => ({ authorization: `Bearer ${forgeToken(server, user.id, { algorithm: "HS512" })}` })],
         ["a token without exp", () => ({ authorization: `Bearer ${forgeToken(server, user.id, { claims: { exp: undefined } })}` })],
         ["a token for another audience", () => ({ authorization: `Bearer ${forgeToken(server, user.id, { claims: { aud: "someone-else" } })}` })],
@@ -233,7 +236,9 @@ for (const backend of backends) {
 
       it("reports a domain error (register as ADMIN: FORBIDDEN) with the same extensions as HTTP", T, async () => {
         const query = `mutation($input: RegisterInput!) { register(input: $input) { accessToken } }`;
-        const input = (n: string) => ({ input: { email: `admin-${n}@example.test`, password: "correct horse battery staple", displayName: "x", role: "ADMIN" } });
+        const input = (n: string) => ({
+          input: { email: `admin-${n}@example.test`, password: "correct horse battery staple", displayName: "x", role: "ADMIN" },
+        });
         const viaHttp = await server.gql(query, input("http"), user.token);
         const viaWs = await wsResult(client, query, input("ws"));
         assert.deepEqual(codes(viaWs.errors), ["FORBIDDEN"]);
@@ -252,10 +257,7 @@ for (const backend of backends) {
           for (const body of [viaHttp.body, viaWs]) {
             assert.equal(body.errors?.length, 1);
             const [error] = body.errors!;
-            assert.deepEqual(
-              { message: error.message, code: error.extensions?.code },
-              { message: "Internal server error", code: "INTERNAL_SERVER_ERROR" },
-            );
+            assert.deepEqual({ message: error.message, code: error.extensions?.code }, { message: "Internal server error", code: "INTERNAL_SERVER_ERROR" });
             assert.match(String(error.extensions?.requestId), /^[0-9a-f-]{36}$/);
             assert.doesNotMatch(JSON.stringify(body), /10\.0\.0\.7|password|stack/i);
           }
@@ -305,7 +307,10 @@ for (const backend of backends) {
         const query = `{ me { id ${"a { ".repeat(12)}b${" }".repeat(12)} } }`;
         const errors = await refusedLikeHttp(query);
         assert.ok(errors.every((e) => e.extensions?.code === "GRAPHQL_VALIDATION_FAILED"));
-        assert.ok(errors.some((e) => /depth \d+ exceeds the limit of 10/.test(e.message)), JSON.stringify(errors));
+        assert.ok(
+          errors.some((e) => /depth \d+ exceeds the limit of 10/.test(e.message)),
+          JSON.stringify(errors),
+        );
       });
 
       it("refuses an alias bomb: GRAPHQL_VALIDATION_FAILED", T, async () => {
@@ -491,7 +496,10 @@ for (const backend of backends) {
           assert.equal(frame.payload.data.myProfile.displayName, name);
         }
         const completedFrames = frames.filter((f) => f.id === "completed");
-        assert.deepEqual(completedFrames.map((f) => f.type), ["next"]); // the first profile only
+        assert.deepEqual(
+          completedFrames.map((f) => f.type),
+          ["next"],
+        ); // the first profile only
       });
 
       it("sends each of several quick changes, in order", T, async () => {

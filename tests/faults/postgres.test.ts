@@ -18,7 +18,12 @@ describe("faults: Postgres", { skip: faultsSkip(), timeout: 240_000 }, () => {
       // Hold the lesson's row so each instance has a write in flight, then end every API connection.
       await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM classroom_sessions WHERE id = $1 FOR UPDATE", [f.stack.lesson.sessionId]);
-      await until("each writer has a batch in flight on its own instance", () => f.run.writers.every((w, i) => w.inFlight === f.stack.instances[i]), 10_000, 10);
+      await until(
+        "each writer has a batch in flight on its own instance",
+        () => f.run.writers.every((w, i) => w.inFlight === f.stack.instances[i]),
+        10_000,
+        10,
+      );
       await Promise.all(["A", "B"].map((name) => waitForLockWaiter(holder, name)));
       const { rowCount } = await holder.query(API_CONNECTIONS);
       assert.ok(rowCount! >= 2, `the API's connections were ended (${rowCount})`);
@@ -28,7 +33,10 @@ describe("faults: Postgres", { skip: faultsSkip(), timeout: 240_000 }, () => {
     }
     const lifted = Date.now();
     const recovery = await f.run.recovery(lifted);
-    assert.ok(f.run.attemptsSince(began).some((a) => a.outcome === "UNAVAILABLE"), "a write in flight answered UNAVAILABLE");
+    assert.ok(
+      f.run.attemptsSince(began).some((a) => a.outcome === "UNAVAILABLE"),
+      "a write in flight answered UNAVAILABLE",
+    );
     await f.run.verify("pg_terminate_backend", recovery);
   });
 
@@ -75,7 +83,10 @@ describe("faults: Postgres", { skip: faultsSkip(), timeout: 240_000 }, () => {
     const lifted = Date.now();
     const recovery = await f.run.recovery(lifted);
     const during = f.run.attemptsSince(began).filter((a) => a.startedAt < lifted);
-    assert.ok(during.some((a) => a.outcome === "UNAVAILABLE"), "a write behind the lock answered UNAVAILABLE");
+    assert.ok(
+      during.some((a) => a.outcome === "UNAVAILABLE"),
+      "a write behind the lock answered UNAVAILABLE",
+    );
     const slowest = Math.max(...during.map((a) => a.ms));
     // STATEMENT_TIMEOUT_MS (5 s, the default) bounds the wait for a lock, plus the answer.
     assert.ok(slowest < 8000, `no request hangs behind the lock (slowest ${slowest} ms)`);

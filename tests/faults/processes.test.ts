@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  applyOnce,
-  faultsSkip,
-  runningStack,
-  sendUntilAcknowledged,
-  strokes,
-  until,
-  waitForLockWaiter,
-  type Attempt,
-} from "../support/faults";
+import { applyOnce, faultsSkip, runningStack, sendUntilAcknowledged, strokes, until, waitForLockWaiter, type Attempt } from "../support/faults";
 
 // HARDENING.md "Faults to survive", process rows: one of two API instances is stopped under
 // load (SIGTERM) or killed in the middle of a write (SIGKILL), then started again, while
@@ -59,7 +50,10 @@ describe("faults: API processes", { skip: faultsSkip(), timeout: 180_000 }, () =
     assert.deepEqual(await exited, { code: 0, signal: null }, "B exits by itself, 0");
     await b.start();
     const recovery = await f.run.recovery(Date.now());
-    assert.ok(onB.every((s) => s.connects >= 2), "B's subscribers reconnected to the new B");
+    assert.ok(
+      onB.every((s) => s.connects >= 2),
+      "B's subscribers reconnected to the new B",
+    );
     await f.run.verify("SIGTERM under load", recovery, { networkErrors: true });
   });
 
@@ -100,8 +94,15 @@ describe("faults: API processes", { skip: faultsSkip(), timeout: 180_000 }, () =
       again.acks.map(({ clientOpId, seq, version }) => ({ clientOpId, seq, version })),
       acks.map(({ clientOpId, seq, version }) => ({ clientOpId, seq, version })),
     );
-    const { rows } = await f.stack.db.query(`SELECT client_op_id, count(*)::int AS n FROM session_events WHERE session_id = $1 AND client_op_id LIKE 'killed-%' GROUP BY 1 ORDER BY 1`, [sessionId]);
-    assert.deepEqual(rows, ops.map((o) => ({ client_op_id: o.clientOpId, n: 1 })), "each op stored once");
+    const { rows } = await f.stack.db.query(
+      `SELECT client_op_id, count(*)::int AS n FROM session_events WHERE session_id = $1 AND client_op_id LIKE 'killed-%' GROUP BY 1 ORDER BY 1`,
+      [sessionId],
+    );
+    assert.deepEqual(
+      rows,
+      ops.map((o) => ({ client_op_id: o.clientOpId, n: 1 })),
+      "each op stored once",
+    );
     await b.start();
     const recovery = await f.run.recovery(Date.now());
     await f.run.verify("SIGKILL mid-write", recovery, { networkErrors: true });

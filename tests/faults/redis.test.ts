@@ -12,7 +12,11 @@ describe("faults: Redis", { skip: faultsSkip(), timeout: 180_000 }, () => {
   it("Redis down 15 s, then restarted: /readyz stays 200, writes commit, subscribers backfill the gap", async () => {
     const began = f.run.beginFault();
     await f.stack.redis.kill();
-    await until("both instances report Redis down", async () => (await Promise.all(f.stack.instances.map((i) => i.healthz()))).every((h) => h.redis === "down"), 20_000);
+    await until(
+      "both instances report Redis down",
+      async () => (await Promise.all(f.stack.instances.map((i) => i.healthz()))).every((h) => h.redis === "down"),
+      20_000,
+    );
     const down = Date.now();
     // A client that connects again meanwhile gets what it missed, then live events.
     const [, , , reconnecting] = f.run.subscribers;
@@ -28,7 +32,11 @@ describe("faults: Redis", { skip: faultsSkip(), timeout: 180_000 }, () => {
     await f.stack.redis.start();
     const lifted = Date.now();
     const recovery = await f.run.recovery(lifted);
-    await until("both instances report Redis up", async () => (await Promise.all(f.stack.instances.map((i) => i.healthz()))).every((h) => h.redis === "up"), 30_000);
+    await until(
+      "both instances report Redis up",
+      async () => (await Promise.all(f.stack.instances.map((i) => i.healthz()))).every((h) => h.redis === "up"),
+      30_000,
+    );
     await f.run.verify("Redis down 15 s", recovery);
   });
 

@@ -53,10 +53,18 @@ function unserializedDataSource(): DataSource {
       cb(null, client, () => undefined);
     },
     end(cb: () => void) {
-      pglite.then((db) => db.close()).then(cb);
+      void pglite.then((db) => db.close()).then(cb);
     },
   };
-  return new DataSource({ type: "postgres", driver: { Pool: function () { return pool; } }, installExtensions: false } as never);
+  return new DataSource({
+    type: "postgres",
+    driver: {
+      Pool: function () {
+        return pool;
+      },
+    },
+    installExtensions: false,
+  } as never);
 }
 
 describe("embedded database (PGlite)", () => {

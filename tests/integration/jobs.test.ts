@@ -115,7 +115,13 @@ for (const backend of backends) {
       assert.deepEqual((await system.next()).data.systemEvents, { kind: "SESSION_STATUS", status: "EXPIRED" });
       await system.ended;
 
-      const expected: Record<string, string> = { [scheduled]: "EXPIRED", [waiting]: "EXPIRED", [inGrace]: "SCHEDULED", [future]: "SCHEDULED", [unscheduled]: "WAITING" };
+      const expected: Record<string, string> = {
+        [scheduled]: "EXPIRED",
+        [waiting]: "EXPIRED",
+        [inGrace]: "SCHEDULED",
+        [future]: "SCHEDULED",
+        [unscheduled]: "WAITING",
+      };
       for (const [id, status] of Object.entries(expected)) assert.equal(await statusOf(server, tutor.token, id), status, id);
       const before = { scheduled: await timelineTypes(server, scheduled), waiting: await timelineTypes(server, waiting) };
       assert.equal(before.scheduled.filter((t) => t === "SESSION_EXPIRE").length, 1, before.scheduled.join());
@@ -141,7 +147,9 @@ for (const backend of backends) {
       ok(await server.gql(`mutation($id: ID!) { pauseSession(id: $id) { status } }`, { id: paused }, tutor.token));
       const solo = ok(await server.gql(`mutation { createSoloSession(title: "mine") { id } }`, {}, tutor.token)).createSoloSession.id;
       // Created and started 5 hours ago (the clock is Postgres's; the rows say when).
-      await server.app.db.query(`UPDATE classroom_sessions SET created_at = now() - interval '5 hours' WHERE id = ANY($1::uuid[])`, [[waiting, active, paused, solo]]);
+      await server.app.db.query(`UPDATE classroom_sessions SET created_at = now() - interval '5 hours' WHERE id = ANY($1::uuid[])`, [
+        [waiting, active, paused, solo],
+      ]);
       await server.app.db.query(`UPDATE classroom_sessions SET actual_start = now() - interval '5 hours' WHERE id = ANY($1::uuid[])`, [[active, paused, solo]]);
 
       assert.equal(await server.app.jobs.runNow("expire-sessions"), "expired 1 session, completed 2 lessons past SESSION_MAX_DURATION");
@@ -151,11 +159,30 @@ for (const backend of backends) {
         `SELECT data FROM session_events WHERE session_id = ANY($1::uuid[]) AND type = 'SESSION_END'`,
         [[active, paused]],
       );
-      assert.deepEqual(ends.map((e) => e.data.reason), ["MAX_DURATION", "MAX_DURATION"]);
+      assert.deepEqual(
+        ends.map((e) => e.data.reason),
+        ["MAX_DURATION", "MAX_DURATION"],
+      );
       // A completed lesson takes no more writes.
       const write = await server.gql(
         `mutation($s: ID!, $e: [BoardEventInput!]!) { applyBoardEvents(sessionId: $s, events: $e) { version } }`,
-        { s: active, e: [{ clientOpId: "late", type: "STROKE", baseVersion: 0, data: { id: "late", points: [[0, 0], [1, 1]] } }] },
+        {
+          s: active,
+          e: [
+            {
+              clientOpId: "late",
+              type: "STROKE",
+              baseVersion: 0,
+              data: {
+                id: "late",
+                points: [
+                  [0, 0],
+                  [1, 1],
+                ],
+              },
+            },
+          ],
+        },
         tutor.token,
       );
       assert.equal(write.body.errors?.[0]?.extensions?.code, "INVALID_STATE", write.text);

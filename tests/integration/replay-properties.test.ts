@@ -38,7 +38,10 @@ const batchArb = fc.record({
 });
 const lessonArb = fc.record({
   batches: fc.array(batchArb, { minLength: 140, maxLength: 160 }),
-  instants: fc.array(fc.nat(1_000_000).map((n) => n / 1_000_000), { minLength: 40, maxLength: 40 }),
+  instants: fc.array(
+    fc.nat(1_000_000).map((n) => n / 1_000_000),
+    { minLength: 40, maxLength: 40 },
+  ),
 });
 
 type Lesson = { batches: Array<{ user: number; intents: Intent[]; tail: Intent["kind"] | null; save: boolean; autosave: boolean }>; instants: number[] };
@@ -61,7 +64,15 @@ function opsFor(board: any, intents: Intent[], tag: string, host: boolean): unkn
       const id = `o${a % 400}`;
       if (objects.has(id)) continue;
       objects.add(id);
-      op("STROKE", { id, layerId: layers[a % layers.length], points: [[a % 97, a % 89], [a % 13, 7]], width: 1 + (a % 5) });
+      op("STROKE", {
+        id,
+        layerId: layers[a % layers.length],
+        points: [
+          [a % 97, a % 89],
+          [a % 13, 7],
+        ],
+        width: 1 + (a % 5),
+      });
     } else if (kind === "MODIFY") op("OBJECT_MODIFY", { id: target!, props: { color: `#${(a % 4096).toString(16).padStart(3, "0")}`, x: a } });
     else if (kind === "DELETE") {
       objects.delete(target!);
@@ -135,8 +146,13 @@ describe(`replayBoardAt equals the board rebuilt from scratch and the board seen
 
       const events = await server.app.db.getRepository(SessionEventEntity).find({ where: { sessionId }, order: { seq: "ASC" } });
       const duration = events[events.length - 1].timestampMs;
-      const snapshotTimes: Array<{ ms: string }> = await server.app.db.query(`SELECT DISTINCT timestamp_ms AS ms FROM board_snapshots WHERE session_id = $1`, [sessionId]);
-      const times = [...instants.map((x) => Math.floor(x * (duration + 2)) - 1), ...snapshotTimes.flatMap(({ ms }) => [Number(ms) - 1, Number(ms), Number(ms) + 1])];
+      const snapshotTimes: Array<{ ms: string }> = await server.app.db.query(`SELECT DISTINCT timestamp_ms AS ms FROM board_snapshots WHERE session_id = $1`, [
+        sessionId,
+      ]);
+      const times = [
+        ...instants.map((x) => Math.floor(x * (duration + 2)) - 1),
+        ...snapshotTimes.flatMap(({ ms }) => [Number(ms) - 1, Number(ms), Number(ms) + 1]),
+      ];
       let seeks = 0;
       for (const t of times) {
         const upTo = events.filter((e) => e.timestampMs <= t);

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
-import type { Browser } from 'playwright-core';
+import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 
 /** System Chromium (Debian `chromium` package). Tests never download a browser. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const CHROMIUM_PATH = "/usr/bin/chromium";
 
 /** True when the system Chromium used by browser tests is installed. */
 export function browserAvailable(): boolean {
@@ -20,13 +20,13 @@ export function launchBrowser(): Promise<Browser> {
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-sync',
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-sync",
     ],
   });
 }

@@ -286,7 +286,7 @@ export async function startStack(): Promise<Stack> {
   const db = new Pool({ connectionString: databaseUrl, max: 4 });
   db.on("error", () => undefined); // idle clients cut by a Postgres restart
   const stop = async () => {
-    await Promise.all(instances.map((i) => (i.running ? i.signal("SIGTERM") : undefined)));
+    await Promise.all(instances.map(async (i) => (i.running ? i.signal("SIGTERM") : undefined)));
     await db.end().catch(() => undefined);
     await Promise.all([postgres.stop(), redis.stop()]);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -367,7 +367,13 @@ export function strokes(prefix: string, count: number, baseVersion = 0): BatchOp
     clientOpId: `${prefix}-op-${i}`,
     type: "STROKE",
     baseVersion,
-    data: { id: `${prefix}-${i}`, points: [[0, i], [1, i + 1]] },
+    data: {
+      id: `${prefix}-${i}`,
+      points: [
+        [0, i],
+        [1, i + 1],
+      ],
+    },
   }));
 }
 
@@ -414,7 +420,7 @@ export async function sendUntilAcknowledged(
     onAttempt?.(instance);
     const startedAt = Date.now();
     let outcome: string;
-    let wait = 0;
+    let wait: number;
     try {
       const answer = await gql(instance, APPLY, { s: sessionId, e: ops }, token, 15_000);
       const payload = answer.body.data?.applyBoardEvents;
@@ -504,11 +510,26 @@ export class Writer {
         clientOpId: `${this.name}-${n}-${i}`,
         type: "STROKE",
         baseVersion: this.version,
-        data: { id: `${this.name}-s${n}-${i}`, points: [[n, i], [n + 1, i + 1]] },
+        data: {
+          id: `${this.name}-s${n}-${i}`,
+          points: [
+            [n, i],
+            [n + 1, i + 1],
+          ],
+        },
       }));
       let acks: Ack[];
       try {
-        ({ acks } = await sendUntilAcknowledged(this.instances, this.home, this.token, this.sessionId, ops, this.attempts, (i) => (this.inFlight = i), () => this.stopped));
+        ({ acks } = await sendUntilAcknowledged(
+          this.instances,
+          this.home,
+          this.token,
+          this.sessionId,
+          ops,
+          this.attempts,
+          (i) => (this.inFlight = i),
+          () => this.stopped,
+        ));
       } catch (err) {
         if (err instanceof WriterStopped) return;
         throw err;
@@ -807,14 +828,26 @@ export class Run {
       // error; only a process that goes away leaves a request without an answer.
       const unexpected = [...outcomes.keys()].filter((o) => o !== "UNAVAILABLE" && !(networkErrors && o.startsWith("network: ")));
       assert.deepEqual(unexpected, [], "writers only ever got retryable errors");
-      assert.deepEqual(lost.map((a) => a.clientOpId), [], "no acknowledged op is lost");
+      assert.deepEqual(
+        lost.map((a) => a.clientOpId),
+        [],
+        "no acknowledged op is lost",
+      );
       assert.equal(duplicates, 0, "no op is applied twice");
-      assert.deepEqual(extra.map((r) => r.client_op_id), [], "nothing stored that no writer sent (every sent batch was acknowledged)");
+      assert.deepEqual(
+        extra.map((r) => r.client_op_id),
+        [],
+        "nothing stored that no writer sent (every sent batch was acknowledged)",
+      );
       for (const a of acks) {
         const row = rows.find((r) => r.client_op_id === a.clientOpId)!;
         assert.deepEqual([a.seq, a.version], [row.seq, row.version], `${a.clientOpId}: acknowledged as stored`);
       }
-      assert.deepEqual(rows.map((r) => r.version), rows.map((_, i) => i + 1), "board versions are contiguous from 1");
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        rows.map((_, i) => i + 1),
+        "board versions are contiguous from 1",
+      );
 
       const last = rows.at(-1)?.seq ?? 0;
       await Promise.all(this.subscribers.map((s) => s.reach(last)));
@@ -823,11 +856,17 @@ export class Run {
         const got = s.frames.map((f) => `${f.seq}/${f.version}/${f.clientOpId}`);
         if (got.join() !== expected.join()) {
           const i = got.findIndex((g, k) => g !== expected[k]);
-          assert.fail(`subscriber ${s.name} is not gap-free and in order: first difference at #${i}: got ${got[i]}, stored ${expected[i]} (${got.length} frames, ${expected.length} stored)`);
+          assert.fail(
+            `subscriber ${s.name} is not gap-free and in order: first difference at #${i}: got ${got[i]}, stored ${expected[i]} (${got.length} frames, ${expected.length} stored)`,
+          );
         }
       }
       for (const instance of this.stack.instances) {
-        assert.deepEqual(instance.crashes.map((c) => ({ code: c.code, signal: c.signal })), [], `${instance.name} crashed:\n${instance.crashes[0]?.log}`);
+        assert.deepEqual(
+          instance.crashes.map((c) => ({ code: c.code, signal: c.signal })),
+          [],
+          `${instance.name} crashed:\n${instance.crashes[0]?.log}`,
+        );
         assert.equal(instance.running, true, `${instance.name} is running`);
         assert.equal(await instance.readyz(), 200, `${instance.name} /readyz`);
       }
@@ -857,10 +896,7 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
 export async function waitForLockWaiter(client: PgClient, name: string, ms = 10_000): Promise<void> {
   await until(
     `a connection of ${name} waiting on a lock`,
-    async () =>
-      (
-        await client.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`api-${name}`])
-      ).rowCount! > 0,
+    async () => (await client.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`api-${name}`])).rowCount! > 0,
     ms,
     20,
   );

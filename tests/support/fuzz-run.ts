@@ -69,7 +69,19 @@ export async function runFuzz(server: TestServer, options: FuzzOptions): Promise
   const definitions = documents.map((d) => (parse(d).definitions[0] as OperationDefinitionNode).variableDefinitions ?? []);
   const batchSize = options.batchSize ?? 25;
   const world = await FuzzWorld.seed(server);
-  const report: FuzzReport = { calls: 0, batches: 0, repairs: 0, reseeds: 0, outcomes: new Map(), millis: new Map(), checkMillis: 0, refused: 0, slowest: [], messages: new Map(), targets };
+  const report: FuzzReport = {
+    calls: 0,
+    batches: 0,
+    repairs: 0,
+    reseeds: 0,
+    outcomes: new Map(),
+    millis: new Map(),
+    checkMillis: 0,
+    refused: 0,
+    slowest: [],
+    messages: new Map(),
+    targets,
+  };
   const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
 
   // The writes that matter most are weighted up: board operations and session settings.
@@ -109,7 +121,10 @@ export async function runFuzz(server: TestServer, options: FuzzOptions): Promise
     [...ids.values()].forEach(({ kind, id }, i) => {
       defs.push(`$x${i}: ID!`);
       variables[`x${i}`] = id;
-      const state = kind === "session" && board ? SESSION_STATE.replace("board { version lastSeq }", "board { version lastSeq objectCount layers objects }") : STATE_OF[kind];
+      const state =
+        kind === "session" && board
+          ? SESSION_STATE.replace("board { version lastSeq }", "board { version lastSeq objectCount layers objects }")
+          : STATE_OF[kind];
       fields.push(`x${i}: ${state.replace("$id", `$x${i}`)}`);
     });
     const state: unknown[] = [];
@@ -140,7 +155,11 @@ export async function runFuzz(server: TestServer, options: FuzzOptions): Promise
     // Variables that do not coerce are refused before anything runs (checked below): no state to compare.
     const refused = refusedVariables(schema, definitions[c.target], variablesText);
     const checked = isMutation && !refused && (CHECKED_ALWAYS.test(target.name) || c.audit === 0);
-    const refs = checked ? Object.values(variables).flatMap((v) => refsIn(v as Wire)).filter((r) => FINGERPRINTED_KINDS.has(r.kind)) : [];
+    const refs = checked
+      ? Object.values(variables)
+          .flatMap((v) => refsIn(v as Wire))
+          .filter((r) => FINGERPRINTED_KINDS.has(r.kind))
+      : [];
     let checkStarted = Date.now();
     const before = checked ? await readState(c, target, refs) : undefined;
     report.checkMillis += Date.now() - checkStarted;
@@ -151,15 +170,14 @@ export async function runFuzz(server: TestServer, options: FuzzOptions): Promise
     try {
       res = await postGraphQL(server, `{"query":${JSON.stringify(query)},"variables":${variablesText}}`, token);
     } catch (err) {
-      throw new Error(`the server did not answer (${(err as Error).message})\n${request}`);
+      throw new Error(`the server did not answer (${(err as Error).message})\n${request}`, { cause: err });
     }
     const { text, body } = res;
     const ms = Date.now() - callStarted;
     report.slowest.push({ ms, target: target.name, bytes: variablesText.length });
     report.slowest = report.slowest.sort((a, b) => b.ms - a.ms).slice(0, 5);
     report.millis.set(target.name, (report.millis.get(target.name) ?? 0) + Date.now() - callStarted);
-    const describe = (problem: string) =>
-      [problem, request, `response: HTTP ${res.status} ${truncate(text)}`].join("\n");
+    const describe = (problem: string) => [problem, request, `response: HTTP ${res.status} ${truncate(text)}`].join("\n");
     assert.ok(res.status < 500, describe(`HTTP ${res.status}`));
     for (const error of body?.errors ?? []) {
       const code = error.extensions?.code;
@@ -223,7 +241,12 @@ export async function runFuzz(server: TestServer, options: FuzzOptions): Promise
 
   const runs = Math.max(1, Math.ceil(options.runs / batchSize));
   // With a path, only the batch it names is run again.
-  const outcome = await fc.check(property, { seed: options.seed, numRuns: options.path ? 1 : runs, endOnFailure: true, ...(options.path ? { path: options.path } : {}) });
+  const outcome = await fc.check(property, {
+    seed: options.seed,
+    numRuns: options.path ? 1 : runs,
+    endOnFailure: true,
+    ...(options.path ? { path: options.path } : {}),
+  });
   if (outcome.failed) {
     const error = outcome.errorInstance instanceof Error ? outcome.errorInstance.message : String(outcome.errorInstance);
     throw new Error(
@@ -257,7 +280,9 @@ function cursorsIn(value: unknown, found: string[] = []): string[] {
 
 /** One line per target: how its calls ended. */
 export function summarize(report: FuzzReport): string {
-  const lines = [`${report.calls} calls in ${report.batches} batches over ${report.targets.length} operations (${report.refused} refused for their variables); the world was repaired ${report.repairs} times and seeded again ${report.reseeds} times; ${report.checkMillis} ms in checks`];
+  const lines = [
+    `${report.calls} calls in ${report.batches} batches over ${report.targets.length} operations (${report.refused} refused for their variables); the world was repaired ${report.repairs} times and seeded again ${report.reseeds} times; ${report.checkMillis} ms in checks`,
+  ];
   const neverOk: string[] = [];
   for (const target of report.targets) {
     const counts = report.outcomes.get(target.name);

@@ -177,7 +177,9 @@ function stringArb(ctx: Context): fc.Arbitrary<Wire> {
     case "after":
       return ctx.hostile ? forgedCursor : ref("cursor");
     case "accessCode":
-      return text(fc.oneof({ weight: 4, arbitrary: ref("accessCode") as fc.Arbitrary<Wire> }, { weight: 1, arbitrary: fc.string({ minLength: 6, maxLength: 8 }) }));
+      return text(
+        fc.oneof({ weight: 4, arbitrary: ref("accessCode") as fc.Arbitrary<Wire> }, { weight: 1, arbitrary: fc.string({ minLength: 6, maxLength: 8 }) }),
+      );
     case "email":
       return text(fc.oneof({ weight: 3, arbitrary: ref("email") as fc.Arbitrary<Wire> }, { weight: 1, arbitrary: fc.emailAddress() }));
     case "password":
@@ -222,8 +224,16 @@ function dateTimeArb(ctx: Context): fc.Arbitrary<Wire> {
   const odd = fc.oneof(
     fc.date({ min: new Date("0001-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true }).map((d) => d.toISOString()),
     fc.constantFrom(
-      "+275760-09-13T00:00:00.000Z", "-271821-04-20T00:00:00.000Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
-      "2024-02-30T00:00:00Z", "2024-01-01", "2024-01-01T00:00:00+25:00", "not a date", "", "1e400",
+      "+275760-09-13T00:00:00.000Z",
+      "-271821-04-20T00:00:00.000Z",
+      "0000-01-01T00:00:00Z",
+      "9999-12-31T23:59:59.999Z",
+      "2024-02-30T00:00:00Z",
+      "2024-01-01",
+      "2024-01-01T00:00:00+25:00",
+      "not a date",
+      "",
+      "1e400",
     ),
   );
   return mix(ctx, soon, odd);
@@ -231,18 +241,38 @@ function dateTimeArb(ctx: Context): fc.Arbitrary<Wire> {
 
 const settingsLike = (ctx: Context): fc.Arbitrary<Wire> =>
   fc.record(
-    { theme: fc.constantFrom("dark", "light"), grid: fc.boolean(), zoom: fc.double({ min: 0.1, max: 10, noNaN: true }), note: stringArb({ ...ctx, name: "note" }) },
+    {
+      theme: fc.constantFrom("dark", "light"),
+      grid: fc.boolean(),
+      zoom: fc.double({ min: 0.1, max: 10, noNaN: true }),
+      note: stringArb({ ...ctx, name: "note" }),
+    },
     { requiredKeys: [] },
   );
 
 // --- board operations (BOARD_OPS.md), mostly well-shaped so they reach the board engine
 
-const BOARD_OP_TYPES = ["STROKE", "OBJECT_CREATE", "OBJECT_MODIFY", "OBJECT_DELETE", "TEXT_EDIT", "IMAGE_UPLOAD", "LAYER_ADD", "LAYER_DELETE", "LAYER_REORDER", "UNDO", "REDO", "CLEAR", "RESTORE"] as const;
+const BOARD_OP_TYPES = [
+  "STROKE",
+  "OBJECT_CREATE",
+  "OBJECT_MODIFY",
+  "OBJECT_DELETE",
+  "TEXT_EDIT",
+  "IMAGE_UPLOAD",
+  "LAYER_ADD",
+  "LAYER_DELETE",
+  "LAYER_REORDER",
+  "UNDO",
+  "REDO",
+  "CLEAR",
+  "RESTORE",
+] as const;
 type BoardOpType = (typeof BOARD_OP_TYPES)[number];
 
 /** The pieces of board JSON, clean or (now and then) hostile. */
 function boardParts(ctx: Context) {
-  const sometimes = (usual: fc.Arbitrary<Wire>, hostile: fc.Arbitrary<Wire>) => (ctx.hostile ? fc.oneof({ weight: 6, arbitrary: usual }, { weight: 1, arbitrary: hostile }) : usual);
+  const sometimes = (usual: fc.Arbitrary<Wire>, hostile: fc.Arbitrary<Wire>) =>
+    ctx.hostile ? fc.oneof({ weight: 6, arbitrary: usual }, { weight: 1, arbitrary: hostile }) : usual;
   const objectId = sometimes(fc.constantFrom("o1", "o2", "o3", "t1", "img1"), fc.oneof(hostileString, wrongType));
   const layerId = sometimes(fc.constantFrom("default", "l2", "l3"), fc.oneof(hostileString, wrongType));
   const coord = sometimes(fc.oneof(fc.integer({ min: -2000, max: 2000 }), fc.double({ min: -1e4, max: 1e4, noNaN: true })), hostileNumber);
@@ -262,7 +292,9 @@ function boardParts(ctx: Context) {
       layers: fc.tuple(...layers.map((id) => fc.record({ id: fc.constant(id), name: text }))),
       objects: fc
         .uniqueArray(fc.constantFrom("o1", "o2", "o3", "t1"), { maxLength: 4 })
-        .chain((ids) => fc.tuple(...ids.map((id) => fc.record({ id: fc.constant(id), kind, layerId: fc.constantFrom(...layers), props, createdBy: ref("user") }))))
+        .chain((ids) =>
+          fc.tuple(...ids.map((id) => fc.record({ id: fc.constant(id), kind, layerId: fc.constantFrom(...layers), props, createdBy: ref("user") }))),
+        )
         .map((objects) => Object.fromEntries(objects.map((o) => [o.id as string, o]))),
     }),
   );
@@ -280,7 +312,13 @@ function boardParts(ctx: Context) {
   const data = (type: BoardOpType): fc.Arbitrary<Wire> => {
     switch (type) {
       case "STROKE":
-        return fc.record({ id: objectId, layerId: maybe(layerId), points: fc.array(fc.tuple(coord, coord), { minLength: ctx.hostile ? 0 : 1, maxLength: 6 }), color: maybe(text), width: maybe(size) });
+        return fc.record({
+          id: objectId,
+          layerId: maybe(layerId),
+          points: fc.array(fc.tuple(coord, coord), { minLength: ctx.hostile ? 0 : 1, maxLength: 6 }),
+          color: maybe(text),
+          width: maybe(size),
+        });
       case "OBJECT_CREATE":
         return fc.record({ id: objectId, kind, layerId: maybe(layerId), props });
       case "OBJECT_MODIFY":
@@ -310,7 +348,12 @@ function boardEventArb(ctx: Context): fc.Arbitrary<Wire> {
   const { data } = boardParts(ctx);
   // RESTORE is written by the server only: a client sending it is refused (hostile calls try).
   const types = ctx.hostile ? BOARD_OP_TYPES : BOARD_OP_TYPES.filter((t) => t !== "RESTORE");
-  const opId = mix(ctx, fc.oneof({ weight: 6, arbitrary: fc.uuid() as fc.Arbitrary<Wire> }, { weight: 1, arbitrary: fc.constantFrom("c1", "c2", "c3") }), hostileString, 0.25);
+  const opId = mix(
+    ctx,
+    fc.oneof({ weight: 6, arbitrary: fc.uuid() as fc.Arbitrary<Wire> }, { weight: 1, arbitrary: fc.constantFrom("c1", "c2", "c3") }),
+    hostileString,
+    0.25,
+  );
   const baseVersion = intArb({ ...ctx, name: "baseVersion" });
   // (arbitraries built once, not per generated value: building them costs more than using them)
   return fc.oneof(
@@ -330,7 +373,12 @@ function boardEventArb(ctx: Context): fc.Arbitrary<Wire> {
 function jsonArb(ctx: Context): fc.Arbitrary<Wire> {
   if (ctx.name === "board") return boardParts(ctx).board;
   if (ctx.name === "settings") return mix(ctx, settingsLike(ctx), fc.oneof(hostileJson, deepJson));
-  return mix(ctx, fc.oneof(settingsLike(ctx), fc.constant<Wire>({ sdp: "v=0" }), fc.constant<Wire>([1, 2, 3])), fc.oneof({ weight: 3, arbitrary: hostileJson }, { weight: 1, arbitrary: deepJson }), 2);
+  return mix(
+    ctx,
+    fc.oneof(settingsLike(ctx), fc.constant<Wire>({ sdp: "v=0" }), fc.constant<Wire>([1, 2, 3])),
+    fc.oneof({ weight: 3, arbitrary: hostileJson }, { weight: 1, arbitrary: deepJson }),
+    2,
+  );
 }
 
 function scalarArb(typeName: string, ctx: Context): fc.Arbitrary<Wire> {
@@ -375,13 +423,21 @@ export function valueArb(type: GraphQLInputType, ctx: Context): fc.Arbitrary<Wir
       { weight: 1, arbitrary: wrongType },
     );
   }
-  return fc.oneof({ weight: 6, arbitrary: nullableValueArb(type, ctx) }, { weight: 2, arbitrary: fc.constant(OMIT) }, { weight: 1, arbitrary: fc.constant(null) });
+  return fc.oneof(
+    { weight: 6, arbitrary: nullableValueArb(type, ctx) },
+    { weight: 2, arbitrary: fc.constant(OMIT) },
+    { weight: 1, arbitrary: fc.constant(null) },
+  );
 }
 
 function nullableValueArb(type: GraphQLInputType, ctx: Context): fc.Arbitrary<Wire> {
   if (isListType(type)) {
     const item = valueArb(type.ofType, ctx).map((v) => (v === OMIT ? null : v));
-    if (!ctx.hostile) return fc.oneof({ weight: 3, arbitrary: fc.array(item, { minLength: 1, maxLength: 1 }) }, { weight: 1, arbitrary: fc.array(item, { minLength: 1, maxLength: 4 }) });
+    if (!ctx.hostile)
+      return fc.oneof(
+        { weight: 3, arbitrary: fc.array(item, { minLength: 1, maxLength: 1 }) },
+        { weight: 1, arbitrary: fc.array(item, { minLength: 1, maxLength: 4 }) },
+      );
     const long = ctx.root === "applyBoardEvents" ? [{ weight: 1, arbitrary: fc.array(item, { minLength: 495, maxLength: 505 }) }] : [];
     return fc.oneof({ weight: 10, arbitrary: fc.array(item, { maxLength: 4 }) }, { weight: 1, arbitrary: item as fc.Arbitrary<Wire> }, ...long);
   }
@@ -409,7 +465,9 @@ function nullableValueArb(type: GraphQLInputType, ctx: Context): fc.Arbitrary<Wi
 export function variablesArb(target: Target): fc.Arbitrary<Record<string, Wire | typeof OMIT>> {
   const arbs = (hostile: (name: string) => boolean) =>
     fc.record(
-      Object.fromEntries(target.variables.map((v) => [v.name, valueArb(v.arg.type, { root: target.path[v.step].name, name: v.arg.name, hostile: hostile(v.name) })])),
+      Object.fromEntries(
+        target.variables.map((v) => [v.name, valueArb(v.arg.type, { root: target.path[v.step].name, name: v.arg.name, hostile: hostile(v.name) })]),
+      ),
     );
   if (target.variables.length === 0) return fc.constant({});
   return fc.oneof(

@@ -16,7 +16,8 @@ export class Raw {
   constructor(readonly text: string) {}
 }
 
-export type RefKind = "session" | "soloSession" | "user" | "classroom" | "booking" | "accessCode" | "email" | "password" | "cursor" | "boardVersion" | "snapshotVersion";
+export type RefKind =
+  "session" | "soloSession" | "user" | "classroom" | "booking" | "accessCode" | "email" | "password" | "cursor" | "boardVersion" | "snapshotVersion";
 
 export class Ref {
   constructor(
@@ -101,7 +102,10 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.constantFrom("x", "é", "\u0000", "😀"), fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 256, max: 20_000 }) }, { weight: 1, arbitrary: fc.constant(200_000) }))
+      .tuple(
+        fc.constantFrom("x", "é", "\u0000", "😀"),
+        fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 256, max: 20_000 }) }, { weight: 1, arbitrary: fc.constant(200_000) }),
+      )
       .map(([c, n]) => c.repeat(n)),
   },
 );
@@ -115,7 +119,20 @@ export const plainString = fc.string({ minLength: 1, maxLength: 16 });
  * JSON number texts that no JS number writes: past a double, -0, beyond 2^53; and NaN and
  * Infinity, which are not JSON at all (the whole body is then malformed: 400).
  */
-const RAW_NUMBERS = ["1e400", "-1e400", "1e-400", "-0", "123456789012345678901234567890", "9007199254740993", "1E308", "0.1e1", "-0.0", "NaN", "Infinity", "-Infinity"];
+const RAW_NUMBERS = [
+  "1e400",
+  "-1e400",
+  "1e-400",
+  "-0",
+  "123456789012345678901234567890",
+  "9007199254740993",
+  "1E308",
+  "0.1e1",
+  "-0.0",
+  "NaN",
+  "Infinity",
+  "-Infinity",
+];
 
 export const hostileNumber: fc.Arbitrary<Wire> = fc.oneof(
   { weight: 3, arbitrary: fc.integer() },
@@ -123,8 +140,28 @@ export const hostileNumber: fc.Arbitrary<Wire> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      0, -1, 1, 0.5, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), -(2 ** 53) - 2,
-      Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 1e21, 8.64e15, 8.64e15 + 1, 253_402_300_800_000, -62_135_596_800_001,
+      0,
+      -1,
+      1,
+      0.5,
+      2 ** 31 - 1,
+      2 ** 31,
+      -(2 ** 31),
+      -(2 ** 31) - 1,
+      2 ** 32,
+      2 ** 53 - 1,
+      2 ** 53,
+      2 ** 53 + 2,
+      -(2 ** 53),
+      -(2 ** 53) - 2,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      1e21,
+      8.64e15,
+      8.64e15 + 1,
+      253_402_300_800_000,
+      -62_135_596_800_001,
     ),
   },
   { weight: 2, arbitrary: fc.constantFrom(...RAW_NUMBERS).map((t) => new Raw(t)) },
@@ -175,7 +212,16 @@ export const deepJson: fc.Arbitrary<Wire> = fc
     kind: fc.constantFrom("array" as const, "object" as const, "mixed" as const),
     leaf: jsonLeaf,
   })
-  .map(({ depth, kind, leaf }) => new Raw(nestedText(depth, kind, toJsonText(leaf, () => null))));
+  .map(
+    ({ depth, kind, leaf }) =>
+      new Raw(
+        nestedText(
+          depth,
+          kind,
+          toJsonText(leaf, () => null),
+        ),
+      ),
+  );
 
 const { tree: jsonTree } = fc.letrec<{ tree: Wire; array: Wire[]; object: Wire }>((tie) => ({
   tree: fc.oneof({ depthSize: "small", withCrossShrink: true }, jsonLeaf, tie("array"), tie("object")),
@@ -193,7 +239,20 @@ export const hostileJson: fc.Arbitrary<Wire> = fc.oneof(
 
 // --- ids and cursors
 
-export const FORGED_IDS = ["x", "", "0", "-1", "00000000-0000-0000-0000-000000000000", "00000000-0000-4000-8000-000000000000", "' OR 1=1 --", "\u0000", "\ud800", "ffffffff-ffff-ffff-ffff-ffffffffffff", "FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF", "{00000000-0000-4000-8000-000000000000}"];
+export const FORGED_IDS = [
+  "x",
+  "",
+  "0",
+  "-1",
+  "00000000-0000-0000-0000-000000000000",
+  "00000000-0000-4000-8000-000000000000",
+  "' OR 1=1 --",
+  "\u0000",
+  "\ud800",
+  "ffffffff-ffff-ffff-ffff-ffffffffffff",
+  "FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF",
+  "{00000000-0000-4000-8000-000000000000}",
+];
 
 export const forgedId: fc.Arbitrary<Wire> = fc.oneof(
   { weight: 4, arbitrary: fc.uuid() },
@@ -218,5 +277,12 @@ export const forgedCursor: fc.Arbitrary<Wire> = fc.oneof(
       .map((entries) => new CursorOf(Object.fromEntries(entries))),
   },
   { weight: 1, arbitrary: fc.constantFrom("[]", "1", "null", '"x"', "{", "[1,2]", nestedText(5000, "array", "1")).map((t) => new CursorOf(new Raw(t))) },
-  { weight: 2, arbitrary: fc.oneof(fc.base64String({ maxLength: 40 }), fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b).toString("base64url")), hostileString) },
+  {
+    weight: 2,
+    arbitrary: fc.oneof(
+      fc.base64String({ maxLength: 40 }),
+      fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b).toString("base64url")),
+      hostileString,
+    ),
+  },
 );

@@ -106,7 +106,8 @@ export class FuzzWorld {
    */
   async maintain(): Promise<"intact" | "repaired" | "reseeded"> {
     const { tutor, student } = this.users;
-    const res = await fuzzGql(this.server, 
+    const res = await fuzzGql(
+      this.server,
       `query($live: ID!, $scheduled: ID!) {
         me { id }
         live: session(id: $live) { status participants { user { id } status role permissions { canDraw } } }
@@ -215,7 +216,9 @@ export class FuzzWorld {
     const email = `${name}@example.test`;
     const password = "correct horse battery staple";
     const input = { email, password, displayName: name, role };
-    const { register } = ok((await fuzzGql(this.server, `mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`, { input })) as GraphQLResponse);
+    const { register } = ok(
+      (await fuzzGql(this.server, `mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`, { input })) as GraphQLResponse,
+    );
     return { token: register.accessToken, id: register.user.id, email, password };
   }
 

@@ -84,4 +84,3 @@ export async function ackedSocket(server: TestServer, payload?: Record<string, u
   assert.equal((await socket.next()).type, "connection_ack");
   return socket;
 }
-

@@ -9,15 +9,15 @@
  * A SIGKILL of this process itself cannot be caught, so callers should still
  * `stop()` what they start.
  */
-import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import { Client } from 'pg';
+import { ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { promisify } from "node:util";
+import { Client } from "pg";
 
 const execFileAsync = promisify(execFile);
 
@@ -37,16 +37,14 @@ const POLL_MS = 50;
  *   `undefined` if there is none.
  */
 export function findBinary(name: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
   try {
-    const versions = fs
-      .readdirSync('/usr/lib/postgresql')
-      .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }));
-    for (const v of versions) dirs.push(path.join('/usr/lib/postgresql', v, 'bin'));
+    const versions = fs.readdirSync("/usr/lib/postgresql").sort((a, b) => b.localeCompare(a, "en", { numeric: true }));
+    for (const v of versions) dirs.push(path.join("/usr/lib/postgresql", v, "bin"));
   } catch {
     // no Debian postgresql installed
   }
-  dirs.push('/usr/bin', '/usr/sbin');
+  dirs.push("/usr/bin", "/usr/sbin");
   for (const dir of dirs) {
     const candidate = path.resolve(dir, name);
     try {
@@ -66,8 +64,8 @@ export function findBinary(name: string): string | undefined {
  */
 export function realServersAvailable(): { postgres: boolean; redis: boolean } {
   return {
-    postgres: findBinary('postgres') !== undefined && findBinary('initdb') !== undefined,
-    redis: findBinary('redis-server') !== undefined,
+    postgres: findBinary("postgres") !== undefined && findBinary("initdb") !== undefined,
+    redis: findBinary("redis-server") !== undefined,
   };
 }
 
@@ -76,11 +74,11 @@ export function realServersAvailable(): { postgres: boolean; redis: boolean } {
  * one next to the real (symlink-resolved) `postgres` binary.
  */
 function postgresBinaries(): { postgres: string; initdb: string } {
-  const postgres = findBinary('postgres');
-  if (!postgres) throw new Error('startPostgres: no `postgres` binary found (install the Debian `postgresql` package)');
-  const sibling = path.join(path.dirname(fs.realpathSync(postgres)), 'initdb');
-  const initdb = fs.existsSync(sibling) ? sibling : findBinary('initdb');
-  if (!initdb) throw new Error('startPostgres: no `initdb` binary found next to ' + postgres);
+  const postgres = findBinary("postgres");
+  if (!postgres) throw new Error("startPostgres: no `postgres` binary found (install the Debian `postgresql` package)");
+  const sibling = path.join(path.dirname(fs.realpathSync(postgres)), "initdb");
+  const initdb = fs.existsSync(sibling) ? sibling : findBinary("initdb");
+  if (!initdb) throw new Error("startPostgres: no `initdb` binary found next to " + postgres);
   return { postgres, initdb };
 }
 
@@ -95,8 +93,8 @@ function postgresBinaries(): { postgres: string; initdb: string } {
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
       const { port } = srv.address() as net.AddressInfo;
       srv.close(() => resolve(port));
     });
@@ -111,13 +109,13 @@ interface RunAs {
   gid: number;
 }
 
-const FALLBACK_USER = 'classroom-test';
+const FALLBACK_USER = "classroom-test";
 let runAsCache: RunAs | undefined | null = null; // null: not looked up yet
 
 function lookupUser(name: string): RunAs | undefined {
   try {
-    const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8', stdio: 'pipe' }).trim());
-    return { uid: id('-u'), gid: id('-g') };
+    const id = (flag: string) => Number(execFileSync("id", [flag, name], { encoding: "utf8", stdio: "pipe" }).trim());
+    return { uid: id("-u"), gid: id("-g") };
   } catch {
     return undefined;
   }
@@ -131,15 +129,15 @@ function lookupUser(name: string): RunAs | undefined {
 function postgresRunAs(): RunAs | undefined {
   if (runAsCache !== null) return runAsCache;
   if (process.getuid?.() !== 0) return (runAsCache = undefined);
-  let user = lookupUser('postgres') ?? lookupUser(FALLBACK_USER);
+  let user = lookupUser("postgres") ?? lookupUser(FALLBACK_USER);
   if (!user) {
     try {
-      execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', FALLBACK_USER], {
-        stdio: 'pipe',
+      execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER], {
+        stdio: "pipe",
       });
     } catch (err) {
       // Another test process may have created it concurrently: look again below.
-      if (!lookupUser(FALLBACK_USER)) throw new Error(`startPostgres: cannot create user ${FALLBACK_USER}: ${err}`);
+      if (!lookupUser(FALLBACK_USER)) throw new Error(`startPostgres: cannot create user ${FALLBACK_USER}: ${err}`, { cause: err });
     }
     user = lookupUser(FALLBACK_USER)!;
   }
@@ -165,9 +163,9 @@ let hooksInstalled = false;
 function killGroup(proc: Proc): void {
   if (proc.done || proc.child.pid === undefined) return;
   try {
-    process.kill(-proc.child.pid, 'SIGKILL');
+    process.kill(-proc.child.pid, "SIGKILL");
   } catch {
-    proc.child.kill('SIGKILL');
+    proc.child.kill("SIGKILL");
   }
 }
 
@@ -179,11 +177,11 @@ function cleanupSync(): void {
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.on('exit', cleanupSync);
+  process.on("exit", cleanupSync);
   // Dying from a signal's default action skips 'exit', so stand in for the
   // default: only when no one else handles the signal (if someone does, they
   // decide, and 'exit' will still fire when they end the process).
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     const onSignal = () => {
       if (process.listenerCount(sig) > 1) return;
       cleanupSync();
@@ -201,10 +199,10 @@ function installExitHooks(): void {
  */
 function spawnServer(cmd: string, args: string[], logFile: string, runAs?: RunAs): Proc {
   installExitHooks();
-  const fd = fs.openSync(logFile, 'a');
+  const fd = fs.openSync(logFile, "a");
   const child = spawn(cmd, args, {
     cwd: path.dirname(logFile), // readable by runAs; our own cwd may not be
-    stdio: ['ignore', fd, fd],
+    stdio: ["ignore", fd, fd],
     detached: true,
     ...(runAs ?? {}),
   });
@@ -219,8 +217,8 @@ function spawnServer(cmd: string, args: string[], logFile: string, runAs?: RunAs
       liveProcs.delete(proc);
       resolve();
     };
-    child.once('exit', (code, signal) => finish(signal ? `killed by ${signal}` : `exit code ${code}`));
-    child.once('error', (err) => finish(`spawn error: ${err.message}`));
+    child.once("exit", (code, signal) => finish(signal ? `killed by ${signal}` : `exit code ${code}`));
+    child.once("error", (err) => finish(`spawn error: ${err.message}`));
   });
   liveProcs.add(proc);
   return proc;
@@ -241,9 +239,9 @@ async function stopProc(proc: Proc, signal: NodeJS.Signals, graceMs: number): Pr
 
 function logTail(logFile: string): string {
   try {
-    return fs.readFileSync(logFile, 'utf8').slice(-4000);
+    return fs.readFileSync(logFile, "utf8").slice(-4000);
   } catch {
-    return '(no log)';
+    return "(no log)";
   }
 }
 
@@ -302,11 +300,11 @@ export interface PostgresServer {
 }
 
 async function pgAccepts(port: number): Promise<boolean> {
-  const client = new Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 });
-  client.on('error', () => {});
+  const client = new Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres", connectionTimeoutMillis: 2000 });
+  client.on("error", () => {});
   try {
     await client.connect();
-    await client.query('select 1');
+    await client.query("select 1");
     return true;
   } catch {
     return false; // refused, or "the database system is starting up"
@@ -337,33 +335,33 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   const runAs = postgresRunAs();
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const port = opts.port ?? (await freePort());
-  const dir = makeTempDir('pg-test-');
-  const dataDir = path.join(dir, 'data');
-  const logFile = path.join(dir, 'server.log');
+  const dir = makeTempDir("pg-test-");
+  const dataDir = path.join(dir, "data");
+  const logFile = path.join(dir, "server.log");
   if (runAs) fs.chownSync(dir, runAs.uid, runAs.gid);
 
   try {
-    await execFileAsync(
-      bins.initdb,
-      ['-D', dataDir, '--auth=trust', '-U', 'postgres', '--encoding=UTF8', '--no-locale', '--no-sync'],
-      { cwd: dir, timeout: timeoutMs, ...(runAs ?? {}) },
-    );
+    await execFileAsync(bins.initdb, ["-D", dataDir, "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-locale", "--no-sync"], {
+      cwd: dir,
+      timeout: timeoutMs,
+      ...(runAs ?? {}),
+    });
   } catch (err) {
     removeTempDir(dir);
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`startPostgres: initdb failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`startPostgres: initdb failed: ${e.message}\n${e.stdout ?? ""}${e.stderr ?? ""}`, { cause: err });
   }
 
   const settings: Record<string, string | number> = {
-    listen_addresses: '127.0.0.1',
-    fsync: 'off',
-    full_page_writes: 'off',
-    synchronous_commit: 'off',
+    listen_addresses: "127.0.0.1",
+    fsync: "off",
+    full_page_writes: "off",
+    synchronous_commit: "off",
     max_connections: 200,
     ...opts.settings,
   };
-  const args = ['-D', dataDir, '-p', String(port), '-k', dir];
-  for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
+  const args = ["-D", dataDir, "-p", String(port), "-k", dir];
+  for (const [k, v] of Object.entries(settings)) args.push("-c", `${k}=${v}`);
 
   let proc: Proc;
   const launch = async () => {
@@ -400,7 +398,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     url,
     port,
     dataDir,
-    async createDatabase(name = `t_${randomBytes(6).toString('hex')}`) {
+    async createDatabase(name = `t_${randomBytes(6).toString("hex")}`) {
       await admin((c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
       return `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(name)}`;
     },
@@ -409,22 +407,22 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       await admin((c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
     },
     async restart() {
-      if (stopping) throw new Error('PostgresServer.restart: server was stopped');
-      await stopProc(proc, 'SIGINT', 15_000); // SIGINT = "fast" shutdown
+      if (stopping) throw new Error("PostgresServer.restart: server was stopped");
+      await stopProc(proc, "SIGINT", 15_000); // SIGINT = "fast" shutdown
       await launch();
     },
     async shutdown() {
-      if (stopping) throw new Error('PostgresServer.shutdown: server was stopped');
-      await stopProc(proc, 'SIGINT', 15_000);
+      if (stopping) throw new Error("PostgresServer.shutdown: server was stopped");
+      await stopProc(proc, "SIGINT", 15_000);
     },
     async start() {
-      if (stopping) throw new Error('PostgresServer.start: server was stopped');
+      if (stopping) throw new Error("PostgresServer.start: server was stopped");
       if (!proc.done) return;
       await launch();
     },
     stop() {
       stopping ??= (async () => {
-        await stopProc(proc, 'SIGINT', 15_000);
+        await stopProc(proc, "SIGINT", 15_000);
         removeTempDir(dir);
       })();
       return stopping;
@@ -457,18 +455,18 @@ export interface RedisServer {
 /** Raw RESP PING, so readiness needs no client library and no reconnect logic. */
 function redisPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let reply = '';
+    const sock = net.connect({ host: "127.0.0.1", port });
+    let reply = "";
     const done = (ok: boolean) => {
       sock.destroy();
       resolve(ok);
     };
     sock.setTimeout(2000, () => done(false));
-    sock.on('error', () => done(false));
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (chunk) => {
+    sock.on("error", () => done(false));
+    sock.on("connect", () => sock.write("PING\r\n"));
+    sock.on("data", (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG')); // "-LOADING ..." is not ready
+      if (reply.includes("\r\n")) done(reply.startsWith("+PONG")); // "-LOADING ..." is not ready
     });
   });
 }
@@ -481,15 +479,12 @@ function redisPing(port: number): Promise<boolean> {
  * soon as it exits) with its log in the message, leaving nothing behind.
  */
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
-  const bin = findBinary('redis-server');
-  if (!bin) throw new Error('startRedis: no `redis-server` binary found (install the Debian `redis-server` package)');
+  const bin = findBinary("redis-server");
+  if (!bin) throw new Error("startRedis: no `redis-server` binary found (install the Debian `redis-server` package)");
   const port = opts.port ?? (await freePort());
-  const dir = makeTempDir('redis-test-');
-  const logFile = path.join(dir, 'server.log');
-  const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--dir', dir, '--daemonize', 'no', '--logfile', '',
-  ];
+  const dir = makeTempDir("redis-test-");
+  const logFile = path.join(dir, "server.log");
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", ""];
 
   let proc: Proc | undefined;
   const launch = async () => {
@@ -521,13 +516,13 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
       await proc.exited;
     },
     async start() {
-      if (stopping) throw new Error('RedisServer.start: server was stopped');
+      if (stopping) throw new Error("RedisServer.start: server was stopped");
       if (proc && !proc.done) return;
       await launch();
     },
     stop() {
       stopping ??= (async () => {
-        if (proc) await stopProc(proc, 'SIGTERM', 10_000);
+        if (proc) await stopProc(proc, "SIGTERM", 10_000);
         removeTempDir(dir);
       })();
       return stopping;

@@ -36,10 +36,7 @@ export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing";
  * 127.0.0.1 for `backend`: a fresh database with migrations applied, unless `share` names
  * a server whose database, Redis and secret this one should share (a second instance).
  */
-export async function startTestServer(
-  backend: Backend,
-  options: { env?: Record<string, string>; share?: TestServer } = {},
-): Promise<TestServer> {
+export async function startTestServer(backend: Backend, options: { env?: Record<string, string>; share?: TestServer } = {}): Promise<TestServer> {
   const env: Record<string, string> = options.share
     ? { ...options.share.env, ...options.env }
     : {
@@ -98,7 +95,7 @@ export async function startTestServer(
       return client;
     },
     async stop() {
-      await Promise.all([...clients].map((c) => c.dispose()));
+      await Promise.all([...clients].map(async (c) => c.dispose()));
       await app.stop();
       lock?.release();
     },
@@ -118,10 +115,9 @@ export async function registerUser(
 ): Promise<{ token: string; id: string; email: string; password: string }> {
   const email = `${name}@example.test`;
   const password = "correct horse battery staple";
-  const res = await server.gql(
-    `mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`,
-    { input: { email, password, displayName: name, role } },
-  );
+  const res = await server.gql(`mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`, {
+    input: { email, password, displayName: name, role },
+  });
   if (!res.body.data) throw new Error(`register failed: ${res.text}`);
   return { token: res.body.data.register.accessToken, id: res.body.data.register.user.id, email, password };
 }

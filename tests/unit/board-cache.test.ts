@@ -50,7 +50,18 @@ describe("BoardCache", () => {
     const before = cache.bytes;
     const step = applyOps(
       state,
-      Array.from({ length: 5 }, (_, i) => ({ clientOpId: `more-${i}`, type: "STROKE" as const, baseVersion: state.version, data: { id: `m${i}`, points: [[0, 0], [1, 1]] } })),
+      Array.from({ length: 5 }, (_, i) => ({
+        clientOpId: `more-${i}`,
+        type: "STROKE" as const,
+        baseVersion: state.version,
+        data: {
+          id: `m${i}`,
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
+      })),
       USER,
       "LAST_WRITE_WINS",
       { inPlace: true },
@@ -61,7 +72,13 @@ describe("BoardCache", () => {
     // The grown board's estimate bounds its real size from above.
     assert.ok(cache.bytes - estimateBoardBytes(cache.get("b") as BoardState) >= estimateBoardBytes(state));
     for (let i = 0; i < 10 && cache.get("a"); i++) {
-      const more = applyOps(state, [{ clientOpId: `x-${i}`, type: "STROKE", baseVersion: state.version, data: { id: `x${i}`, points: Array.from({ length: 200 }, (_, p) => [p, p]) } }], USER, "LAST_WRITE_WINS", { inPlace: true });
+      const more = applyOps(
+        state,
+        [{ clientOpId: `x-${i}`, type: "STROKE", baseVersion: state.version, data: { id: `x${i}`, points: Array.from({ length: 200 }, (_, p) => [p, p]) } }],
+        USER,
+        "LAST_WRITE_WINS",
+        { inPlace: true },
+      );
       cache.grew("a", state, more.applied);
     }
     assert.equal(cache.get("a"), undefined, "a board grown past the budget is let go");

@@ -57,7 +57,15 @@ function rejects(state: BoardState, ops: BoardOpInput[], pattern: RegExp, option
   assert.deepStrictEqual(state, before);
 }
 
-const stroke = (id: string, extra: Record<string, unknown> = {}) => op("STROKE", { id, points: [[0, 0], [10, 5]], ...extra });
+const stroke = (id: string, extra: Record<string, unknown> = {}) =>
+  op("STROKE", {
+    id,
+    points: [
+      [0, 0],
+      [10, 5],
+    ],
+    ...extra,
+  });
 const rect = (id: string, extra: Record<string, unknown> = {}) => op("OBJECT_CREATE", { id, kind: "rect", props: { x: 0, y: 0, w: 10, h: 10 }, ...extra });
 
 describe("board engine: a new board", () => {
@@ -75,14 +83,28 @@ describe("board engine: each op", () => {
       id: "s1",
       kind: "stroke",
       layerId: "default",
-      props: { points: [[0, 0], [10, 5]], color: "#f00", width: 3, pressure: [1, 2] },
+      props: {
+        points: [
+          [0, 0],
+          [10, 5],
+        ],
+        color: "#f00",
+        width: 3,
+        pressure: [1, 2],
+      },
       createdBy: ALICE,
       version: 1,
       z: 1,
     });
     assert.equal(result.state.version, 1);
     assert.deepStrictEqual(result.applied, [
-      { clientOpId: result.applied[0].clientOpId, type: "STROKE", userId: ALICE, version: 1, data: { id: "s1", layerId: "default", ...result.state.objects.s1.props } },
+      {
+        clientOpId: result.applied[0].clientOpId,
+        type: "STROKE",
+        userId: ALICE,
+        version: 1,
+        data: { id: "s1", layerId: "default", ...result.state.objects.s1.props },
+      },
     ]);
     assert.deepStrictEqual(result.conflicts, []);
   });
@@ -110,7 +132,15 @@ describe("board engine: each op", () => {
 
   it("TEXT_EDIT creates an absent text (unknown fields into props) and then sets props.text", () => {
     let board = after(emptyBoard(), ALICE, op("TEXT_EDIT", { id: "t", text: "hi", x: 5, y: 6 }));
-    assert.deepStrictEqual(board.objects.t, { id: "t", kind: "text", layerId: "default", props: { x: 5, y: 6, text: "hi" }, createdBy: ALICE, version: 1, z: 1 });
+    assert.deepStrictEqual(board.objects.t, {
+      id: "t",
+      kind: "text",
+      layerId: "default",
+      props: { x: 5, y: 6, text: "hi" },
+      createdBy: ALICE,
+      version: 1,
+      z: 1,
+    });
     board = after(board, BOB, op("TEXT_EDIT", { id: "t", text: "hello", x: 99 }));
     assert.deepStrictEqual(board.objects.t.props, { x: 5, y: 6, text: "hello" });
     assert.equal(board.objects.t.createdBy, ALICE);
@@ -127,7 +157,10 @@ describe("board engine: each op", () => {
     let board = after(emptyBoard(), ALICE, op("LAYER_ADD", { id: "a", name: "A" }));
     board = after(board, ALICE, op("LAYER_ADD", { id: "b", name: "B", index: 0 }));
     board = after(board, ALICE, op("LAYER_ADD", { id: "c", name: "C", index: 99 }));
-    assert.deepStrictEqual(board.layers.map((l) => l.id), ["b", "default", "a", "c"]);
+    assert.deepStrictEqual(
+      board.layers.map((l) => l.id),
+      ["b", "default", "a", "c"],
+    );
     rejects(board, [op("LAYER_ADD", { id: "d", name: 5 })], /name must be a string/);
   });
 
@@ -151,7 +184,10 @@ describe("board engine: each op", () => {
   it("LAYER_REORDER must name every layer exactly once", () => {
     let board = after(emptyBoard(), ALICE, op("LAYER_ADD", { id: "a", name: "A" }), op("LAYER_ADD", { id: "b", name: "B" }));
     board = after(board, ALICE, op("LAYER_REORDER", { order: ["b", "default", "a"] }));
-    assert.deepStrictEqual(board.layers.map((l) => l.id), ["b", "default", "a"]);
+    assert.deepStrictEqual(
+      board.layers.map((l) => l.id),
+      ["b", "default", "a"],
+    );
     rejects(board, [op("LAYER_REORDER", { order: ["b", "a"] })], /every layer exactly once/);
     rejects(board, [op("LAYER_REORDER", { order: ["b", "a", "default", "x"] })], /every layer exactly once/);
     rejects(board, [op("LAYER_REORDER", { order: ["b", "a", "a"] })], /twice/);
@@ -167,7 +203,10 @@ describe("board engine: each op", () => {
   it("RESTORE (server only) sets layers and objects and clears every undo history", () => {
     const board = after(emptyBoard(), ALICE, stroke("s1"), rect("r"));
     const content = {
-      layers: [{ id: "bg", name: "Background" }, { id: "default", name: "Top" }],
+      layers: [
+        { id: "bg", name: "Background" },
+        { id: "default", name: "Top" },
+      ],
       objects: { r: { id: "r", kind: "rect", layerId: "bg", props: { x: 5 }, createdBy: BOB, version: 7, z: 3 } },
       objectCount: 1,
     };
@@ -175,24 +214,41 @@ describe("board engine: each op", () => {
     const result = apply(board, ALICE, [op("RESTORE", content)], "LAST_WRITE_WINS", { allowRestore: true });
     assert.deepStrictEqual(publicBoard(result.state), {
       version: 3,
-      layers: [{ id: "bg", name: "Background" }, { id: "default", name: "Top" }],
+      layers: [
+        { id: "bg", name: "Background" },
+        { id: "default", name: "Top" },
+      ],
       objects: { r: { id: "r", kind: "rect", layerId: "bg", props: { x: 5 }, createdBy: BOB, version: 3, z: 3 } },
       objectCount: 1,
     });
     assert.deepStrictEqual(result.state.meta.history, {});
     assert.equal(apply(result.state, ALICE, [op("UNDO")]).skipped[0].reason, "NOTHING_TO_UNDO");
     assert.throws(() => validateBoardContent({ layers: [], objects: {} }), BoardValidationError);
-    assert.throws(() => validateBoardContent({ layers: [{ id: "a", name: "A" }], objects: { x: { kind: "k", layerId: "b", props: {}, createdBy: "u" } } }), /unknown layer b/);
+    assert.throws(
+      () => validateBoardContent({ layers: [{ id: "a", name: "A" }], objects: { x: { kind: "k", layerId: "b", props: {}, createdBy: "u" } } }),
+      /unknown layer b/,
+    );
   });
 
   it("validates each op against the board the earlier ops of the batch left", () => {
-    const result = apply(emptyBoard(), ALICE, [op("LAYER_ADD", { id: "l9", name: "New" }), stroke("s", { layerId: "l9" }), op("OBJECT_MODIFY", { id: "s", props: { color: "#00f" } })]);
+    const result = apply(emptyBoard(), ALICE, [
+      op("LAYER_ADD", { id: "l9", name: "New" }),
+      stroke("s", { layerId: "l9" }),
+      op("OBJECT_MODIFY", { id: "s", props: { color: "#00f" } }),
+    ]);
     assert.equal(result.applied.length, 3);
     rejects(emptyBoard(), [stroke("s"), op("OBJECT_DELETE", { id: "s" }), op("OBJECT_MODIFY", { id: "s", props: {} })], /unknown object s/);
   });
 
   it("ids that are Object.prototype names are ordinary ids", () => {
-    let board = after(emptyBoard(), ALICE, stroke("__proto__"), stroke("constructor"), op("LAYER_ADD", { id: "toString", name: "T" }), rect("hasOwnProperty", { layerId: "toString" }));
+    let board = after(
+      emptyBoard(),
+      ALICE,
+      stroke("__proto__"),
+      stroke("constructor"),
+      op("LAYER_ADD", { id: "toString", name: "T" }),
+      rect("hasOwnProperty", { layerId: "toString" }),
+    );
     assert.deepStrictEqual(Object.keys(board.objects).sort(), ["__proto__", "constructor", "hasOwnProperty"]);
     assert.equal(Object.getPrototypeOf(board.objects), Object.prototype);
     rejects(board, [op("OBJECT_MODIFY", { id: "toString", props: {} })], /unknown object toString/);
@@ -206,7 +262,14 @@ describe("board engine: layer defaults", () => {
   it('puts objects on "default" while it exists, otherwise on the top layer', () => {
     let board = after(emptyBoard(), ALICE, op("LAYER_ADD", { id: "top", name: "Top" }), stroke("a"));
     assert.equal(board.objects.a.layerId, "default");
-    board = after(board, ALICE, op("LAYER_ADD", { id: "bottom", name: "B", index: 0 }), op("LAYER_DELETE", { id: "default" }), stroke("b"), op("TEXT_EDIT", { id: "t", text: "x" }));
+    board = after(
+      board,
+      ALICE,
+      op("LAYER_ADD", { id: "bottom", name: "B", index: 0 }),
+      op("LAYER_DELETE", { id: "default" }),
+      stroke("b"),
+      op("TEXT_EDIT", { id: "t", text: "x" }),
+    );
     assert.equal(board.objects.b.layerId, "top");
     assert.equal(board.objects.t.layerId, "top");
     board = after(board, ALICE, op("LAYER_REORDER", { order: ["top", "bottom"] }), stroke("c"));
@@ -236,7 +299,10 @@ describe("board engine: undo and redo", () => {
     board = after(board, ALICE, op("UNDO"));
     assert.deepStrictEqual(Object.keys(board.objects), ["b"]);
     const bob = apply(board, BOB, [op("UNDO"), op("UNDO")]);
-    assert.deepStrictEqual(bob.skipped.map((s) => s.reason), ["NOTHING_TO_UNDO"]);
+    assert.deepStrictEqual(
+      bob.skipped.map((s) => s.reason),
+      ["NOTHING_TO_UNDO"],
+    );
     assert.deepStrictEqual(bob.state.objects, {});
   });
 
@@ -244,7 +310,10 @@ describe("board engine: undo and redo", () => {
     const result = apply(emptyBoard(), ALICE, [op("UNDO"), op("REDO")]);
     assert.deepStrictEqual(result.applied, []);
     assert.deepStrictEqual(result.conflicts, []);
-    assert.deepStrictEqual(result.skipped.map((s) => s.reason), ["NOTHING_TO_UNDO", "NOTHING_TO_REDO"]);
+    assert.deepStrictEqual(
+      result.skipped.map((s) => s.reason),
+      ["NOTHING_TO_UNDO", "NOTHING_TO_REDO"],
+    );
     assert.equal(result.state.version, 0);
   });
 
@@ -258,7 +327,11 @@ describe("board engine: undo and redo", () => {
     const ops = Array.from({ length: 120 }, (_, i) => stroke(`s${i}`));
     let board = after(emptyBoard(), ALICE, ...ops);
     assert.equal(board.meta.history[ALICE].undo.length, BOARD_LIMITS.maxHistory);
-    const undos = apply(board, ALICE, Array.from({ length: 101 }, () => op("UNDO")));
+    const undos = apply(
+      board,
+      ALICE,
+      Array.from({ length: 101 }, () => op("UNDO")),
+    );
     assert.equal(undos.applied.length, 100);
     board = undos.state;
     assert.equal(Object.keys(board.objects).length, 20);
@@ -267,8 +340,17 @@ describe("board engine: undo and redo", () => {
   it("undo of layer ops: a reorder, a delete (with its objects, in place) and a rename", () => {
     let board = after(emptyBoard(), ALICE, op("LAYER_ADD", { id: "a", name: "A" }), op("LAYER_ADD", { id: "b", name: "B" }), stroke("s", { layerId: "a" }));
     const before = board;
-    board = after(board, ALICE, op("LAYER_REORDER", { order: ["b", "a", "default"] }), op("LAYER_DELETE", { id: "a" }), op("LAYER_ADD", { id: "b", name: "Renamed" }));
-    assert.deepStrictEqual(board.layers, [{ id: "b", name: "Renamed" }, { id: "default", name: "Layer 1" }]);
+    board = after(
+      board,
+      ALICE,
+      op("LAYER_REORDER", { order: ["b", "a", "default"] }),
+      op("LAYER_DELETE", { id: "a" }),
+      op("LAYER_ADD", { id: "b", name: "Renamed" }),
+    );
+    assert.deepStrictEqual(board.layers, [
+      { id: "b", name: "Renamed" },
+      { id: "default", name: "Layer 1" },
+    ]);
     board = after(board, ALICE, op("UNDO"), op("UNDO"), op("UNDO"));
     assert.deepStrictEqual(board.layers, before.layers);
     assert.deepStrictEqual({ ...board.objects.s, version: 0 }, { ...before.objects.s, version: 0 });
@@ -296,7 +378,10 @@ describe("board engine: undo and redo", () => {
     let board = after(emptyBoard(), ALICE, op("LAYER_ADD", { id: "l2", name: "N" }));
     board = after(board, BOB, stroke("b", { layerId: "l2" }));
     const undone = after(board, ALICE, op("UNDO"));
-    assert.deepStrictEqual(undone.layers.map((l) => l.id), ["default"]);
+    assert.deepStrictEqual(
+      undone.layers.map((l) => l.id),
+      ["default"],
+    );
     assert.deepStrictEqual(undone.objects, {});
     const redone = after(undone, ALICE, op("REDO"));
     assert.deepStrictEqual(redone.layers, board.layers);
@@ -308,7 +393,10 @@ describe("board engine: undo and redo", () => {
     board = after(board, BOB, op("LAYER_DELETE", { id: "default" }));
     board = after(board, ALICE, op("UNDO")); // the stroke goes
     board = after(board, ALICE, op("UNDO")); // the add of l2, now the only layer: stays
-    assert.deepStrictEqual(board.layers.map((l) => l.id), ["l2"]);
+    assert.deepStrictEqual(
+      board.layers.map((l) => l.id),
+      ["l2"],
+    );
     board = after(board, ALICE, op("REDO"), op("REDO"));
     assert.deepStrictEqual(Object.keys(board.objects), ["s"]);
     board = after(board, ALICE, op("OBJECT_MODIFY", { id: "s", props: { color: "#123" } }));
@@ -353,7 +441,10 @@ describe("board engine: conflicts", () => {
         assert.deepStrictEqual(result.state.objects.r, { id: "r", kind: "rect", layerId: "default", props: { y: 9 }, createdBy: ALICE, version: 3, z: 3 });
       } else {
         assert.deepStrictEqual(result.state, deleted);
-        assert.deepStrictEqual(result.skipped.map((s) => s.reason), ["CONFLICT"]);
+        assert.deepStrictEqual(
+          result.skipped.map((s) => s.reason),
+          ["CONFLICT"],
+        );
       }
     });
 
@@ -368,11 +459,17 @@ describe("board engine: conflicts", () => {
 
     it(`${strategy}: delete of an object changed since → ${expected.changed}; of one deleted since → SKIPPED`, () => {
       const onChanged = apply(changed, ALICE, [op("OBJECT_DELETE", { id: "r" }, 1)], strategy);
-      assert.deepStrictEqual(onChanged.conflicts.map((c) => [c.reason, c.resolution]), [["OBJECT_CHANGED", expected.changed]]);
+      assert.deepStrictEqual(
+        onChanged.conflicts.map((c) => [c.reason, c.resolution]),
+        [["OBJECT_CHANGED", expected.changed]],
+      );
       assert.equal(Object.hasOwn(onChanged.state.objects, "r"), expected.changed === "SKIPPED");
       // Under CLIENT_WINS too: the client wanted it gone and it is gone.
       const onDeleted = apply(deleted, ALICE, [op("OBJECT_DELETE", { id: "r" }, 1)], strategy);
-      assert.deepStrictEqual(onDeleted.conflicts.map((c) => [c.reason, c.resolution]), [["OBJECT_DELETED", "SKIPPED"]]);
+      assert.deepStrictEqual(
+        onDeleted.conflicts.map((c) => [c.reason, c.resolution]),
+        [["OBJECT_DELETED", "SKIPPED"]],
+      );
       assert.deepStrictEqual(onDeleted.state, deleted);
     });
 
@@ -380,10 +477,16 @@ describe("board engine: conflicts", () => {
       const texts = after(emptyBoard(), ALICE, op("TEXT_EDIT", { id: "t", text: "a" }));
       const edited = after(texts, BOB, op("TEXT_EDIT", { id: "t", text: "b" }));
       const onEdited = apply(edited, ALICE, [op("TEXT_EDIT", { id: "t", text: "c" }, 1)], strategy);
-      assert.deepStrictEqual(onEdited.conflicts.map((c) => [c.reason, c.resolution]), [["OBJECT_CHANGED", expected.changed]]);
+      assert.deepStrictEqual(
+        onEdited.conflicts.map((c) => [c.reason, c.resolution]),
+        [["OBJECT_CHANGED", expected.changed]],
+      );
       const gone = after(texts, BOB, op("OBJECT_DELETE", { id: "t" }));
       const onGone = apply(gone, ALICE, [op("TEXT_EDIT", { id: "t", text: "c", x: 3 }, 1)], strategy);
-      assert.deepStrictEqual(onGone.conflicts.map((c) => [c.reason, c.resolution]), [["OBJECT_DELETED", expected.deleted]]);
+      assert.deepStrictEqual(
+        onGone.conflicts.map((c) => [c.reason, c.resolution]),
+        [["OBJECT_DELETED", expected.deleted]],
+      );
       assert.deepStrictEqual(onGone.state.objects.t?.props, expected.deleted === "RECREATED" ? { x: 3, text: "c" } : undefined);
     });
 
@@ -391,34 +494,57 @@ describe("board engine: conflicts", () => {
       const layered = after(emptyBoard(), ALICE, op("LAYER_ADD", { id: "l2", name: "N" }));
       const drawnOn = after(layered, BOB, stroke("b", { layerId: "l2" }));
       const result = apply(drawnOn, ALICE, [op("LAYER_DELETE", { id: "l2" }, 1)], strategy);
-      assert.deepStrictEqual(result.conflicts.map((c) => [c.objectId, c.reason, c.resolution, c.currentVersion]), [["l2", "LAYER_CHANGED", expected.changed, 2]]);
+      assert.deepStrictEqual(
+        result.conflicts.map((c) => [c.objectId, c.reason, c.resolution, c.currentVersion]),
+        [["l2", "LAYER_CHANGED", expected.changed, 2]],
+      );
       assert.equal(result.state.layers.length, expected.changed === "APPLIED" ? 1 : 2);
     });
 
     it(`${strategy}: drawing on a layer deleted since → skipped, or on the default layer under CLIENT_WINS`, () => {
       const layered = after(emptyBoard(), ALICE, op("LAYER_ADD", { id: "l2", name: "N" }));
       const removed = after(layered, BOB, op("LAYER_DELETE", { id: "l2" }));
-      const result = apply(removed, ALICE, [stroke("s", { layerId: "l2" })].map((o) => ({ ...o, baseVersion: 1 })), strategy);
+      const result = apply(
+        removed,
+        ALICE,
+        [stroke("s", { layerId: "l2" })].map((o) => ({ ...o, baseVersion: 1 })),
+        strategy,
+      );
       const resolution = strategy === "CLIENT_WINS" ? "APPLIED" : "SKIPPED";
-      assert.deepStrictEqual(result.conflicts.map((c) => [c.objectId, c.reason, c.resolution, c.currentVersion]), [["s", "LAYER_DELETED", resolution, 2]]);
+      assert.deepStrictEqual(
+        result.conflicts.map((c) => [c.objectId, c.reason, c.resolution, c.currentVersion]),
+        [["s", "LAYER_DELETED", resolution, 2]],
+      );
       assert.equal(result.state.objects.s?.layerId, resolution === "APPLIED" ? "default" : undefined);
       const again = apply(removed, ALICE, [op("LAYER_DELETE", { id: "l2" }, 1)], strategy);
-      assert.deepStrictEqual(again.conflicts.map((c) => [c.reason, c.resolution]), [["LAYER_DELETED", "SKIPPED"]]);
+      assert.deepStrictEqual(
+        again.conflicts.map((c) => [c.reason, c.resolution]),
+        [["LAYER_DELETED", "SKIPPED"]],
+      );
     });
 
     it(`${strategy}: a stale LAYER_REORDER → LAYER_CHANGED ${expected.changed}, merged with the layers added since`, () => {
       const layered = after(emptyBoard(), ALICE, op("LAYER_ADD", { id: "a", name: "A" }));
       const added = after(layered, BOB, op("LAYER_ADD", { id: "b", name: "B" }));
       const result = apply(added, ALICE, [op("LAYER_REORDER", { order: ["a", "default"] }, 1)], strategy);
-      assert.deepStrictEqual(result.conflicts.map((c) => [c.objectId, c.reason, c.resolution, c.currentVersion]), [[null, "LAYER_CHANGED", expected.changed, 2]]);
-      assert.deepStrictEqual(result.state.layers.map((l) => l.id), expected.changed === "APPLIED" ? ["a", "default", "b"] : ["default", "a", "b"]);
+      assert.deepStrictEqual(
+        result.conflicts.map((c) => [c.objectId, c.reason, c.resolution, c.currentVersion]),
+        [[null, "LAYER_CHANGED", expected.changed, 2]],
+      );
+      assert.deepStrictEqual(
+        result.state.layers.map((l) => l.id),
+        expected.changed === "APPLIED" ? ["a", "default", "b"] : ["default", "a", "b"],
+      );
       if (expected.changed === "APPLIED") assert.deepStrictEqual(result.applied[0].data, { order: ["a", "default", "b"] });
     });
 
     it(`${strategy}: CLEAR reports each object changed since; SERVER_WINS keeps those`, () => {
       const mixed = after(after(emptyBoard(), ALICE, stroke("mine")), BOB, stroke("his"));
       const result = apply(mixed, ALICE, [op("CLEAR", {}, 1)], strategy);
-      assert.deepStrictEqual(result.conflicts.map((c) => [c.objectId, c.reason, c.resolution]), [["his", "OBJECT_CHANGED", expected.changed]]);
+      assert.deepStrictEqual(
+        result.conflicts.map((c) => [c.objectId, c.reason, c.resolution]),
+        [["his", "OBJECT_CHANGED", expected.changed]],
+      );
       assert.deepStrictEqual(Object.keys(result.state.objects), expected.changed === "SKIPPED" ? ["his"] : []);
       assert.equal(result.applied.length, 1);
     });
@@ -427,14 +553,25 @@ describe("board engine: conflicts", () => {
   it("LAYER_ADD of an existing id: OBJECT_EXISTS; CLIENT_WINS renames it in place", () => {
     const layered = after(emptyBoard(), BOB, op("LAYER_ADD", { id: "l2", name: "Bob's" }));
     const lww = apply(layered, ALICE, [op("LAYER_ADD", { id: "l2", name: "Alice's" })]);
-    assert.deepStrictEqual(lww.conflicts.map((c) => [c.objectId, c.reason, c.resolution]), [["l2", "OBJECT_EXISTS", "SKIPPED"]]);
+    assert.deepStrictEqual(
+      lww.conflicts.map((c) => [c.objectId, c.reason, c.resolution]),
+      [["l2", "OBJECT_EXISTS", "SKIPPED"]],
+    );
     const cw = apply(layered, ALICE, [op("LAYER_ADD", { id: "l2", name: "Alice's", index: 0 })], "CLIENT_WINS");
-    assert.deepStrictEqual(cw.state.layers, [{ id: "default", name: "Layer 1" }, { id: "l2", name: "Alice's" }]);
+    assert.deepStrictEqual(cw.state.layers, [
+      { id: "default", name: "Layer 1" },
+      { id: "l2", name: "Alice's" },
+    ]);
   });
 
   it("changes by the same user are never conflicts", () => {
     let board = after(emptyBoard(), ALICE, rect("r"), op("OBJECT_MODIFY", { id: "r", props: { x: 1 } }), op("LAYER_ADD", { id: "l", name: "L" }));
-    const result = apply(board, ALICE, [op("OBJECT_MODIFY", { id: "r", props: { x: 2 } }, 0), rect("r", { baseVersion: 0 }), op("LAYER_REORDER", { order: ["l", "default"] }, 0)], "SERVER_WINS");
+    const result = apply(
+      board,
+      ALICE,
+      [op("OBJECT_MODIFY", { id: "r", props: { x: 2 } }, 0), rect("r", { baseVersion: 0 }), op("LAYER_REORDER", { order: ["l", "default"] }, 0)],
+      "SERVER_WINS",
+    );
     assert.deepStrictEqual(result.conflicts, []);
     assert.equal(result.applied.length, 3);
     board = after(board, ALICE, op("OBJECT_DELETE", { id: "r" }));
@@ -500,7 +637,17 @@ describe("board engine: permissions", () => {
       (err: unknown) => err instanceof BoardPermissionError && err.permission === "canClearBoard" && err.index === 0,
     );
     assert.throws(
-      () => applyOps(board, [{ ...stroke("s"), baseVersion: 1 }, { ...op("IMAGE_UPLOAD", { id: "i", url: "https://cdn.example/a.png", x: 0, y: 0, width: 1, height: 1 }), baseVersion: 1 }], ALICE, "LAST_WRITE_WINS", { can: can(["canDraw"]) }),
+      () =>
+        applyOps(
+          board,
+          [
+            { ...stroke("s"), baseVersion: 1 },
+            { ...op("IMAGE_UPLOAD", { id: "i", url: "https://cdn.example/a.png", x: 0, y: 0, width: 1, height: 1 }), baseVersion: 1 },
+          ],
+          ALICE,
+          "LAST_WRITE_WINS",
+          { can: can(["canDraw"]) },
+        ),
       (err: unknown) => err instanceof BoardPermissionError && err.permission === "canUploadImages" && err.index === 1,
     );
   });
@@ -523,8 +670,15 @@ describe("board engine: image URLs", () => {
     "//cdn.example/a.png",
     "",
   ];
-  const SAFE = ["https://cdn.example/a.png?x=1&y=2", " https://cdn.example/a.png ", "HTTP://cdn.example/a.png", "data:image/png;base64,iVBORw0KGgo=", "data:image/webp,AAAA"];
-  const upload = (id: string, url: unknown, extra: Record<string, unknown> = {}) => op("IMAGE_UPLOAD", { id, url, x: 0, y: 0, width: 10, height: 10, ...extra });
+  const SAFE = [
+    "https://cdn.example/a.png?x=1&y=2",
+    " https://cdn.example/a.png ",
+    "HTTP://cdn.example/a.png",
+    "data:image/png;base64,iVBORw0KGgo=",
+    "data:image/webp,AAAA",
+  ];
+  const upload = (id: string, url: unknown, extra: Record<string, unknown> = {}) =>
+    op("IMAGE_UPLOAD", { id, url, x: 0, y: 0, width: 10, height: 10, ...extra });
   const image = (id: string, props: Record<string, unknown>) => op("OBJECT_CREATE", { id, kind: "image", props: { x: 0, y: 0, w: 10, h: 10, ...props } });
   const can = (granted: BoardPermission[]) => (p: BoardPermission) => granted.includes(p);
 
@@ -547,9 +701,15 @@ describe("board engine: image URLs", () => {
 
   it("OBJECT_MODIFY of an image's URL props is checked, also when it re-creates a deleted image or conflicts", () => {
     let board = after(emptyBoard(), ALICE, upload("i", SAFE[0]), rect("r"));
-    for (const url of UNSAFE) rejects(board, [op("OBJECT_MODIFY", { id: "i", props: { x: 5 } }), op("OBJECT_MODIFY", { id: "i", props: { href: url } })], /href must be an http/);
+    for (const url of UNSAFE)
+      rejects(board, [op("OBJECT_MODIFY", { id: "i", props: { x: 5 } }), op("OBJECT_MODIFY", { id: "i", props: { href: url } })], /href must be an http/);
     rejects(board, [op("OBJECT_MODIFY", { id: "i", props: { url: null } })], /url must be a string/);
-    board = after(board, ALICE, op("OBJECT_MODIFY", { id: "i", props: { url: SAFE[3], x: 5 } }), op("OBJECT_MODIFY", { id: "r", props: { url: "javascript:x" } }));
+    board = after(
+      board,
+      ALICE,
+      op("OBJECT_MODIFY", { id: "i", props: { url: SAFE[3], x: 5 } }),
+      op("OBJECT_MODIFY", { id: "r", props: { url: "javascript:x" } }),
+    );
     assert.equal(board.objects.i.props.url, SAFE[3]);
     // Changed by BOB since ALICE's baseVersion: SERVER_WINS would skip it, but malformed is malformed.
     const stale = board.version;
@@ -560,7 +720,10 @@ describe("board engine: image URLs", () => {
     // Deleted by BOB since: CLIENT_WINS re-creates it with the op's props.
     board = after(board, BOB, op("OBJECT_DELETE", { id: "i" }));
     for (const strategy of ["SERVER_WINS", "CLIENT_WINS"] as const) {
-      assert.throws(() => applyOps(board, [op("OBJECT_MODIFY", { id: "i", props: { url: UNSAFE[0], x: 0, y: 0, w: 1, h: 1 } }, stale)], ALICE, strategy), /url must be an http/);
+      assert.throws(
+        () => applyOps(board, [op("OBJECT_MODIFY", { id: "i", props: { url: UNSAFE[0], x: 0, y: 0, w: 1, h: 1 } }, stale)], ALICE, strategy),
+        /url must be an http/,
+      );
     }
     const recreated = apply(board, ALICE, [op("OBJECT_MODIFY", { id: "i", props: { url: SAFE[0], x: 0, y: 0, w: 1, h: 1 } }, stale)], "CLIENT_WINS");
     assert.equal(recreated.state.objects.i.props.url, SAFE[0]);
@@ -572,7 +735,10 @@ describe("board engine: image URLs", () => {
       objects: { i: { id: "i", kind: "image", layerId: "default", props: { url, x: 0, y: 0, w: 1, h: 1 }, createdBy: ALICE } },
     });
     for (const url of UNSAFE) {
-      assert.throws(() => validateBoardContent(content(url)), (err: unknown) => err instanceof BoardValidationError && /object i: url must be an http/.test(err.message));
+      assert.throws(
+        () => validateBoardContent(content(url)),
+        (err: unknown) => err instanceof BoardValidationError && /object i: url must be an http/.test(err.message),
+      );
       rejects(emptyBoard(), [op("RESTORE", content(url))], /object i: url must be an http/, { allowRestore: true });
     }
     assert.equal(validateBoardContent(content(SAFE[0])).objects.i.props.url, SAFE[0]);
@@ -589,7 +755,14 @@ describe("board engine: image URLs", () => {
     const drawOnly = { can: can(["canDraw"]) };
     const refused = (b: BoardState, ops: BoardOpInput[], index = ops.length - 1) =>
       assert.throws(
-        () => applyOps(b, ops.map((o) => ({ ...o, baseVersion: b.version })), ALICE, "LAST_WRITE_WINS", drawOnly),
+        () =>
+          applyOps(
+            b,
+            ops.map((o) => ({ ...o, baseVersion: b.version })),
+            ALICE,
+            "LAST_WRITE_WINS",
+            drawOnly,
+          ),
         (err: unknown) => err instanceof BoardPermissionError && err.permission === "canUploadImages" && err.index === index,
       );
     refused(board, [stroke("s"), image("j", { url: SAFE[0] })]);
@@ -620,7 +793,13 @@ describe("board engine: image URLs", () => {
     assertWellFormed(svg);
     assert.doesNotMatch(svg, /javascript|script|text\/html|svg\+xml/i);
     const hrefs = [...svg.matchAll(/ href="([^"]*)"/g)].map((m) => m[1]);
-    assert.deepStrictEqual(hrefs, ["https://cdn.example/a.png?x=1&amp;y=2", "https://cdn.example/a.png", "http://cdn.example/a.png", "data:image/png;base64,iVBORw0KGgo=", "data:image/webp,AAAA"]);
+    assert.deepStrictEqual(hrefs, [
+      "https://cdn.example/a.png?x=1&amp;y=2",
+      "https://cdn.example/a.png",
+      "http://cdn.example/a.png",
+      "data:image/png;base64,iVBORw0KGgo=",
+      "data:image/webp,AAAA",
+    ]);
     assert.equal([...svg.matchAll(/<rect data-id="o\d+" data-kind="image"/g)].length, UNSAFE.length);
   });
 });
@@ -631,16 +810,32 @@ describe("board engine: limits and malformed input", () => {
     rejects(board, [stroke("x".repeat(65))], /id is longer than 64/);
     rejects(board, [op("TEXT_EDIT", { id: "t", text: "x".repeat(10_001) })], /longer than 10000/);
     rejects(board, [op("STROKE", { id: "s", points: Array.from({ length: 10_001 }, () => [0, 0]) })], /1 to 10000/);
-    rejects(board, [op("OBJECT_CREATE", { id: "o", kind: "k", props: { a: "x".repeat(9000), b: Array(8).fill("y".repeat(9000)) } })], /props are over 65536 bytes/);
+    rejects(
+      board,
+      [op("OBJECT_CREATE", { id: "o", kind: "k", props: { a: "x".repeat(9000), b: Array(8).fill("y".repeat(9000)) } })],
+      /props are over 65536 bytes/,
+    );
     rejects(board, [op("OBJECT_CREATE", { id: "o", kind: "k", props: { deep: JSON.parse("[".repeat(40) + "]".repeat(40)) } })], /nested too deep/);
     rejects(board, [op("STROKE", { id: "s\n", points: [[0, 0]] })], /control character/);
     assert.ok(apply(board, ALICE, [op("STROKE", { id: "s", points: Array.from({ length: 10_000 }, (_, i) => [i, i / 3]) })]).applied.length === 1);
-    assert.throws(() => applyOps(board, Array.from({ length: 501 }, () => ({ ...op("CLEAR"), baseVersion: 0 })), ALICE), /at most 500/);
+    assert.throws(
+      () =>
+        applyOps(
+          board,
+          Array.from({ length: 501 }, () => ({ ...op("CLEAR"), baseVersion: 0 })),
+          ALICE,
+        ),
+      /at most 500/,
+    );
     assert.throws(() => applyOps(board, [], ALICE, "NEWEST" as ConflictStrategy), BoardValidationError);
   });
 
   it("modifications cannot grow props past the bound", () => {
-    let board = after(emptyBoard(), ALICE, op("OBJECT_CREATE", { id: "o", kind: "k", props: { a: "x".repeat(10_000), b: "x".repeat(10_000), c: "x".repeat(10_000) } }));
+    let board = after(
+      emptyBoard(),
+      ALICE,
+      op("OBJECT_CREATE", { id: "o", kind: "k", props: { a: "x".repeat(10_000), b: "x".repeat(10_000), c: "x".repeat(10_000) } }),
+    );
     board = after(board, ALICE, op("OBJECT_MODIFY", { id: "o", props: { d: "x".repeat(10_000), e: "x".repeat(10_000), f: "x".repeat(10_000) } }));
     rejects(board, [op("OBJECT_MODIFY", { id: "o", props: { g: "x".repeat(10_000) } })], /props are over/);
     rejects(board, [op("OBJECT_MODIFY", { id: "o", props: { points: [[1]] } })], /pairs/);
@@ -658,7 +853,10 @@ describe("board engine: limits and malformed input", () => {
   });
 
   it("normalizes -0 so that the state survives JSON unchanged", () => {
-    const result = apply(emptyBoard(), ALICE, [op("STROKE", { id: "s", points: [[-0, 0]], width: -0 }), op("OBJECT_CREATE", { id: "o", kind: "k", props: { v: -0 } })]);
+    const result = apply(emptyBoard(), ALICE, [
+      op("STROKE", { id: "s", points: [[-0, 0]], width: -0 }),
+      op("OBJECT_CREATE", { id: "o", kind: "k", props: { v: -0 } }),
+    ]);
     assert.deepStrictEqual(JSON.parse(JSON.stringify(result.state)), result.state);
   });
 });
@@ -681,11 +879,16 @@ describe("board engine: in place", () => {
   it("writes into the caller's board and answers it; a failing batch leaves it exactly as it was", () => {
     const owned = after(emptyBoard(), ALICE, stroke("a"), op("LAYER_ADD", { id: "l", name: "L" }));
     const before = structuredClone(owned);
-    const bad = [stroke("b"), op("LAYER_DELETE", { id: "l" }), op("CLEAR"), op("UNDO"), op("OBJECT_MODIFY", { id: "nope", props: {} })].map((o) => ({ ...o, baseVersion: 2 }));
+    const bad = [stroke("b"), op("LAYER_DELETE", { id: "l" }), op("CLEAR"), op("UNDO"), op("OBJECT_MODIFY", { id: "nope", props: {} })].map((o) => ({
+      ...o,
+      baseVersion: 2,
+    }));
     assert.throws(() => applyOps(owned, bad, ALICE, "LAST_WRITE_WINS", { inPlace: true }), /unknown object nope/);
     assert.deepStrictEqual(owned, before);
     const restore = { ...op("RESTORE", { layers: [{ id: "x", name: "X" }], objects: {} }), baseVersion: 2 };
-    assert.throws(() => applyOps(owned, [restore, { ...stroke("c"), baseVersion: 2, data: 5 }], ALICE, "LAST_WRITE_WINS", { allowRestore: true, inPlace: true }));
+    assert.throws(() =>
+      applyOps(owned, [restore, { ...stroke("c"), baseVersion: 2, data: 5 }], ALICE, "LAST_WRITE_WINS", { allowRestore: true, inPlace: true }),
+    );
     assert.deepStrictEqual(owned, before);
     const result = applyOps(owned, bad.slice(0, 4), ALICE, "LAST_WRITE_WINS", { inPlace: true });
     assert.equal(result.state, owned);
@@ -701,7 +904,13 @@ describe("board engine: in place", () => {
     kept.undo?.();
     assert.deepStrictEqual(owned, before);
     const restore = { ...op("RESTORE", { layers: [{ id: "x", name: "X" }], objects: {} }), baseVersion: 3 };
-    const restored = applyOps(owned, [stroke("c"), restore, stroke("d")].map((o) => ({ ...o, baseVersion: 3 })), ALICE, "LAST_WRITE_WINS", { allowRestore: true, inPlace: true });
+    const restored = applyOps(
+      owned,
+      [stroke("c"), restore, stroke("d")].map((o) => ({ ...o, baseVersion: 3 })),
+      ALICE,
+      "LAST_WRITE_WINS",
+      { allowRestore: true, inPlace: true },
+    );
     assert.equal(restored.state.version, 6);
     restored.undo?.();
     assert.deepStrictEqual(owned, before);
@@ -759,7 +968,15 @@ describe("board engine: renderSvg", () => {
       emptyBoard(),
       ALICE,
       op("LAYER_ADD", { id: "top", name: 'Top "&" <layer>' }),
-      op("STROKE", { id: "s", points: [[10, 10], [110, 60]], color: "#f00", width: 4 }),
+      op("STROKE", {
+        id: "s",
+        points: [
+          [10, 10],
+          [110, 60],
+        ],
+        color: "#f00",
+        width: 4,
+      }),
       op("STROKE", { id: "dot", points: [[20, 20]] }),
       op("OBJECT_CREATE", { id: "r", kind: "rect", layerId: "top", props: { x: 0, y: 0, w: 50, h: 20, fill: "#0f0" } }),
       op("OBJECT_CREATE", { id: "e", kind: "ellipse", props: { x: 0, y: 0, w: 40, h: 20 } }),
@@ -771,7 +988,10 @@ describe("board engine: renderSvg", () => {
     board = after(board, ALICE, op("OBJECT_MODIFY", { id: "s", props: { width: 2 } }));
     // Stored before image URLs were checked (the engine refuses it now): drawn as a placeholder.
     const bad = { url: " javascript:alert(1)", x: 0, y: 0, w: 1, h: 1, color: "url(http://evil)" };
-    board = { ...board, objects: { ...board.objects, bad: { id: "bad", kind: "image", layerId: "default", props: bad, createdBy: ALICE, version: 10, z: 10 } } };
+    board = {
+      ...board,
+      objects: { ...board.objects, bad: { id: "bad", kind: "image", layerId: "default", props: bad, createdBy: ALICE, version: 10, z: 10 } },
+    };
     const svg = renderSvg(board);
     assertWellFormed(svg);
     const ids = [...svg.matchAll(/data-id="([^"]+)"/g)].map((m) => m[1]);

@@ -66,8 +66,7 @@ function materialize(state: BoardState, intent: Intent, clientOpId: string): Boa
   const op = (type: BoardOpInput["type"], data: Record<string, unknown>): BoardOpInput => ({ clientOpId, type, baseVersion, data });
   const goneLayers = deletedSince(state.meta.deletedLayers);
   // Sometimes a layer another user deleted since baseVersion: a LAYER_DELETED conflict.
-  const maybeLayer = () =>
-    b % 3 === 0 ? {} : b % 7 === 1 && goneLayers.length > 0 ? { layerId: pick(goneLayers, a) } : { layerId: pick(layers, b) };
+  const maybeLayer = () => (b % 3 === 0 ? {} : b % 7 === 1 && goneLayers.length > 0 ? { layerId: pick(goneLayers, a) } : { layerId: pick(layers, b) });
   const stroke = () =>
     op("STROKE", {
       id: pick(OBJECT_IDS, a),
@@ -79,7 +78,12 @@ function materialize(state: BoardState, intent: Intent, clientOpId: string): Boa
     case "STROKE":
       return stroke();
     case "OBJECT_CREATE":
-      return op("OBJECT_CREATE", { id: pick(OBJECT_IDS, a), kind: pick(["rect", "ellipse", "note"], b), ...maybeLayer(), props: { x: n, y: b % 100, w: 10, h: -5 } });
+      return op("OBJECT_CREATE", {
+        id: pick(OBJECT_IDS, a),
+        kind: pick(["rect", "ellipse", "note"], b),
+        ...maybeLayer(),
+        props: { x: n, y: b % 100, w: 10, h: -5 },
+      });
     case "IMAGE_UPLOAD":
       return op("IMAGE_UPLOAD", { id: pick(OBJECT_IDS, a), url: "https://cdn.example/i.png", x: n, y: 0, width: 4, height: 3, ...maybeLayer() });
     case "OBJECT_MODIFY":
@@ -155,7 +159,12 @@ interface Run {
 }
 
 /** Applies the batches in order; each input state is deep-frozen first, so any mutation throws. */
-function run(start: BoardState, groups: Array<{ user: string; ops: BoardOpInput[] }>, strategy: ConflictStrategy, each?: (before: BoardState, result: ApplyResult) => void): Run {
+function run(
+  start: BoardState,
+  groups: Array<{ user: string; ops: BoardOpInput[] }>,
+  strategy: ConflictStrategy,
+  each?: (before: BoardState, result: ApplyResult) => void,
+): Run {
   const out: Run = { state: start, applied: [], conflicts: [], skipped: [] };
   for (const group of groups) {
     const before = deepFreeze(out.state);
@@ -261,9 +270,19 @@ describe("board engine properties", () => {
         assert.deepStrictEqual(content(redone.state), content(state));
 
         const n = Math.min(k, depth);
-        const undos = applyOps(state, Array.from({ length: n }, (_, i) => op("UNDO", i)), user, strategy);
+        const undos = applyOps(
+          state,
+          Array.from({ length: n }, (_, i) => op("UNDO", i)),
+          user,
+          strategy,
+        );
         assert.equal(undos.applied.length, n);
-        const redos = applyOps(undos.state, Array.from({ length: n }, (_, i) => op("REDO", i)), user, strategy);
+        const redos = applyOps(
+          undos.state,
+          Array.from({ length: n }, (_, i) => op("REDO", i)),
+          user,
+          strategy,
+        );
         assert.equal(redos.applied.length, n);
         assert.deepStrictEqual(content(redos.state), content(state));
         assert.deepStrictEqual(replayOps(state, [...undos.applied, ...redos.applied]), redos.state);

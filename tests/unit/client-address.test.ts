@@ -15,7 +15,11 @@ describe("TRUST_PROXY and the client address", () => {
     assert.equal(parseTrustProxy("2"), 2);
     assert.deepEqual(parseTrustProxy("10.0.0.0/8, 192.0.2.1,loopback"), ["10.0.0.0/8", "192.0.2.1/32", "127.0.0.0/8", "::1/128"]);
     for (const bad of ["10.0.0.0/33", "proxy.example", "1.2.3.4/8/1", "-1"]) {
-      assert.throws(() => loadConfig({ TRUST_PROXY: bad }), (err: Error) => err instanceof ConfigError && /TRUST_PROXY/.test(err.message), bad);
+      assert.throws(
+        () => loadConfig({ TRUST_PROXY: bad }),
+        (err: Error) => err instanceof ConfigError && /TRUST_PROXY/.test(err.message),
+        bad,
+      );
     }
   });
 

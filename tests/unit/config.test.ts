@@ -71,9 +71,18 @@ describe("loadConfig", () => {
     for (const [name, read, fallback] of table) {
       assert.equal(read(defaults), fallback, name);
       assert.equal(read(loadConfig({ [name]: String(fallback * 2) })), fallback * 2, name);
-      assert.throws(() => loadConfig({ [name]: "many" }), (err: Error) => err instanceof ConfigError && err.message.startsWith(name), name);
+      assert.throws(
+        () => loadConfig({ [name]: "many" }),
+        (err: Error) => err instanceof ConfigError && err.message.startsWith(name),
+        name,
+      );
       // 0 aliases is a policy (none at all); 0 of anything else would refuse everything.
-      if (name !== "MAX_QUERY_ALIASES") assert.throws(() => loadConfig({ [name]: "0" }), (err: Error) => err instanceof ConfigError && err.message.startsWith(name), name);
+      if (name !== "MAX_QUERY_ALIASES")
+        assert.throws(
+          () => loadConfig({ [name]: "0" }),
+          (err: Error) => err instanceof ConfigError && err.message.startsWith(name),
+          name,
+        );
     }
     assert.equal(defaults.sessionMaxDurationMs, 4 * 3_600_000);
     assert.equal(loadConfig({ SESSION_MAX_DURATION: "90m" }).sessionMaxDurationMs, 5_400_000);

@@ -23,7 +23,10 @@ describe("GroupByKey (group commit per key)", () => {
     let started = nextCall();
     const first = [groups.add("s", 1), groups.add("s", 2), groups.add("s", 3)];
     await started;
-    assert.deepEqual(calls.map((c) => c.items), [[1, 2, 3]]);
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [[1, 2, 3]],
+    );
 
     // While the first flush runs, later items wait together for the second.
     const second = [groups.add("s", 4), groups.add("s", 5)];
@@ -33,7 +36,13 @@ describe("GroupByKey (group commit per key)", () => {
     calls[0].finish();
     await Promise.all(first);
     await started;
-    assert.deepEqual(calls.map((c) => c.items), [[1, 2, 3], [4, 5]]);
+    assert.deepEqual(
+      calls.map((c) => c.items),
+      [
+        [1, 2, 3],
+        [4, 5],
+      ],
+    );
     calls[1].finish();
     await Promise.all(second);
   });
@@ -46,7 +55,13 @@ describe("GroupByKey (group commit per key)", () => {
     started = nextCall();
     const b = groups.add("b", 2);
     await started;
-    assert.deepEqual(calls.map((c) => [c.key, c.items]), [["a", [1]], ["b", [2]]]);
+    assert.deepEqual(
+      calls.map((c) => [c.key, c.items]),
+      [
+        ["a", [1]],
+        ["b", [2]],
+      ],
+    );
     calls[0].finish(new Error("a failed"));
     calls[1].finish();
     await assert.rejects(a, /a failed/);

@@ -23,7 +23,7 @@ describe("SlidingWindowLimit", () => {
     const limit = new SlidingWindowLimit(100, 1000, () => now);
     const accepted: number[] = [];
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     // Bursts and pauses around the limit: the ring grows from 8 to 100 while times wrap around.
     for (let i = 0; i < 5000; i++) {
       now += random() < 0.99 ? random() * 4 : random() * 1500;

@@ -14,9 +14,22 @@ describe("pub/sub payloads", () => {
 
   it("keep Dates anywhere (an array's items, the payload itself) and leave the payload as it was", () => {
     const at = new Date("2026-11-22T01:02:03.456Z");
-    const payload = { events: [{ seq: 1, createdAt: at, data: { points: [[1, 2]] } }, { seq: 2, data: null }], list: [at, 3], skipped: undefined };
+    const payload = {
+      events: [
+        { seq: 1, createdAt: at, data: { points: [[1, 2]] } },
+        { seq: 2, data: null },
+      ],
+      list: [at, 3],
+      skipped: undefined,
+    };
     const back = deserialize(serialize(payload)) as any;
-    assert.deepEqual(back, { events: [{ seq: 1, createdAt: at, data: { points: [[1, 2]] } }, { seq: 2, data: null }], list: [at, 3] });
+    assert.deepEqual(back, {
+      events: [
+        { seq: 1, createdAt: at, data: { points: [[1, 2]] } },
+        { seq: 2, data: null },
+      ],
+      list: [at, 3],
+    });
     assert.ok(back.list[0] instanceof Date && back.events[0].createdAt instanceof Date);
     assert.ok(payload.events[0].createdAt === at && payload.list[0] === at, "the payload's own Dates stay in place");
     assert.equal((deserialize(serialize(at)) as Date).valueOf(), at.valueOf());
