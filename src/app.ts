@@ -23,8 +23,9 @@ import { cors, httpErrorHandler, notFoundHandler, securityHeaders } from "./http
 import { trustFunction } from "./http/client-address";
 import type { EventBus } from "./realtime/event-bus";
 import { jobs as jobDefinitions } from "./jobs/registry";
-import { createJobScheduler, type JobScheduler } from "./jobs/scheduler";
-import { createRealtimeServer, type RealtimeServer } from "./realtime/ws-server";
+import { createJobScheduler } from "./jobs/scheduler";
+import type { JobScheduler } from "./jobs/job";
+import { createRealtimeServer, type RealtimeServer } from "./ws/ws-server";
 import { buildGraphQLSchema } from "./schema/build-schema";
 import { createErrorFormatter } from "./schema/errors";
 import type { Services } from "./services";

@@ -1,7 +1,6 @@
 import { type DataSource, type EntityManager } from "typeorm";
 import { queryPrepared } from "../db/prepared";
 import { entityFromRow, selectColumns, type SqlCondition, type SqlRow } from "../db/raw-rows";
-import type { BookingEntity } from "../entities/booking.entity";
 import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
 import {
   ParticipantEntity,
@@ -15,32 +14,17 @@ import {
 import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity, type SessionStatus } from "../entities/session.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
-import { forbidden, notFound } from "../services/errors";
 import { effectivePermissions } from "./permissions";
-
-/** What a user is to a classroom; undefined (elsewhere) means no access at all. */
-export type ClassroomRole = "tutor" | "member" | "admin";
-/** What a user is to a booking; undefined (elsewhere) means no access at all. */
-export type BookingRole = "tutor" | "student" | "admin";
-
-/** Everything that decides what one user may do in one session, loaded once. */
-export interface SessionAccess {
-  session: SessionEntity;
-  actorId: string;
-  isAdmin: boolean;
-  isHost: boolean;
-  /** Tutor or member of the session's classroom. */
-  inClassroom: boolean;
-  participant?: ParticipantEntity;
-  kicked: boolean;
-  /** Effective permissions: the participant's role defaults overlaid with its grants. */
-  permissions: Permissions;
-}
+import { mayReport, requireReach, requireReport, type SessionAccess } from "./session-policy";
+import type { ClassroomRole } from "./account-policy";
 
 /**
- * The one place where access is decided (RULES.md "Who has access to a session"). Every
- * check denies by default. Mutations and subscriptions on a session the user cannot reach
- * at all answer NOT_FOUND, so existence never leaks; queries answer null.
+ * What access is decided on, read from the database: a user's SessionAccess to a session (one
+ * statement), classroom roles, the sessions and classrooms a user may read (as SQL agreeing
+ * with the policies), the role defaults. The decisions themselves are the pure functions of
+ * session-policy.ts and account-policy.ts (RULES.md "Who has access to a session"): every one
+ * denies by default. Mutations and subscriptions on a session the user cannot reach at all
+ * answer NOT_FOUND, so existence never leaks; queries answer null.
  */
 export class AccessPolicy {
   private roleDefaults?: Promise<Map<ParticipantRole, Permissions>>;
@@ -164,21 +148,12 @@ export class AccessPolicy {
                                                (rp.permissions ->> k.key)::boolean, false)))`;
   }
 
-  /** Whether the session is visible at all: admins always; KICKED overrides everything else. */
-  canRead(access: SessionAccess): boolean {
-    if (access.isAdmin) return true;
-    if (access.kicked) return false;
-    return access.isHost || access.participant !== undefined || access.inClassroom;
-  }
-
   /**
    * For mutations and subscriptions: the access, or NOT_FOUND when the session does not exist
    * or the user has no access at all; FORBIDDEN for a kicked user (they know it exists).
    */
   async require(actorId: string, sessionId: string, manager?: EntityManager, session?: SessionEntity): Promise<SessionAccess> {
-    const access = await this.load(actorId, sessionId, manager, session);
-    if (!access) throw notFound("Session");
-    return this.decide(access);
+    return requireReach(await this.load(actorId, sessionId, manager, session));
   }
 
   /**
@@ -193,59 +168,7 @@ export class AccessPolicy {
     clientOpIds: readonly string[],
   ): Promise<{ access: SessionAccess; repeats: SessionEventEntity[] }> {
     const { access, repeats } = await this.read(actorId, session, tx, clientOpIds);
-    return { access: this.decide(access), repeats };
-  }
-
-  /** The access if it lets the user act on the session: NOT_FOUND without access, FORBIDDEN when kicked. */
-  private decide(access: SessionAccess): SessionAccess {
-    if (access.kicked && !access.isAdmin) throw forbidden("You were removed from this session.");
-    if (!this.canRead(access)) throw notFound("Session");
-    return access;
-  }
-
-  /** FORBIDDEN unless the user hosts the session. */
-  requireHost(access: SessionAccess, what: string): void {
-    if (!access.isHost) throw forbidden(`Only the host can ${what}.`);
-  }
-
-  /** FORBIDDEN unless the user hosts the session or holds `permission` in it. */
-  requireHostOr(access: SessionAccess, permission: PermissionKey, what: string): void {
-    if (access.isHost) return;
-    if (!access.participant || !access.permissions[permission]) {
-      throw forbidden(`You need the ${permission} permission to ${what}.`);
-    }
-  }
-
-  /** Whether the user holds `permission` as a participant (the host included). */
-  holds(access: SessionAccess, permission: PermissionKey): boolean {
-    return access.permissions[permission] && (access.participant !== undefined || access.isHost);
-  }
-
-  /** FORBIDDEN unless the user holds `permission` as a participant (the host included). */
-  requirePermission(access: SessionAccess, permission: PermissionKey, what: string): void {
-    if (!this.holds(access, permission)) throw forbidden(`You need the ${permission} permission to ${what}.`);
-  }
-
-  /**
-   * Replay (H3): everyone who may read a recorded session; with isRecorded false, the host
-   * (and admins) only (RULES.md "Who has access to a session").
-   */
-  canReplay(access: SessionAccess): boolean {
-    return access.isAdmin || access.isHost || (access.session.isRecorded && this.canRead(access));
-  }
-
-  /** FORBIDDEN unless canReplay. */
-  requireReplay(access: SessionAccess): void {
-    if (!this.canReplay(access)) throw forbidden("This session is not recorded: only its host can replay it.");
-  }
-
-  /**
-   * Export downloads: the host, admins, and readers holding canExport (every role's default;
-   * a participant's grants can take it away).
-   */
-  requireExport(access: SessionAccess): void {
-    if (access.isAdmin || access.isHost) return;
-    if (!this.canRead(access) || !access.permissions.canExport) throw forbidden("You need the canExport permission to export this board.");
+    return { access: requireReach(access), repeats };
   }
 
   /** Classrooms: the tutor and members may read; only the tutor (or an admin) manages. */
@@ -260,20 +183,6 @@ export class AccessPolicy {
     if (actor?.role === UserRole.ADMIN) return "admin";
     const member = await this.db.manager.existsBy(ClassroomMemberEntity, { classroomId, userId: actorId });
     return member ? "member" : undefined;
-  }
-
-  /** Whether the role from classroomRole may read the classroom (tutor, member, admin). */
-  canReadClassroom(role: ClassroomRole | undefined): role is ClassroomRole {
-    return role !== undefined;
-  }
-
-  /**
-   * For mutations managing a classroom (adding members, scheduling into it): NOT_FOUND when
-   * the user cannot see it at all, FORBIDDEN for a member (they know it exists).
-   */
-  requireClassroomManager(role: ClassroomRole | undefined, what: string): void {
-    if (!this.canReadClassroom(role)) throw notFound("Classroom");
-    if (role === "member") throw forbidden(`Only the classroom's tutor can ${what}.`);
   }
 
   /** Ids of the classrooms among `classroomIds` that `actorId` may read (one query). */
@@ -291,49 +200,24 @@ export class AccessPolicy {
     return new Set(rows.map((r) => r.id));
   }
 
-  /**
-   * The actor's part in a booking: its tutor, its student, an admin, or undefined (no access:
-   * queries answer null, mutations NOT_FOUND). Classroom members do not see bookings.
-   */
-  bookingRole(actor: Pick<UserEntity, "id" | "role">, booking: Pick<BookingEntity, "tutorId" | "studentId">): BookingRole | undefined {
-    if (booking.tutorId === actor.id) return "tutor";
-    if (booking.studentId === actor.id) return "student";
-    return actor.role === UserRole.ADMIN ? "admin" : undefined;
-  }
-
-  /**
-   * For booking mutations: NOT_FOUND without access, FORBIDDEN when the actor's part is not
-   * one of `allowed`; answers the part.
-   */
-  requireBookingRole(actor: Pick<UserEntity, "id" | "role">, booking: BookingEntity, allowed: readonly BookingRole[], what: string): BookingRole {
-    const role = this.bookingRole(actor, booking);
-    if (!role) throw notFound("Booking");
-    if (!allowed.includes(role)) throw forbidden(`Only the booking's tutor can ${what}.`);
-    return role;
-  }
-
   /** Ids of the sessions among `sessionIds` that `actorId` may read (one query). */
   async readableSessionIds(actorId: string, sessionIds: readonly string[]): Promise<Set<string>> {
     const ids = sessionIds.filter(isUuid);
     if (ids.length === 0) return new Set();
-    const rows = await queryPrepared<{ id: string }>(
-      this.db,
-      `SELECT s.id FROM classroom_sessions s
-        WHERE s.id = ANY($2::uuid[])
-          AND (EXISTS (SELECT 1 FROM users a WHERE a.id = $1 AND a.role = 'ADMIN') OR (${READABLE_CONDITION}))`,
-      [actorId, ids],
-    );
+    const params: unknown[] = [ids];
+    const readable = readableSessions(actorId, { admins: true })((value) => `$${params.push(value)}`);
+    const rows = await queryPrepared<{ id: string }>(this.db, `SELECT s.id FROM classroom_sessions s WHERE s.id = ANY($1::uuid[]) AND ${readable}`, params);
     return new Set(rows.map((r) => r.id));
   }
 
   /**
-   * Whether `actorId` may read `session`'s lesson report: its host (a host is never kicked),
-   * known from the row at hand, or an admin, which takes one query (RULES.md "Who has access").
+   * FORBIDDEN unless `actorId` may read `session`'s lesson report (session-policy mayReport):
+   * the host is known from the row at hand; whether the actor is an admin takes one query.
    */
-  async mayReport(actorId: string, session: Pick<SessionEntity, "hostId">): Promise<boolean> {
-    if (session.hostId === actorId) return true;
+  async requireReport(actorId: string, session: Pick<SessionEntity, "hostId">): Promise<void> {
+    if (mayReport({ id: actorId, isAdmin: false }, session)) return;
     const rows: unknown[] = await this.db.query(`SELECT 1 FROM users WHERE id = $1 AND role = 'ADMIN'`, [actorId]);
-    return rows.length > 0;
+    requireReport({ id: actorId, isAdmin: rows.length > 0 }, session);
   }
 
   /**
@@ -361,18 +245,23 @@ export class AccessPolicy {
 }
 
 /**
- * Sessions user $1 may read, as SQL: host, participant (not KICKED), classroom tutor or
- * member, and never a session they were kicked from. Used for lists, so they agree with
- * AccessPolicy.canRead.
+ * The sessions `actorId` may read, as a condition on the session row `s` (RULES.md "Who has
+ * access to a session", for lists and batches): host, participant (not KICKED), classroom
+ * tutor or member, and never a session they were kicked from; with `admins`, every session
+ * for an admin. The same rule as session-policy canRead, which the policy test holds it to.
  */
-const READABLE_CONDITION = `
-  NOT EXISTS (SELECT 1 FROM session_participants k
-              WHERE k.session_id = s.id AND k.user_id = $1 AND k.status = 'KICKED')
-    AND (s.host_id = $1
-      OR EXISTS (SELECT 1 FROM session_participants p WHERE p.session_id = s.id AND p.user_id = $1)
-      OR EXISTS (SELECT 1 FROM classrooms c WHERE c.id = s.classroom_id AND c.tutor_id = $1)
-      OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = s.classroom_id AND m.user_id = $1))`;
-export const READABLE_SESSIONS_SQL = `SELECT s.id FROM classroom_sessions s WHERE ${READABLE_CONDITION}`;
+export function readableSessions(actorId: string, options: { admins?: boolean } = {}): SqlCondition {
+  return (param) => {
+    const actor = param(actorId);
+    const rule = `(NOT EXISTS (SELECT 1 FROM session_participants k
+                     WHERE k.session_id = s.id AND k.user_id = ${actor} AND k.status = 'KICKED')
+        AND (s.host_id = ${actor}
+          OR EXISTS (SELECT 1 FROM session_participants p WHERE p.session_id = s.id AND p.user_id = ${actor})
+          OR EXISTS (SELECT 1 FROM classrooms c WHERE c.id = s.classroom_id AND c.tutor_id = ${actor})
+          OR EXISTS (SELECT 1 FROM classroom_members m WHERE m.classroom_id = s.classroom_id AND m.user_id = ${actor})))`;
+    return options.admins ? `(EXISTS (SELECT 1 FROM users a WHERE a.id = ${actor} AND a.role = 'ADMIN') OR ${rule})` : rule;
+  };
+}
 
 /** The session_participants columns, prefixed p_, as participantFromRow reads them. */
 const PARTICIPANT_COLUMNS = `p.id AS p_id, p.session_id AS p_session_id, p.user_id AS p_user_id, p.role AS p_role,

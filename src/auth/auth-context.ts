@@ -1,4 +1,4 @@
-import { DomainError, forbidden, unauthenticated } from "../services/errors";
+import { DomainError, forbidden, unauthenticated } from "../domain/errors";
 import type { TokenClaims, TokenKind, TokenService } from "./tokens";
 import { bearerToken } from "./tokens";
 

@@ -1,16 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { EventBus } from "../realtime/event-bus";
 import { topics } from "../realtime/topics";
-
-/** A revocation as every instance learns of it: one token (logout), or every token of a user issued before a time (changePassword). */
-export interface TokenRevoked {
-  userId: string;
-  /** The revoked token's id, and when it would have expired anyway. */
-  tokenId?: string;
-  expiresAtMs?: number;
-  /** Tokens of the user issued before this (ms) are refused. */
-  validAfterMs?: number;
-}
+import type { TokenRevoked } from "../realtime/messages";
 
 /**
  * The revoked tokens this instance knows of, checked by TokenService.verify on every use

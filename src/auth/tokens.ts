@@ -1,7 +1,7 @@
 import { createHash, createSecretKey, randomUUID, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { Config } from "../config";
-import { DomainError, DomainErrorReason } from "../services/errors";
+import { DomainError, DomainErrorReason } from "../domain/errors";
 import type { UserRole } from "../entities/user.entity";
 import { TokenRevocations } from "./revocations";
 

@@ -70,3 +70,13 @@ const rowPlans = new WeakMap<EntityMetadata, Map<string, Array<{ key: string; co
 export type SqlRow = Record<string, any>;
 
 export type SqlCondition = (param: (value: unknown) => string) => string;
+
+/** The `param` of a SqlCondition used in a TypeORM query builder: named parameters `:<prefix><n>`. */
+export function typeormParam(qb: { setParameter(name: string, value: unknown): unknown }, prefix: string): (value: unknown) => string {
+  let n = 0;
+  return (value) => {
+    const name = `${prefix}${n++}`;
+    qb.setParameter(name, value);
+    return `:${name}`;
+  };
+}

@@ -6,7 +6,7 @@ import type { TokenService } from "../auth/tokens";
 import { ErrorCode, publicCode } from "../schema/errors";
 import type { Services } from "../services";
 import type { BoardExport } from "../services/board-export.service";
-import { DomainError } from "../services/errors";
+import { DomainError } from "../domain/errors";
 
 const gzipAsync = promisify(gzip);
 

@@ -2,8 +2,8 @@ import { Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { closeRedis } from "../infra/redis";
 import type { Logger } from "../infra/logger";
-import type { JobRunner, JobRunListener } from "./job-runner";
-import type { JobScheduler } from "./scheduler";
+import type { JobRunner } from "./job-runner";
+import type { JobRunListener, JobScheduler } from "./job";
 
 /** The one queue every instance's worker reads; job names are the JobDefinition names. */
 export const JOB_QUEUE = "jobs";

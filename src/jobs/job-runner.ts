@@ -1,24 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../infra/logger";
-import type { JobContext, JobDefinition } from "./job";
-
-/** One finished run of a job, as reported to `onRun` listeners. */
-export interface JobRun {
-  job: string;
-  /**
-   * Identifies the run: for a run the BullMQ driver took from Redis, BullMQ's job id
-   * (`repeat:<job>:<slot ms>` for the schedule, one per period cluster-wide); else a local id.
-   */
-  runId: string;
-  trigger: "schedule" | "manual";
-  durationMs: number;
-  /** The job's summary when it succeeded. */
-  summary?: string;
-  /** What it threw when it failed. */
-  error?: unknown;
-}
-
-export type JobRunListener = (run: JobRun) => void;
+import type { JobContext, JobDefinition, JobRun, JobRunListener } from "./job";
 
 /** Thrown by `run` for a name that no definition has. */
 export class UnknownJobError extends Error {

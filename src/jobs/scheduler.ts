@@ -1,33 +1,6 @@
 import { BullMqScheduler } from "./bullmq-scheduler";
-import type { JobContext, JobDefinition } from "./job";
-import { JobRunner, type JobRunListener } from "./job-runner";
-
-/**
- * Runs the jobs on their schedule (W6). Two drivers: BullMqScheduler with REDIS_URL (one
- * schedule per job shared by every instance, so a job runs once per period cluster-wide)
- * and InProcessScheduler otherwise (timers in this process).
- */
-export interface JobScheduler {
-  readonly driver: "bullmq" | "in-process";
-  /**
-   * Starts the schedule: each job runs at start, then every `everyMs` (with BullMQ, "at start"
-   * means when its shared schedule is first registered or a period is already due). Calling
-   * it twice is harmless.
-   */
-  start(): Promise<void>;
-  /**
-   * Stops scheduling and waits for a run in progress in this process; afterwards nothing of
-   * the scheduler keeps the process alive. Safe to call twice, or without `start`.
-   */
-  stop(): Promise<void>;
-  /**
-   * Runs a job here and now, outside its schedule, after any run of it in progress in this
-   * process; answers its summary or rejects with its error (UnknownJobError for a bad name).
-   */
-  runNow(name: string): Promise<string>;
-  /** Calls `listener` after each run in this process, scheduled or not; answers its remover. */
-  onRun(listener: JobRunListener): () => void;
-}
+import type { JobContext, JobDefinition, JobRunListener, JobScheduler } from "./job";
+import { JobRunner } from "./job-runner";
 
 /** The driver for this configuration: BullMQ on REDIS_URL, in-process without it. Not started. */
 export function createJobScheduler(definitions: readonly JobDefinition[], ctx: JobContext): JobScheduler {

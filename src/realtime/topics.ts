@@ -1,7 +1,5 @@
-import type { SignalMessage } from "../services/signal.service";
-import type { TimelineMessage } from "../services/timeline";
-import type { TokenRevoked } from "../auth/revocations";
 import type { CursorAbuse, CursorBatch, PresenceChange } from "./presence";
+import type { SignalMessage, TimelineMessage, TokenRevoked } from "./messages";
 
 /**
  * Every pub/sub channel of the API, made by functions so no channel name is spelled twice.

@@ -6,9 +6,9 @@ import { ApplyBoardEventsPayload, BoardEvent, BoardEventInput, BoardState, Confl
 import { ClassroomSession } from "../schema/session.type";
 import { User } from "../schema/user.type";
 import { boardEventStep } from "../services/board.service";
-import type { TimelineMessage } from "../services/timeline";
 import type { RequestContext } from "./context";
 import { userRef } from "./user-ref";
+import type { TimelineMessage } from "../realtime/messages";
 
 /** A stored board event in the shape of the BoardEvent type. */
 interface BoardEventRow {

@@ -5,11 +5,11 @@ import { PresenceUpdate } from "../schema/presence.type";
 import { Signal, SignalInput } from "../schema/signal.type";
 import { User } from "../schema/user.type";
 import type { PresenceFrame } from "../services/presence.service";
-import type { SignalMessage } from "../services/signal.service";
 import type { DirectHandler } from "../realtime/direct-mutations";
 import type { Services } from "../services";
 import type { RequestContext } from "./context";
 import { userRef } from "./user-ref";
+import type { SignalMessage } from "../realtime/messages";
 
 /**
  * The mutations the realtime socket answers without graphql-js (DirectMutations, issue 10):

@@ -1,6 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { isTransientDatabaseError } from "../db/transient";
-import { DomainError, DomainErrorReason } from "../services/errors";
+import { DomainError, DomainErrorReason } from "../domain/errors";
 
 /** The public error codes of the contract (`extensions.code`). */
 export const ErrorCode = {

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
-import { SignalType } from "../services/signal.service";
 import { DateTimeScalar, JSONScalar } from "./scalars";
+import { SignalType } from "../realtime/messages";
 
 registerEnumType(SignalType, { name: "SignalType" });
 

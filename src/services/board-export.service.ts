@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { AccessPolicy, SessionAccess } from "../auth/access";
+import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { publicBoard, type BoardContent, type BoardOpInput, type BoardState, type ConflictStrategy, type PublicBoard } from "../board";
 import type { ApplyBoardResult, BoardService } from "./board.service";
-import { notFound } from "./errors";
+import { notFound } from "../domain/errors";
 import { parseContent, type SnapshotService } from "./snapshot.service";
+import { authorize, requireExport, type SessionAccess } from "../auth/session-policy";
 
 /** ImportMode of the contract. */
 export type ImportMode = "REPLACE" | "MERGE_KEEP_SERVER" | "MERGE_KEEP_CLIENT";
@@ -47,19 +48,19 @@ export class BoardExportService {
   async importBoard(auth: AuthContext, sessionId: string, board: unknown, mode: ImportMode): Promise<ApplyBoardResult> {
     const actorId = auth.requireUserIdFor(sessionId);
     const content = parseContent(board);
-    const authorize = (access: SessionAccess) => this.access.requireHostOr(access, "canClearBoard", "import a board");
+    const mayImport = (access: SessionAccess) => authorize(access, "importBoard");
     const batch = `import:${randomUUID()}`;
     const strategy: ConflictStrategy = mode === "MERGE_KEEP_CLIENT" ? "CLIENT_WINS" : "SERVER_WINS";
     const ops =
       mode === "REPLACE"
         ? [{ clientOpId: `${batch}:0`, type: "RESTORE" as const, baseVersion: 0, data: content }]
         : (current: BoardState) => mergeOps(current, content, mode === "MERGE_KEEP_CLIENT", batch);
-    return this.board.write(actorId, sessionId, ops, strategy, { authorize });
+    return this.board.write(actorId, sessionId, ops, strategy, { authorize: mayImport });
   }
 
   private async requireExport(auth: AuthContext, sessionId: string): Promise<SessionAccess> {
     const access = await this.access.require(auth.requireUserIdFor(sessionId), sessionId);
-    this.access.requireExport(access);
+    requireExport(access);
     return access;
   }
 }

@@ -1,5 +1,5 @@
 import { MoreThan, type EntityManager } from "typeorm";
-import type { AccessPolicy, SessionAccess } from "../auth/access";
+import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import {
   BOARD_LIMITS,
@@ -25,12 +25,13 @@ import { SerialByKey } from "../infra/serial-by-key";
 import { BoardCache, estimateOpsBytes } from "./board-cache";
 import { isUniqueViolation } from "../db/errors";
 import { SessionEntity, SessionStatus } from "../entities/session.entity";
-import { forbidden, invalidInput } from "./errors";
-import { requireSeated } from "./participant.service";
+import { invalidInput } from "../domain/errors";
 import type { FeedStep } from "./session-feed";
 import { FINAL_STATUSES, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
-import type { BoardEventType, NewSessionEvent, TimelineMessage } from "./timeline";
+import type { BoardEventType, NewSessionEvent } from "./timeline";
+import type { TimelineMessage } from "../realtime/messages";
+import { boardOpForbidden, holds, requireSeated, type SessionAccess } from "../auth/session-policy";
 
 /**
  * Ops per call of the pure engine (its own bound, BOARD_LIMITS.maxOpsPerBatch): a longer batch
@@ -245,7 +246,7 @@ export class BoardService {
           const step = applyOps(state, chunk, actorId, strategy, {
             // The engine asks for each op's permission in the state the batch has reached, so
             // an UNDO needs the permission of the op it undoes.
-            can: options.authorize ? undefined : (permission: BoardPermission) => this.access.holds(access, permission),
+            can: options.authorize ? undefined : (permission: BoardPermission) => holds(access, permission),
             allowRestore: options.authorize !== undefined,
             inPlace: true,
           });
@@ -256,7 +257,7 @@ export class BoardService {
         } while (done < fresh.length);
       } catch (err) {
         if (err instanceof BoardValidationError) throw invalidInput(err.message, { field: "events" });
-        if (err instanceof BoardPermissionError) throw forbidden(`You need the ${err.permission} permission for ${err.clientOpId ?? "this operation"}.`);
+        if (err instanceof BoardPermissionError) throw boardOpForbidden(err.permission, err.clientOpId);
         throw err;
       }
       // Stored with the session's other counters by the statement that appends the events.

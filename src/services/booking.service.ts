@@ -3,12 +3,13 @@ import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { BookingEntity, BookingStatus } from "../entities/booking.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
-import { DomainError, DomainErrorReason, forbidden, invalidInput, notFound, unauthenticated } from "./errors";
+import { DomainError, DomainErrorReason, invalidInput, notFound, unauthenticated } from "../domain/errors";
 import { decodeTimeCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import type { SessionAppend, SessionStore } from "./session-store";
 import type { SessionService } from "./session.service";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import { lockSession } from "./timeline";
+import { authorizeAccount, bookingRole, requireBookingRole, requireClassroomManager } from "../auth/account-policy";
 
 export interface CreateBookingInput {
   studentId: string;
@@ -47,8 +48,7 @@ export class BookingService {
    */
   async create(auth: AuthContext, input: CreateBookingInput): Promise<BookingEntity> {
     const actor = await this.actor(this.db.manager, auth.requireUserId());
-    // Admins are not tutors: the booking's tutor hosts the lesson.
-    if (actor.role !== UserRole.TUTOR) throw forbidden("Only tutors can book lessons.");
+    authorizeAccount(actor, "bookLesson");
     const { scheduledStart: start, scheduledEnd: end } = input;
     if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end.getTime() <= start.getTime()) {
       throw invalidInput("scheduledEnd must be after scheduledStart.", { field: "scheduledEnd" });
@@ -57,7 +57,7 @@ export class BookingService {
     if (student?.role !== UserRole.STUDENT) throw invalidInput("studentId must name a student.", { field: "studentId" });
     if (input.classroomId) {
       // A classroom's tutor never changes, so checking before the transaction is safe.
-      this.access.requireClassroomManager(await this.access.classroomRole(actor.id, input.classroomId), "book lessons in it");
+      requireClassroomManager(await this.access.classroomRole(actor.id, input.classroomId), "book lessons in it");
     }
     return this.db.transaction(async (tx) => {
       // Serializes bookings that involve the same tutor or student, so two overlapping ones
@@ -104,7 +104,7 @@ export class BookingService {
     return this.store.transaction(async (tx) => {
       const actor = await this.actor(tx, actorId);
       const booking = await this.lock(tx, id);
-      this.access.requireBookingRole(actor, booking, ["tutor", "admin"], "confirm the booking");
+      requireBookingRole(actor, booking, ["tutor", "admin"], "confirm the booking");
       if (booking.status === BookingStatus.CONFIRMED) return { result: booking };
       if (booking.status !== BookingStatus.PENDING) throw invalidState(booking, "confirm");
       const { session, events } = await this.sessions.createForBooking(tx, booking);
@@ -126,7 +126,7 @@ export class BookingService {
     return this.store.transaction(async (tx) => {
       const actor = await this.actor(tx, actorId);
       const booking = await this.lock(tx, id);
-      this.access.requireBookingRole(actor, booking, ["tutor", "student", "admin"], "cancel the booking");
+      requireBookingRole(actor, booking, ["tutor", "student", "admin"], "cancel the booking");
       if (booking.status === BookingStatus.CANCELLED) throw invalidState(booking, "cancel");
       const appends: SessionAppend[] = [];
       if (booking.sessionId) {
@@ -183,7 +183,7 @@ export class BookingService {
       this.db.manager.findOneBy(UserEntity, { id: viewerId }),
       this.db.manager.findBy(BookingEntity, { id: In(valid) }),
     ]);
-    const byId = new Map(rows.filter((b) => viewer && this.access.bookingRole(viewer, b)).map((b) => [b.id, b]));
+    const byId = new Map(rows.filter((b) => viewer && bookingRole(viewer, b)).map((b) => [b.id, b]));
     return ids.map((id) => byId.get(id));
   }
 

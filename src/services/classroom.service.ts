@@ -3,12 +3,13 @@ import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { ClassroomEntity, ClassroomMemberEntity } from "../entities/classroom.entity";
 import type { SessionEntity } from "../entities/session.entity";
-import { UserEntity, UserRole } from "../entities/user.entity";
+import { UserEntity } from "../entities/user.entity";
 import type { Config } from "../config";
 import type { RateLimiter } from "../infra/rate-limiter";
-import { forbidden, invalidInput, rateLimited, unauthenticated } from "./errors";
+import { invalidInput, rateLimited, unauthenticated } from "../domain/errors";
 import { pageSize, type Page } from "./pagination";
 import type { SessionService } from "./session.service";
+import { authorizeAccount, canReadClassroom, requireClassroomManager } from "../auth/account-policy";
 
 const MAX_NAME = 200;
 const HOUR = 3_600_000;
@@ -33,7 +34,7 @@ export class ClassroomService {
    */
   async create(auth: AuthContext, name: string): Promise<ClassroomEntity> {
     const actor = await this.actor(auth);
-    if (actor.role !== UserRole.TUTOR && actor.role !== UserRole.ADMIN) throw forbidden("Only tutors can create classrooms.");
+    authorizeAccount(actor, "createClassroom");
     const trimmed = name.trim();
     if (trimmed.length < 1 || trimmed.length > MAX_NAME) {
       throw invalidInput(`Classroom name must be 1 to ${MAX_NAME} characters.`, { field: "name" });
@@ -51,7 +52,7 @@ export class ClassroomService {
    */
   async addMember(auth: AuthContext, classroomId: string, userId: string): Promise<ClassroomEntity> {
     const actorId = auth.requireUserId();
-    this.access.requireClassroomManager(await this.access.classroomRole(actorId, classroomId), "add members");
+    requireClassroomManager(await this.access.classroomRole(actorId, classroomId), "add members");
     const classroom = await this.db.getRepository(ClassroomEntity).findOneByOrFail({ id: classroomId });
     const user = isUuid(userId) ? await this.db.getRepository(UserEntity).findOneBy({ id: userId }) : null;
     if (!user) throw invalidInput("No user has this id.", { field: "userId" });
@@ -65,7 +66,7 @@ export class ClassroomService {
   /** The classroom if the user may read it (tutor, member, admin), else null (existence never leaks). */
   async get(auth: AuthContext, id: string): Promise<ClassroomEntity | null> {
     const actorId = auth.requireUserId();
-    if (!this.access.canReadClassroom(await this.access.classroomRole(actorId, id))) return null;
+    if (!canReadClassroom(await this.access.classroomRole(actorId, id))) return null;
     return this.db.getRepository(ClassroomEntity).findOneBy({ id });
   }
 
@@ -91,7 +92,7 @@ export class ClassroomService {
     const actorId = auth.requireUserId();
     pageSize(first, this.limits.maxPageSize); // BAD_USER_INPUT over MAX_PAGE_SIZE whoever asks
     // Re-checked here because a Classroom can be reached through fields that do not check it.
-    if (!this.access.canReadClassroom(await this.access.classroomRole(actorId, classroom.id))) {
+    if (!canReadClassroom(await this.access.classroomRole(actorId, classroom.id))) {
       return { nodes: [], hasNextPage: false, hasPreviousPage: false, totalCount: 0 };
     }
     return this.sessions.list(auth, { classroomId: classroom.id }, first, after);

@@ -6,7 +6,7 @@ import type { AuthContext } from "../auth/auth-context";
 import type { ParticipantRole } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
-import { forbidden, invalidInput, notFound } from "./errors";
+import { invalidInput, notFound } from "../domain/errors";
 import { pageSize, type Page } from "./pagination";
 import { checkFilter, countMatching, decodeTimelineCursor, readPages, timelineCursor, type CheckedFilter, type TimelineFilterInput } from "./timeline-query";
 
@@ -253,7 +253,7 @@ export class HistoryService {
    */
   async report(auth: AuthContext, session: SessionEntity): Promise<ReportResult> {
     const actorId = auth.requireUserIdFor(session.id);
-    if (!(await this.access.mayReport(actorId, session))) throw forbidden("Only the host can read the lesson report.");
+    await this.access.requireReport(actorId, session);
     const [participants, groups] = await Promise.all([
       queryPrepared<{
         user_id: string;

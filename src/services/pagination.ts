@@ -1,5 +1,5 @@
 import { isUuid } from "../auth/access";
-import { DomainError, DomainErrorReason, invalidInput } from "./errors";
+import { DomainError, DomainErrorReason, invalidInput } from "../domain/errors";
 
 export const DEFAULT_PAGE_SIZE = 20;
 

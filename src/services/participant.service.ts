@@ -1,18 +1,18 @@
 import type { EntityManager } from "typeorm";
-import { isUuid, type AccessPolicy, type SessionAccess } from "../auth/access";
+import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { cleanGrants, effectivePermissions } from "../auth/permissions";
 import { ParticipantEntity, ParticipantRole, ParticipantStatus, PERMISSION_KEYS, type Permissions } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
-import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
+import { DomainError, DomainErrorReason, invalidInput } from "../domain/errors";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 import { participantEvent, type SessionService } from "./session.service";
-import { isSeated } from "../entities/participant.entity";
 import { GroupByKey } from "../infra/group-by-key";
 import { queryPrepared } from "../db/prepared";
 import type { NewSessionEvent, SessionEventType } from "./timeline";
+import { authorize, authorizeOnTarget, requireMediaPermission, requireSeated } from "../auth/session-policy";
 
 export interface MediaStateInput {
   audioEnabled?: boolean | null;
@@ -68,9 +68,7 @@ export class ParticipantService {
       for (const medium of MEDIA) {
         const wanted = input[medium.field];
         if (wanted === undefined || wanted === null || wanted === participant[medium.field]) continue;
-        if (wanted && !access.permissions[medium.permission]) {
-          throw forbidden(`You need the ${medium.permission} permission to turn this on.`);
-        }
+        if (wanted) requireMediaPermission(access, medium.permission);
         if (medium.field === "screenSharing" && wanted) await this.requireNoOtherSharer(tx, session, participant);
         participant[medium.field] = wanted;
         events.push(participantEvent(wanted ? medium.on : medium.off, participant));
@@ -86,9 +84,9 @@ export class ParticipantService {
     const actorId = auth.requireUserIdFor(sessionId);
     return this.store.change(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
-      this.access.requireHostOr(access, "canKick", "remove participants");
+      authorize(access, "kick");
       const target = await this.target(tx, session, userId);
-      if (target.role === ParticipantRole.HOST || target.userId === session.hostId) throw forbidden("The host cannot be removed.");
+      authorizeOnTarget("kick", target, session);
       if (target.status === ParticipantStatus.KICKED) return { result: target };
       const cleared = await this.sessions.vacate(tx, target, ParticipantStatus.KICKED);
       const data = { reason: reason?.slice(0, 500) ?? null, by: actorId };
@@ -109,9 +107,9 @@ export class ParticipantService {
     const actorId = auth.requireUserIdFor(sessionId);
     return this.store.change(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
-      this.access.requireHostOr(access, "canKick", "change permissions");
+      authorize(access, "changePermissions");
       const target = await this.target(tx, session, userId);
-      if (target.role === ParticipantRole.HOST) throw forbidden("The host's permissions cannot be changed.");
+      authorizeOnTarget("changePermissions", target, session);
       const grants: Partial<Permissions> = { ...target.permissionGrants, ...cleanGrants(input) };
       for (const key of PERMISSION_KEYS) if (input[key] === null) delete grants[key];
       target.permissionGrants = grants;
@@ -129,11 +127,9 @@ export class ParticipantService {
     }
     return this.store.change(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
-      this.access.requireHostOr(access, "canKick", "change roles");
+      authorize(access, "changeRole");
       const target = await this.target(tx, session, userId);
-      if (target.role === ParticipantRole.HOST || target.role === ParticipantRole.SOLO) {
-        throw forbidden(`The ${target.role.toLowerCase()}'s role cannot be changed.`);
-      }
+      authorizeOnTarget("changeRole", target, session);
       if (target.role === role) return { result: target };
       const from = target.role;
       target.role = role;
@@ -245,15 +241,6 @@ export class ParticipantService {
     }
     return dropped;
   }
-}
-
-/** The actor's participant row while they hold a seat; INVALID_STATE otherwise. */
-export function requireSeated(access: SessionAccess): ParticipantEntity {
-  const participant = access.participant;
-  if (!isSeated(participant)) {
-    throw new DomainError(DomainErrorReason.INVALID_STATE, "Join the session first.", { status: access.participant?.status ?? null });
-  }
-  return participant;
 }
 
 /** JOINING → CONNECTED (RULES.md "Participants"): the connected time starts on the database clock. */

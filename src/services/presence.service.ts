@@ -8,15 +8,15 @@ import type { CursorAbuse, CursorBatch, CursorPosition, PresenceChange, Presence
 import { TickThrottle } from "../realtime/tick-throttle";
 import { topics } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
-import { DomainError, DomainErrorReason, forbidden } from "./errors";
-import { requireSeated } from "./participant.service";
+import { DomainError, DomainErrorReason } from "../domain/errors";
+import { kickedError, requireSeated } from "../auth/session-policy";
 import { SlidingWindowLimit } from "../infra/sliding-window";
 import { SeatCache } from "./seat-cache";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionFeed, TimelineListener } from "./session-feed";
 import type { SessionStore } from "./session-store";
 import { seatedStreamEnd } from "./system-events";
-import type { TimelineMessage } from "./timeline";
+import type { TimelineMessage } from "../realtime/messages";
 
 export enum PresenceKind {
   JOINED = "JOINED",
@@ -559,7 +559,7 @@ class SessionHub {
     for (const subscriber of this.members) {
       if (event.seq <= subscriber.checkedAtSeq) continue;
       const end = seatedStreamEnd(event, subscriber.viewerId);
-      if (end === "forbidden") subscriber.stream.fail(forbidden("You were removed from this session."));
+      if (end === "forbidden") subscriber.stream.fail(kickedError());
       else if (end === "complete") subscriber.stream.end();
     }
   }

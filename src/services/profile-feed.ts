@@ -2,7 +2,7 @@ import type { UserEntity } from "../entities/user.entity";
 import type { EventBus } from "../realtime/event-bus";
 import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuffer } from "../realtime/live-stream";
 import { topics, type ProfileChanged } from "../realtime/topics";
-import { DomainError, DomainErrorReason, unauthenticated } from "./errors";
+import { DomainError, DomainErrorReason, unauthenticated } from "../domain/errors";
 
 interface Watcher {
   stream: LiveStream<UserEntity>;

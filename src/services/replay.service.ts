@@ -8,8 +8,9 @@ import { queryPrepared } from "../db/prepared";
 import { ByteLru } from "../infra/byte-lru";
 import { estimateOpsBytes } from "./board-cache";
 import { toAppliedOp } from "./board.service";
-import { invalidInput } from "./errors";
+import { invalidInput } from "../domain/errors";
 import { decodeIntCursor, encodeIntCursor, pageSize, type Page } from "./pagination";
+import { canReplay, requireReplay } from "../auth/session-policy";
 
 export interface ReplayManifest {
   canReplay: boolean;
@@ -255,11 +256,11 @@ export class ReplayService {
   }
 
   private async mayReplay(auth: AuthContext, session: SessionEntity): Promise<boolean> {
-    return this.access.canReplay(await this.accessTo(auth, session));
+    return canReplay(await this.accessTo(auth, session));
   }
 
   private async requireReplay(auth: AuthContext, session: SessionEntity): Promise<void> {
-    this.access.requireReplay(await this.accessTo(auth, session));
+    requireReplay(await this.accessTo(auth, session));
   }
 
   /** The viewer's access to `session`, the row the request already read (not read again). */

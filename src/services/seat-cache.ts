@@ -2,7 +2,7 @@ import type { AccessPolicy } from "../auth/access";
 import { SessionStatus } from "../entities/session.entity";
 import type { SessionFeed, TimelineListener } from "./session-feed";
 import type { SessionStore } from "./session-store";
-import type { TimelineMessage } from "./timeline";
+import type { TimelineMessage } from "../realtime/messages";
 
 /** A cached seat lives this long after the mover's last move (then the next move reads again). */
 export const SEAT_IDLE_MS = 30_000;

@@ -9,10 +9,12 @@ import { HubRegistry } from "../realtime/hubs";
 import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuffer } from "../realtime/live-stream";
 import { topics, type TimelineAnnouncement } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
-import { DomainError, DomainErrorReason, forbidden } from "./errors";
+import { DomainError, DomainErrorReason } from "../domain/errors";
 import { isSeated } from "../entities/participant.entity";
 import type { SessionStore } from "./session-store";
-import { toMessage, type TimelineMessage } from "./timeline";
+import { toMessage } from "./timeline";
+import { type TimelineMessage } from "../realtime/messages";
+import { kickedError } from "../auth/session-policy";
 
 /** What one timeline event means to a stream: an item to deliver, and whether the stream ends. */
 export interface FeedStep<T> {
@@ -123,7 +125,7 @@ export class SessionFeed {
       take: (event) => {
         const step = select(event, viewerId);
         if (step.item !== undefined) out.push(step.item);
-        if (step.end === "forbidden") out.fail(forbidden("You were removed from this session."));
+        if (step.end === "forbidden") out.fail(kickedError());
         else if (step.end === "complete") out.end();
       },
       fail: (error) => out.fail(error),

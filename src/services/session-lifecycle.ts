@@ -1,5 +1,5 @@
 import { SessionStatus } from "../entities/session.entity";
-import { DomainError, DomainErrorReason } from "./errors";
+import { DomainError, DomainErrorReason } from "../domain/errors";
 
 /**
  * The session state machine of RULES.md, in one place. Anything not listed here is

@@ -4,16 +4,8 @@ import type { SessionEntity } from "../entities/session.entity";
 import type { SqlCondition } from "../db/raw-rows";
 import type { EventBus } from "../realtime/event-bus";
 import { topics } from "../realtime/topics";
-import {
-  appendEvents,
-  appendEventsIf,
-  appendPerChange,
-  lockSession,
-  toMessage,
-  type NewSessionEvent,
-  type SessionEventType,
-  type TimelineMessage,
-} from "./timeline";
+import { appendEvents, appendEventsIf, appendPerChange, lockSession, toMessage, type NewSessionEvent, type SessionEventType } from "./timeline";
+import { type TimelineMessage } from "../realtime/messages";
 
 /** What a change under the session lock answers: its result and the events it recorded. */
 export interface SessionChange<T> {

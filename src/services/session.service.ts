@@ -1,8 +1,8 @@
 import { randomInt } from "node:crypto";
 import { In, type EntityManager } from "typeorm";
-import { READABLE_SESSIONS_SQL, isUuid, type AccessPolicy } from "../auth/access";
+import { isUuid, readableSessions, type AccessPolicy } from "../auth/access";
 import { queryPrepared } from "../db/prepared";
-import { entityFromRow, selectColumns } from "../db/raw-rows";
+import { entityFromRow, selectColumns, typeormParam } from "../db/raw-rows";
 import { isUniqueViolation } from "../db/errors";
 import type { AuthContext } from "../auth/auth-context";
 import type { SignedToken, TokenService } from "../auth/tokens";
@@ -10,16 +10,18 @@ import { SnapshotType } from "../entities/board-snapshot.entity";
 import { BookingEntity } from "../entities/booking.entity";
 import { isSeated, ParticipantEntity, ParticipantRole, ParticipantStatus, SEATED } from "../entities/participant.entity";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
-import { UserEntity, UserRole } from "../entities/user.entity";
+import { UserEntity } from "../entities/user.entity";
 import type { Config } from "../config";
 import type { RateLimiter } from "../infra/rate-limiter";
-import { DomainError, DomainErrorReason, forbidden, invalidInput, notFound, rateLimited } from "./errors";
+import { DomainError, DomainErrorReason, invalidInput, rateLimited } from "../domain/errors";
 import { decodeTimeCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import { allowedIn, nextStatus, requireStatus, type SessionAction } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 import type { SnapshotService } from "./snapshot.service";
 import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
 import { lockSession } from "./timeline";
+import { authorizeAccount, requireClassroomManager } from "../auth/account-policy";
+import { authorize, canRead, may, requireNotKicked } from "../auth/session-policy";
 
 export interface CreateSessionInput {
   title?: string | null;
@@ -91,14 +93,12 @@ export class SessionService {
   /** A tutor (or admin) creates a session: SCHEDULED with a start time, else WAITING; SESSION_RATE_PER_USER an hour. */
   async create(auth: AuthContext, input: CreateSessionInput): Promise<SessionEntity> {
     const actor = await this.actor(auth);
-    if (actor.role !== UserRole.TUTOR && actor.role !== UserRole.ADMIN) throw forbidden("Only tutors can create sessions.");
+    authorizeAccount(actor, "createSession");
     if (input.type === SessionType.SOLO) throw invalidInput("Use createSoloSession for a solo workspace.");
     const limit = await this.limiter.hit(`create-session:${actor.id}`, this.limits.sessionsPerUserPerHour, HOUR);
     if (!limit.allowed) throw rateLimited(limit.retryAfterMs);
     if (input.classroomId) {
-      const role = await this.access.classroomRole(actor.id, input.classroomId);
-      if (!role) throw notFound("Classroom");
-      if (role === "member") throw forbidden("Only the classroom's tutor can schedule its sessions.");
+      requireClassroomManager(await this.access.classroomRole(actor.id, input.classroomId), "schedule its sessions");
     }
     const fields = validateFields(input);
     return this.insert(actor.id, {
@@ -168,7 +168,7 @@ export class SessionService {
     const actorId = auth.requireUserIdFor(id);
     return this.store.change(id, async (tx, session) => {
       const access = await this.access.require(actorId, id, tx, session);
-      this.access.requireHost(access, "change the session");
+      authorize(access, "update");
       requireStatus(session.status, allowedIn.edit, "change the session");
       const fields = validateFields({ ...pick(session), ...definedOnly(input) });
       if (fields.maxParticipants < (await this.seatsTaken(tx, session.id))) {
@@ -186,7 +186,7 @@ export class SessionService {
     const actorId = auth.requireUserIdFor(id);
     return this.db.transaction(async (tx) => {
       const access = await this.access.require(actorId, id, tx);
-      this.access.requireHost(access, "delete the session");
+      authorize(access, "delete");
       requireStatus(access.session.status, allowedIn.edit, "delete the session");
       if (access.session.boardVersion > 0) {
         throw new DomainError(DomainErrorReason.INVALID_STATE, "A session with board events cannot be deleted.");
@@ -201,16 +201,15 @@ export class SessionService {
   async get(auth: AuthContext, id: string): Promise<SessionEntity | null> {
     const actorId = auth.requireUserIdFor(id);
     const access = await this.access.load(actorId, id);
-    return access && this.access.canRead(access) ? access.session : null;
+    return access && canRead(access) ? access.session : null;
   }
 
   /** The sessions the user may read, newest first, filtered, as a keyset page. */
   async list(auth: AuthContext, filter: SessionFilter = {}, first?: number | null, after?: string | null): Promise<Page<SessionEntity>> {
-    const actorId = auth.requireUserId();
-    const actor = await this.actor(auth);
+    const actorId = (await this.actor(auth)).id;
     const limit = pageSize(first, this.limits.maxPageSize);
     const qb = this.db.getRepository(SessionEntity).createQueryBuilder("s");
-    if (actor.role !== UserRole.ADMIN) qb.where(`s.id IN (${READABLE_SESSIONS_SQL.replace(/\$1/g, ":actorId")})`, { actorId });
+    qb.where(readableSessions(actorId, { admins: true })(typeormParam(qb, "readable")));
     if (filter.statuses?.length) qb.andWhere("s.status IN (:...statuses)", { statuses: filter.statuses });
     if (filter.types?.length) qb.andWhere("s.type IN (:...types)", { types: filter.types });
     if (filter.classroomId) qb.andWhere("s.classroom_id = :classroomId", { classroomId: filter.classroomId });
@@ -267,7 +266,7 @@ export class SessionService {
     }
     const { session, participant } = await this.store.change(found.id, async (tx, locked) => {
       const access = await this.access.load(actor.id, found.id, tx, locked);
-      if (access?.kicked) throw forbidden("You were removed from this session.");
+      requireNotKicked(access?.participant);
       return this.seat(tx, locked, actor.id);
     });
     return { session, participant, token: this.tokens.signSession(actor, session.id) };
@@ -296,9 +295,7 @@ export class SessionService {
     const actorId = auth.requireUserIdFor(id);
     return this.store.change(id, async (tx, session) => {
       const access = await this.access.require(actorId, id, tx, session);
-      if (action === "pause" || action === "resume") this.access.requireHostOr(access, "canPause", `${action} the session`);
-      else if (action === "terminate") this.access.requireHostOr(access, "canTerminate", "terminate the session");
-      else this.access.requireHost(access, `${action} the session`);
+      authorize(access, action);
       const events = await this.applyTransition(tx, session, action, actorId, reason ? { reason: reason.slice(0, 500) } : {});
       return { result: session, events };
     });
@@ -381,9 +378,10 @@ export class SessionService {
   async accessCodeFor(auth: AuthContext, session: SessionEntity): Promise<string | null> {
     const actorId = auth.userId;
     if (!actorId) return null;
+    // The host, known from the row at hand, costs no query.
     if (session.hostId === actorId) return session.accessCode;
     const access = await this.access.load(actorId, session.id, undefined, session);
-    return access?.participant && access.permissions.canInvite && !access.kicked ? session.accessCode : null;
+    return access && canRead(access) && may(access, "seeAccessCode") ? session.accessCode : null;
   }
 
   // ---------------------------------------------------------------- internals
@@ -446,7 +444,7 @@ export class SessionService {
       events.push(...(await this.applyTransition(tx, session, "hostJoin", userId, {})));
     }
     let participant = await tx.findOneBy(ParticipantEntity, { sessionId: session.id, userId });
-    if (participant?.status === ParticipantStatus.KICKED) throw forbidden("You were removed from this session.");
+    requireNotKicked(participant);
     if (!isSeated(participant)) {
       if ((await this.seatsTaken(tx, session.id)) >= session.maxParticipants) {
         throw new DomainError(DomainErrorReason.SESSION_FULL, "The session is full.", { maxParticipants: session.maxParticipants });

@@ -5,38 +5,15 @@ import { ParticipantEntity } from "../entities/participant.entity";
 import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuffer } from "../realtime/live-stream";
 import type { EventBus } from "../realtime/event-bus";
 import { topics } from "../realtime/topics";
-import { DomainError, DomainErrorReason, forbidden, invalidInput } from "./errors";
-import { requireSeated, type MediaStateInput, type ParticipantService } from "./participant.service";
+import { SignalType, type SignalMessage } from "../realtime/messages";
+import { DomainError, DomainErrorReason, invalidInput } from "../domain/errors";
+import type { MediaStateInput, ParticipantService } from "./participant.service";
+import { kickedError, requireSeated } from "../auth/session-policy";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionConnections } from "./connections";
 import type { SessionFeed, TimelineListener } from "./session-feed";
 import { isSeated } from "../entities/participant.entity";
 import { seatedStreamEnd } from "./system-events";
-
-export enum SignalType {
-  OFFER = "OFFER",
-  ANSWER = "ANSWER",
-  ICE_CANDIDATE = "ICE_CANDIDATE",
-  JOIN = "JOIN",
-  LEAVE = "LEAVE",
-  MUTE_AUDIO = "MUTE_AUDIO",
-  UNMUTE_AUDIO = "UNMUTE_AUDIO",
-  MUTE_VIDEO = "MUTE_VIDEO",
-  UNMUTE_VIDEO = "UNMUTE_VIDEO",
-  SCREEN_SHARE_START = "SCREEN_SHARE_START",
-  SCREEN_SHARE_STOP = "SCREEN_SHARE_STOP",
-}
-
-/** A relayed signal, as published on topics.signals and delivered (Signal). */
-export interface SignalMessage {
-  sessionId: string;
-  type: SignalType;
-  fromUserId: string;
-  /** null: every other participant. */
-  toUserId: string | null;
-  payload: unknown;
-  sentAt: Date;
-}
 
 /** What signaling is configured with (src/config.ts). */
 export interface SignalLimits {
@@ -142,7 +119,7 @@ export class SignalService {
         early: null,
         take: (event) => {
           const end = seatedStreamEnd(event, viewerId);
-          if (end === "forbidden") out.fail(forbidden("You were removed from this session."));
+          if (end === "forbidden") out.fail(kickedError());
           else if (end === "complete") out.end();
         },
         fail: (err) => out.fail(err),

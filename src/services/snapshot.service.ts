@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "typeorm";
-import type { AccessPolicy, SessionAccess } from "../auth/access";
+import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { BoardValidationError, boardBytes, publicBoard, validateBoardContent, type BoardContent, type BoardOpInput, type BoardState } from "../board";
 import { BoardSnapshotEntity, SnapshotType } from "../entities/board-snapshot.entity";
@@ -8,11 +8,11 @@ import { SEATED } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
 import type { BoardService, KeyframeRecorder, SerializedBoard } from "./board.service";
-import { DomainError, DomainErrorReason, invalidInput, notFound } from "./errors";
+import { DomainError, DomainErrorReason, invalidInput, notFound } from "../domain/errors";
 import { decodeIntCursor, encodeIntCursor, pageSize, type Page } from "./pagination";
-import { requireSeated } from "./participant.service";
 import { requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
+import { authorize, requireSeated, type SessionAccess } from "../auth/session-policy";
 
 export interface SnapshotSettings {
   /** SNAPSHOT_EVERY_EVENTS: a keyframe at every multiple of it. */
@@ -195,7 +195,7 @@ export class SnapshotService implements KeyframeRecorder {
     const actorId = auth.requireUserIdFor(sessionId);
     return this.store.change(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
-      this.access.requirePermission(access, "canDraw", "save the board");
+      authorize(access, "saveBoard");
       requireStatus(session.status, [SessionStatus.ACTIVE, SessionStatus.PAUSED], "save the board");
       requireSeated(access); // a board write needs a seat (RULES.md "Participants")
       const state = await this.board.boardIn(tx, session);
@@ -214,12 +214,12 @@ export class SnapshotService implements KeyframeRecorder {
    */
   async restore(auth: AuthContext, sessionId: string, version: number): Promise<BoardSnapshotEntity> {
     const actorId = auth.requireUserIdFor(sessionId);
-    const authorize = (access: SessionAccess) => this.access.requireHostOr(access, "canClearBoard", "restore a snapshot");
+    const mayRestore = (access: SessionAccess) => authorize(access, "restoreSnapshot");
     // Checked before the snapshot is looked up, so its existence does not leak.
-    authorize(await this.access.require(actorId, sessionId));
+    mayRestore(await this.access.require(actorId, sessionId));
     const source = await this.boardOf(sessionId, version);
     if (!source) throw notFound("Snapshot");
-    const written = await this.writeRestore(actorId, sessionId, restoreContent(source.state), authorize, {
+    const written = await this.writeRestore(actorId, sessionId, restoreContent(source.state), mayRestore, {
       type: SnapshotType.RESTORE,
       createdBy: actorId,
       extraEvent: { type: "SNAPSHOT_RESTORE", userId: actorId, data: { fromSnapshotVersion: version } },
@@ -235,11 +235,11 @@ export class SnapshotService implements KeyframeRecorder {
   async createSolo(auth: AuthContext, sessionId: string, board: unknown): Promise<BoardSnapshotEntity> {
     const actorId = auth.requireUserIdFor(sessionId);
     const content = parseContent(board);
-    const authorize = (access: SessionAccess) => {
+    const maySnapshot = (access: SessionAccess) => {
       if (access.session.type !== SessionType.SOLO) throw invalidInput("createSoloSnapshot is for solo sessions; use saveBoard.", { field: "sessionId" });
-      this.access.requireHost(access, "store snapshots of this workspace");
+      authorize(access, "storeSoloSnapshot");
     };
-    return this.writeRestore(actorId, sessionId, content, authorize, { type: SnapshotType.MANUAL, createdBy: actorId, quota: true });
+    return this.writeRestore(actorId, sessionId, content, maySnapshot, { type: SnapshotType.MANUAL, createdBy: actorId, quota: true });
   }
 
   /** A RESTORE board event with `content`, then the snapshot of the board it made, in one transaction. */

@@ -1,7 +1,7 @@
 import { SessionStatus } from "../entities/session.entity";
 import type { FeedStep } from "./session-feed";
 import { FINAL_STATUSES } from "./session-lifecycle";
-import type { TimelineMessage } from "./timeline";
+import type { TimelineMessage } from "../realtime/messages";
 
 export enum SystemEventKind {
   SESSION_STATUS = "SESSION_STATUS",

@@ -2,7 +2,7 @@ import type { DataSource } from "typeorm";
 import { isUuid } from "../auth/access";
 import { queryPrepared } from "../db/prepared";
 import { SessionEventEntity } from "../entities/session-event.entity";
-import { invalidInput } from "./errors";
+import { invalidInput } from "../domain/errors";
 import { decodeCursor, encodeCursor, isIntPosition } from "./pagination";
 
 /** What a timeline read may be narrowed by; every criterion optional. */

@@ -4,7 +4,8 @@ import { isUuid } from "../auth/access";
 import { SessionEventEntity } from "../entities/session-event.entity";
 import { entityFromRow, selectColumns, type SqlCondition } from "../db/raw-rows";
 import { SessionEntity } from "../entities/session.entity";
-import { notFound } from "./errors";
+import { notFound } from "../domain/errors";
+import type { TimelineMessage } from "../realtime/messages";
 
 /** An event to append; seq and time are assigned under the session lock. */
 export interface NewSessionEvent {
@@ -254,20 +255,6 @@ function savedEvents(sessionId: string, rows: readonly EventRow[], returned: rea
 export async function dbNow(tx: EntityManager): Promise<Date> {
   const [{ now }] = (await tx.query(`SELECT clock_timestamp() AS now`)) as Array<{ now: Date }>;
   return new Date(now);
-}
-
-/** A committed timeline event as published to the session's subscribers. */
-export interface TimelineMessage {
-  id: string;
-  sessionId: string;
-  seq: number;
-  type: string;
-  timestampMs: number;
-  userId: string | null;
-  data: Record<string, unknown>;
-  clientOpId: string | null;
-  boardVersion: number | null;
-  createdAt: Date;
 }
 
 export function toMessage(event: SessionEventEntity): TimelineMessage {

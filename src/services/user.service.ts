@@ -3,7 +3,6 @@ import { isUniqueViolation } from "../db/errors";
 import { isUuid } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import type { PasswordHasher } from "../auth/passwords";
-import type { TokenRevoked } from "../auth/revocations";
 import type { SignedToken, TokenService } from "../auth/tokens";
 import type { Config } from "../config";
 import { UserEntity, UserRole } from "../entities/user.entity";
@@ -11,8 +10,10 @@ import type { RateLimiter } from "../infra/rate-limiter";
 import type { EventBus } from "../realtime/event-bus";
 import type { LiveStream, OpenLiveStream, SubscriberBuffer } from "../realtime/live-stream";
 import { topics } from "../realtime/topics";
-import { DomainError, DomainErrorReason, invalidInput, rateLimited, unauthenticated } from "./errors";
+import { DomainError, DomainErrorReason, invalidInput, rateLimited, unauthenticated } from "../domain/errors";
 import { ProfileFeed } from "./profile-feed";
+import type { TokenRevoked } from "../realtime/messages";
+import { requireRegistrableRole } from "../auth/account-policy";
 
 export interface RegisterInput {
   email: string;
@@ -57,9 +58,7 @@ export class UserService {
    * Attempts that get as far as hashing are limited per client address (REGISTER_RATE_PER_IP).
    */
   async register(input: RegisterInput, clientIp: string | undefined): Promise<AuthResult> {
-    if (input.role === UserRole.ADMIN) {
-      throw new DomainError(DomainErrorReason.ADMIN_REGISTRATION, "Admins cannot register; an operator makes them with `npm run admin -- <email>`.");
-    }
+    requireRegistrableRole(input.role);
     const email = normalizeEmail(input.email);
     const displayName = normalizeDisplayName(input.displayName);
     checkPassword(input.password);

@@ -3,12 +3,13 @@ import { after, before, describe, it } from "node:test";
 import type { Logger as TypeOrmLogger } from "typeorm";
 import type { TimelineListener } from "../../src/services/session-feed";
 import { topics } from "../../src/realtime/topics";
-import { appendEvents, lockSession, toMessage, type TimelineMessage } from "../../src/services/timeline";
+import { appendEvents, lockSession, toMessage } from "../../src/services/timeline";
 import { ok } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
 import { watch } from "../support/subscriptions";
 import { startTestServer, type TestServer } from "../support/test-server";
+import { type TimelineMessage } from "../../src/realtime/messages";
 
 const SYSTEM_EVENTS = `subscription($s: ID!, $after: Int) { systemEvents(sessionId: $s, afterSeq: $after) { seq kind message } }`;
 const CHAT = `mutation($s: ID!, $t: String!) { sendChatMessage(sessionId: $s, text: $t) { seq } }`;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GraphQLError } from "graphql";
 import { createErrorFormatter, ErrorCode, publicCode } from "../../src/schema/errors";
-import { DomainError, DomainErrorReason } from "../../src/services/errors";
+import { DomainError, DomainErrorReason } from "../../src/domain/errors";
 
 function formatterWithLog(hideSuggestions = false) {
   const reported: unknown[] = [];

@@ -5,7 +5,7 @@ import { SessionStatus } from "../../src/entities/session.entity";
 import { SeatCache } from "../../src/services/seat-cache";
 import type { SessionFeed, TimelineListener } from "../../src/services/session-feed";
 import type { CommitListener } from "../../src/services/session-store";
-import type { TimelineMessage } from "../../src/services/timeline";
+import type { TimelineMessage } from "../../src/realtime/messages";
 
 const SESSION = "00000000-0000-4000-8000-000000000001";
 const ANN = "00000000-0000-4000-8000-00000000000a";

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import jwt from "jsonwebtoken";
 import { TokenService } from "../../src/auth/tokens";
 import { UserRole } from "../../src/entities/user.entity";
-import { DomainError } from "../../src/services/errors";
+import { DomainError } from "../../src/domain/errors";
 
 const secret = "unit-test-secret-unit-test-secret-unit-test";
 const config = {

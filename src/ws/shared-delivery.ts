@@ -18,8 +18,8 @@ import type { Metrics } from "../infra/metrics";
 import { createRequestContext } from "../resolvers/context";
 import { VIEWER_DEPENDENT } from "../schema/viewer-dependent";
 import type { Services } from "../services";
-import { frameHeaderBytes, sendFrame, writeTextFrameHeader } from "./socket-writes";
-import { type LiveStream, type LiveStreamOptions, type OpenLiveStream } from "./live-stream";
+import { frameHeaderBytes, sendFrame, writeTextFrameHeader } from "../realtime/socket-writes";
+import { type LiveStream, type LiveStreamOptions, type OpenLiveStream } from "../realtime/live-stream";
 
 /** Live executions one user's own subscriptions may have running at once on an instance. */
 const LIVE_EXECUTIONS_PER_USER = 1;
