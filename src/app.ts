@@ -40,6 +40,9 @@ import { BoardService } from "./services/board.service";
 import { SessionConnections } from "./services/connections";
 import { SessionFeed } from "./services/session-feed";
 import { SessionService } from "./services/session.service";
+import { SeatService } from "./services/seat.service";
+import { LifecycleService } from "./services/lifecycle.service";
+import { SessionBatches } from "./services/session-batches";
 import { BoardExportService } from "./services/board-export.service";
 import { ReplayService } from "./services/replay.service";
 import { SnapshotService } from "./services/snapshot.service";
@@ -198,8 +201,9 @@ export function createServices(
     maxPageSize,
   });
   board.keyframes = snapshots;
-  const sessions = new SessionService(store, access, tokens, limiter, { ...config.rateLimits, maxPageSize }, snapshots);
-  const participants = new ParticipantService(store, access, sessions);
+  const sessions = new SessionService(store, access, limiter, { ...config.rateLimits, maxPageSize });
+  const lifecycle = new LifecycleService(store, access, snapshots);
+  const participants = new ParticipantService(store, access);
   const connections = new SessionConnections(
     presence,
     bus,
@@ -221,8 +225,11 @@ export function createServices(
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer),
     sessions,
+    seats: new SeatService(store, access, tokens, limiter, config.rateLimits, snapshots),
+    lifecycle,
+    sessionBatches: new SessionBatches(db, access),
     classrooms: new ClassroomService(db, access, sessions, limiter, { ...config.rateLimits, maxPageSize }),
-    bookings: new BookingService(store, access, sessions, maxPageSize),
+    bookings: new BookingService(store, access, sessions, lifecycle, maxPageSize),
     participants,
     feed,
     presence: new PresenceService(

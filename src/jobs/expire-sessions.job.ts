@@ -13,7 +13,7 @@ export const expireSessionsJob: JobDefinition = {
   description: "Sessions past their scheduled end + EXPIRY_GRACE_MS become EXPIRED; lessons past SESSION_MAX_DURATION are completed",
   everyMs: 60_000,
   async run({ services, config, now }) {
-    const { expired, completed } = await services.sessions.expireStale(now(), config.expiryGraceMs, config.sessionMaxDurationMs);
+    const { expired, completed } = await services.lifecycle.expireStale(now(), config.expiryGraceMs, config.sessionMaxDurationMs);
     return `expired ${count(expired, "session")}` + (completed > 0 ? `, completed ${count(completed, "lesson")} past SESSION_MAX_DURATION` : "");
   },
 };

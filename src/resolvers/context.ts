@@ -68,17 +68,17 @@ const LOADER_FACTORIES: { [K in keyof Loaders]: (ctx: RequestContext) => Loaders
     ),
   participantsBySession: (ctx) =>
     new DataLoader(async (ids) => {
-      const { participants, users } = await ctx.services.sessions.participantsOf(ids);
+      const { participants, users } = await ctx.services.sessionBatches.participantsOf(ids);
       // Read with them (what the User type shows of each): the participants' `user` fields
       // then cost no statement of their own.
       for (const user of users) ctx.loaders.userById.prime(user.id, user);
       return participants;
     }),
-  participantById: ({ services }) => new DataLoader((ids) => services.sessions.participantsByIds(ids)),
+  participantById: ({ services }) => new DataLoader((ids) => services.sessionBatches.participantsByIds(ids)),
   classroomById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.classrooms.readableByIds(viewer, ids)),
   membersByClassroom: ({ services }) => new DataLoader((ids) => services.classrooms.membersOf(ids)),
   bookingById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.bookings.readableByIds(viewer, ids)),
-  sessionById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.sessions.readableByIds(viewer, ids)),
+  sessionById: (ctx) => forViewer(ctx, (viewer, ids) => ctx.services.sessionBatches.readableByIds(viewer, ids)),
   timelinePage: (ctx) =>
     new DataLoader((requests: readonly TimelineRequest[]) => ctx.services.history.timelinePages(ctx.auth, requests, ctx.readableSessions), {
       cacheKeyFn: (r) => JSON.stringify([r.sessionId, r.filter ?? null, r.first ?? null, r.after ?? null]),

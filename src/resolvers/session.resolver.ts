@@ -12,7 +12,7 @@ import { JoinSessionPayload, Participant, Permissions } from "../schema/particip
 import { ClassroomSession, CreateSessionInput, SessionConnection, SessionFilter, UpdateSessionInput } from "../schema/session.type";
 import { User } from "../schema/user.type";
 import { activeDurationSeconds } from "../services/history.service";
-import type { JoinResult } from "../services/session.service";
+import type { JoinResult } from "../services/seat.service";
 import type { RequestContext } from "./context";
 import { ViewerDependent } from "../schema/viewer-dependent";
 
@@ -73,37 +73,37 @@ export class SessionResolver {
 
   @Mutation(() => JoinSessionPayload, { description: "Joining again while joined returns a fresh session token." })
   async joinSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<JoinSessionPayload> {
-    return joinPayload(await ctx.services.sessions.join(ctx.auth, id));
+    return joinPayload(await ctx.services.seats.join(ctx.auth, id));
   }
 
   @Mutation(() => JoinSessionPayload)
   async joinSessionByCode(@Arg("accessCode") accessCode: string, @Ctx() ctx: RequestContext): Promise<JoinSessionPayload> {
-    return joinPayload(await ctx.services.sessions.joinByCode(ctx.auth, accessCode));
+    return joinPayload(await ctx.services.seats.joinByCode(ctx.auth, accessCode));
   }
 
   @Mutation(() => Participant)
   leaveSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<ParticipantEntity> {
-    return ctx.services.sessions.leave(ctx.auth, id);
+    return ctx.services.seats.leave(ctx.auth, id);
   }
 
   @Mutation(() => ClassroomSession)
   startSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
-    return ctx.services.sessions.transition(ctx.auth, id, "start");
+    return ctx.services.lifecycle.transition(ctx.auth, id, "start");
   }
 
   @Mutation(() => ClassroomSession)
   pauseSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
-    return ctx.services.sessions.transition(ctx.auth, id, "pause");
+    return ctx.services.lifecycle.transition(ctx.auth, id, "pause");
   }
 
   @Mutation(() => ClassroomSession)
   resumeSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
-    return ctx.services.sessions.transition(ctx.auth, id, "resume");
+    return ctx.services.lifecycle.transition(ctx.auth, id, "resume");
   }
 
   @Mutation(() => ClassroomSession)
   completeSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
-    return ctx.services.sessions.transition(ctx.auth, id, "complete");
+    return ctx.services.lifecycle.transition(ctx.auth, id, "complete");
   }
 
   @Mutation(() => ClassroomSession)
@@ -112,7 +112,7 @@ export class SessionResolver {
     @Ctx() ctx: RequestContext,
     @Arg("reason", () => String, { nullable: true }) reason?: string,
   ): Promise<SessionEntity> {
-    return ctx.services.sessions.transition(ctx.auth, id, "terminate", reason);
+    return ctx.services.lifecycle.transition(ctx.auth, id, "terminate", reason);
   }
 
   @FieldResolver(() => User)

@@ -3,10 +3,12 @@ import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { BookingEntity, BookingStatus } from "../entities/booking.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
-import { DomainError, DomainErrorReason, invalidInput, notFound, unauthenticated } from "../domain/errors";
+import { DomainError, DomainErrorReason, invalidInput, notFound } from "../domain/errors";
 import { decodeTimeCursor, encodeCursor, pageSize, type Page } from "./pagination";
 import type { SessionAppend, SessionStore } from "./session-store";
 import type { SessionService } from "./session.service";
+import type { LifecycleService } from "./lifecycle.service";
+import { signedInUser } from "./actor";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import { lockSession } from "./timeline";
 import { authorizeAccount, bookingRole, requireBookingRole, requireClassroomManager } from "../auth/account-policy";
@@ -32,6 +34,7 @@ export class BookingService {
     private readonly store: SessionStore,
     private readonly access: AccessPolicy,
     private readonly sessions: SessionService,
+    private readonly lifecycle: LifecycleService,
     /** MAX_PAGE_SIZE: the largest `first`. */
     private readonly maxPageSize: number,
   ) {}
@@ -47,7 +50,7 @@ export class BookingService {
    * the slot overlaps a PENDING or CONFIRMED booking of the tutor or of the student.
    */
   async create(auth: AuthContext, input: CreateBookingInput): Promise<BookingEntity> {
-    const actor = await this.actor(this.db.manager, auth.requireUserId());
+    const actor = await signedInUser(this.db.manager, auth.requireUserId());
     authorizeAccount(actor, "bookLesson");
     const { scheduledStart: start, scheduledEnd: end } = input;
     if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end.getTime() <= start.getTime()) {
@@ -102,7 +105,7 @@ export class BookingService {
   async confirm(auth: AuthContext, id: string): Promise<BookingEntity> {
     const actorId = auth.requireUserId();
     return this.store.transaction(async (tx) => {
-      const actor = await this.actor(tx, actorId);
+      const actor = await signedInUser(tx, actorId);
       const booking = await this.lock(tx, id);
       requireBookingRole(actor, booking, ["tutor", "admin"], "confirm the booking");
       if (booking.status === BookingStatus.CONFIRMED) return { result: booking };
@@ -124,7 +127,7 @@ export class BookingService {
   async cancel(auth: AuthContext, id: string): Promise<BookingEntity> {
     const actorId = auth.requireUserId();
     return this.store.transaction(async (tx) => {
-      const actor = await this.actor(tx, actorId);
+      const actor = await signedInUser(tx, actorId);
       const booking = await this.lock(tx, id);
       requireBookingRole(actor, booking, ["tutor", "student", "admin"], "cancel the booking");
       if (booking.status === BookingStatus.CANCELLED) throw invalidState(booking, "cancel");
@@ -135,7 +138,7 @@ export class BookingService {
         // FORBIDDEN for a kicked student: cancelling would end the lesson they were removed from.
         await this.access.require(actor.id, session.id, tx, session);
         requireStatus(session.status, allowedIn.cancelWithBooking, "cancel the booking");
-        appends.push(await this.sessions.terminateForBooking(tx, session.id, actor.id));
+        appends.push(await this.lifecycle.terminateForBooking(tx, session.id, actor.id));
       }
       booking.status = BookingStatus.CANCELLED;
       await tx.save(BookingEntity, booking);
@@ -190,11 +193,6 @@ export class BookingService {
   // ---------------------------------------------------------------- internals
 
   /** Reads through `manager`: inside a transaction on PGlite, a read outside it would wait forever. */
-  private async actor(manager: EntityManager, actorId: string): Promise<UserEntity> {
-    const user = await manager.findOneBy(UserEntity, { id: actorId });
-    if (!user) throw unauthenticated("Your account no longer exists.");
-    return user;
-  }
 
   /** Locks the booking row until the transaction ends (NOT_FOUND when there is none). */
   private async lock(tx: EntityManager, id: string): Promise<BookingEntity> {

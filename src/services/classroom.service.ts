@@ -6,9 +6,10 @@ import type { SessionEntity } from "../entities/session.entity";
 import { UserEntity } from "../entities/user.entity";
 import type { Config } from "../config";
 import type { RateLimiter } from "../infra/rate-limiter";
-import { invalidInput, rateLimited, unauthenticated } from "../domain/errors";
+import { invalidInput, rateLimited } from "../domain/errors";
 import { pageSize, type Page } from "./pagination";
 import type { SessionService } from "./session.service";
+import { signedInUser } from "./actor";
 import { authorizeAccount, canReadClassroom, requireClassroomManager } from "../auth/account-policy";
 
 const MAX_NAME = 200;
@@ -33,7 +34,7 @@ export class ClassroomService {
    * characters, CLASSROOM_RATE_PER_USER an hour (RATE_LIMITED).
    */
   async create(auth: AuthContext, name: string): Promise<ClassroomEntity> {
-    const actor = await this.actor(auth);
+    const actor = await signedInUser(this.db.manager, auth.requireUserId());
     authorizeAccount(actor, "createClassroom");
     const trimmed = name.trim();
     if (trimmed.length < 1 || trimmed.length > MAX_NAME) {
@@ -117,9 +118,4 @@ export class ClassroomService {
     return classroomIds.map((id) => rows.filter((r) => r.classroomId === id).flatMap((r) => (userById.has(r.userId) ? [userById.get(r.userId)!] : [])));
   }
 
-  private async actor(auth: AuthContext): Promise<UserEntity> {
-    const user = await this.db.getRepository(UserEntity).findOneBy({ id: auth.requireUserId() });
-    if (!user) throw unauthenticated("Your account no longer exists.");
-    return user;
-  }
 }

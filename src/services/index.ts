@@ -10,6 +10,9 @@ import type { PresenceService } from "./presence.service";
 import type { ReplayService } from "./replay.service";
 import type { SignalService } from "./signal.service";
 import type { SessionService } from "./session.service";
+import type { SeatService } from "./seat.service";
+import type { LifecycleService } from "./lifecycle.service";
+import type { SessionBatches } from "./session-batches";
 import type { SessionFeed } from "./session-feed";
 import type { SnapshotService } from "./snapshot.service";
 import type { UserService } from "./user.service";
@@ -19,6 +22,10 @@ export interface Services {
   access: AccessPolicy;
   users: UserService;
   sessions: SessionService;
+  seats: SeatService;
+  lifecycle: LifecycleService;
+  /** The batch reads behind the request's DataLoaders. */
+  sessionBatches: SessionBatches;
   classrooms: ClassroomService;
   bookings: BookingService;
   participants: ParticipantService;

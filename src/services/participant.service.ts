@@ -8,7 +8,7 @@ import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, invalidInput } from "../domain/errors";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
-import { participantEvent, type SessionService } from "./session.service";
+import { participantEvent, vacate } from "./seats";
 import { GroupByKey } from "../infra/group-by-key";
 import { queryPrepared } from "../db/prepared";
 import type { NewSessionEvent, SessionEventType } from "./timeline";
@@ -47,7 +47,6 @@ export class ParticipantService {
   constructor(
     private readonly store: SessionStore,
     private readonly access: AccessPolicy,
-    private readonly sessions: SessionService,
   ) {}
 
   /**
@@ -88,7 +87,7 @@ export class ParticipantService {
       const target = await this.target(tx, session, userId);
       authorizeOnTarget("kick", target, session);
       if (target.status === ParticipantStatus.KICKED) return { result: target };
-      const cleared = await this.sessions.vacate(tx, target, ParticipantStatus.KICKED);
+      const cleared = await vacate(tx, target, ParticipantStatus.KICKED);
       const data = { reason: reason?.slice(0, 500) ?? null, by: actorId };
       return { result: target, events: [participantEvent("PARTICIPANT_KICK", target, data), ...cleared] };
     });
@@ -203,7 +202,7 @@ export class ParticipantService {
       const done = await this.store.change(sessionId, async (tx) => {
         const participant = await tx.findOneBy(ParticipantEntity, { sessionId, userId });
         if (participant?.status !== ParticipantStatus.RECONNECTING) return { result: false };
-        const cleared = await this.sessions.vacate(tx, participant, ParticipantStatus.DISCONNECTED);
+        const cleared = await vacate(tx, participant, ParticipantStatus.DISCONNECTED);
         return { result: true, events: [participantEvent("PARTICIPANT_DISCONNECT", participant), ...cleared] };
       });
       if (done) disconnected++;
