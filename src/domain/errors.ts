@@ -46,6 +46,12 @@ export const unauthenticated = (message = "You must be signed in.") => new Domai
 export const forbidden = (message = "You are not allowed to do this.") => new DomainError(DomainErrorReason.FORBIDDEN, message);
 export const notFound = (what: string) => new DomainError(DomainErrorReason.NOT_FOUND, `${what} not found.`);
 export const invalidInput = (message: string, details?: Record<string, unknown>) => new DomainError(DomainErrorReason.INVALID_INPUT, message, details);
+/**
+ * The one builder of RESYNC_REQUIRED: a subscriber that fell too far behind (its buffer or
+ * socket full) or a resume past BACKFILL_MAX; `remedy` tells the client how to catch up.
+ */
+export const resyncRequired = (why = "This subscriber fell too far behind", remedy = "subscribe again") =>
+  new DomainError(DomainErrorReason.RESYNC_REQUIRED, `${why}: ${remedy}.`);
 export const rateLimited = (retryAfterMs: number) =>
   new DomainError(DomainErrorReason.RATE_LIMITED, `Too many attempts; try again in ${Math.ceil(retryAfterMs / 1000)} s.`, {
     retryAfterMs,

@@ -4,7 +4,7 @@ import type { UserEntity } from "../entities/user.entity";
 import { PresenceUpdate } from "../schema/presence.type";
 import { Signal, SignalInput } from "../schema/signal.type";
 import { User } from "../schema/user.type";
-import type { PresenceFrame } from "../services/presence.service";
+import type { PresenceFrame } from "../services/presence-hub";
 import type { DirectHandler } from "../realtime/direct-mutations";
 import type { Services } from "../services";
 import type { RequestContext } from "./context";

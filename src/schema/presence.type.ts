@@ -1,5 +1,5 @@
 import { Field, Float, ID, ObjectType, registerEnumType } from "type-graphql";
-import { PresenceKind } from "../services/presence.service";
+import { PresenceKind } from "../services/presence-hub";
 
 registerEnumType(PresenceKind, { name: "PresenceKind" });
 

@@ -117,5 +117,4 @@ export class ClassroomService {
     const userById = new Map(users.map((u) => [u.id, u]));
     return classroomIds.map((id) => rows.filter((r) => r.classroomId === id).flatMap((r) => (userById.has(r.userId) ? [userById.get(r.userId)!] : [])));
   }
-
 }

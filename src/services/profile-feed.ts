@@ -2,7 +2,7 @@ import type { UserEntity } from "../entities/user.entity";
 import type { EventBus } from "../realtime/event-bus";
 import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuffer } from "../realtime/live-stream";
 import { topics, type ProfileChanged } from "../realtime/topics";
-import { DomainError, DomainErrorReason, unauthenticated } from "../domain/errors";
+import { resyncRequired, unauthenticated } from "../domain/errors";
 
 interface Watcher {
   stream: LiveStream<UserEntity>;
@@ -37,7 +37,7 @@ export class ProfileFeed {
     watcher.stream = open<UserEntity>({
       scope: `user:${userId}`,
       onClose: () => this.forget(userId, watcher),
-      overflow: () => new DomainError(DomainErrorReason.RESYNC_REQUIRED, "This subscriber fell too far behind: subscribe again."),
+      overflow: () => resyncRequired(),
       buffer: this.buffer,
     });
     let mine = this.watchers.get(userId);

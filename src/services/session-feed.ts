@@ -9,7 +9,7 @@ import { HubRegistry } from "../realtime/hubs";
 import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuffer } from "../realtime/live-stream";
 import { topics, type TimelineAnnouncement } from "../realtime/topics";
 import type { SessionConnections } from "./connections";
-import { DomainError, DomainErrorReason } from "../domain/errors";
+import { resyncRequired } from "../domain/errors";
 import { isSeated } from "../entities/participant.entity";
 import type { SessionStore } from "./session-store";
 import { toMessage } from "./timeline";
@@ -17,6 +17,9 @@ import { type TimelineMessage } from "../realtime/messages";
 import { kickedError } from "../auth/session-policy";
 
 /** What one timeline event means to a stream: an item to deliver, and whether the stream ends. */
+/** How a timeline subscriber that fell behind catches up (RULES.md "Delivery"). */
+const RELOAD = "reload the session and resume from its latest seq";
+
 export interface FeedStep<T> {
   item?: T;
   /** "complete": the stream ends normally after the item; "forbidden": it ends with FORBIDDEN. */
@@ -116,7 +119,7 @@ export class SessionFeed {
     const out = open<T>({
       scope: sessionId,
       onClose: () => detach(),
-      overflow: () => resyncRequired("This subscriber fell too far behind"),
+      overflow: () => resyncRequired(undefined, RELOAD),
       buffer: this.options.subscriberBuffer,
     });
     const listener: TimelineListener = {
@@ -163,7 +166,7 @@ export class SessionFeed {
     const upTo = hub.handled;
     try {
       // seq has no gaps, so this is the number of events to catch up.
-      if (upTo - listener.handled > this.options.backfillMax) throw resyncRequired(`More than ${this.options.backfillMax} events to catch up`);
+      if (upTo - listener.handled > this.options.backfillMax) throw resyncRequired(`More than ${this.options.backfillMax} events to catch up`, RELOAD);
       await this.backfillPage(sessionId, listener, upTo);
     } catch (err) {
       detach();
@@ -206,7 +209,7 @@ function caughtUp(listener: TimelineListener): void {
  */
 function offer(listener: TimelineListener, event: TimelineMessage, maxEarly: number): void {
   if (listener.early) {
-    if (listener.early.length >= maxEarly) return listener.fail(resyncRequired("This subscriber fell too far behind"));
+    if (listener.early.length >= maxEarly) return listener.fail(resyncRequired(undefined, RELOAD));
     listener.early.push(event);
     return;
   }
@@ -361,8 +364,4 @@ function readEvents(db: DataSource, sessionId: string, after: number, upTo: numb
 async function latestSeq(db: DataSource, sessionId: string): Promise<number> {
   const session = await db.getRepository(SessionEntity).findOne({ select: { id: true, lastSeq: true }, where: { id: sessionId } });
   return session?.lastSeq ?? 0;
-}
-
-function resyncRequired(why: string): DomainError {
-  return new DomainError(DomainErrorReason.RESYNC_REQUIRED, `${why}: reload the session and resume from its latest seq.`);
 }

@@ -6,7 +6,7 @@ import { queuedStream, type LiveStream, type OpenLiveStream, type SubscriberBuff
 import type { EventBus } from "../realtime/event-bus";
 import { topics } from "../realtime/topics";
 import { SignalType, type SignalMessage } from "../realtime/messages";
-import { DomainError, DomainErrorReason, invalidInput } from "../domain/errors";
+import { DomainError, DomainErrorReason, invalidInput, resyncRequired } from "../domain/errors";
 import type { MediaStateInput, ParticipantService } from "./participant.service";
 import { kickedError, requireSeated } from "../auth/session-policy";
 import { allowedIn, requireStatus } from "./session-lifecycle";
@@ -100,7 +100,7 @@ export class SignalService {
     const out = open<SignalMessage>({
       scope: sessionId,
       onClose: () => cleanup.splice(0).forEach((stop) => stop()),
-      overflow: () => new DomainError(DomainErrorReason.RESYNC_REQUIRED, "This subscriber fell too far behind: subscribe again."),
+      overflow: () => resyncRequired(),
       buffer: this.limits.subscriberBuffer,
     });
     try {

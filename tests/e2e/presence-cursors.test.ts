@@ -10,7 +10,7 @@ import { AuthContext } from "../../src/auth/auth-context";
 import { queuedStream, type LiveStream, type LiveStreamOptions } from "../../src/realtime/live-stream";
 import type { CursorBatch } from "../../src/realtime/presence";
 import { topics } from "../../src/realtime/topics";
-import { PresenceKind, type PresenceFrame } from "../../src/services/presence.service";
+import { PresenceKind, type PresenceFrame } from "../../src/services/presence-hub";
 import { codeOf, ok } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";

@@ -4,7 +4,7 @@ import type { Logger as TypeOrmLogger } from "typeorm";
 import { AuthContext } from "../../src/auth/auth-context";
 import { queuedStream, type LiveStreamOptions, type OpenLiveStream } from "../../src/realtime/live-stream";
 import { topics } from "../../src/realtime/topics";
-import { PresenceKind, type PresenceFrame } from "../../src/services/presence.service";
+import { PresenceKind, type PresenceFrame } from "../../src/services/presence-hub";
 import { assertError, codeOf, ok } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
