@@ -13,12 +13,15 @@ export type BoardStateSource = (PublicBoard & { lastSeq: number }) | { version: 
 
 @Resolver(() => BoardState)
 export class BoardStateResolver {
-  @FieldResolver(() => JSONScalar, { description: "Layers in drawing order." })
+  @FieldResolver(() => JSONScalar, { description: "Layers in drawing order, bottom first: `[{ id, name }, …]`." })
   async layers(@Root() board: BoardStateSource): Promise<unknown> {
     return "replayed" in board ? board.replayed.layers() : board.layers;
   }
 
-  @FieldResolver(() => JSONScalar, { description: "Objects keyed by id, in id order: all of them, or those of `ids` that exist." })
+  @FieldResolver(() => JSONScalar, {
+    description:
+      "Objects keyed by id, in id order: all of them, or those of `ids` that exist. Each is `{ id, kind, layerId, props, createdBy, version, z }` (version: the board version of its last change; z: its drawing order in its layer).",
+  })
   async objects(
     @Root() board: BoardStateSource,
     @Arg("ids", () => [ID], { nullable: true, description: "Only these objects." }) ids?: string[] | null,
@@ -27,7 +30,7 @@ export class BoardStateResolver {
     return ids ? publicObjects(board.objects, ids) : board.objects;
   }
 
-  @FieldResolver(() => Int)
+  @FieldResolver(() => Int, { description: "How many objects the board holds." })
   async objectCount(@Root() board: BoardStateSource): Promise<number> {
     return "replayed" in board ? board.replayed.objectCount() : board.objectCount;
   }

@@ -19,6 +19,9 @@ import type { Bucket, ReportResult, SummaryResult, TimelinePage, UserActivityRes
 import { pageInfoOf } from "../schema/page.type";
 import type { RequestContext } from "./context";
 import { ViewerDependent } from "../schema/viewer-dependent";
+import { AFTER_ARG, FIRST_ARG } from "../schema/descriptions";
+
+const BUCKET_SIZE_ARG = "The width of each bucket in milliseconds, 1 or more (BAD_USER_INPUT otherwise).";
 
 /** A service page in the shape of TimelineConnection (totalCount stays lazy). */
 export function toTimelineConnection(page: TimelinePage): TimelineConnection {
@@ -28,45 +31,59 @@ export function toTimelineConnection(page: TimelinePage): TimelineConnection {
 /** The recorded timeline of a session and what is computed from it (H1, H4); thin over HistoryService. */
 @Resolver(() => ClassroomSession)
 export class SessionHistoryResolver {
-  @FieldResolver(() => TimelineConnection)
+  @FieldResolver(() => TimelineConnection, {
+    description:
+      "The session's recorded events in seq order, a page at a time, for anyone who can read the session (whatever isRecorded says). BAD_USER_INPUT for a page over 100, a forged cursor or another session's, negative or reversed times, a malformed userId.",
+  })
   async timeline(
     @Root() session: SessionEntity,
     @Ctx() ctx: RequestContext,
-    @Arg("filter", () => TimelineFilter, { nullable: true }) filter?: TimelineFilter,
-    @Arg("first", () => Int, { nullable: true }) first?: number,
-    @Arg("after", () => String, { nullable: true }) after?: string,
+    @Arg("filter", () => TimelineFilter, { nullable: true, description: "Only the events matching it." }) filter?: TimelineFilter,
+    @Arg("first", () => Int, { nullable: true, description: FIRST_ARG }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER_ARG }) after?: string,
   ): Promise<TimelineConnection> {
     const request = { sessionId: session.id, filter: filter ? { ...filter } : null, first: first ?? null, after: after ?? null };
     return toTimelineConnection(await ctx.loaders.timelinePage.load(request));
   }
 
-  @FieldResolver(() => [TimelineBucket], { description: "At most 1000 buckets (BAD_USER_INPUT beyond), from 0 to the last event." })
+  @FieldResolver(() => [TimelineBucket], {
+    description: "At most 1000 buckets (BAD_USER_INPUT beyond), from 0 to the last event; none without events. MAX_TIMELINE_BUCKETS sets the limit.",
+  })
   timelineBuckets(
     @Root() session: SessionEntity,
-    @Arg("bucketSizeMs", () => SafeIntScalar) bucketSizeMs: number,
+    @Arg("bucketSizeMs", () => SafeIntScalar, { description: BUCKET_SIZE_ARG }) bucketSizeMs: number,
     @Ctx() ctx: RequestContext,
   ): Promise<Bucket[]> {
     return ctx.services.history.buckets(ctx.auth, session, bucketSizeMs);
   }
 
-  @FieldResolver(() => TimelineStats)
+  @FieldResolver(() => TimelineStats, { description: "Counts over the whole timeline." })
   async timelineStats(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<TimelineStats> {
     const { total, countsByType, firstEventMs, lastEventMs } = await ctx.loaders.eventCountsBySession.load(session.id);
     return { totalEvents: total, countsByType, firstEventMs, lastEventMs };
   }
 
-  @FieldResolver(() => UserActivity)
-  async userActivity(@Root() session: SessionEntity, @Arg("userId", () => ID) userId: string, @Ctx() ctx: RequestContext): Promise<UserActivity> {
+  @FieldResolver(() => UserActivity, {
+    description: "What one user did in the session: event counts and CONNECTED time. BAD_USER_INPUT unless they are its host or a participant.",
+  })
+  async userActivity(
+    @Root() session: SessionEntity,
+    @Arg("userId", () => ID, { description: "The host's or a participant's user id." }) userId: string,
+    @Ctx() ctx: RequestContext,
+  ): Promise<UserActivity> {
     const { total, ...activity } = await ctx.services.history.userActivity(ctx.auth, session, userId);
     return { ...activity, eventCount: total } satisfies Omit<UserActivityResult, "total"> & { eventCount: number };
   }
 
-  @FieldResolver(() => SessionSummary)
+  @FieldResolver(() => SessionSummary, { description: "The session at a glance: duration, participants, board operations, snapshots and final board." })
   summary(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<SummaryResult> {
     return ctx.loaders.summaryBySession.load(session);
   }
 
-  @FieldResolver(() => LessonReport, { nullable: true, description: "Host only: null, with a FORBIDDEN error at this path, for anyone else." })
+  @FieldResolver(() => LessonReport, {
+    nullable: true,
+    description: "Host (and admins) only: null, with a FORBIDDEN error at this path, for anyone else.",
+  })
   @ViewerDependent()
   report(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<ReportResult> {
     return ctx.services.history.report(ctx.auth, session);
@@ -83,7 +100,7 @@ export class TimelineConnectionResolver {
 
 @Resolver(() => UserActivity)
 export class UserActivityResolver {
-  @FieldResolver(() => User)
+  @FieldResolver(() => User, { description: "The user." })
   async user(@Root() activity: UserActivity, @Ctx() ctx: RequestContext): Promise<UserEntity> {
     return (await ctx.loaders.userById.load(activity.userId)) as UserEntity;
   }
@@ -91,7 +108,7 @@ export class UserActivityResolver {
 
 @Resolver(() => ParticipantReport)
 export class ParticipantReportResolver {
-  @FieldResolver(() => User)
+  @FieldResolver(() => User, { description: "The participant's user." })
   async user(@Root() row: ParticipantReport, @Ctx() ctx: RequestContext): Promise<UserEntity> {
     return (await ctx.loaders.userById.load(row.userId)) as UserEntity;
   }
@@ -99,7 +116,7 @@ export class ParticipantReportResolver {
 
 @Resolver(() => SessionSummary)
 export class SessionSummaryResolver {
-  @FieldResolver(() => Int)
+  @FieldResolver(() => Int, { description: "Stored board snapshots of the session." })
   snapshotCount(@Root() summary: SummaryResult, @Ctx() ctx: RequestContext): Promise<number> {
     return ctx.loaders.snapshotCountBySession.load(summary.session.id);
   }
@@ -113,8 +130,12 @@ export class SessionSummaryResolver {
 
 @Resolver(() => LessonReport)
 export class LessonReportResolver {
-  @FieldResolver(() => [TimelineBucket])
-  timelineBuckets(@Root() report: ReportResult, @Arg("bucketSizeMs", () => SafeIntScalar) bucketSizeMs: number, @Ctx() ctx: RequestContext): Promise<Bucket[]> {
+  @FieldResolver(() => [TimelineBucket], { description: "The session's timeline in buckets, like ClassroomSession.timelineBuckets (at most 1000)." })
+  timelineBuckets(
+    @Root() report: ReportResult,
+    @Arg("bucketSizeMs", () => SafeIntScalar, { description: BUCKET_SIZE_ARG }) bucketSizeMs: number,
+    @Ctx() ctx: RequestContext,
+  ): Promise<Bucket[]> {
     return ctx.services.history.buckets(ctx.auth, report.session, bucketSizeMs);
   }
 }

@@ -10,12 +10,12 @@ import { userRef } from "./user-ref";
 
 @Resolver(() => Participant)
 export class ParticipantResolver {
-  @FieldResolver(() => User)
+  @FieldResolver(() => User, { description: "The user behind this participant." })
   async user(@Root() participant: ParticipantEntity, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UserEntity> {
     return (await userRef(ctx, info, participant.userId)) as UserEntity;
   }
 
-  @FieldResolver(() => MediaState)
+  @FieldResolver(() => MediaState, { description: "Their microphone, camera and screen sharing." })
   media(@Root() participant: ParticipantEntity): MediaState {
     const { audioEnabled, videoEnabled, screenSharing, connectionQuality } = participant;
     return { audioEnabled, videoEnabled, screenSharing, connectionQuality };
@@ -26,7 +26,7 @@ export class ParticipantResolver {
     return effectivePermissions(await ctx.services.access.defaultsFor(participant.role), participant.permissionGrants);
   }
 
-  @FieldResolver(() => Int)
+  @FieldResolver(() => Int, { description: "Seconds spent CONNECTED, the running interval included." })
   totalTimeSeconds(@Root() participant: ParticipantEntity): number {
     const running = participant.connectedSince ? Math.floor((Date.now() - participant.connectedSince.getTime()) / 1000) : 0;
     return participant.connectedSeconds + Math.max(0, running);

@@ -28,25 +28,32 @@ export const directMutations = (services: Services): Record<string, DirectHandle
 /** Presence, live cursors and WebRTC signaling (R2, R3): thin over PresenceService and SignalService. */
 @Resolver(() => PresenceUpdate)
 export class RealtimeResolver {
-  @Mutation(() => Boolean, { description: "At most 20 accepted per second per user and session; false when this one was dropped." })
+  @Mutation(() => Boolean, {
+    description:
+      "Shares your cursor with the session's presence subscribers. Needs a seat in an ACTIVE session (INVALID_STATE otherwise); NOT_FOUND without access, FORBIDDEN when kicked; PAYLOAD_TOO_LARGE over 2 KiB as JSON. At most 20 accepted per second per user and session; false when this one was dropped, and sustained dropping (over 100 in 10 s) closes your sockets with 4429.",
+  })
   moveCursor(
     @Arg("sessionId", () => ID) sessionId: string,
-    @Arg("x", () => Float) x: number,
-    @Arg("y", () => Float) y: number,
+    @Arg("x", () => Float, { description: "Horizontal board coordinate." }) x: number,
+    @Arg("y", () => Float, { description: "Vertical board coordinate." }) y: number,
     @Ctx() ctx: RequestContext,
-    @Arg("tool", () => String, { nullable: true }) tool?: string | null,
-    @Arg("color", () => String, { nullable: true }) color?: string | null,
+    @Arg("tool", () => String, { nullable: true, description: "The tool in use, for the others to show." }) tool?: string | null,
+    @Arg("color", () => String, { nullable: true, description: "The cursor's colour, for the others to show." }) color?: string | null,
   ): Promise<boolean> {
     return ctx.services.presence.moveCursor(ctx.auth, sessionId, { x, y, tool, color });
   }
 
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, {
+    description:
+      "Relays a WebRTC signal to one participant or to every other one; answers true. Needs a seat in an ACTIVE session (INVALID_STATE otherwise); NOT_FOUND without access, FORBIDDEN when kicked; PAYLOAD_TOO_LARGE over 64 KiB; BAD_USER_INPUT when toUserId holds no seat. MUTE_*, UNMUTE_* and SCREEN_SHARE_* set your media state first: FORBIDDEN without its permission, CONFLICT for a second screen sharer, and then nothing is relayed.",
+  })
   sendSignal(@Arg("sessionId", () => ID) sessionId: string, @Arg("input", () => SignalInput) input: SignalInput, @Ctx() ctx: RequestContext): Promise<boolean> {
     return ctx.services.signals.send(ctx.auth, sessionId, input);
   }
 
   @Subscription(() => PresenceUpdate, {
-    description: "The first frame is the full state (online users and their last cursors); then changes.",
+    description:
+      "Who is online in the session and where their cursors are: the first frame is the full state (online users and their last cursors); then changes. For participants holding a seat (INVALID_STATE otherwise; NOT_FOUND without access, FORBIDDEN when kicked). Completes when you leave, are disconnected or the session ends; ends with FORBIDDEN when you are kicked; RESYNC_REQUIRED when the subscriber falls behind.",
     subscribe: ({ args, context }) => {
       const ctx = context as RequestContext;
       return ctx.services.presence.watch(ctx.auth, args.sessionId as string, ctx.openStream);
@@ -57,7 +64,8 @@ export class RealtimeResolver {
   }
 
   @Subscription(() => Signal, {
-    description: "WebRTC signaling: only signals addressed to the subscriber or to everyone.",
+    description:
+      "WebRTC signaling: only signals addressed to the subscriber or to everyone, never your own. For participants holding a seat (INVALID_STATE otherwise; NOT_FOUND without access, FORBIDDEN when kicked). Completes when you leave, are disconnected or the session ends; ends with FORBIDDEN when you are kicked; RESYNC_REQUIRED when the subscriber falls behind.",
     subscribe: ({ args, context }) => {
       const ctx = context as RequestContext;
       return ctx.services.signals.watch(ctx.auth, args.sessionId as string, ctx.openStream);

@@ -9,22 +9,22 @@ import { SessionEventType, TimelineEvent } from "./timeline.type";
 
 /** History read side (H1, H4): timeline pages, buckets, stats, activity, summary, report. */
 
-@ObjectType()
+@ObjectType({ description: "One event of a TimelineConnection page." })
 export class TimelineEdge {
   @Field({ description: "Opaque; valid as `after` for this session's timeline only." })
   cursor: string;
 
-  @Field(() => TimelineEvent)
+  @Field(() => TimelineEvent, { description: "The event." })
   node: SessionEventEntity;
 }
 
 /** `totalCount` is a field resolver (HistoryResolver): counted only when asked for. */
-@ObjectType()
+@ObjectType({ description: "A page of a session's timeline events, in seq order." })
 export class TimelineConnection {
-  @Field(() => [TimelineEdge])
+  @Field(() => [TimelineEdge], { description: "The events of this page." })
   edges: TimelineEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: "Where this page is in the timeline." })
   pageInfo: PageInfo;
 
   /** Counts every event matching the page's filter (not only this page); access already checked. */
@@ -33,76 +33,77 @@ export class TimelineConnection {
 
 @InputType({ description: "Events matching all given criteria; fromMs <= timestampMs < toMs." })
 export class TimelineFilter {
-  @Field(() => [SessionEventType], { nullable: true, description: "Empty or omitted: every type." })
+  @Field(() => [SessionEventType], { nullable: true, description: "Only events of these types; empty or omitted: every type." })
   types?: SessionEventType[] | null;
 
-  @Field(() => SafeIntScalar, { nullable: true, description: "Inclusive." })
+  @Field(() => SafeIntScalar, { nullable: true, description: "Only events at or after this timestampMs (inclusive); 0 or more." })
   fromMs?: number | null;
 
-  @Field(() => SafeIntScalar, { nullable: true, description: "Exclusive." })
+  @Field(() => SafeIntScalar, { nullable: true, description: "Only events before this timestampMs (exclusive); not below fromMs." })
   toMs?: number | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: "Only this user's events (BAD_USER_INPUT for a malformed id)." })
   userId?: string | null;
 }
 
 @ObjectType({ description: "Events with startMs <= timestampMs < endMs." })
 export class TimelineBucket {
-  @Field(() => SafeIntScalar) startMs: number;
-  @Field(() => SafeIntScalar) endMs: number;
-  @Field(() => Int) count: number;
+  @Field(() => SafeIntScalar, { description: "Where the bucket starts, in ms since the session's actual start (inclusive)." }) startMs: number;
+  @Field(() => SafeIntScalar, { description: "Where it ends (exclusive): startMs + bucketSizeMs." }) endMs: number;
+  @Field(() => Int, { description: "Events in the bucket." }) count: number;
   @Field(() => JSONScalar, { description: "Event type → count; types with no event are left out." })
   countsByType: Record<string, number>;
 }
 
-@ObjectType()
+@ObjectType({ description: "Counts over a session's whole timeline." })
 export class TimelineStats {
-  @Field(() => Int) totalEvents: number;
-  @Field(() => JSONScalar) countsByType: Record<string, number>;
-  @Field(() => SafeIntScalar, { nullable: true }) firstEventMs: number | null;
-  @Field(() => SafeIntScalar, { nullable: true }) lastEventMs: number | null;
+  @Field(() => Int, { description: "Every event recorded." }) totalEvents: number;
+  @Field(() => JSONScalar, { description: "Event type → count; types with no event are left out." }) countsByType: Record<string, number>;
+  @Field(() => SafeIntScalar, { nullable: true, description: "timestampMs of the first event; null without events." }) firstEventMs: number | null;
+  @Field(() => SafeIntScalar, { nullable: true, description: "timestampMs of the last event; null without events." }) lastEventMs: number | null;
 }
 
 /** `user` is a field resolver over userId. */
-@ObjectType()
+@ObjectType({ description: "What one user did in a session." })
 export class UserActivity {
   userId: string;
-  @Field(() => Int) eventCount: number;
-  @Field(() => JSONScalar) countsByType: Record<string, number>;
-  @Field(() => SafeIntScalar, { nullable: true }) firstEventMs: number | null;
-  @Field(() => SafeIntScalar, { nullable: true }) lastEventMs: number | null;
-  @Field(() => Int, { description: 'Seconds spent CONNECTED (RULES.md "Participants"), the running interval included.' })
+  @Field(() => Int, { description: "Their timeline events." }) eventCount: number;
+  @Field(() => JSONScalar, { description: "Their events by type (type → count); types with no event are left out." }) countsByType: Record<string, number>;
+  @Field(() => SafeIntScalar, { nullable: true, description: "timestampMs of their first event; null without one." }) firstEventMs: number | null;
+  @Field(() => SafeIntScalar, { nullable: true, description: "timestampMs of their last event; null without one." }) lastEventMs: number | null;
+  @Field(() => Int, { description: "Seconds spent CONNECTED (participant status), the running interval included." })
   activeTimeSeconds: number;
 }
 
 /** `finalBoard` and `snapshotCount` are field resolvers. */
-@ObjectType()
+@ObjectType({ description: "A session at a glance, for anyone who can read it." })
 export class SessionSummary {
-  @Field(() => ClassroomSession) session: SessionEntity;
+  @Field(() => ClassroomSession, { description: "The session." }) session: SessionEntity;
   @Field(() => Int, { description: "ACTIVE time, pauses excluded." }) durationSeconds: number;
-  @Field(() => Int, { description: "Users who joined at least once, the host included." }) participantCount: number;
+  @Field(() => Int, { description: "Users who joined at least once (the host too, if they did)." }) participantCount: number;
   @Field(() => Int, { description: "Accepted board operations (events with a board version)." }) boardEventCount: number;
 }
 
 /** `user` is a field resolver over userId. */
-@ObjectType()
+@ObjectType({ description: "One participant's attendance, in a lesson report." })
 export class ParticipantReport {
   userId: string;
-  @Field(() => ParticipantRole) role: ParticipantRole;
+  @Field(() => ParticipantRole, { description: "Their role now." }) role: ParticipantRole;
   @Field(() => Int, { description: "Seconds spent CONNECTED, the running interval included." }) totalTimeSeconds: number;
-  @Field(() => Int) joinCount: number;
-  @Field(() => Int) reconnectCount: number;
-  @Field(() => Int) boardEventCount: number;
-  @Field(() => Int) chatMessageCount: number;
+  @Field(() => Int, { description: "How often they joined." }) joinCount: number;
+  @Field(() => Int, { description: "How often they came back from RECONNECTING." }) reconnectCount: number;
+  @Field(() => Int, { description: "Board operations of theirs that were accepted." }) boardEventCount: number;
+  @Field(() => Int, { description: "Chat messages they sent." }) chatMessageCount: number;
   @Field(() => Int, { nullable: true, description: "Not measured by this server: always null." })
   speakingTimeSeconds: number | null;
 }
 
 /** `timelineBuckets` is a field resolver. */
-@ObjectType()
+@ObjectType({ description: "The lesson report: duration, attendance and event counts. For the host and admins only." })
 export class LessonReport {
-  @Field(() => ClassroomSession) session: SessionEntity;
-  @Field(() => Int) durationSeconds: number;
-  @Field(() => [ParticipantReport]) attendance: ParticipantReport[];
-  @Field(() => JSONScalar) eventCountsByType: Record<string, number>;
+  @Field(() => ClassroomSession, { description: "The session." }) session: SessionEntity;
+  @Field(() => Int, { description: "ACTIVE time, pauses excluded." }) durationSeconds: number;
+  @Field(() => [ParticipantReport], { description: "Every participant, in the order they were added." }) attendance: ParticipantReport[];
+  @Field(() => JSONScalar, { description: "Event type → count over the whole timeline; types with no event are left out." })
+  eventCountsByType: Record<string, number>;
 }

@@ -1,18 +1,18 @@
 import { Field, ObjectType } from "type-graphql";
 
 /** Relay page information, shared by every connection. */
-@ObjectType()
+@ObjectType({ description: "Where a page is in its list (Relay connections)." })
 export class PageInfo {
-  @Field()
+  @Field({ description: "More items follow this page." })
   hasNextPage: boolean;
 
-  @Field()
+  @Field({ description: "The page was read with `after`, so items come before it." })
   hasPreviousPage: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The first edge's cursor; null for an empty page." })
   startCursor: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The last edge's cursor: pass it as `after` for the next page; null for an empty page." })
   endCursor: string | null;
 }
 

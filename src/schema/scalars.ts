@@ -67,6 +67,9 @@ export abstract class JSONScalar {
 export function jsonScalar(maxDepth = MAX_JSON_DEPTH): GraphQLScalarType {
   return new GraphQLScalarType({
     ...JSONResolver.toConfig(),
+    description:
+      `A JSON value (ECMA-404). Input is checked: at most ${maxDepth} levels deep (MAX_JSON_DEPTH), numbers finite and within ±(2^53 - 1), ` +
+      "no `__proto__`, `constructor` or `prototype` keys, no NUL characters or unpaired surrogates; BAD_USER_INPUT otherwise.",
     parseValue: (value) => checkedJson(value, maxDepth),
     // A literal may hold variables ({ a: $v }), whose values the check then covers too.
     parseLiteral: (ast, variables) => checkedJson(JSONResolver.parseLiteral(ast, variables), maxDepth),

@@ -1,7 +1,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { graphiqlCsp } from "../../src/http/graphiql";
+import { buildGraphQLSchema } from "../../src/schema/build-schema";
 import { embedded } from "../support/backends";
 import { browserAvailable, launchBrowser } from "../support/browser";
 import { registerUser, startTestServer } from "../support/test-server";
@@ -13,6 +15,18 @@ interface ServerUnderTest {
   displayName: string;
   close(): Promise<void>;
 }
+
+/**
+ * Where the screenshot `name` goes: beside GRAPHIQL_SCREENSHOT, the run's output folder; nowhere
+ * when that is unset.
+ */
+function screenshotPath(name: string): string | undefined {
+  const shot = process.env.GRAPHIQL_SCREENSHOT;
+  return shot ? path.join(path.dirname(shot), name) : undefined;
+}
+
+/** A description as GraphiQL's docs explorer shows it: markdown code spans as plain text, spaces collapsed. */
+const shownText = (markdown: string) => markdown.replace(/`/g, "").replace(/\s+/g, " ").trim();
 
 /** The real server on the embedded default, with one registered user. */
 async function startServer(): Promise<ServerUnderTest> {
@@ -186,6 +200,38 @@ describe("GraphiQL in the browser", { skip: !browserAvailable() && "chromium not
     assert.match(await run(page, srv.displayName), /"displayName":\s*"grace"/);
     assert.deepEqual(wsUrls, [`${srv.url.replace(/^http/, "ws")}/graphql`]);
 
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
+  test("documents the API in the docs explorer: a mutation's description with its error codes", async () => {
+    const schema = await buildGraphQLSchema();
+    const mutations = schema.getMutationType()!;
+    const joinSession = mutations.getFields().joinSession.description ?? "";
+    assert.match(joinSession, /SESSION_FULL/, "joinSession's description lists its error codes");
+
+    const { page, problems } = await openGraphiQL();
+    await page.getByRole("button", { name: "Show Documentation Explorer" }).click();
+    const explorer = page.locator(".graphiql-doc-explorer");
+    const title = explorer.locator(".graphiql-doc-explorer-title");
+    const description = explorer.locator(".graphiql-doc-explorer-content > .graphiql-markdown-description");
+
+    // Docs → Mutation: the root type's description says what holds for every mutation.
+    await explorer.getByRole("link", { name: "Mutation", exact: true }).click();
+    await title.filter({ hasText: /^Mutation$/ }).waitFor();
+    assert.equal(shownText(await description.innerText()), shownText(mutations.description ?? ""));
+
+    // Mutation → joinSession: who may call it and what it answers.
+    await explorer.getByRole("link", { name: "joinSession", exact: true }).click();
+    await title.filter({ hasText: /^joinSession$/ }).waitFor();
+    await description.waitFor({ state: "visible" });
+    const shown = shownText(await description.innerText());
+    assert.equal(shown, shownText(joinSession));
+    assert.match(shown, /CONFLICT \(extensions\.reason SESSION_FULL\)/);
+    assert.ok(await description.filter({ hasText: "SESSION_FULL" }).isVisible(), "the error code is on screen");
+
+    const shot = screenshotPath("graphiql-docs-joinSession.png");
+    if (shot) await page.screenshot({ path: shot });
     assert.deepEqual(problems, []);
     await page.context().close();
   });
