@@ -1,17 +1,24 @@
+import { LRUCache } from "lru-cache";
+
 /**
  * A least-recently-used map bounded by the bytes its values are said to weigh, not by their
  * count: one 40 000-object board weighs as much as thousands of small ones. A value heavier
  * than the whole budget is not kept. Values are shared with every reader: keep them immutable.
+ *
+ * lru-cache bounded by `maxSize`. The weight is the caller's, given with each set (an
+ * estimate it has at hand, or keeps up to date as a cached board grows in place: BoardCache),
+ * so no `sizeCalculation`; peek answers it back.
  */
-export class ByteLru<V> {
-  private readonly entries = new Map<string, { value: V; bytes: number }>();
-  private total = 0;
+export class ByteLru<V extends NonNullable<unknown>> {
+  private readonly entries: LRUCache<string, V>;
 
-  constructor(readonly budgetBytes: number) {}
+  constructor(readonly budgetBytes: number) {
+    this.entries = new LRUCache({ maxSize: budgetBytes });
+  }
 
   /** What the values held weigh together. */
   get bytes(): number {
-    return this.total;
+    return this.entries.calculatedSize;
   }
 
   get size(): number {
@@ -19,35 +26,22 @@ export class ByteLru<V> {
   }
 
   get(key: string): V | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    return entry.value;
+    return this.entries.get(key);
   }
 
   /** The value and its weight, without making it the most recently used. */
   peek(key: string): { value: V; bytes: number } | undefined {
-    return this.entries.get(key);
+    const entry = this.entries.info(key);
+    return entry && { value: entry.value, bytes: entry.size ?? 0 };
   }
 
   /** Keeps `value` as the most recently used, unless it alone outweighs the budget (then the key holds nothing). */
   set(key: string, value: V, bytes: number): void {
-    this.delete(key);
-    if (bytes > this.budgetBytes) return;
-    this.entries.set(key, { value, bytes });
-    this.total += bytes;
-    for (const [oldest, entry] of this.entries) {
-      if (this.total <= this.budgetBytes) break;
-      this.entries.delete(oldest);
-      this.total -= entry.bytes;
-    }
+    // lru-cache weighs in positive integers: an empty board replayed from nothing still weighs 1.
+    this.entries.set(key, value, { size: Math.max(1, Math.ceil(bytes)) });
   }
 
   delete(key: string): void {
-    const entry = this.entries.get(key);
-    if (!entry) return;
     this.entries.delete(key);
-    this.total -= entry.bytes;
   }
 }

@@ -1,3 +1,13 @@
+/**
+ * The shared rate limits (login, registration, wrong access codes, creations). Hand-written
+ * rather than rate-limiter-flexible: its limiters (RateLimiterRedis and the RateLimiterMemory
+ * it would use as insurance) count fixed windows, so they admit up to twice the limit around
+ * a window's end (5 a second: 9 allowed within 300 ms, measured on both), count refused hits,
+ * and answer with the window's remaining time. The limits here hold in every window of
+ * `windowMs`, refused hits cost nothing, and the retry time is when the oldest counted hit
+ * leaves the window (tests/unit/rate-limiter.test.ts). RedisRateLimiter's in-process
+ * fallback plays the insurance limiter's part; its script is sent by SHA (defineCommand).
+ */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 
@@ -63,6 +73,29 @@ export class MemoryRateLimiter implements RateLimiter {
 }
 
 /**
+ * One round trip, atomic: forget the key's hits older than the window, decide, count.
+ * KEYS: the key's log (a sorted set of hit times). ARGV: now, windowMs, limit, "1" to count
+ * an allowed hit, a member unique to this hit. Answers { 1, 0 } when allowed, else
+ * { 0, the time of the hit that must leave the window first }.
+ */
+const SLIDING_LOG = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+local n = redis.call('ZCARD', KEYS[1])
+local limit = tonumber(ARGV[3])
+if n >= limit then
+  local at = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+  return { 0, tonumber(at[2]) }
+end
+if ARGV[4] == '1' then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return { 1, 0 }`;
+
+interface SlidingLogCommand {
+  rateLimitLog(key: string, now: number, windowMs: number, limit: number, count: string, member: string): Promise<[number, number]>;
+}
+
+/**
  * The same logs in Redis (a sorted set per key, scored by time), shared by every instance;
  * times come from the instances' clocks, whose skew is negligible against windows of minutes.
  * While Redis is unreachable the limits still hold, per instance, through in-process logs,
@@ -70,13 +103,18 @@ export class MemoryRateLimiter implements RateLimiter {
  */
 export class RedisRateLimiter implements RateLimiter {
   private readonly fallback: MemoryRateLimiter;
+  private readonly scripts: SlidingLogCommand;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     private readonly now: () => number = () => Date.now(),
   ) {
     this.fallback = new MemoryRateLimiter(now);
+    // ioredis sends it by SHA (EVALSHA), the text only when Redis does not have it yet (first
+    // call, or after a restart). Idempotent on a shared client: same name, same script.
+    redis.defineCommand("rateLimitLog", { numberOfKeys: 1, lua: SLIDING_LOG });
+    this.scripts = redis as unknown as SlidingLogCommand;
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
@@ -98,30 +136,15 @@ export class RedisRateLimiter implements RateLimiter {
   private async check(key: string, limit: number, windowMs: number, count: boolean): Promise<RateDecision> {
     const now = this.now();
     // "rl:", not the fixed windows' "rate:": those keys are strings, these sorted sets.
-    const redisKey = `${this.prefix}rl:${key}`;
-    // One round trip, atomic: forget hits older than the window, decide, count.
-    const [allowed, oldest] = (await this.redis.eval(
-      `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-       local n = redis.call('ZCARD', KEYS[1])
-       local limit = tonumber(ARGV[3])
-       if n >= limit then
-         local at = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
-         return { 0, tonumber(at[2]) }
-       end
-       if ARGV[4] == '1' then
-         redis.call('ZADD', KEYS[1], ARGV[1], ARGV[5])
-         redis.call('PEXPIRE', KEYS[1], ARGV[2])
-       end
-       return { 1, 0 }`,
-      1,
-      redisKey,
+    const [allowed, oldest] = await this.scripts.rateLimitLog(
+      `${this.prefix}rl:${key}`,
       now,
       windowMs,
       limit,
       count ? "1" : "0",
       // Members must differ: two hits in the same millisecond are two hits.
       `${now}:${randomBytes(6).toString("hex")}`,
-    )) as [number, number];
+    );
     return allowed === 1 ? { allowed: true, retryAfterMs: 0 } : refused(oldest, windowMs, now);
   }
 }

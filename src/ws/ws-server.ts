@@ -18,6 +18,7 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { Context } from "graphql-ws";
+import { LRUCache } from "lru-cache";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { AuthContext } from "../auth/auth-context";
@@ -124,8 +125,13 @@ function refuseUpgrade(socket: Duplex, status: keyof typeof REFUSALS): void {
   );
 }
 
-/** How many distinct documents each instance keeps parsed and validated. */
+/** How many distinct documents each instance keeps parsed and validated... */
 const DOCUMENT_CACHE_SIZE = 1000;
+/**
+ * ...and how much text they may weigh together: a valid document (2000 tokens at most) can
+ * still be a frame's 1 MiB of string literals, which a thousand of would make a gigabyte.
+ */
+const DOCUMENT_CACHE_CHARS = 8 * 2 ** 20;
 
 export interface RealtimeServer {
   /** Closes every socket with 1001 and stops accepting new ones. */
@@ -204,15 +210,16 @@ export function createRealtimeServer(options: {
 
   // Parsed and validated documents by their text (least recently used out): a client sends
   // the same few documents again and again, e.g. a cursor move 20 times a second. Only valid
-  // ones are kept; the cost limit depends on the variables and is checked every time.
-  const documents = new Map<string, CheckedDocument>();
+  // ones are kept; the cost limit depends on the variables and is checked every time. Each
+  // weighs its text's length, a lower bound of what it holds (its AST keeps the same strings).
+  const documents = new LRUCache<string, CheckedDocument>({
+    max: DOCUMENT_CACHE_SIZE,
+    maxSize: DOCUMENT_CACHE_CHARS,
+    sizeCalculation: (_checked, query) => query.length,
+  });
   const checkedDocument = (query: string): CheckedDocument | { errors: readonly GraphQLError[] } => {
     const cached = documents.get(query);
-    if (cached) {
-      documents.delete(query);
-      documents.set(query, cached);
-      return cached;
-    }
+    if (cached) return cached;
     let document: DocumentNode;
     try {
       document = parse(query, parseOptions(config.limits));
@@ -228,7 +235,6 @@ export function createRealtimeServer(options: {
     }
     const checked: CheckedDocument = { document, facts: new Map() };
     documents.set(query, checked);
-    if (documents.size > DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value as string);
     return checked;
   };
   const factsOf = (checked: CheckedDocument, operationName?: string | null): OperationFacts => {
