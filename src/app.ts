@@ -46,6 +46,9 @@ import { SessionBatches } from "./services/session-batches";
 import { BoardExportService } from "./services/board-export.service";
 import { ReplayService } from "./services/replay.service";
 import { SnapshotService } from "./services/snapshot.service";
+import { SnapshotRecorder } from "./services/snapshot-recorder";
+import { BoardCaptures } from "./services/board-captures";
+import { StorageQuota } from "./services/storage-quota";
 import { exportRouter } from "./http/export";
 import { UserService } from "./services/user.service";
 
@@ -193,16 +196,13 @@ export function createServices(
   const { maxPageSize } = config.limits;
   const { serviceLimits } = config;
   const subscriberBuffer = { frames: serviceLimits.subscriberBufferFrames, bytes: serviceLimits.subscriberBufferBytes };
-  const board = new BoardService(store, access, config.boardCacheBytes, serviceLimits.maxBoardOpsPerBatch);
-  const snapshots = new SnapshotService(store, access, board, {
-    everyEvents: config.snapshotEveryEvents,
-    quotaBytes: config.soloQuotaBytes,
-    soloKeepLast: config.soloSnapshotKeepLast,
-    maxPageSize,
-  });
-  board.keyframes = snapshots;
+  const quota = new StorageQuota(config.soloQuotaBytes);
+  const recorder = new SnapshotRecorder(quota, config.snapshotEveryEvents);
+  const board = new BoardService(store, access, config.boardCacheBytes, serviceLimits.maxBoardOpsPerBatch, recorder);
+  const captures = new BoardCaptures(store, board, recorder, quota, config.soloSnapshotKeepLast);
+  const snapshots = new SnapshotService(store, access, board, recorder, quota, maxPageSize);
   const sessions = new SessionService(store, access, limiter, { ...config.rateLimits, maxPageSize });
-  const lifecycle = new LifecycleService(store, access, snapshots);
+  const lifecycle = new LifecycleService(store, access, captures);
   const participants = new ParticipantService(store, access);
   const connections = new SessionConnections(
     presence,
@@ -225,7 +225,7 @@ export function createServices(
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer),
     sessions,
-    seats: new SeatService(store, access, tokens, limiter, config.rateLimits, snapshots),
+    seats: new SeatService(store, access, tokens, limiter, config.rateLimits, captures),
     lifecycle,
     sessionBatches: new SessionBatches(db, access),
     classrooms: new ClassroomService(db, access, sessions, limiter, { ...config.rateLimits, maxPageSize }),
@@ -252,6 +252,7 @@ export function createServices(
     board,
     history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),
     snapshots,
+    captures,
     replay: new ReplayService(db, access, config.replayCacheBytes, config.snapshotEveryEvents, maxPageSize),
     boardExport: new BoardExportService(access, board, snapshots),
     metrics,

@@ -80,3 +80,9 @@ export function typeormParam(qb: { setParameter(name: string, value: unknown): u
     return `:${name}`;
   };
 }
+
+/** The rows of a statement with RETURNING: TypeORM answers [rows, affected] for UPDATE and DELETE, the rows otherwise. */
+export function returnedRows<T>(result: unknown[]): T[] {
+  if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === "number") return result[0] as T[];
+  return result as T[];
+}

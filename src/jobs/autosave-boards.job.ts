@@ -11,7 +11,7 @@ export const autosaveBoardsJob: JobDefinition = {
   description: "AUTO snapshot of every live board changed AUTOSAVE_AFTER_MS ago without a snapshot since",
   everyMs: 5_000,
   async run({ services, config, now }) {
-    const saved = await services.snapshots.autosave(now(), config.autosaveAfterMs);
+    const saved = await services.captures.autosave(now(), config.autosaveAfterMs);
     return `saved ${count(saved, "board")}`;
   },
 };

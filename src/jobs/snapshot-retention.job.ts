@@ -11,7 +11,7 @@ export const snapshotRetentionJob: JobDefinition = {
   description: "thin AUTO snapshots of finished sessions (never keyframes); keep the last SOLO_SNAPSHOT_KEEP_LAST solo snapshots",
   everyMs: 3_600_000,
   async run({ services }) {
-    const { thinned, collected } = await services.snapshots.thin();
+    const { thinned, collected } = await services.captures.thin();
     return `thinned ${count(thinned, "snapshot")}, collected ${count(collected, "solo snapshot")}`;
   },
 };

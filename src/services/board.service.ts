@@ -101,8 +101,8 @@ export class BoardService {
     cacheBytes: number,
     /** MAX_BOARD_OPS_PER_BATCH: board events per applyBoardEvents (HARDENING.md, 500); BAD_USER_INPUT beyond. */
     private readonly maxOpsPerCall: number,
-    /** Records keyframes in the write transaction (SnapshotService); set once at composition. */
-    public keyframes?: KeyframeRecorder,
+    /** Records keyframes in the write transaction (SnapshotRecorder). */
+    private readonly keyframes?: KeyframeRecorder,
   ) {
     this.cache = new BoardCache(cacheBytes);
   }

@@ -15,6 +15,7 @@ import type { LifecycleService } from "./lifecycle.service";
 import type { SessionBatches } from "./session-batches";
 import type { SessionFeed } from "./session-feed";
 import type { SnapshotService } from "./snapshot.service";
+import type { BoardCaptures } from "./board-captures";
 import type { UserService } from "./user.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */
@@ -35,6 +36,8 @@ export interface Services {
   board: BoardService;
   history: HistoryService;
   snapshots: SnapshotService;
+  /** The snapshots nobody asks for: session-change captures, autosave, retention. */
+  captures: BoardCaptures;
   replay: ReplayService;
   boardExport: BoardExportService;
   /** The instance's Prometheus counters (GET /metrics). */

@@ -3,7 +3,7 @@ import { SnapshotType } from "../entities/board-snapshot.entity";
 import { ParticipantEntity, ParticipantStatus, SEATED } from "../entities/participant.entity";
 import { SessionEntity } from "../entities/session.entity";
 import { nextStatus, type SessionAction } from "./session-lifecycle";
-import type { SnapshotService } from "./snapshot.service";
+import type { BoardCaptures } from "./board-captures";
 import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
 
 /**
@@ -14,7 +14,7 @@ import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
  */
 
 /** The JOIN, LEAVE and TERMINATE board snapshots (H2) a change takes in its transaction. */
-export type SessionChangeRecorder = Pick<SnapshotService, "onSessionChange">;
+export type SessionChangeRecorder = Pick<BoardCaptures, "onSessionChange">;
 
 /** The timeline event each lifecycle action records (hostJoin records none of its own). */
 const statusEvent: Record<SessionAction, SessionEventType | undefined> = {

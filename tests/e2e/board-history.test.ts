@@ -316,7 +316,7 @@ for (const backend of backends) {
 
     it("retention thins AUTO snapshots of finished lessons and keeps every keyframe", async () => {
       const { tutor, sessionId } = await activeLesson(server, 1);
-      const autosave = () => server.app.services.snapshots.autosave(new Date(Date.now() + 60_000), 10_000);
+      const autosave = () => server.app.services.captures.autosave(new Date(Date.now() + 60_000), 10_000);
       // (Boards of earlier tests' sessions may be saved too: only this session's list is asserted.)
       await draw(sessionId, tutor, 7); // keyframe 5
       await autosave(); // AUTO at 7

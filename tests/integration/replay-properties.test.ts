@@ -139,7 +139,7 @@ describe(`replayBoardAt equals the board rebuilt from scratch and the board seen
           board = await read();
           live.set(board.lastSeq, board);
         }
-        if (batch.autosave) await server.app.services.snapshots.autosave(new Date(Date.now() + 60_000), 1);
+        if (batch.autosave) await server.app.services.captures.autosave(new Date(Date.now() + 60_000), 1);
       }
       assert.ok(opCount >= 2000, `${opCount} ops`);
       const firstLiveSeq = Math.min(...live.keys());
