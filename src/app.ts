@@ -32,6 +32,7 @@ import type { Services } from "./services";
 import { BookingService } from "./services/booking.service";
 import { ClassroomService } from "./services/classroom.service";
 import { HistoryService } from "./services/history.service";
+import { ReportService } from "./services/report.service";
 import { ParticipantService } from "./services/participant.service";
 import { PresenceService } from "./services/presence.service";
 import { SignalService } from "./services/signal.service";
@@ -250,6 +251,7 @@ export function createServices(
     ),
     signals: new SignalService(db, access, participants, bus, feed, connections, { maxPayloadBytes: serviceLimits.maxSignalPayloadBytes, subscriberBuffer }),
     board,
+    reports: new ReportService(db, access),
     history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),
     snapshots,
     captures,

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { Pool } from "pg";
 import { emptyBoard, publicBoard, replayOps, type BoardState } from "../../src/board";
-import { toAppliedOp } from "../../src/services/board.service";
+import { toAppliedOp } from "../../src/services/board-events";
 import { gql } from "../lib/clients";
 import { lessonOf } from "../lib/lesson";
 import { ROUNDS, check, percentile, scaled } from "../lib/measure";

@@ -5,7 +5,7 @@ import type { UserEntity } from "../entities/user.entity";
 import { ApplyBoardEventsPayload, BoardEvent, BoardEventInput, BoardState, ConflictStrategy } from "../schema/board.type";
 import { ClassroomSession } from "../schema/session.type";
 import { User } from "../schema/user.type";
-import { boardEventStep } from "../services/board.service";
+import { boardEventStep } from "../services/board-events";
 import { AFTER_SEQ_ARG } from "../schema/descriptions";
 import type { RequestContext } from "./context";
 import { userRef } from "./user-ref";

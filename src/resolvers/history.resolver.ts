@@ -15,7 +15,8 @@ import {
 import { SafeIntScalar } from "../schema/scalars";
 import { ClassroomSession } from "../schema/session.type";
 import { User } from "../schema/user.type";
-import type { Bucket, ReportResult, SummaryResult, TimelinePage, UserActivityResult } from "../services/history.service";
+import type { Bucket, SummaryResult, TimelinePage, UserActivityResult } from "../services/history.service";
+import type { ReportResult } from "../services/report.service";
 import { pageInfoOf } from "../schema/page.type";
 import type { RequestContext } from "./context";
 import { ViewerDependent } from "../schema/viewer-dependent";
@@ -86,7 +87,7 @@ export class SessionHistoryResolver {
   })
   @ViewerDependent()
   report(@Root() session: SessionEntity, @Ctx() ctx: RequestContext): Promise<ReportResult> {
-    return ctx.services.history.report(ctx.auth, session);
+    return ctx.services.reports.report(ctx.auth, session);
   }
 }
 

@@ -11,7 +11,7 @@ import { toConnection } from "../schema/page.type";
 import { JoinSessionPayload, Participant, Permissions } from "../schema/participant.type";
 import { ClassroomSession, CreateSessionInput, SessionConnection, SessionFilter, UpdateSessionInput } from "../schema/session.type";
 import { User } from "../schema/user.type";
-import { activeDurationSeconds } from "../services/history.service";
+import { activeDurationSeconds } from "../services/session-lifecycle";
 import type { JoinResult } from "../services/seat.service";
 import type { RequestContext } from "./context";
 import { ViewerDependent } from "../schema/viewer-dependent";

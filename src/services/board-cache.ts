@@ -1,4 +1,8 @@
-import type { AppliedBoardOp, BoardState } from "../board";
+import { MoreThan, type EntityManager } from "typeorm";
+import { emptyBoard, replayOps, type AppliedBoardOp, type BoardState } from "../board";
+import { SessionEventEntity } from "../entities/session-event.entity";
+import type { SessionEntity } from "../entities/session.entity";
+import { toAppliedOp, type KeyframeRecorder } from "./board-events";
 import { ByteLru } from "../infra/byte-lru";
 
 /** What an op written into a cached board adds beyond its data: change marks, its undo entry, keys. */
@@ -31,7 +35,11 @@ export function estimateOpsBytes(applied: readonly AppliedBoardOp[]): number {
 export class BoardCache {
   private readonly boards: ByteLru<BoardState>;
 
-  constructor(readonly budgetBytes: number) {
+  constructor(
+    readonly budgetBytes: number,
+    /** Where a board not cached (or ahead of the version asked) starts from: the latest keyframe. */
+    private readonly keyframes?: Pick<KeyframeRecorder, "latest">,
+  ) {
     this.boards = new ByteLru(budgetBytes);
   }
 
@@ -70,5 +78,26 @@ export class BoardCache {
   measured(sessionId: string, state: BoardState, bytes: number): void {
     if (this.boards.peek(sessionId)?.value !== state) return;
     this.boards.set(sessionId, state, bytes);
+  }
+
+  /**
+   * `use` of the board at the session's current version: the cache, caught up from the
+   * timeline. `use` runs at once, before any other work: a write under the session lock may
+   * change the cached board in place, so a reader without the lock copies what it needs here.
+   */
+  async at<T>(tx: EntityManager, session: SessionEntity, use: (state: BoardState) => T): Promise<T> {
+    let state = this.get(session.id);
+    if (!state || state.version > session.boardVersion) state = (await this.keyframes?.latest(tx, session.id, session.boardVersion)) ?? emptyBoard();
+    if (state.version < session.boardVersion) {
+      const missing = await tx.find(SessionEventEntity, {
+        where: { sessionId: session.id, boardVersion: MoreThan(state.version) },
+        order: { boardVersion: "ASC" },
+      });
+      const ops = missing.filter((event) => (event.boardVersion as number) <= session.boardVersion).map(toAppliedOp);
+      state = replayOps(state, ops);
+    }
+    // Cached even at version 0, so the next write changes this very board.
+    this.offer(session.id, state);
+    return use(state);
   }
 }

@@ -1,4 +1,4 @@
-import { MoreThan, type EntityManager } from "typeorm";
+import type { EntityManager } from "typeorm";
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import {
@@ -7,14 +7,11 @@ import {
   BoardValidationError,
   applyOps,
   boardBytes,
-  emptyBoard,
   publicBoard,
   type PublicBoard,
-  replayOps,
   type AppliedBoardOp,
   type BoardConflict,
   type BoardOpInput,
-  type BoardOpType,
   type BoardPermission,
   type BoardState,
   type ConflictStrategy,
@@ -26,11 +23,10 @@ import { BoardCache, estimateOpsBytes } from "./board-cache";
 import { isUniqueViolation } from "../db/errors";
 import { SessionEntity, SessionStatus } from "../entities/session.entity";
 import { invalidInput } from "../domain/errors";
-import type { FeedStep } from "./session-feed";
-import { FINAL_STATUSES, requireStatus } from "./session-lifecycle";
+import { requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
-import type { BoardEventType, NewSessionEvent } from "./timeline";
-import type { TimelineMessage } from "../realtime/messages";
+import type { NewSessionEvent } from "./timeline";
+import { toNewEvents, type KeyframeRecorder, type SerializedBoard } from "./board-events";
 import { boardOpForbidden, holds, requireSeated, type SessionAccess } from "../auth/session-policy";
 
 /**
@@ -55,23 +51,6 @@ export interface BoardWriteOptions<R> {
   extraEvents?: NewSessionEvent[];
   /** Runs in the transaction once the events are stored; its answer comes back as `extra`. */
   afterAppend?: (tx: EntityManager, session: SessionEntity, board: BoardState, saved: SessionEventEntity[]) => Promise<R>;
-}
-
-/** The board's stored snapshots, as the write path uses them (SnapshotService). */
-export interface KeyframeRecorder {
-  /** SNAPSHOT_EVERY_EVENTS: a keyframe at every multiple of it. */
-  readonly everyEvents: number;
-  /** Stores `boards` (serialized as the write reached each), each at its event's seq, in the write's transaction. */
-  record(tx: EntityManager, session: SessionEntity, boards: readonly SerializedBoard[], saved: readonly SessionEventEntity[]): Promise<void>;
-  /** The latest stored board at or below `boardVersion`, to catch up from instead of version 0. */
-  latest(tx: EntityManager, sessionId: string, boardVersion: number): Promise<BoardState | undefined>;
-}
-
-/** A board serialized at `version` (a keyframe on the write path). */
-export interface SerializedBoard {
-  version: number;
-  /** The board's JSON text, UTF-8 (boardBytes). */
-  bytes: Buffer;
 }
 
 /** A write's answer, and the announcement of its events it waits for (SessionStore.changeRecording). */
@@ -104,7 +83,7 @@ export class BoardService {
     /** Records keyframes in the write transaction (SnapshotRecorder). */
     private readonly keyframes?: KeyframeRecorder,
   ) {
-    this.cache = new BoardCache(cacheBytes);
+    this.cache = new BoardCache(cacheBytes, keyframes);
   }
 
   async apply(auth: AuthContext, sessionId: string, batch: BoardOpInput[], strategy: ConflictStrategy = "LAST_WRITE_WINS"): Promise<ApplyBoardResult> {
@@ -228,7 +207,7 @@ export class BoardService {
       // A board write is a participant action: it needs a seat, the host's too (RULES.md "Participants").
       requireSeated(access);
       const repeated = new Map(repeats.map((e) => [e.clientOpId as string, e]));
-      const before = await this.stateOf(tx, session, (state) => state);
+      const before = await this.cache.at(tx, session, (state) => state);
       const fresh = (Array.isArray(ops) ? ops : ops(before)).filter((op) => !repeated.has(op.clientOpId));
       // The cached board is changed in place (copying it per batch made a write O(board)):
       // no one else writes it while the session is locked, and read() copies what it shows
@@ -301,7 +280,7 @@ export class BoardService {
 
   /** The board at the locked `session`'s current version, inside the caller's transaction. */
   boardIn(tx: EntityManager, session: SessionEntity): Promise<BoardState> {
-    return this.stateOf(tx, session, (state) => state);
+    return this.cache.at(tx, session, (state) => state);
   }
 
   /** The board of a session the caller may read, with the last seq it reflects. */
@@ -309,56 +288,7 @@ export class BoardService {
     return this.store.db.transaction("REPEATABLE READ", async (tx) => {
       // One snapshot: the board at the version recorded with the seq it is read with.
       const fresh = await tx.findOneByOrFail(SessionEntity, { id: session.id });
-      return { board: await this.stateOf(tx, fresh, publicBoard), lastSeq: fresh.lastSeq };
+      return { board: await this.cache.at(tx, fresh, publicBoard), lastSeq: fresh.lastSeq };
     });
   }
-
-  /**
-   * `use` of the board at the session's current version: the cache, caught up from the
-   * timeline. `use` runs at once, before any other work: a write under the session lock may
-   * change the cached board in place, so a reader without the lock copies what it needs here.
-   */
-  private async stateOf<T>(tx: EntityManager, session: SessionEntity, use: (state: BoardState) => T): Promise<T> {
-    let state = this.cache.get(session.id);
-    if (!state || state.version > session.boardVersion) state = (await this.keyframes?.latest(tx, session.id, session.boardVersion)) ?? emptyBoard();
-    if (state.version < session.boardVersion) {
-      const missing = await tx.find(SessionEventEntity, {
-        where: { sessionId: session.id, boardVersion: MoreThan(state.version) },
-        order: { boardVersion: "ASC" },
-      });
-      const ops = missing.filter((event) => (event.boardVersion as number) <= session.boardVersion).map(toAppliedOp);
-      state = replayOps(state, ops);
-    }
-    // Cached even at version 0, so the next write changes this very board.
-    this.cache.offer(session.id, state);
-    return use(state);
-  }
-}
-
-/** The timeline events that record `applied`, made by `actorId`. */
-function toNewEvents(applied: readonly AppliedBoardOp[], actorId: string): NewSessionEvent[] {
-  return applied.map((op) => ({ type: boardEventType(op.type), userId: actorId, clientOpId: op.clientOpId, boardVersion: op.version, data: op.data }));
-}
-
-/** The timeline type of a board op. */
-export function boardEventType(type: BoardOpType): BoardEventType {
-  return `BOARD_${type}` as BoardEventType;
-}
-
-/** A stored board event as the engine replays it. */
-export function toAppliedOp(event: Pick<SessionEventEntity, "clientOpId" | "type" | "userId" | "boardVersion" | "data">): AppliedBoardOp {
-  return {
-    clientOpId: event.clientOpId as string,
-    type: event.type.replace(/^BOARD_/, "") as BoardOpType,
-    userId: event.userId as string,
-    version: event.boardVersion as number,
-    data: event.data,
-  };
-}
-
-/** How a boardEvents stream goes on after `event`: board events delivered; ends like systemEvents. */
-export function boardEventStep(event: TimelineMessage, viewerId: string): FeedStep<TimelineMessage> {
-  if (event.type === "PARTICIPANT_KICK" && event.data?.userId === viewerId) return { end: "forbidden" };
-  if (event.type.startsWith("SESSION_") && FINAL_STATUSES.includes(event.data?.status as SessionStatus)) return { end: "complete" };
-  return event.boardVersion !== null ? { item: event } : {};
 }

@@ -1,16 +1,26 @@
 import DataLoader from "dataloader";
 import type { DataSource } from "typeorm";
 import { isUuid, type AccessPolicy } from "../auth/access";
-import { queryPrepared } from "../db/prepared";
 import type { AuthContext } from "../auth/auth-context";
-import type { ParticipantRole } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import { invalidInput, notFound } from "../domain/errors";
 import { pageSize, type Page } from "./pagination";
-import { checkFilter, countMatching, decodeTimelineCursor, readPages, timelineCursor, type CheckedFilter, type TimelineFilterInput } from "./timeline-query";
+import { connectedTimeSeconds } from "./seats";
+import { activeDurationSeconds } from "./session-lifecycle";
+import {
+  checkFilter,
+  countMatching,
+  decodeTimelineCursor,
+  readPages,
+  timelineCursor,
+  toCounts,
+  type CheckedFilter,
+  type EventCounts,
+  type TimelineFilterInput,
+} from "./timeline-query";
 
-export type { TimelineFilterInput } from "./timeline-query";
+export type { EventCounts, TimelineFilterInput } from "./timeline-query";
 
 /** What history is configured with (src/config.ts). */
 export interface HistoryLimits {
@@ -34,13 +44,6 @@ export interface TimelinePage extends Omit<Page<SessionEventEntity>, "totalCount
 }
 
 /** Event counts of one session (or of one user in it), from one GROUP BY. */
-export interface EventCounts {
-  total: number;
-  countsByType: Record<string, number>;
-  firstEventMs: number | null;
-  lastEventMs: number | null;
-}
-
 export interface Bucket {
   startMs: number;
   endMs: number;
@@ -60,39 +63,9 @@ export interface SummaryResult {
   boardEventCount: number;
 }
 
-export interface AttendanceRow {
-  userId: string;
-  role: ParticipantRole;
-  totalTimeSeconds: number;
-  joinCount: number;
-  reconnectCount: number;
-  boardEventCount: number;
-  chatMessageCount: number;
-  speakingTimeSeconds: number | null;
-}
-
-export interface ReportResult {
-  session: SessionEntity;
-  durationSeconds: number;
-  attendance: AttendanceRow[];
-  eventCountsByType: Record<string, number>;
-}
-
 /** How many snapshots each session holds; provided by the snapshot feature (H2). */
 export interface SnapshotCounter {
   countBySession(sessionIds: readonly string[]): Promise<number[]>;
-}
-
-/** ACTIVE time of a session in seconds, pauses excluded (RULES.md): the closed total plus the running interval. */
-export function activeDurationSeconds(session: Pick<SessionEntity, "activeSeconds" | "activeSince">, now = Date.now()): number {
-  const running = session.activeSince ? Math.floor((now - session.activeSince.getTime()) / 1000) : 0;
-  return session.activeSeconds + Math.max(0, running);
-}
-
-/** CONNECTED time of a participant in seconds (RULES.md "Participants"): closed intervals plus the running one. */
-export function connectedTimeSeconds(connectedSeconds: number, connectedSince: Date | null, now = Date.now()): number {
-  const running = connectedSince ? Math.floor((now - connectedSince.getTime()) / 1000) : 0;
-  return connectedSeconds + Math.max(0, running);
 }
 
 /**
@@ -101,7 +74,7 @@ export function connectedTimeSeconds(connectedSeconds: number, connectedSince: D
  * event is loaded into memory but those a page returns, and the number of statements of a
  * call does not grow with the number of events. Reading needs read access to the session (RULES.md: anyone
  * with access, whatever isRecorded says; isRecorded restricts replay only); the report
- * needs the host or an admin. Authorization is AccessPolicy's.
+ * report is ReportService\'s. Authorization is decided in src/auth.
  */
 export class HistoryService {
   constructor(
@@ -207,7 +180,7 @@ export class HistoryService {
         GROUP BY type`,
       [session.id, userId],
     );
-    const activeTimeSeconds = participant ? connectedTimeSeconds(participant.connected_seconds, toDate(participant.connected_since)) : 0;
+    const activeTimeSeconds = participant ? connectedTimeSeconds(participant.connected_seconds, participant.connected_since) : 0;
     return { userId, ...toCounts(rows), activeTimeSeconds };
   }
 
@@ -244,68 +217,6 @@ export class HistoryService {
     const ids = sessionIds.filter((id) => readable.has(id));
     const counts = new Map((await this.snapshots.countBySession(ids)).map((n, i) => [ids[i], n]));
     return sessionIds.map((id) => counts.get(id) ?? notFound("Session"));
-  }
-
-  /**
-   * The lesson report (H4), for the host and admins only (FORBIDDEN for anyone else):
-   * attendance of every participant (CONNECTED time, joins, reconnects, board operations,
-   * chat messages) and the session's event counts by type, from two aggregate statements.
-   */
-  async report(auth: AuthContext, session: SessionEntity): Promise<ReportResult> {
-    const actorId = auth.requireUserIdFor(session.id);
-    await this.access.requireReport(actorId, session);
-    const [participants, groups] = await Promise.all([
-      queryPrepared<{
-        user_id: string;
-        role: ParticipantRole;
-        join_count: number;
-        reconnect_count: number;
-        connected_seconds: number;
-        connected_since: Date | string | null;
-      }>(
-        this.db,
-        `SELECT p.user_id, p.role, p.join_count, p.reconnect_count, p.connected_seconds, p.connected_since
-           FROM session_participants p WHERE p.session_id = $1 ORDER BY p.created_at, p.id`,
-        [session.id],
-      ),
-      // Every count the report shows, from one pass over the session's events: a board event
-      // is one of the BOARD_ types (the board_version check constraint holds them equal).
-      queryPrepared<{ user_id: string | null; type: string; n: number }>(
-        this.db,
-        `SELECT user_id, type, count(*)::int AS n
-           FROM session_events WHERE session_id = $1
-          GROUP BY user_id, type`,
-        [session.id],
-      ),
-    ]);
-    const perUser = new Map<string, { board: number; chat: number }>();
-    const byType = new Map<string, number>();
-    for (const g of groups) {
-      byType.set(g.type, (byType.get(g.type) ?? 0) + g.n);
-      if (g.user_id === null) continue;
-      const user = perUser.get(g.user_id) ?? { board: 0, chat: 0 };
-      if (g.type.startsWith("BOARD_")) user.board += g.n;
-      if (g.type === "CHAT_MESSAGE") user.chat += g.n;
-      perUser.set(g.user_id, user);
-    }
-    const rows = participants.map((p) => ({ ...p, board: perUser.get(p.user_id)?.board ?? 0, chat: perUser.get(p.user_id)?.chat ?? 0 }));
-    const counts = [...byType].map(([type, n]) => ({ type, n }));
-    const now = Date.now();
-    return {
-      session,
-      durationSeconds: activeDurationSeconds(session, now),
-      attendance: rows.map((r) => ({
-        userId: r.user_id,
-        role: r.role,
-        totalTimeSeconds: connectedTimeSeconds(r.connected_seconds, toDate(r.connected_since), now),
-        joinCount: r.join_count,
-        reconnectCount: r.reconnect_count,
-        boardEventCount: r.board,
-        chatMessageCount: r.chat,
-        speakingTimeSeconds: null,
-      })),
-      eventCountsByType: toCounts(counts).countsByType,
-    };
   }
 
   /** Read access to the session, decided by AccessPolicy; NOT_FOUND otherwise. */
@@ -378,22 +289,4 @@ export class HistoryService {
       countsByType: typeof r.by_type === "string" ? JSON.parse(r.by_type) : r.by_type,
     }));
   }
-}
-
-function toCounts(rows: ReadonlyArray<{ type: string; n: number; first?: number; last?: number }>): EventCounts {
-  const countsByType: Record<string, number> = {};
-  let total = 0;
-  let firstEventMs: number | null = null;
-  let lastEventMs: number | null = null;
-  for (const row of [...rows].sort((a, b) => a.type.localeCompare(b.type))) {
-    countsByType[row.type] = row.n;
-    total += row.n;
-    if (row.first !== undefined && row.first !== null) firstEventMs = firstEventMs === null ? row.first : Math.min(firstEventMs, row.first);
-    if (row.last !== undefined && row.last !== null) lastEventMs = lastEventMs === null ? row.last : Math.max(lastEventMs, row.last);
-  }
-  return { total, countsByType, firstEventMs, lastEventMs };
-}
-
-function toDate(value: Date | string | null): Date | null {
-  return value === null ? null : value instanceof Date ? value : new Date(value);
 }

@@ -5,6 +5,7 @@ import type { BoardExportService } from "./board-export.service";
 import type { BookingService } from "./booking.service";
 import type { ClassroomService } from "./classroom.service";
 import type { HistoryService } from "./history.service";
+import type { ReportService } from "./report.service";
 import type { ParticipantService } from "./participant.service";
 import type { PresenceService } from "./presence.service";
 import type { ReplayService } from "./replay.service";
@@ -35,6 +36,7 @@ export interface Services {
   signals: SignalService;
   board: BoardService;
   history: HistoryService;
+  reports: ReportService;
   snapshots: SnapshotService;
   /** The snapshots nobody asks for: session-change captures, autosave, retention. */
   captures: BoardCaptures;

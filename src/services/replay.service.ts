@@ -7,7 +7,7 @@ import { SessionStatus, type SessionEntity } from "../entities/session.entity";
 import { queryPrepared } from "../db/prepared";
 import { ByteLru } from "../infra/byte-lru";
 import { estimateOpsBytes } from "./board-cache";
-import { toAppliedOp } from "./board.service";
+import { toAppliedOp } from "./board-events";
 import { invalidInput } from "../domain/errors";
 import { decodeIntCursor, encodeIntCursor, pageSize, type Page } from "./pagination";
 import { canReplay, requireReplay } from "../auth/session-policy";

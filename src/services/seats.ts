@@ -39,6 +39,14 @@ export function closeConnectedTime(participant: ParticipantEntity, now: Date): v
   participant.connectedSince = null;
 }
 
+/** CONNECTED time of a participant in seconds (RULES.md "Participants"): closed intervals plus the running one. */
+export function connectedTimeSeconds(connectedSeconds: number, connectedSince: Date | string | null, now = Date.now()): number {
+  // A raw row's timestamp may come as text (PGlite).
+  const since = connectedSince === null ? null : new Date(connectedSince);
+  const running = since ? Math.floor((now - since.getTime()) / 1000) : 0;
+  return connectedSeconds + Math.max(0, running);
+}
+
 /** How many seats of the session are taken (JOINING, CONNECTED, RECONNECTING; the host included). */
 export async function seatsTaken(tx: EntityManager, sessionId: string): Promise<number> {
   return tx.countBy(ParticipantEntity, { sessionId, status: In([...SEATED]) });

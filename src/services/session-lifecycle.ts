@@ -1,4 +1,4 @@
-import { SessionStatus } from "../entities/session.entity";
+import { SessionStatus, type SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason } from "../domain/errors";
 
 /**
@@ -55,6 +55,12 @@ export function requireStatus(status: SessionStatus, allowed: readonly SessionSt
   if (!allowed.includes(status)) {
     throw new DomainError(DomainErrorReason.INVALID_STATE, `Cannot ${what} while the session is ${status}.`, { status });
   }
+}
+
+/** ACTIVE time of a session in seconds, pauses excluded (RULES.md): the closed total plus the running interval. */
+export function activeDurationSeconds(session: Pick<SessionEntity, "activeSeconds" | "activeSince">, now = Date.now()): number {
+  const running = session.activeSince ? Math.floor((now - session.activeSince.getTime()) / 1000) : 0;
+  return session.activeSeconds + Math.max(0, running);
 }
 
 function describe(action: SessionAction): string {

@@ -4,7 +4,7 @@ import { BoardSnapshotEntity, SnapshotType } from "../entities/board-snapshot.en
 import { SEATED } from "../entities/participant.entity";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
-import type { KeyframeRecorder, SerializedBoard } from "./board.service";
+import type { KeyframeRecorder, SerializedBoard } from "./board-events";
 import type { StorageQuota } from "./storage-quota";
 
 /** What a capture records besides the board. */

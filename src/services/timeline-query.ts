@@ -141,3 +141,26 @@ function toEntity(row: EventRow): SessionEventEntity {
     createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
   });
 }
+
+/** A session's event counts (SessionSummary, the report). */
+export interface EventCounts {
+  total: number;
+  countsByType: Record<string, number>;
+  firstEventMs: number | null;
+  lastEventMs: number | null;
+}
+
+/** Event counts from GROUP BY type rows (with their first and last times when read). */
+export function toCounts(rows: ReadonlyArray<{ type: string; n: number; first?: number; last?: number }>): EventCounts {
+  const countsByType: Record<string, number> = {};
+  let total = 0;
+  let firstEventMs: number | null = null;
+  let lastEventMs: number | null = null;
+  for (const row of [...rows].sort((a, b) => a.type.localeCompare(b.type))) {
+    countsByType[row.type] = row.n;
+    total += row.n;
+    if (row.first !== undefined && row.first !== null) firstEventMs = firstEventMs === null ? row.first : Math.min(firstEventMs, row.first);
+    if (row.last !== undefined && row.last !== null) lastEventMs = lastEventMs === null ? row.last : Math.max(lastEventMs, row.last);
+  }
+  return { total, countsByType, firstEventMs, lastEventMs };
+}

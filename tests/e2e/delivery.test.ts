@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Logger as TypeOrmLogger } from "typeorm";
-import type { TimelineListener } from "../../src/services/session-feed";
+import type { TimelineListener } from "../../src/services/timeline-hub";
 import { topics } from "../../src/realtime/topics";
 import { appendEvents, lockSession, toMessage } from "../../src/services/timeline";
 import { ok } from "../support/assertions";

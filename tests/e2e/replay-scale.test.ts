@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Logger as TypeOrmLogger } from "typeorm";
 import { applyOps, emptyBoard, publicBoard, replayOps, type AppliedBoardOp, type BoardOpInput, type BoardState } from "../../src/board";
-import { boardEventType } from "../../src/services/board.service";
+import { boardEventType } from "../../src/services/board-events";
 import type { SeekStats } from "../../src/services/replay.service";
 import { ok } from "../support/assertions";
 import { backends } from "../support/backends";

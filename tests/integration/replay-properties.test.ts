@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { emptyBoard, publicBoard, replayOps } from "../../src/board";
 import { SessionEventEntity } from "../../src/entities/session-event.entity";
-import { toAppliedOp } from "../../src/services/board.service";
+import { toAppliedOp } from "../../src/services/board-events";
 import type { SeekStats } from "../../src/services/replay.service";
 import { ok } from "../support/assertions";
 import { embedded } from "../support/backends";

@@ -102,6 +102,14 @@ describe("architecture", () => {
     assert.deepEqual(found, []);
   });
 
+  it("keeps every service file under 300 lines: one job per room", () => {
+    const long = [...graph.keys()]
+      .filter((file) => file.startsWith("services/"))
+      .map((file) => ({ file, lines: fs.readFileSync(path.join(src, file), "utf8").split("\n").length }))
+      .filter(({ lines }) => lines > 300);
+    assert.deepEqual(long, []);
+  });
+
   it("keeps the board engine pure: it imports nothing outside src/board", () => {
     const outside = [...graph].flatMap(([file, deps]) => (file.startsWith("board/") ? deps.filter((d) => !d.startsWith("board/")) : []));
     assert.deepEqual(outside, []);
