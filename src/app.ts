@@ -39,16 +39,16 @@ import { SignalService } from "./services/signal.service";
 import { SessionStore } from "./services/session-store";
 import { BoardService } from "./services/board.service";
 import { SessionConnections } from "./services/connections";
-import { SessionFeed } from "./services/session-feed";
+import { SessionFeed } from "./services/session-feed.service";
 import { SessionService } from "./services/session.service";
 import { SeatService } from "./services/seat.service";
 import { LifecycleService } from "./services/lifecycle.service";
-import { SessionBatches } from "./services/session-batches";
+import { SessionBatches } from "./services/session-batches.service";
 import { BoardExportService } from "./services/board-export.service";
 import { ReplayService } from "./services/replay.service";
 import { SnapshotService } from "./services/snapshot.service";
 import { SnapshotRecorder } from "./services/snapshot-recorder";
-import { BoardCaptures } from "./services/board-captures";
+import { BoardCaptures } from "./services/board-captures.service";
 import { StorageQuota } from "./services/storage-quota";
 import { exportRouter } from "./http/export";
 import { UserService } from "./services/user.service";
@@ -255,7 +255,7 @@ export function createServices(
     history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),
     snapshots,
     captures,
-    replay: new ReplayService(db, access, config.replayCacheBytes, config.snapshotEveryEvents, maxPageSize),
+    replay: new ReplayService(db, access, config.replayCacheBytes, config.snapshotEveryEvents, maxPageSize, metrics),
     boardExport: new BoardExportService(access, board, snapshots),
     metrics,
   };

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
  * The instance's Prometheus metrics (O1), one registry per app so that several apps in one
@@ -25,6 +25,17 @@ export class Metrics {
   readonly cursorMovesDropped = new Counter({
     name: "presence_cursor_moves_dropped_total",
     help: "Cursor moves dropped by the per-user rate limit",
+    registers: [this.registry],
+  });
+
+  /**
+   * Seeks the replay cache could not answer, by the board events each replayed on top of its
+   * keyframe: keyframes keep this under SNAPSHOT_EVERY_EVENTS (issue 12).
+   */
+  readonly replaySeekEvents = new Histogram({
+    name: "replay_seek_events_replayed",
+    help: "Board events a replayBoardAt seek replayed on top of its keyframe (seeks the replay cache answered are not counted)",
+    buckets: [0, 10, 50, 100, 250, 500, 1000, 5000],
     registers: [this.registry],
   });
 

@@ -1,13 +1,12 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
 import { ParticipantRole, type ParticipantEntity } from "../entities/participant.entity";
 import { MediaStateInput, Participant, PermissionsInput } from "../schema/participant.type";
-import { SystemEvent } from "../schema/system-event.type";
-import { systemEventStep, type SystemEventView } from "../services/system-events";
-import { AFTER_SEQ_ARG } from "../schema/descriptions";
+import type { SessionEventEntity } from "../entities/session-event.entity";
+import { TimelineEvent } from "../schema/timeline.type";
 import type { RequestContext } from "./context";
 
-/** Participant mutations and the session's system events. */
-@Resolver(() => SystemEvent)
+/** What participants do in a session and what is done to them: kicks, media, grants, roles, chat, raised hands. */
+@Resolver()
 export class ParticipantActionsResolver {
   @Mutation(() => Participant, {
     description:
@@ -60,28 +59,27 @@ export class ParticipantActionsResolver {
     return ctx.services.participants.changeRole(ctx.auth, sessionId, userId, role);
   }
 
-  @Subscription(() => SystemEvent, {
+  @Mutation(() => TimelineEvent, {
     description:
-      "What happens in a session, for anyone who can read it: status changes, participant updates, grants and roles, chat, and KICKED to a kicked user (whose stream then ends with FORBIDDEN). With afterSeq, the recorded events after it come first, like boardEvents. Ends after the session's final status (COMPLETED, TERMINATED, EXPIRED). NOT_FOUND without access, FORBIDDEN when kicked, RESYNC_REQUIRED more than BACKFILL_MAX (10 000) events behind or when the subscriber falls behind.",
-    subscribe: ({ args, context }) => {
-      const ctx = context as RequestContext;
-      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, systemEventStep, ctx.openStream);
-    },
+      "Sends a chat message: recorded on the timeline (the CHAT_MESSAGE event answered) and delivered as a systemEvent. Needs a seat (a VIEWER's too) in a WAITING, ACTIVE or PAUSED session (INVALID_STATE otherwise); BAD_USER_INPUT for a text outside 1–2000 characters; NOT_FOUND without access, FORBIDDEN when kicked.",
   })
-  systemEvents(
-    @Root() event: SystemEventView,
-    @Arg("sessionId", () => ID) _sessionId: string,
-    @Arg("afterSeq", () => Int, { nullable: true, description: AFTER_SEQ_ARG }) _afterSeq?: number,
-  ): SystemEventView {
-    return event;
+  sendChatMessage(
+    @Arg("sessionId", () => ID) sessionId: string,
+    @Arg("text", { description: "1 to 2000 characters, surrounding spaces trimmed." }) text: string,
+    @Ctx() ctx: RequestContext,
+  ): Promise<SessionEventEntity> {
+    return ctx.services.participants.sendChat(ctx.auth, sessionId, text);
   }
 
-  @FieldResolver(() => Participant, {
-    nullable: true,
-    description: "The participant the event is about (joins, media, hands, grants, kicks, chat); null for status changes.",
+  @Mutation(() => Participant, {
+    description:
+      "Raises or lowers your hand, recorded as HAND_RAISE or HAND_LOWER (nothing when it already is). Needs a seat (a VIEWER's too) in a WAITING, ACTIVE or PAUSED session (INVALID_STATE otherwise); NOT_FOUND without access, FORBIDDEN when kicked.",
   })
-  async participant(@Root() event: SystemEventView, @Ctx() ctx: RequestContext): Promise<ParticipantEntity | null> {
-    if (!event.participantId) return null;
-    return (await ctx.loaders.participantById.load(event.participantId)) ?? null;
+  raiseHand(
+    @Arg("sessionId", () => ID) sessionId: string,
+    @Arg("raised", { description: "true raises your hand, false lowers it." }) raised: boolean,
+    @Ctx() ctx: RequestContext,
+  ): Promise<ParticipantEntity> {
+    return ctx.services.participants.raiseHand(ctx.auth, sessionId, raised);
   }
 }

@@ -10,6 +10,7 @@ import { SessionResolver } from "../resolvers/session.resolver";
 import { BoardResolver, SessionBoardResolver } from "../resolvers/board.resolver";
 import { BoardStateResolver } from "../resolvers/board-state.resolver";
 import { TimelineResolver } from "../resolvers/timeline.resolver";
+import { SystemEventsResolver } from "../resolvers/system-events.resolver";
 import {
   LessonReportResolver,
   ParticipantReportResolver,
@@ -77,6 +78,7 @@ async function build(maxJsonDepth: number): Promise<GraphQLSchema> {
       ClassroomResolver,
       BookingResolver,
       TimelineResolver,
+      SystemEventsResolver,
       RealtimeResolver,
       BoardResolver,
       SessionBoardResolver,

@@ -3,7 +3,7 @@ import type { AppliedBoardOp, BoardOpType, BoardState } from "../board";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import { type SessionEntity, type SessionStatus } from "../entities/session.entity";
 import type { TimelineMessage } from "../realtime/messages";
-import type { FeedStep } from "./session-feed";
+import type { FeedStep } from "./session-feed.service";
 import { FINAL_STATUSES } from "./session-lifecycle";
 import type { BoardEventType, NewSessionEvent } from "./timeline";
 

@@ -13,10 +13,10 @@ import type { SignalService } from "./signal.service";
 import type { SessionService } from "./session.service";
 import type { SeatService } from "./seat.service";
 import type { LifecycleService } from "./lifecycle.service";
-import type { SessionBatches } from "./session-batches";
-import type { SessionFeed } from "./session-feed";
+import type { SessionBatches } from "./session-batches.service";
+import type { SessionFeed } from "./session-feed.service";
 import type { SnapshotService } from "./snapshot.service";
-import type { BoardCaptures } from "./board-captures";
+import type { BoardCaptures } from "./board-captures.service";
 import type { UserService } from "./user.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */

@@ -6,7 +6,7 @@ import type { TimelineMessage } from "../realtime/messages";
 import type { CursorBatch, CursorPosition, PresenceChange, PresenceState, PresenceStore } from "../realtime/presence";
 import { TickThrottle } from "../realtime/tick-throttle";
 import { topics } from "../realtime/topics";
-import type { SessionFeed } from "./session-feed";
+import type { SessionFeed } from "./session-feed.service";
 import type { TimelineListener } from "./timeline-hub";
 import { seatedStreamEnd } from "./system-events";
 

@@ -13,7 +13,7 @@ import type { SessionConnections } from "./connections";
 import { CursorOutbox, cursorJsonBound, cursorJsonBytes } from "./cursor-outbox";
 import { PresenceHub, presenceResync, type PresenceFrame, type PresenceSubscriber } from "./presence-hub";
 import { SeatCache } from "./seat-cache";
-import type { SessionFeed } from "./session-feed";
+import type { SessionFeed } from "./session-feed.service";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 

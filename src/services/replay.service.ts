@@ -6,6 +6,7 @@ import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionStatus, type SessionEntity } from "../entities/session.entity";
 import { queryPrepared } from "../db/prepared";
 import { ByteLru } from "../infra/byte-lru";
+import type { Metrics } from "../infra/metrics";
 import { estimateOpsBytes } from "./board-cache";
 import { toAppliedOp } from "./board-events";
 import { invalidInput } from "../domain/errors";
@@ -44,12 +45,6 @@ interface Replayed {
   public?: PublicBoard;
 }
 
-/** What the last uncached seek read (for tests and metrics): its snapshot and how many events. */
-export interface SeekStats {
-  fromBoardVersion: number;
-  eventsRead: number;
-}
-
 /** The cache key of the board after seq `seq` of a session (RULES.md "Time": keyed by session and seq). */
 const replayBoardKey = (sessionId: string, seq: number) => `at ${sessionId} ${seq}`;
 
@@ -72,8 +67,6 @@ const FINISHED: readonly SessionStatus[] = [SessionStatus.COMPLETED, SessionStat
  * the host replays (AccessPolicy.canReplay).
  */
 export class ReplayService {
-  /** The last uncached seek's figures. */
-  lastSeek: SeekStats | undefined;
   /**
    * Parsed keyframes and answered boards, both immutable (history is never rewritten), in
    * one budget of estimated bytes (REPLAY_CACHE_BYTES, their JSON size): a seek near a hot
@@ -89,6 +82,7 @@ export class ReplayService {
     private readonly everyEvents: number,
     /** MAX_PAGE_SIZE: the largest `first`. */
     private readonly maxPageSize: number,
+    private readonly metrics: Pick<Metrics, "replaySeekEvents">,
   ) {
     this.boards = new ByteLru(cacheBytes);
   }
@@ -234,7 +228,7 @@ export class ReplayService {
       bytes += estimateOpsBytes(ops);
       if (events.length < this.everyEvents) break;
     }
-    this.lastSeek = { fromBoardVersion: keyframe.state.version, eventsRead };
+    this.metrics.replaySeekEvents.observe(eventsRead);
     return { state, bytes };
   }
 

@@ -1,6 +1,6 @@
 import type { AccessPolicy } from "../auth/access";
 import { SessionStatus } from "../entities/session.entity";
-import type { SessionFeed } from "./session-feed";
+import type { SessionFeed } from "./session-feed.service";
 import type { TimelineListener } from "./timeline-hub";
 import type { SessionStore } from "./session-store";
 import type { TimelineMessage } from "../realtime/messages";

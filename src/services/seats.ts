@@ -3,7 +3,7 @@ import { SnapshotType } from "../entities/board-snapshot.entity";
 import { ParticipantEntity, ParticipantStatus, SEATED } from "../entities/participant.entity";
 import { SessionEntity } from "../entities/session.entity";
 import { nextStatus, type SessionAction } from "./session-lifecycle";
-import type { BoardCaptures } from "./board-captures";
+import type { BoardCaptures } from "./board-captures.service";
 import { dbNow, type NewSessionEvent, type SessionEventType } from "./timeline";
 
 /**

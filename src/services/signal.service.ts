@@ -11,7 +11,7 @@ import type { MediaStateInput, ParticipantService } from "./participant.service"
 import { kickedError, requireSeated } from "../auth/session-policy";
 import { allowedIn, requireStatus } from "./session-lifecycle";
 import type { SessionConnections } from "./connections";
-import type { SessionFeed } from "./session-feed";
+import type { SessionFeed } from "./session-feed.service";
 import type { TimelineListener } from "./timeline-hub";
 import { isSeated } from "../entities/participant.entity";
 import { seatedStreamEnd } from "./system-events";

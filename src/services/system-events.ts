@@ -1,5 +1,5 @@
 import { SessionStatus } from "../entities/session.entity";
-import type { FeedStep } from "./session-feed";
+import type { FeedStep } from "./session-feed.service";
 import { FINAL_STATUSES } from "./session-lifecycle";
 import type { TimelineMessage } from "../realtime/messages";
 

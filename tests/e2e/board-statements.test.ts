@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Logger as TypeOrmLogger } from "typeorm";
-import { codeOf, ok } from "../support/assertions";
+import { codeOf, ok, until } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
 import { startTestServer, type TestServer } from "../support/test-server";
@@ -157,13 +157,16 @@ for (const backend of backends) {
           await other.query(`UPDATE classroom_sessions SET last_seq = last_seq + 1 WHERE id = $1`, [sessionId]);
           const pending = server.gql(APPLY, { s: sessionId, events: strokes(1, at) }, ann.token);
           // Commit once the write is waiting for the row lock.
-          for (;;) {
-            const [{ waiting }] = await server.app.db.query(
-              `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
-            );
-            if (waiting > 0) break;
-            await new Promise((resolve) => setImmediate(resolve));
-          }
+          // Postgres tells no event when a statement starts waiting: its activity view is polled, with a deadline.
+          await until(
+            async () =>
+              (
+                await server.app.db.query(
+                  `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+                )
+              )[0].waiting as number,
+            (waiting) => waiting > 0,
+          );
           await other.commitTransaction();
           assert.equal(codeOf(await pending), "FORBIDDEN");
           assert.equal(await versionNow(), at);

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { graphiqlCsp } from "../../src/http/graphiql";
@@ -17,12 +18,13 @@ interface ServerUnderTest {
 }
 
 /**
- * Where the screenshot `name` goes: beside GRAPHIQL_SCREENSHOT, the run's output folder; nowhere
- * when that is unset.
+ * Where the screenshot `name` goes: the run's output folder, TEST_OUTPUT_DIR or test-results/ at
+ * the project's root (kept out of git), so a person can look at what the browser showed.
  */
-function screenshotPath(name: string): string | undefined {
-  const shot = process.env.GRAPHIQL_SCREENSHOT;
-  return shot ? path.join(path.dirname(shot), name) : undefined;
+function screenshotPath(name: string): string {
+  const dir = process.env.TEST_OUTPUT_DIR ?? path.resolve(__dirname, "../../../test-results");
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
 }
 
 /** A description as GraphiQL's docs explorer shows it: markdown code spans as plain text, spaces collapsed. */
@@ -174,8 +176,7 @@ describe("GraphiQL in the browser", { skip: !browserAvailable() && "chromium not
     const text = await run(page, '"Query"');
     assert.match(text, /"__typename":\s*"Query"/);
 
-    const shot = process.env.GRAPHIQL_SCREENSHOT;
-    if (shot) await page.screenshot({ path: shot });
+    await page.screenshot({ path: screenshotPath("graphiql-query.png") });
 
     // Dialogs inject a <style> element: exercises style-src 'unsafe-inline' in the CSP.
     await page.getByRole("button", { name: /settings/i }).click();
@@ -230,8 +231,7 @@ describe("GraphiQL in the browser", { skip: !browserAvailable() && "chromium not
     assert.match(shown, /CONFLICT \(extensions\.reason SESSION_FULL\)/);
     assert.ok(await description.filter({ hasText: "SESSION_FULL" }).isVisible(), "the error code is on screen");
 
-    const shot = screenshotPath("graphiql-docs-joinSession.png");
-    if (shot) await page.screenshot({ path: shot });
+    await page.screenshot({ path: screenshotPath("graphiql-docs-joinSession.png") });
     assert.deepEqual(problems, []);
     await page.context().close();
   });

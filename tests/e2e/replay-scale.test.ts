@@ -3,8 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { Logger as TypeOrmLogger } from "typeorm";
 import { applyOps, emptyBoard, publicBoard, replayOps, type AppliedBoardOp, type BoardOpInput, type BoardState } from "../../src/board";
 import { boardEventType } from "../../src/services/board-events";
-import type { SeekStats } from "../../src/services/replay.service";
-import { ok } from "../support/assertions";
+import { ok, watchSeeks } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson } from "../support/lesson";
 import { startTestServer, type TestServer } from "../support/test-server";
@@ -158,17 +157,18 @@ for (const backend of backends) {
       const instants = [placed[5].ts, placed[EVERY * 20 + 250].ts, end - 1, keyframeTs, placed[EVERY * 38 - 12].ts, end + 10_000];
       const counts: number[] = [];
       const reads: number[] = [];
+      const seeks = await watchSeeks(server.app.services.metrics);
       for (const at of instants) {
         statements = 0;
-        server.app.services.replay.lastSeek = undefined;
+        await seeks();
         const started = performance.now();
         const got = ok(await server.gql(AT, { s: sessionId, t: at }, token)).session.replayBoardAt;
         const elapsed = performance.now() - started;
         counts.push(statements);
-        const seek = server.app.services.replay.lastSeek as SeekStats | undefined;
-        assert.ok(seek, `t=${at}: the seek was not computed`);
-        reads.push(seek.eventsRead);
-        assert.ok(seek.eventsRead < EVERY, `t=${at}: read ${seek.eventsRead} events`);
+        const seek = await seeks();
+        assert.equal(seek.seeks, 1, `t=${at}: the seek was not computed`);
+        reads.push(seek.events);
+        assert.ok(seek.events < EVERY, `t=${at}: read ${seek.events} events`);
         assert.deepEqual(got, expectedAt(at), `t=${at}`);
         assert.ok(elapsed < 5000, `t=${at}: ${elapsed.toFixed(0)} ms`);
       }
@@ -182,10 +182,10 @@ for (const backend of backends) {
 
       // The same seek again: from the cache (no snapshot, no events read).
       statements = 0;
-      server.app.services.replay.lastSeek = undefined;
+      await seeks();
       const again = ok(await server.gql(AT, { s: sessionId, t: instants[1] }, token)).session.replayBoardAt;
       assert.deepEqual(again, expectedAt(instants[1]));
-      assert.equal(server.app.services.replay.lastSeek, undefined);
+      assert.equal((await seeks()).seeks, 0);
       assert.ok(statements < counts[0], `cached: ${statements} statements, uncached: ${counts[0]}`);
     });
 
@@ -197,13 +197,13 @@ for (const backend of backends) {
       statements = 0;
       ok(await server.gql(AT, { s: sessionId, t: end }, token));
       const cached = statements;
+      const seeks = await watchSeeks(server.app.services.metrics);
       for (const at of [placed[7].ts, placed[EVERY * 11 + 3].ts, placed[EVERY * 29 - 1].ts, end - 2]) {
         statements = 0;
-        server.app.services.replay.lastSeek = undefined;
         const got = ok(await server.gql(ONLY, { s: sessionId, t: at }, token)).session.replayBoardAt;
         const want = expectedAt(at);
         assert.deepEqual(got, { version: want.version, lastSeq: want.lastSeq }, `t=${at}`);
-        assert.equal(server.app.services.replay.lastSeek, undefined, `t=${at}: replayed the board`);
+        assert.equal((await seeks()).seeks, 0, `t=${at}: replayed the board`);
         assert.ok(statements <= cached, `t=${at}: ${statements} statements, a cached seek ${cached}`);
       }
     });

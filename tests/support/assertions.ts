@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Metrics } from "../../src/infra/metrics";
 import type { GraphQLResponse } from "./test-server";
 
 /** The data of a response that must have no error. */
@@ -28,4 +29,24 @@ export async function until<T>(read: () => Promise<T>, check: (value: T) => bool
     if (Date.now() > deadline) throw new Error(`condition not reached in time; last: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * The seeks the replay cache could not answer, read from the server's metric
+ * (replay_seek_events_replayed): each call answers how many there were since the call before
+ * (or since watchSeeks) and how many board events they replayed on top of their keyframes.
+ */
+export async function watchSeeks(metrics: Metrics): Promise<() => Promise<{ seeks: number; events: number }>> {
+  const read = async () => {
+    const { values } = await metrics.replaySeekEvents.get();
+    const of = (suffix: string) => values.find((v) => v.metricName === `replay_seek_events_replayed_${suffix}`)?.value ?? 0;
+    return { count: of("count"), sum: of("sum") };
+  };
+  let last = await read();
+  return async () => {
+    const now = await read();
+    const since = { seeks: now.count - last.count, events: now.sum - last.sum };
+    last = now;
+    return since;
+  };
 }

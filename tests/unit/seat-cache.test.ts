@@ -3,7 +3,7 @@ import { describe, it, mock } from "node:test";
 import type { AccessPolicy } from "../../src/auth/access";
 import { SessionStatus } from "../../src/entities/session.entity";
 import { SeatCache } from "../../src/services/seat-cache";
-import type { SessionFeed } from "../../src/services/session-feed";
+import type { SessionFeed } from "../../src/services/session-feed.service";
 import type { TimelineListener } from "../../src/services/timeline-hub";
 import type { CommitListener } from "../../src/services/session-store";
 import type { TimelineMessage } from "../../src/realtime/messages";
