@@ -7,7 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { authorize, requireReach, requireSeated, SESSION_OPERATIONS, type SessionAccess, type SessionOperation } from "../../src/auth/session-policy";
+import {
+  authorize,
+  mayReport,
+  requireReach,
+  requireSeated,
+  SESSION_OPERATIONS,
+  type SessionAccess,
+  type SessionOperation,
+} from "../../src/auth/session-policy";
 import { DomainError } from "../../src/domain/errors";
 import {
   ParticipantEntity,
@@ -196,4 +204,11 @@ describe("session policy against RULES.md", () => {
       assert.deepEqual(wrong, []);
     });
   }
+
+  it("lets the host and admins read the report, nobody else (RULES.md: report, host and admins)", () => {
+    const session = { hostId: "host" };
+    assert.equal(mayReport({ id: "host", isAdmin: false }, session), true);
+    assert.equal(mayReport({ id: "admin", isAdmin: true }, session), true);
+    assert.equal(mayReport({ id: "student", isAdmin: false }, session), false);
+  });
 });
