@@ -159,14 +159,8 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
 
 export const PROFILE_DIR = path.join(root, "bench/results/profiles");
 
-/** The Node flags `npm start` gives the server (package.json config.serverNodeFlags): the bench runs it the same way. */
-const SERVER_NODE_FLAGS: string[] = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).config?.serverNodeFlags ?? "")
-  .split(/\s+/)
-  .filter(Boolean);
-
 async function startServerProcess(env: Record<string, string>, servers: Set<ChildProcess>, profileName?: string): Promise<ApiServer> {
-  const profile = profileName ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
-  const execArgv = [...SERVER_NODE_FLAGS, ...profile];
+  const execArgv = profileName ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
   const child = spawn(process.execPath, [...execArgv, path.join(root, "dist/src/main.js")], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
