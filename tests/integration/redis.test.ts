@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import pino from "pino";
 import { RedisRateLimiter } from "../../src/infra/rate-limiter";
-import { createRedis } from "../../src/infra/redis";
+import { closeRedis, createRedis } from "../../src/infra/redis";
 import { RedisEventBus } from "../../src/realtime/event-bus";
 import type { Topic } from "../../src/realtime/topics";
 import { real } from "../support/backends";
@@ -10,18 +10,29 @@ import { startRedis, type RedisServer } from "../support/servers";
 
 const silent = pino({ level: "silent" });
 
+/** Instances a test opened, closed after it even when it fails: an open connection would keep the test process alive. */
+const opened: { close(): Promise<void> }[] = [];
+
 /** One API instance's Redis side: a command/publish connection and a subscriber. */
 function instance(url: string, prefix: string) {
   const commands = createRedis(url, "test-commands", silent);
   const subscriber = createRedis(url, "test-subscriber", silent, { subscriber: true });
-  return {
+  let closing: Promise<void> | undefined;
+  const opening = {
     bus: new RedisEventBus(commands, subscriber, prefix),
     limiter: new RedisRateLimiter(commands, prefix),
-    async close() {
-      await this.bus.close();
-      await commands.quit();
+    close(): Promise<void> {
+      closing ??= this.bus.close().then(() => closeRedis(commands));
+      return closing;
     },
   };
+  opened.push(opening);
+  return opening;
+}
+
+/** Resolves once every instance's connections are open: commands are never queued offline, so a publish before that fails. */
+async function ready(...instances: { bus: RedisEventBus }[]): Promise<void> {
+  await until(() => instances.every((i) => i.bus.health() === "up"));
 }
 
 /** Resolves once `check` holds, polling on a short interval; fails after `ms`. */
@@ -39,10 +50,14 @@ describe("Redis pub/sub and rate limits [real]", { skip: real.skip }, () => {
     redis = await startRedis(); // its own server: this suite kills and restarts it
   });
   after(() => redis?.stop());
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((i) => i.close()));
+  });
 
   it("delivers a payload published by one instance to another's subscriber, Dates intact, in order", async () => {
     const a = instance(redis.url, "bus-test:");
     const b = instance(redis.url, "bus-test:");
+    await ready(a, b);
     const topic: Topic<{ n: number; at: Date }> = { channel: "order" };
     const stream = await b.bus.subscribe(topic);
     const at = new Date("2026-01-02T03:04:05.678Z");
@@ -59,6 +74,7 @@ describe("Redis pub/sub and rate limits [real]", { skip: real.skip }, () => {
   it("announces to the other instances only: the announcer's own subscribers never see it", async () => {
     const a = instance(redis.url, "announce-test:");
     const b = instance(redis.url, "announce-test:");
+    await ready(a, b);
     const topic: Topic<{ n: number }> = { channel: "announced" };
     const [streamA, streamB] = await Promise.all([a.bus.subscribe(topic), b.bus.subscribe(topic)]);
     await a.bus.announce(topic, { n: 1 });
@@ -73,6 +89,7 @@ describe("Redis pub/sub and rate limits [real]", { skip: real.skip }, () => {
   it("keeps prefixes apart, so deployments can share one Redis", async () => {
     const a = instance(redis.url, "one:");
     const b = instance(redis.url, "two:");
+    await ready(a, b);
     const topic: Topic<{ from: string }> = { channel: "shared-name" };
     const streamA = await a.bus.subscribe(topic);
     const streamB = await b.bus.subscribe(topic);
@@ -86,7 +103,7 @@ describe("Redis pub/sub and rate limits [real]", { skip: real.skip }, () => {
   it("shares rate-limit counters between instances", async () => {
     const a = instance(redis.url, "rate-test:");
     const b = instance(redis.url, "rate-test:");
-    await until(() => a.bus.health() === "up" && b.bus.health() === "up");
+    await ready(a, b);
     assert.equal((await a.limiter.hit("k", 2, 60_000)).allowed, true);
     assert.equal((await b.limiter.hit("k", 2, 60_000)).allowed, true);
     const third = await a.limiter.hit("k", 2, 60_000);
@@ -100,22 +117,16 @@ describe("Redis pub/sub and rate limits [real]", { skip: real.skip }, () => {
     const b = instance(redis.url, "blip:");
     const topic: Topic<{ n: number }> = { channel: "after-restart" };
     const stream = await b.bus.subscribe(topic);
-    try {
-      // Connections open in the background: up once both of a's are ready.
-      await until(() => a.bus.health() === "up");
-      const resubscribed = new Promise<void>((resolve) => b.bus.onResubscribed(resolve));
-      await redis.kill();
-      await until(() => a.bus.health() === "down" && b.bus.health() === "down");
-      await redis.start();
-      await until(() => a.bus.health() === "up" && b.bus.health() === "up");
-      // Once b says its subscriptions are back, the first message published gets through.
-      await resubscribed;
-      await a.bus.publish(topic, { n: 1 });
-      assert.deepEqual((await stream.next()).value, { n: 1 });
-    } finally {
-      // Also after a failure: open connections would keep the test process alive.
-      await stream.return!();
-      await Promise.all([a.close(), b.close()]);
-    }
+    await ready(a, b);
+    const resubscribed = new Promise<void>((resolve) => b.bus.onResubscribed(resolve));
+    await redis.kill();
+    await until(() => a.bus.health() === "down" && b.bus.health() === "down");
+    await redis.start();
+    await ready(a, b);
+    // Once b says its subscriptions are back, the first message published gets through.
+    await resubscribed;
+    await a.bus.publish(topic, { n: 1 });
+    assert.deepEqual((await stream.next()).value, { n: 1 });
+    await stream.return!();
   });
 });
