@@ -21,6 +21,7 @@ import { healthRouter } from "./http/health";
 import { metricsRouter } from "./http/metrics";
 import { cors, httpErrorHandler, notFoundHandler, securityHeaders } from "./http/security";
 import { trustFunction } from "./http/client-address";
+import { requestIds } from "./http/request-id";
 import type { EventBus } from "./realtime/event-bus";
 import { jobs as jobDefinitions } from "./jobs/registry";
 import { createJobScheduler } from "./jobs/scheduler";
@@ -76,7 +77,7 @@ export interface App {
  * it from here and closes it on stop.
  */
 export async function createApp(config: Config, deps: { logger?: Logger; db?: DataSource } = {}): Promise<App> {
-  const logger = deps.logger ?? createLogger(config.logLevel);
+  const logger = deps.logger ?? createLogger(config.logLevel, { format: config.logFormat });
   const db = deps.db ?? createDataSource(config);
   if (!db.isInitialized) await db.initialize();
 
@@ -106,7 +107,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   expressApp.disable("x-powered-by");
   // The same rule clientAddress applies, so req.ip and the per-IP limits agree.
   expressApp.set("trust proxy", trustFunction(config.trustProxy));
-  expressApp.use(securityHeaders);
+  expressApp.use(requestIds, securityHeaders);
   const allowOrigins = cors(config.corsOrigins);
   const jsonBody = express.json({ limit: config.limits.maxHttpBodyBytes });
   // Operations are POSTed: answered before the routers of the other paths are walked.
@@ -120,10 +121,10 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   // preflight itself (Express's automatic OPTIONS), without the CORS headers.
   expressApp.use(["/graphql", "/export"], allowOrigins);
   if (config.introspection) expressApp.use(graphiqlRouter());
-  expressApp.use(exportRouter(services, tokens, (err) => logger.error({ err }, "export failed")));
+  expressApp.use(exportRouter(services, tokens, (err, requestId) => logger.error({ err, requestId }, "export failed")));
   expressApp.use("/graphql", jsonBody, graphqlHttp.handler);
   expressApp.use(notFoundHandler);
-  expressApp.use(httpErrorHandler((err) => logger.error({ err }, "http error")));
+  expressApp.use(httpErrorHandler((err, requestId) => logger.error({ err, requestId }, "http error")));
 
   let stopping: Promise<void> | undefined;
   return {

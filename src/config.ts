@@ -4,6 +4,7 @@
  * surfacing as odd behaviour later. Tests build a Config with `loadConfig({ ...overrides })`.
  */
 import { isIP } from "node:net";
+import type { LogFormat } from "./infra/logger";
 import type { OperationLimits as DocumentLimits } from "./schema/operation-limits";
 
 export class ConfigError extends Error {}
@@ -48,6 +49,8 @@ export interface Config {
   /** Allowed browser origins; empty means same origin only. */
   corsOrigins: string[];
   logLevel: string;
+  /** LOG_FORMAT: json or pretty; undefined (auto) picks pretty when stdout is a terminal. */
+  logFormat?: LogFormat;
   /** Introspection (and GraphiQL) on; on by default so integrators can explore. */
   introspection: boolean;
   limits: OperationLimits;
@@ -242,6 +245,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be a pino level, got "${logLevel}"`);
   }
+  const logFormat = env.LOG_FORMAT || "auto";
+  if (!["json", "pretty", "auto"].includes(logFormat)) throw new ConfigError(`LOG_FORMAT must be json, pretty or auto, got "${logFormat}"`);
   return {
     port: int(env, "PORT", 4000),
     host: env.HOST || "0.0.0.0",
@@ -272,6 +277,7 @@ export function loadConfig(env: Env = process.env): Config {
       .map((o) => o.trim())
       .filter(Boolean),
     logLevel,
+    logFormat: logFormat === "auto" ? undefined : (logFormat as LogFormat),
     introspection: bool(env, "INTROSPECTION", true),
     limits: {
       maxDepth: int(env, "MAX_QUERY_DEPTH", 10, 1),

@@ -8,7 +8,7 @@ import { createLogger } from "./infra/logger";
 /** `npm start`: one server, HTTP and WebSocket on one port, until SIGTERM or SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
   const { db, lock } = await openDatabase(config, "server");
   if (databaseKind(config) === "embedded") {
     const ran = await migrate(db);

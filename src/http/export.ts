@@ -26,7 +26,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
  * or one without canExport 403. CORS_ORIGINS may fetch them like /graphql (the composition
  * root puts the same `cors` in front).
  */
-export function exportRouter(services: Services, tokens: TokenService, log: (err: unknown) => void): Router {
+export function exportRouter(services: Services, tokens: TokenService, log: (err: unknown, requestId: string | undefined) => void): Router {
   const router = Router();
   const send = async (res: Response, acceptEncoding: string | undefined, load: () => Promise<BoardExport>) => {
     try {
@@ -44,7 +44,7 @@ export function exportRouter(services: Services, tokens: TokenService, log: (err
     } catch (err) {
       const code = err instanceof DomainError ? publicCode(err.reason) : ErrorCode.INTERNAL_SERVER_ERROR;
       const status = STATUS[code] ?? 500;
-      if (status === 500) log(err);
+      if (status === 500) log(err, res.locals.requestId as string | undefined);
       const message = status === 500 ? "Internal server error" : (err as Error).message;
       res
         .status(status)

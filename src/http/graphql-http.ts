@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type http from "node:http";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
@@ -10,6 +10,7 @@ import type { TokenService } from "../auth/tokens";
 import type { Config } from "../config";
 import { createRequestContext, type RequestContext } from "../resolvers/context";
 import type { Services } from "../services";
+import { requestIdOf } from "./request-id";
 import { clientAddress, trustFunction } from "./client-address";
 import { compiledGateway } from "../infra/compiled-execution";
 import { ErrorCode } from "../schema/errors";
@@ -92,8 +93,7 @@ export async function createGraphQLHttp(options: {
   await apollo.start();
 
   const handler: RequestHandler = async (req: Request, res: Response) => {
-    const requestId = requestIdOf(req);
-    res.setHeader("x-request-id", requestId);
+    const requestId = requestIdOf(res);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
@@ -173,9 +173,4 @@ function persistedQueryProblem(body: unknown, search: string): string | undefine
     return "The persisted query's sha256Hash is not the SHA-256 of the query sent with it.";
   }
   return undefined;
-}
-
-function requestIdOf(req: Request): string {
-  const given = req.headers["x-request-id"];
-  return typeof given === "string" && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID();
 }

@@ -63,10 +63,10 @@ export const notFoundHandler: RequestHandler = (_req, res) => {
  * Errors raised before GraphQL runs (body too large, malformed JSON) answer as GraphQL
  * errors with the HTTP status, never as an HTML page or a stack trace.
  */
-export function httpErrorHandler(log: (err: unknown) => void): ErrorRequestHandler {
+export function httpErrorHandler(log: (err: unknown, requestId: string | undefined) => void): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     const status = typeof err?.status === "number" && err.status >= 400 && err.status < 500 ? err.status : 500;
-    if (status === 500) log(err);
+    if (status === 500) log(err, res.locals.requestId as string | undefined);
     const message = status === 413 ? "The request body is too large." : status === 500 ? "Internal server error" : "The request body is not valid JSON.";
     res
       .status(status)

@@ -1,4 +1,4 @@
-import { count, type JobDefinition } from "./job";
+import { count, outcome, type JobDefinition } from "./job";
 
 /**
  * RULES.md "Snapshots and quota": an ACTIVE or PAUSED board changed AUTOSAVE_AFTER_MS (10 s)
@@ -12,6 +12,6 @@ export const autosaveBoardsJob: JobDefinition = {
   everyMs: 5_000,
   async run({ services, config, now }) {
     const saved = await services.captures.autosave(now(), config.autosaveAfterMs);
-    return `saved ${count(saved, "board")}`;
+    return outcome(saved, `saved ${count(saved, "board")}`);
   },
 };

@@ -1,5 +1,4 @@
 import "reflect-metadata";
-import pino from "pino";
 import { createServices } from "../app";
 import { resolveJwtSecret } from "../auth/jwt-secret";
 import { TokenService } from "../auth/tokens";
@@ -24,7 +23,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, pino.destination(2)); // stdout carries the summary alone
+  const logger = createLogger(config.logLevel, { format: config.logFormat, fd: 2 }); // stdout carries the summary alone
   const { db, close } = await openDatabase(config, "job");
   try {
     if (await db.showMigrations()) throw new Error("The database has pending migrations: run `npm run migrate` first.");
@@ -32,7 +31,7 @@ async function main(): Promise<void> {
     const infra = await createSharedInfra(config, logger);
     try {
       const services = createServices(db, config, { bus: infra.bus, limiter: infra.limiter, tokens: new TokenService(resolveJwtSecret(config), config) });
-      console.log(await job.run({ services, config, logger, now: () => new Date() }));
+      console.log((await job.run({ services, config, logger, now: () => new Date() })).summary);
     } finally {
       await infra.close();
     }

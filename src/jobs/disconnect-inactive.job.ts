@@ -1,4 +1,4 @@
-import { count, type JobDefinition } from "./job";
+import { count, outcome, type JobDefinition } from "./job";
 
 /**
  * RULES.md "Participants": a participant RECONNECTING for longer than RECONNECT_GRACE_MS
@@ -11,6 +11,6 @@ export const disconnectInactiveJob: JobDefinition = {
   everyMs: 5_000,
   async run({ services, config }) {
     const disconnected = await services.participants.disconnectInactive(config.reconnectGraceMs);
-    return `disconnected ${count(disconnected, "participant")}`;
+    return outcome(disconnected, `disconnected ${count(disconnected, "participant")}`);
   },
 };

@@ -1,4 +1,4 @@
-import { count, type JobDefinition } from "./job";
+import { count, outcome, type JobDefinition } from "./job";
 
 /**
  * RULES.md lifecycle: SCHEDULED/WAITING sessions past their scheduled end + EXPIRY_GRACE_MS
@@ -14,6 +14,9 @@ export const expireSessionsJob: JobDefinition = {
   everyMs: 60_000,
   async run({ services, config, now }) {
     const { expired, completed } = await services.lifecycle.expireStale(now(), config.expiryGraceMs, config.sessionMaxDurationMs);
-    return `expired ${count(expired, "session")}` + (completed > 0 ? `, completed ${count(completed, "lesson")} past SESSION_MAX_DURATION` : "");
+    return outcome(
+      expired + completed,
+      `expired ${count(expired, "session")}` + (completed > 0 ? `, completed ${count(completed, "lesson")} past SESSION_MAX_DURATION` : ""),
+    );
   },
 };

@@ -74,10 +74,11 @@ export class JobRunner {
     const started = performance.now();
     const log = this.logger.child({ job: definition.name, runId, trigger });
     try {
-      const summary = await definition.run(this.ctx);
+      const { summary, changed } = await definition.run(this.ctx);
       const durationMs = Math.round(performance.now() - started);
-      log.info({ durationMs, summary }, "job finished");
-      this.notify({ job: definition.name, runId, trigger, durationMs, summary });
+      // A run with nothing to do is routine (every 5 s for some jobs): only worth a line at debug.
+      log[changed > 0 ? "info" : "debug"]({ durationMs, summary }, "job finished");
+      this.notify({ job: definition.name, runId, trigger, durationMs, summary, changed });
       return summary;
     } catch (error) {
       const durationMs = Math.round(performance.now() - started);

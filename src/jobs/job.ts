@@ -12,10 +12,24 @@ export interface JobContext {
 }
 
 /**
+ * What one run did: a one-line summary for the log and the command line, and how many things
+ * it changed. A run that changed nothing (most runs of a frequent job) is logged at debug, so
+ * an idle server's log stays quiet.
+ */
+export interface JobOutcome {
+  summary: string;
+  changed: number;
+}
+
+/** The outcome of a run that changed `changed` things. */
+export function outcome(changed: number, summary: string): JobOutcome {
+  return { summary, changed };
+}
+
+/**
  * A background job (W6). `run` must be idempotent: the schedule, `runNow` and
  * `npm run job -- <name>` may all run it, on several instances at once with a shared database,
- * and a run repeated after a crash must do no harm. It answers a one-line summary for the
- * log and the command line.
+ * and a run repeated after a crash must do no harm.
  */
 export interface JobDefinition {
   /** Stable id: the BullMQ schedule key and the `npm run job` argument. Never rename lightly. */
@@ -23,7 +37,7 @@ export interface JobDefinition {
   description: string;
   /** Period of the schedule, milliseconds. */
   everyMs: number;
-  run(ctx: JobContext): Promise<string>;
+  run(ctx: JobContext): Promise<JobOutcome>;
 }
 
 /** "1 session", "2 sessions": summaries read as sentences. */
@@ -70,6 +84,8 @@ export interface JobRun {
   durationMs: number;
   /** The job's summary when it succeeded. */
   summary?: string;
+  /** How many things it changed when it succeeded (JobOutcome.changed). */
+  changed?: number;
   /** What it threw when it failed. */
   error?: unknown;
 }

@@ -1,4 +1,4 @@
-import { count, type JobDefinition } from "./job";
+import { count, outcome, type JobDefinition } from "./job";
 
 /**
  * W2 retention: thins the AUTO snapshots of finished sessions (keyframes and each session's
@@ -12,6 +12,6 @@ export const snapshotRetentionJob: JobDefinition = {
   everyMs: 3_600_000,
   async run({ services }) {
     const { thinned, collected } = await services.captures.thin();
-    return `thinned ${count(thinned, "snapshot")}, collected ${count(collected, "solo snapshot")}`;
+    return outcome(thinned + collected, `thinned ${count(thinned, "snapshot")}, collected ${count(collected, "solo snapshot")}`);
   },
 };

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { backends } from "../support/backends";
+import { capturedLogger } from "../support/logs";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
 // ---------------------------------------------------------------------------------------
@@ -350,8 +351,9 @@ for (const backend of backends) {
   describe(`with the database stopped under the running server [${backend.name}]`, { skip: backend.skip }, () => {
     let server: TestServer;
     let token: string;
+    const { logger, lines } = capturedLogger(); // where the masked errors are logged
     before(async () => {
-      server = await startTestServer(backend, { env: { LOG_LEVEL: "fatal" } }); // the masked errors are logged
+      server = await startTestServer(backend, { logger });
       token = (await registerUser(server)).token;
       await server.app.db.destroy();
     });
@@ -384,6 +386,13 @@ for (const backend of backends) {
       assert.equal(res.headers.get("x-request-id"), "trace-me-12345");
       const error = assertHttpError(res, 200, "INTERNAL_SERVER_ERROR", "Internal server error");
       assert.deepEqual(error.extensions, { code: "INTERNAL_SERVER_ERROR", requestId: "trace-me-12345" });
+      // The operator finds the cause from the id the user reports: the request's log line carries it.
+      const logged = lines.filter((l) => l.requestId === "trace-me-12345");
+      assert.ok(logged.length > 0, JSON.stringify(lines));
+      assert.ok(
+        logged.every((l) => l.msg === "unexpected error" && l.level === 50 && typeof l.err?.message === "string"),
+        JSON.stringify(logged),
+      );
     });
 
     it("answers /readyz with 503", async () => {

@@ -10,11 +10,9 @@ import { Redis } from "ioredis";
 import pino from "pino";
 import { loadConfig } from "../../src/config";
 import { JOB_QUEUE } from "../../src/jobs/bullmq-scheduler";
-import type { JobContext, JobDefinition } from "../../src/jobs/job";
+import { outcome, type JobContext, type JobDefinition, type JobRun, type JobScheduler } from "../../src/jobs/job";
 import { UnknownJobError } from "../../src/jobs/job-runner";
-import type { JobRun } from "../../src/jobs/job";
 import { createJobScheduler } from "../../src/jobs/scheduler";
-import type { JobScheduler } from "../../src/jobs/job";
 import type { Services } from "../../src/services";
 import { backends, real, testRedisUrl } from "../support/backends";
 import { watch } from "../support/subscriptions";
@@ -239,7 +237,7 @@ describe("InProcessScheduler", () => {
         mostActive = Math.max(mostActive, ++active);
         await turn();
         active--;
-        return "ticked";
+        return outcome(1, "ticked");
       },
     };
     const scheduler = createJobScheduler([job], testContext().ctx);
@@ -266,7 +264,7 @@ describe("InProcessScheduler", () => {
         firstStarted.open();
         await release.promise;
         events.push("end");
-        return "done";
+        return outcome(1, "done");
       },
     };
     const scheduler = createJobScheduler([job], testContext().ctx);
@@ -293,7 +291,7 @@ describe("InProcessScheduler", () => {
       everyMs: 5,
       async run() {
         if (++calls === 1) throw new Error("database went away");
-        return "recovered";
+        return outcome(1, "recovered");
       },
     };
     const { ctx, logs } = testContext();
@@ -309,6 +307,25 @@ describe("InProcessScheduler", () => {
     assert.equal(logged.job, "flaky");
     assert.equal(logged.err.message, "database went away");
   });
+
+  it("logs a run that changed nothing at debug, so an idle server's log stays quiet, and one that changed something at info", async () => {
+    let changed = 0;
+    const job: JobDefinition = { name: "sweep", description: "test", everyMs: HOUR, run: async () => outcome(changed, `swept ${changed}`) };
+    const { ctx, logs } = testContext();
+    const scheduler = createJobScheduler([job], { ...ctx, logger: ctx.logger.child({}, { level: "debug" }) });
+    try {
+      await scheduler.runNow("sweep");
+      changed = 2;
+      await scheduler.runNow("sweep");
+    } finally {
+      await scheduler.stop();
+    }
+    const finished = logs.filter((l) => l.msg === "job finished").map((l) => [l.summary, pino.levels.labels[l.level]]);
+    assert.deepEqual(finished, [
+      ["swept 0", "debug"],
+      ["swept 2", "info"],
+    ]);
+  });
 });
 
 describe("BullMqScheduler [real]", { skip: real.skip }, () => {
@@ -316,7 +333,7 @@ describe("BullMqScheduler [real]", { skip: real.skip }, () => {
     const redisUrl = await testRedisUrl();
     const redisPrefix = `test-${randomBytes(4).toString("hex")}:`;
     const everyMs = 100;
-    const job: JobDefinition = { name: "tick", description: "test", everyMs, run: async () => "ticked" };
+    const job: JobDefinition = { name: "tick", description: "test", everyMs, run: async () => outcome(1, "ticked") };
     const instances = [0, 1].map(() => createJobScheduler([job], testContext({ REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix }).ctx));
     assert.deepEqual(
       instances.map((s) => s.driver),
@@ -364,7 +381,7 @@ describe("BullMqScheduler [real]", { skip: real.skip }, () => {
 
   it("runNow runs the job here and answers its summary", async () => {
     const redisUrl = await testRedisUrl();
-    const job: JobDefinition = { name: "manual", description: "test", everyMs: HOUR, run: async () => "by hand" };
+    const job: JobDefinition = { name: "manual", description: "test", everyMs: HOUR, run: async () => outcome(1, "by hand") };
     const scheduler = createJobScheduler([job], testContext({ REDIS_URL: redisUrl, REDIS_PREFIX: `test-${randomBytes(4).toString("hex")}:` }).ctx);
     assert.equal(await scheduler.runNow("manual"), "by hand");
     await scheduler.stop(); // never started: nothing to close
@@ -381,8 +398,8 @@ function schedulerProcess(env: Record<string, string>): Promise<NodeRun> {
     const { loadConfig } = require(${JSON.stringify(path.join(root, "dist/src/config.js"))});
     const { createLogger } = require(${JSON.stringify(path.join(root, "dist/src/infra/logger.js"))});
     const config = loadConfig(process.env);
-    const job = { name: "once", description: "test", everyMs: 3600000, run: async () => "ran" };
-    const scheduler = createJobScheduler([job], { services: {}, config, logger: createLogger("warn", require("pino").destination(2)), now: () => new Date() });
+    const job = { name: "once", description: "test", everyMs: 3600000, run: async () => ({ summary: "ran", changed: 1 }) };
+    const scheduler = createJobScheduler([job], { services: {}, config, logger: createLogger("warn", { fd: 2 }), now: () => new Date() });
     scheduler.onRun((run) => {
       console.log(run.summary);
       scheduler.stop().then(() => console.log("stopped " + scheduler.driver));

@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import { createApp, migrate, type App } from "../../src/app";
 import { loadConfig, type Config } from "../../src/config";
 import { openDatabase } from "../../src/db/open-database";
+import type { Logger } from "../../src/infra/logger";
 import type { Backend } from "./backends";
 
 export interface GraphQLResponse<T = any> {
@@ -36,7 +37,10 @@ export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing";
  * 127.0.0.1 for `backend`: a fresh database with migrations applied, unless `share` names
  * a server whose database, Redis and secret this one should share (a second instance).
  */
-export async function startTestServer(backend: Backend, options: { env?: Record<string, string>; share?: TestServer } = {}): Promise<TestServer> {
+export async function startTestServer(
+  backend: Backend,
+  options: { env?: Record<string, string>; share?: TestServer; logger?: Logger } = {},
+): Promise<TestServer> {
   const env: Record<string, string> = options.share
     ? { ...options.share.env, ...options.env }
     : {
@@ -55,7 +59,7 @@ export async function startTestServer(backend: Backend, options: { env?: Record<
   let app: App;
   try {
     await migrate(db);
-    app = await createApp(config, { db });
+    app = await createApp(config, { db, logger: options.logger });
   } catch (err) {
     if (db.isInitialized) await db.destroy();
     lock?.release();
