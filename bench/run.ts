@@ -18,6 +18,7 @@ import type { Row, Scenario, ScenarioContext } from "./lib/scenario";
 import { PROFILE_DIR, missingSessionField, requireBinaries, startStack, type ApiServer } from "./lib/stack";
 import { Worker } from "./lib/worker";
 import { classroom } from "./scenarios/classroom";
+import { observability } from "./scenarios/observability";
 import { connections } from "./scenarios/connections";
 import { cursors } from "./scenarios/cursors";
 import { fanout } from "./scenarios/fanout";
@@ -27,7 +28,7 @@ import { query } from "./scenarios/query";
 import { report } from "./scenarios/report";
 import { seek } from "./scenarios/seek";
 
-const SCENARIOS: Scenario[] = [fanout, fanoutWide, ingest, seek, query, report, cursors, connections, classroom];
+const SCENARIOS: Scenario[] = [fanout, fanoutWide, ingest, seek, query, report, cursors, connections, classroom, observability];
 const RESULTS = path.resolve(__dirname, "../../bench/results");
 
 type Outcome = Row & { status: "measured" | "not available" | "wrong answer" | "error" };

@@ -62,8 +62,11 @@ export interface Stack {
   redisUrl: string;
   /** The benchmark database, for seeding, verification and the raw-`pg` baselines. */
   db: Pool;
-  /** Starts an API server process; with `profileName` it writes a CPU profile on exit. */
-  startServer(profileName?: string): Promise<ApiServer>;
+  /**
+   * Starts an API server process; with `profileName` it writes a CPU profile on exit; `env`
+   * overrides the bench's server environment (a feature switched off, for comparison).
+   */
+  startServer(profileName?: string, env?: Record<string, string>): Promise<ApiServer>;
   /**
    * Starts an API server process on the embedded default (PGlite in a fresh DATA_DIR,
    * in-process pub/sub): what `npm start` gives a newcomer. Its data goes with its stop.
@@ -123,7 +126,7 @@ export async function startStack(log: (msg: string) => void): Promise<Stack> {
     databaseUrl,
     redisUrl: redis.url,
     db,
-    startServer: (profileName) => startServerProcess(env, servers, profileName),
+    startServer: (profileName, overrides = {}) => startServerProcess({ ...env, ...overrides }, servers, profileName),
     async startEmbeddedServer(profileName) {
       const embeddedDir = fs.mkdtempSync(path.join(os.tmpdir(), "classroom-bench-embedded-"));
       const server = await startServerProcess({ ...env, DATABASE_URL: "", REDIS_URL: "", DATA_DIR: embeddedDir }, servers, profileName).catch((err) => {
