@@ -6,6 +6,7 @@ import { TokenRevocation1763791200000 } from "./1763791200000-token-revocation";
 import { BoardEventVersions1763794800000 } from "./1763794800000-board-event-versions";
 import { SnapshotCompression1763798400000 } from "./1763798400000-snapshot-compression";
 import { ClientOpLookup1763802000000 } from "./1763802000000-client-op-lookup";
+import { TelemetryEvents1763805600000 } from "./1763805600000-telemetry-events";
 
 /** Every migration, in order. Listed by hand so the built and the CLI DataSource agree. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   BoardEventVersions1763794800000,
   SnapshotCompression1763798400000,
   ClientOpLookup1763802000000,
+  TelemetryEvents1763805600000,
 ];

@@ -22,6 +22,7 @@ import { metricsRouter } from "./http/metrics";
 import { cors, httpErrorHandler, notFoundHandler, securityHeaders } from "./http/security";
 import { trustFunction } from "./http/client-address";
 import { requestIds } from "./http/request-id";
+import { TELEMETRY_PATHS, telemetryHandler } from "./http/telemetry";
 import type { EventBus } from "./realtime/event-bus";
 import { jobs as jobDefinitions } from "./jobs/registry";
 import { createJobScheduler } from "./jobs/scheduler";
@@ -53,6 +54,8 @@ import { BoardCaptures } from "./services/board-captures.service";
 import { StorageQuota } from "./services/storage-quota";
 import { exportRouter } from "./http/export";
 import { UserService } from "./services/user.service";
+import { TelemetryService } from "./services/telemetry.service";
+import { DEFAULT_WRITER_LIMITS, TelemetryWriter } from "./services/telemetry-writer";
 
 export interface App {
   config: Config;
@@ -106,12 +109,27 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
 
   expressApp.disable("x-powered-by");
   // The same rule clientAddress applies, so req.ip and the per-IP limits agree.
-  expressApp.set("trust proxy", trustFunction(config.trustProxy));
+  const trust = trustFunction(config.trustProxy);
+  expressApp.set("trust proxy", trust);
   expressApp.use(requestIds, securityHeaders);
   const allowOrigins = cors(config.corsOrigins);
   const jsonBody = express.json({ limit: config.limits.maxHttpBodyBytes });
   // Operations are POSTed: answered before the routers of the other paths are walked.
   expressApp.post("/graphql", allowOrigins, jsonBody, graphqlHttp.handler);
+  // Telemetry reads its own body (no express.json): its 32 KiB limit holds after gunzip, while it streams.
+  expressApp.post(
+    TELEMETRY_PATHS,
+    allowOrigins,
+    telemetryHandler({
+      telemetry: services.telemetry,
+      limiter,
+      tokens,
+      trust,
+      metrics: services.metrics,
+      limits: config.telemetry,
+      log: (err, requestId) => logger.error({ err, requestId }, "telemetry ingest failed"),
+    }),
+  );
   // Set first thing by stop(): /readyz answers 503 while in-flight work drains.
   let draining = false;
   expressApp.use(healthRouter(db, bus, { draining: () => draining }));
@@ -119,7 +137,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   // CORS_ORIGINS for the API and the board downloads (fetched by the same browser apps), ahead
   // of every router on those paths: GraphiQL's GET /graphql route would otherwise answer a
   // preflight itself (Express's automatic OPTIONS), without the CORS headers.
-  expressApp.use(["/graphql", "/export"], allowOrigins);
+  expressApp.use(["/graphql", "/export", TELEMETRY_PATHS[0]], allowOrigins);
   if (config.introspection) expressApp.use(graphiqlRouter());
   expressApp.use(exportRouter(services, tokens, (err, requestId) => logger.error({ err, requestId }, "export failed")));
   expressApp.use("/graphql", jsonBody, graphqlHttp.handler);
@@ -155,6 +173,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
         await realtime.close();
         await graphqlHttp.apollo.stop(); // stops accepting and drains in-flight HTTP requests
         if (httpServer.listening) await new Promise((resolve) => httpServer.close(resolve));
+        await services.telemetry.close(); // no event comes any more: the queued ones are written while the database is open
         services.presence.close(); // no move comes any more: its timeline listeners and cursor batches go, before the bus does
         await jobs.stop(); // waits for a running job, which writes to the database and publishes
         await infra.close();
@@ -258,6 +277,14 @@ export function createServices(
     captures,
     replay: new ReplayService(db, access, config.replayCacheBytes, config.snapshotEveryEvents, maxPageSize, metrics),
     boardExport: new BoardExportService(access, board, snapshots),
+    telemetry: new TelemetryService(
+      db,
+      new TelemetryWriter(db, metrics, { ...DEFAULT_WRITER_LIMITS, maxEvents: config.telemetry.queueMaxEvents }, (details, message) =>
+        logger?.warn(details, message),
+      ),
+      metrics,
+      { maxJsonDepth: config.limits.maxJsonDepth, maxPageSize },
+    ),
     metrics,
   };
   return services;

@@ -108,6 +108,20 @@ export interface Config {
   boardCacheBytes: number;
   /** Estimated bytes of parsed keyframes and replayed boards each instance keeps (REPLAY_CACHE_BYTES); 0 keeps none. */
   replayCacheBytes: number;
+  /** The telemetry ingest, POST /api/v1/logs/telemetry (W3; src/http/telemetry.ts). */
+  telemetry: TelemetryConfig;
+}
+
+/** Limits and retention of the telemetry ingest (HARDENING.md "Limits"). */
+export interface TelemetryConfig {
+  /** TELEMETRY_MAX_BODY_BYTES: a request's body after gunzip (413 beyond). */
+  maxBodyBytes: number;
+  /** TELEMETRY_RATE_PER_MINUTE: requests from one client address in any minute, on every instance together (429 beyond). */
+  ratePerMinute: number;
+  /** TELEMETRY_RETENTION_DAYS: stored events older than this are deleted by the telemetry-retention job. */
+  retentionDays: number;
+  /** TELEMETRY_QUEUE_MAX: accepted events an instance holds before writing them; beyond, new ones are dropped and counted. */
+  queueMaxEvents: number;
 }
 
 /** Document limits (src/schema/operation-limits.ts) plus the transports' size limits. */
@@ -323,5 +337,11 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken,
     boardCacheBytes: int(env, "BOARD_CACHE_BYTES", 67_108_864, 0),
     replayCacheBytes: int(env, "REPLAY_CACHE_BYTES", 134_217_728, 0),
+    telemetry: {
+      maxBodyBytes: int(env, "TELEMETRY_MAX_BODY_BYTES", 32_768, 1024),
+      ratePerMinute: int(env, "TELEMETRY_RATE_PER_MINUTE", 300, 1),
+      retentionDays: int(env, "TELEMETRY_RETENTION_DAYS", 14, 1),
+      queueMaxEvents: int(env, "TELEMETRY_QUEUE_MAX", 10_000, 1),
+    },
   };
 }

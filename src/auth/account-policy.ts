@@ -14,6 +14,8 @@ export const ACCOUNT_OPERATIONS = {
   createClassroom: { roles: [UserRole.TUTOR, UserRole.ADMIN], denied: "Only tutors can create classrooms." },
   // Admins are not tutors: a booking's tutor hosts the lesson.
   bookLesson: { roles: [UserRole.TUTOR], denied: "Only tutors can book lessons." },
+  // What clients report may hold anyone's device details and errors: operators only (W3).
+  readTelemetry: { roles: [UserRole.ADMIN], denied: "Only admins can read telemetry." },
 } satisfies Record<string, { roles: readonly UserRole[]; denied: string }>;
 
 export type AccountOperation = keyof typeof ACCOUNT_OPERATIONS;

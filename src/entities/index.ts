@@ -4,6 +4,7 @@ import { ClassroomEntity, ClassroomMemberEntity } from "./classroom.entity";
 import { ParticipantEntity, RolePermissionsEntity } from "./participant.entity";
 import { SessionEventEntity } from "./session-event.entity";
 import { SessionEntity } from "./session.entity";
+import { TelemetryEventEntity } from "./telemetry-event.entity";
 import { UserEntity } from "./user.entity";
 
 /** Every entity the DataSource maps. */
@@ -17,4 +18,5 @@ export const entities = [
   RolePermissionsEntity,
   SessionEventEntity,
   BoardSnapshotEntity,
+  TelemetryEventEntity,
 ];

@@ -21,7 +21,7 @@ export const securityHeaders: RequestHandler = (_req, res, next) => {
 };
 
 /**
- * CORS for the configured origins only (CORS_ORIGINS), on /graphql and the board downloads;
+ * CORS for the configured origins only (CORS_ORIGINS), on /graphql, the board downloads and telemetry;
  * with none configured, browsers stay same-origin. A foreign origin gets no CORS header (and
  * its preflight is not answered here), so the browser keeps the response from it.
  */
@@ -38,7 +38,8 @@ export function cors(origins: string[]): RequestHandler {
       res.setHeader("Access-Control-Expose-Headers", "Content-Disposition");
       if (req.method === "OPTIONS") {
         res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-        res.setHeader("Access-Control-Allow-Headers", "Content-Type, Authorization, Apollo-Require-Preflight, X-Request-Id");
+        // Content-Encoding: telemetry may be posted gzipped (src/http/telemetry.ts).
+        res.setHeader("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, Authorization, Apollo-Require-Preflight, X-Request-Id");
         res.setHeader("Access-Control-Max-Age", "600");
         res.status(204).end();
         return;

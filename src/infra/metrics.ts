@@ -48,6 +48,23 @@ export class Metrics {
     collect: (): void => this.timelineHubs.set(this.countTimelineHubs()),
   });
 
+  // Telemetry ingest (W3)
+  /** Events answered 204 (`accepted`), and those of them never stored (`dropped`: queue full, write failed, stopped). */
+  readonly telemetryEvents = new Counter({
+    name: "telemetry_events_total",
+    help: "Telemetry events accepted by POST /api/v1/logs/telemetry, and accepted ones dropped before reaching the database",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
+  /** Telemetry requests by the status answered (204, 400, 413, 415, 429). */
+  readonly telemetryRequests = new Counter({
+    name: "telemetry_requests_total",
+    help: "Requests to POST /api/v1/logs/telemetry by HTTP status",
+    labelNames: ["status"] as const,
+    registers: [this.registry],
+  });
+
   /** Where `realtime_timeline_hubs` is read from. */
   countHubsWith(count: () => number): void {
     this.countTimelineHubs = count;

@@ -8,10 +8,11 @@ import { disconnectInactiveJob } from "./disconnect-inactive.job";
 import { expireSessionsJob } from "./expire-sessions.job";
 import type { JobDefinition } from "./job";
 import { snapshotRetentionJob } from "./snapshot-retention.job";
+import { telemetryRetentionJob } from "./telemetry-retention.job";
 
 export type { JobContext, JobDefinition } from "./job";
 
-export const jobs: readonly JobDefinition[] = [expireSessionsJob, disconnectInactiveJob, autosaveBoardsJob, snapshotRetentionJob];
+export const jobs: readonly JobDefinition[] = [expireSessionsJob, disconnectInactiveJob, autosaveBoardsJob, snapshotRetentionJob, telemetryRetentionJob];
 
 /** The job called `name`, or undefined. */
 export function findJob(name: string | undefined, definitions: readonly JobDefinition[] = jobs): JobDefinition | undefined {

@@ -20,6 +20,7 @@ import {
   UserActivityResolver,
 } from "../resolvers/history.resolver";
 import { BoardSnapshotResolver, SessionReplayResolver } from "../resolvers/history-board.resolver";
+import { TelemetryResolver } from "../resolvers/telemetry.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { DateTimeScalar, JSONScalar, MAX_JSON_DEPTH, jsonScalar } from "./scalars";
 
@@ -91,6 +92,7 @@ async function build(maxJsonDepth: number): Promise<GraphQLSchema> {
       LessonReportResolver,
       SessionReplayResolver,
       BoardSnapshotResolver,
+      TelemetryResolver,
     ],
     scalarsMap: [
       { type: Date, scalar: DateTimeScalar },

@@ -17,6 +17,7 @@ import type { SessionBatches } from "./session-batches.service";
 import type { SessionFeed } from "./session-feed.service";
 import type { SnapshotService } from "./snapshot.service";
 import type { BoardCaptures } from "./board-captures.service";
+import type { TelemetryService } from "./telemetry.service";
 import type { UserService } from "./user.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */
@@ -42,6 +43,8 @@ export interface Services {
   captures: BoardCaptures;
   replay: ReplayService;
   boardExport: BoardExportService;
+  /** The telemetry ingest (W3): checked events queued for batched, best-effort writes; admins read them. */
+  telemetry: TelemetryService;
   /** The instance's Prometheus counters (GET /metrics). */
   metrics: Metrics;
 }

@@ -95,6 +95,26 @@ describe("loadConfig", () => {
     assert.equal(loadConfig({ SESSION_TOKEN_TTL: "2d" }).sessionTokenTtlSeconds, 172_800);
     assert.equal(loadConfig({ ACCESS_TOKEN_TTL: "90" }).accessTokenTtlSeconds, 90);
   });
+
+  it("has the telemetry ingest's limits and retention as defaults (W3: 32 KiB, 300/min, 14 days), each set by its own variable", () => {
+    assert.deepEqual(loadConfig({}).telemetry, { maxBodyBytes: 32_768, ratePerMinute: 300, retentionDays: 14, queueMaxEvents: 10_000 });
+    assert.deepEqual(
+      loadConfig({ TELEMETRY_MAX_BODY_BYTES: "65536", TELEMETRY_RATE_PER_MINUTE: "5", TELEMETRY_RETENTION_DAYS: "30", TELEMETRY_QUEUE_MAX: "50" }).telemetry,
+      { maxBodyBytes: 65_536, ratePerMinute: 5, retentionDays: 30, queueMaxEvents: 50 },
+    );
+    // 0 days would delete every event as it arrives; 0 per minute would refuse every request.
+    for (const name of ["TELEMETRY_RETENTION_DAYS", "TELEMETRY_RATE_PER_MINUTE", "TELEMETRY_QUEUE_MAX", "TELEMETRY_MAX_BODY_BYTES"]) {
+      for (const bad of ["0", "-1", "2.5", "two weeks"]) {
+        assert.throws(
+          () => loadConfig({ [name]: bad }),
+          (err: Error) => err instanceof ConfigError && err.message.startsWith(name),
+          `${name}=${bad}`,
+        );
+      }
+    }
+    // Below 1 KiB no ordinary batch of events would fit.
+    assert.throws(() => loadConfig({ TELEMETRY_MAX_BODY_BYTES: "1023" }), /TELEMETRY_MAX_BODY_BYTES/);
+  });
 });
 
 describe("MemoryRateLimiter", () => {
