@@ -56,6 +56,9 @@ import { exportRouter } from "./http/export";
 import { UserService } from "./services/user.service";
 import { TelemetryService } from "./services/telemetry.service";
 import { DEFAULT_WRITER_LIMITS, TelemetryWriter } from "./services/telemetry-writer";
+import { countCommits } from "./services/lesson-metrics";
+import { observePolicyEvaluations } from "./auth/policy-evaluations";
+import { poolStats } from "./db/pool-stats";
 
 export interface App {
   config: Config;
@@ -84,14 +87,22 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   const db = deps.db ?? createDataSource(config);
   if (!db.isInitialized) await db.initialize();
 
-  const infra = await createSharedInfra(config, logger);
+  // METRICS_ENABLED=false: an empty registry, no /metrics route, and none of the instrumentation below.
+  const metrics = new Metrics({ enabled: config.metricsEnabled });
+  const infra = await createSharedInfra(config, logger, metrics);
   const { bus, limiter, presence } = infra;
 
-  const tokens = new TokenService(resolveJwtSecret(config), config);
-  const services = createServices(db, config, { bus, limiter, tokens, presence, logger, metrics: new Metrics() });
+  const tokens = new TokenService(resolveJwtSecret(config), config, metrics.enabled ? metrics.tokenOperation : undefined);
+  const services = createServices(db, config, { bus, limiter, tokens, presence, logger, metrics });
 
   // Jobs: created here, started once listening, stopped before the bus and the database close.
   const jobs = createJobScheduler(jobDefinitions, { services, config, logger, now: () => new Date() });
+  const stopCounting: Array<() => void> = [];
+  if (metrics.enabled) {
+    stopCounting.push(jobs.onRun((run) => metrics.jobRan(run.job, run.error === undefined, run.durationMs)));
+    stopCounting.push(observePolicyEvaluations(metrics.policyEvaluated));
+    metrics.measure({ dbPool: () => poolStats(db) });
+  }
 
   const schema = await buildGraphQLSchema({ maxJsonDepth: config.limits.maxJsonDepth });
   const formatError = createErrorFormatter(
@@ -133,7 +144,8 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   // Set first thing by stop(): /readyz answers 503 while in-flight work drains.
   let draining = false;
   expressApp.use(healthRouter(db, bus, { draining: () => draining }));
-  expressApp.use(metricsRouter(services.metrics.registry, config.metricsToken));
+  // Disabled metrics: GET /metrics is not found, like any other unknown path.
+  if (metrics.enabled) expressApp.use(metricsRouter(metrics.registry, config.metricsToken));
   // CORS_ORIGINS for the API and the board downloads (fetched by the same browser apps), ahead
   // of every router on those paths: GraphiQL's GET /graphql route would otherwise answer a
   // preflight itself (Express's automatic OPTIONS), without the CORS headers.
@@ -178,6 +190,7 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
         await jobs.stop(); // waits for a running job, which writes to the database and publishes
         await infra.close();
         if (db.isInitialized) await db.destroy();
+        for (const stop of stopCounting.splice(0)) stop();
       })();
       return stopping;
     },
@@ -212,6 +225,8 @@ export function createServices(
     logger?.warn({ err, failures: failed }, "realtime background work failed; it is retried");
     failed = 0;
   };
+  // Counters whose increments are skipped, not only unserved, with METRICS_ENABLED=false.
+  const counting = metrics.enabled;
   const access = new AccessPolicy(db);
   const store = new SessionStore(db, bus);
   const { maxPageSize } = config.limits;
@@ -231,17 +246,40 @@ export function createServices(
     config,
     (sessionId, userId, online) => participants.connectionChanged(sessionId, userId, online),
     onRealtimeError,
+    counting ? metrics.presenceHeartbeats : undefined,
   );
   const feed = new SessionFeed(
     db,
     bus,
     access,
     connections,
-    { backfillMax: config.backfillMax, heartbeatMs: config.latestSeqHeartbeatMs, subscriberBuffer },
+    {
+      backfillMax: config.backfillMax,
+      heartbeatMs: config.latestSeqHeartbeatMs,
+      subscriberBuffer,
+      retried: counting ? (reason, events) => metrics.retries[reason].inc(events) : undefined,
+    },
     store,
     onRealtimeError,
   );
   metrics.countHubsWith(() => feed.hubCount);
+  const signals = new SignalService(
+    db,
+    access,
+    participants,
+    bus,
+    feed,
+    connections,
+    {
+      maxPayloadBytes: serviceLimits.maxSignalPayloadBytes,
+      subscriberBuffer,
+    },
+    counting ? metrics : undefined,
+  );
+  if (counting) {
+    countCommits(store, metrics);
+    metrics.measure({ webrtcSessions: () => signals.activeSessions, onlineUsers: () => connections.onlineUsers });
+  }
   const services: Services = {
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer),
@@ -269,7 +307,7 @@ export function createServices(
       metrics,
       onRealtimeError,
     ),
-    signals: new SignalService(db, access, participants, bus, feed, connections, { maxPayloadBytes: serviceLimits.maxSignalPayloadBytes, subscriberBuffer }),
+    signals,
     board,
     reports: new ReportService(db, access),
     history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),

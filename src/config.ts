@@ -104,6 +104,11 @@ export interface Config {
   jobsEnabled: boolean;
   /** Bearer token GET /metrics requires (METRICS_TOKEN); undefined leaves the route open. */
   metricsToken?: string;
+  /**
+   * METRICS_ENABLED: the Prometheus metrics and their instrumentation. false answers GET /metrics
+   * with 404 and installs no timer, stamp or plugin, so a benchmark can compare the two.
+   */
+  metricsEnabled: boolean;
   /** Estimated bytes of the boards each instance keeps in memory (BOARD_CACHE_BYTES); 0 keeps none. */
   boardCacheBytes: number;
   /** Estimated bytes of parsed keyframes and replayed boards each instance keeps (REPLAY_CACHE_BYTES); 0 keeps none. */
@@ -335,6 +340,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsKeepAliveMs: int(env, "WS_KEEPALIVE_MS", 12_000, 1000),
     jobsEnabled: bool(env, "JOBS_ENABLED", true),
     metricsToken,
+    metricsEnabled: bool(env, "METRICS_ENABLED", true),
     boardCacheBytes: int(env, "BOARD_CACHE_BYTES", 67_108_864, 0),
     replayCacheBytes: int(env, "REPLAY_CACHE_BYTES", 134_217_728, 0),
     telemetry: {

@@ -15,7 +15,7 @@ import { SessionEventEntity } from "../entities/session-event.entity";
 import { SessionEntity, type SessionStatus } from "../entities/session.entity";
 import { UserEntity, UserRole } from "../entities/user.entity";
 import { effectivePermissions } from "./permissions";
-import { mayReport, requireReach, requireReport, type SessionAccess } from "./session-policy";
+import { requireReach, requireReport, type SessionAccess } from "./session-policy";
 import type { ClassroomRole } from "./account-policy";
 
 /**
@@ -215,9 +215,8 @@ export class AccessPolicy {
    * the host is known from the row at hand; whether the actor is an admin takes one query.
    */
   async requireReport(actorId: string, session: Pick<SessionEntity, "hostId">): Promise<void> {
-    if (mayReport({ id: actorId, isAdmin: false }, session)) return;
-    const rows: unknown[] = await this.db.query(`SELECT 1 FROM users WHERE id = $1 AND role = 'ADMIN'`, [actorId]);
-    requireReport({ id: actorId, isAdmin: rows.length > 0 }, session);
+    const isAdmin = session.hostId === actorId ? false : (await this.db.query(`SELECT 1 FROM users WHERE id = $1 AND role = 'ADMIN'`, [actorId])).length > 0;
+    requireReport({ id: actorId, isAdmin }, session);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { BookingEntity } from "../entities/booking.entity";
 import { UserRole, type UserEntity } from "../entities/user.entity";
 import { DomainError, DomainErrorReason, forbidden, notFound } from "../domain/errors";
+import { evaluated } from "./policy-evaluations";
 
 /**
  * What a user may do by their account's role, and in the classrooms and bookings they are
@@ -23,12 +24,12 @@ export type AccountOperation = keyof typeof ACCOUNT_OPERATIONS;
 /** FORBIDDEN unless the actor's role may run `operation`. */
 export function authorizeAccount(actor: Pick<UserEntity, "role">, operation: AccountOperation): void {
   const rule: { roles: readonly UserRole[]; denied: string } = ACCOUNT_OPERATIONS[operation];
-  if (!rule.roles.includes(actor.role)) throw forbidden(rule.denied);
+  if (!evaluated(rule.roles.includes(actor.role))) throw forbidden(rule.denied);
 }
 
 /** Anyone may register as TUTOR or STUDENT; ADMIN is FORBIDDEN (operators make admins). */
 export function requireRegistrableRole(role: UserRole): void {
-  if (role === UserRole.ADMIN) {
+  if (!evaluated(role !== UserRole.ADMIN)) {
     throw new DomainError(DomainErrorReason.ADMIN_REGISTRATION, "Admins cannot register; an operator makes them with `npm run admin -- <email>`.");
   }
 }
@@ -38,7 +39,7 @@ export type ClassroomRole = "tutor" | "member" | "admin";
 
 /** Whether the role from AccessPolicy.classroomRole may read the classroom (tutor, member, admin). */
 export function canReadClassroom(role: ClassroomRole | undefined): role is ClassroomRole {
-  return role !== undefined;
+  return evaluated(role !== undefined);
 }
 
 /**
@@ -46,8 +47,8 @@ export function canReadClassroom(role: ClassroomRole | undefined): role is Class
  * when the user cannot see it at all, FORBIDDEN for a member (they know it exists).
  */
 export function requireClassroomManager(role: ClassroomRole | undefined, what: string): void {
-  if (!canReadClassroom(role)) throw notFound("Classroom");
-  if (role === "member") throw forbidden(`Only the classroom's tutor can ${what}.`);
+  const refusal = role === undefined ? notFound("Classroom") : role === "member" ? forbidden(`Only the classroom's tutor can ${what}.`) : undefined;
+  if (!evaluated(refusal === undefined)) throw refusal;
 }
 
 /** What a user is to a booking; undefined means no access at all. */
@@ -58,6 +59,12 @@ export type BookingRole = "tutor" | "student" | "admin";
  * queries answer null, mutations NOT_FOUND). Classroom members do not see bookings.
  */
 export function bookingRole(actor: Pick<UserEntity, "id" | "role">, booking: Pick<BookingEntity, "tutorId" | "studentId">): BookingRole | undefined {
+  const role = partIn(booking, actor);
+  evaluated(role !== undefined);
+  return role;
+}
+
+function partIn(booking: Pick<BookingEntity, "tutorId" | "studentId">, actor: Pick<UserEntity, "id" | "role">): BookingRole | undefined {
   if (booking.tutorId === actor.id) return "tutor";
   if (booking.studentId === actor.id) return "student";
   return actor.role === UserRole.ADMIN ? "admin" : undefined;
@@ -73,8 +80,8 @@ export function requireBookingRole(
   allowed: readonly BookingRole[],
   what: string,
 ): BookingRole {
-  const role = bookingRole(actor, booking);
-  if (!role) throw notFound("Booking");
-  if (!allowed.includes(role)) throw forbidden(`Only the booking's tutor can ${what}.`);
-  return role;
+  const role = partIn(booking, actor);
+  const refusal = !role ? notFound("Booking") : !allowed.includes(role) ? forbidden(`Only the booking's tutor can ${what}.`) : undefined;
+  if (!evaluated(refusal === undefined)) throw refusal;
+  return role as BookingRole;
 }

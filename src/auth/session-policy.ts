@@ -1,6 +1,7 @@
 import { isSeated, ParticipantRole, ParticipantStatus, type ParticipantEntity, type PermissionKey, type Permissions } from "../entities/participant.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, forbidden, notFound } from "../domain/errors";
+import { evaluated } from "./policy-evaluations";
 
 /**
  * Who may do what in a session (RULES.md "Who has access to a session", "Default permissions
@@ -76,8 +77,18 @@ export const SESSION_OPERATIONS = {
 
 export type SessionOperation = keyof typeof SESSION_OPERATIONS;
 
+/*
+ * Each exported decision is counted once (policy_evaluations_total, policy-evaluations.ts);
+ * they decide with the uncounted functions below (reads, hasPermission, allows …), so a
+ * decision built on another is still one evaluation.
+ */
+
 /** Whether the session is visible at all: admins always; KICKED overrides everything else. */
 export function canRead(access: SessionAccess): boolean {
+  return evaluated(reads(access));
+}
+
+function reads(access: SessionAccess): boolean {
   if (access.isAdmin) return true;
   if (access.kicked) return false;
   return access.isHost || access.participant !== undefined || access.inClassroom;
@@ -88,10 +99,9 @@ export function canRead(access: SessionAccess): boolean {
  * leaks), FORBIDDEN for a kicked user (they know it exists).
  */
 export function requireReach(access: SessionAccess | undefined): SessionAccess {
-  if (!access) throw notFound("Session");
-  if (access.kicked && !access.isAdmin) throw kickedError();
-  if (!canRead(access)) throw notFound("Session");
-  return access;
+  const refusal = !access ? notFound("Session") : access.kicked && !access.isAdmin ? kickedError() : !reads(access) ? notFound("Session") : undefined;
+  if (!evaluated(refusal === undefined)) throw refusal;
+  return access as SessionAccess;
 }
 
 /** What a kicked user is answered, wherever they try (FORBIDDEN). */
@@ -101,32 +111,40 @@ export function kickedError(): DomainError {
 
 /** FORBIDDEN for a participant kicked from the session, whatever else they are to it (joining again included). */
 export function requireNotKicked(participant: Pick<ParticipantEntity, "status"> | null | undefined): void {
-  if (participant?.status === ParticipantStatus.KICKED) throw kickedError();
+  if (!evaluated(participant?.status !== ParticipantStatus.KICKED)) throw kickedError();
 }
 
 /** Whether the user holds `permission` as a participant (the host included). */
 export function holds(access: SessionAccess, permission: PermissionKey): boolean {
+  return evaluated(hasPermission(access, permission));
+}
+
+function hasPermission(access: SessionAccess, permission: PermissionKey): boolean {
   return access.permissions[permission] && (access.participant !== undefined || access.isHost);
 }
 
 /** Whether `access` may run `operation` (the session being reachable is assumed: requireReach). */
 export function may(access: SessionAccess, operation: SessionOperation): boolean {
+  return evaluated(allows(access, operation));
+}
+
+function allows(access: SessionAccess, operation: SessionOperation): boolean {
   const who: Who = SESSION_OPERATIONS[operation].who;
   switch (who.kind) {
     case "reader":
-      return canRead(access);
+      return reads(access);
     case "host":
       return access.isHost;
     case "hostOr":
       return access.isHost || (access.participant !== undefined && access.permissions[who.permission]);
     case "participantWith":
-      return holds(access, who.permission);
+      return hasPermission(access, who.permission);
   }
 }
 
 /** FORBIDDEN unless `access` may run `operation`. */
 export function authorize(access: SessionAccess, operation: SessionOperation): void {
-  if (may(access, operation)) return;
+  if (evaluated(allows(access, operation))) return;
   const { who, what }: { who: Who; what: string } = SESSION_OPERATIONS[operation];
   if (who.kind === "host") throw forbidden(`Only the host can ${what}.`);
   if (who.kind === "reader") throw notFound("Session");
@@ -135,7 +153,7 @@ export function authorize(access: SessionAccess, operation: SessionOperation): v
 
 /** Turning a medium on (audio, video, screen): FORBIDDEN without its permission (a VIEWER has none). */
 export function requireMediaPermission(access: SessionAccess, permission: PermissionKey): void {
-  if (!holds(access, permission)) throw forbidden(`You need the ${permission} permission to turn this on.`);
+  if (!evaluated(hasPermission(access, permission))) throw forbidden(`You need the ${permission} permission to turn this on.`);
 }
 
 /**
@@ -155,12 +173,16 @@ export function requireSeated(access: SessionAccess): ParticipantEntity {
  * (and admins) only.
  */
 export function canReplay(access: SessionAccess): boolean {
-  return access.isAdmin || access.isHost || (access.session.isRecorded && canRead(access));
+  return evaluated(replays(access));
+}
+
+function replays(access: SessionAccess): boolean {
+  return access.isAdmin || access.isHost || (access.session.isRecorded && reads(access));
 }
 
 /** FORBIDDEN unless canReplay. */
 export function requireReplay(access: SessionAccess): void {
-  if (!canReplay(access)) throw forbidden("This session is not recorded: only its host can replay it.");
+  if (!evaluated(replays(access))) throw forbidden("This session is not recorded: only its host can replay it.");
 }
 
 /**
@@ -168,22 +190,30 @@ export function requireReplay(access: SessionAccess): void {
  * a participant's grants can take it away).
  */
 export function mayExport(access: SessionAccess): boolean {
-  return access.isAdmin || access.isHost || (canRead(access) && access.permissions.canExport);
+  return evaluated(exportable(access));
+}
+
+function exportable(access: SessionAccess): boolean {
+  return access.isAdmin || access.isHost || (reads(access) && access.permissions.canExport);
 }
 
 /** FORBIDDEN unless mayExport. */
 export function requireExport(access: SessionAccess): void {
-  if (!mayExport(access)) throw forbidden("You need the canExport permission to export this board.");
+  if (!evaluated(exportable(access))) throw forbidden("You need the canExport permission to export this board.");
 }
 
 /** The lesson report: its host (a host is never kicked) and admins. */
 export function mayReport(actor: { id: string; isAdmin: boolean }, session: Pick<SessionEntity, "hostId">): boolean {
+  return evaluated(reports(actor, session));
+}
+
+function reports(actor: { id: string; isAdmin: boolean }, session: Pick<SessionEntity, "hostId">): boolean {
   return session.hostId === actor.id || actor.isAdmin;
 }
 
 /** FORBIDDEN unless mayReport. */
 export function requireReport(actor: { id: string; isAdmin: boolean }, session: Pick<SessionEntity, "hostId">): void {
-  if (!mayReport(actor, session)) throw forbidden("Only the host can read the lesson report.");
+  if (!evaluated(reports(actor, session))) throw forbidden("Only the host can read the lesson report.");
 }
 
 /** What a board op the actor lacks the permission for answers (the engine asks `holds` per op, BOARD_OPS.md). */
@@ -202,9 +232,13 @@ export function authorizeOnTarget(
   session: Pick<SessionEntity, "hostId">,
 ): void {
   const isHost = target.role === ParticipantRole.HOST || target.userId === session.hostId;
-  if (operation === "kick" && isHost) throw forbidden("The host cannot be removed.");
-  if (operation === "changePermissions" && target.role === ParticipantRole.HOST) throw forbidden("The host's permissions cannot be changed.");
-  if (operation === "changeRole" && (target.role === ParticipantRole.HOST || target.role === ParticipantRole.SOLO)) {
-    throw forbidden(`The ${target.role.toLowerCase()}'s role cannot be changed.`);
-  }
+  const refusal =
+    operation === "kick" && isHost
+      ? forbidden("The host cannot be removed.")
+      : operation === "changePermissions" && target.role === ParticipantRole.HOST
+        ? forbidden("The host's permissions cannot be changed.")
+        : operation === "changeRole" && (target.role === ParticipantRole.HOST || target.role === ParticipantRole.SOLO)
+          ? forbidden(`The ${target.role.toLowerCase()}'s role cannot be changed.`)
+          : undefined;
+  if (!evaluated(refusal === undefined)) throw refusal;
 }

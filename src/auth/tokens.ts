@@ -4,6 +4,8 @@ import type { Config } from "../config";
 import { DomainError, DomainErrorReason } from "../domain/errors";
 import type { UserRole } from "../entities/user.entity";
 import { TokenRevocations } from "./revocations";
+import type { TokenOperation } from "../infra/metrics";
+import type { TokenRevoked } from "../realtime/messages";
 
 /** What a token says about its bearer. Claims identify; they never grant. */
 export type TokenClaims = (
@@ -53,17 +55,27 @@ export class TokenService {
     secret: string,
     private readonly config: Pick<Config, "jwtIssuer" | "jwtAudience" | "accessTokenTtlSeconds" | "sessionTokenTtlSeconds" | "jwtClockToleranceSeconds"> &
       Partial<Pick<Config, "refreshMaxAgeSeconds">>,
+    /** Told of every operation (token_operations_total). */
+    private readonly counted: (operation: TokenOperation) => void = () => undefined,
   ) {
     this.secret = createSecretKey(Buffer.from(secret, "utf8"));
   }
 
   /** An access token; `authTimeMs` is the login its refresh chain started with (now for a login). */
   signAccess(user: { id: string; role: UserRole }, authTimeMs = Date.now()): SignedToken {
+    this.counted("issue");
     return this.sign({ typ: "access", role: user.role, auth_ms: authTimeMs }, user.id, this.config.accessTokenTtlSeconds);
   }
 
   signSession(user: { id: string; role: UserRole }, sessionId: string): SignedToken {
+    this.counted("issue");
     return this.sign({ typ: "session", role: user.role, sid: sessionId }, user.id, this.config.sessionTokenTtlSeconds);
+  }
+
+  /** Refuses a token from now on (logout: one token; a password change: every earlier one of the user), on this instance. */
+  revoke(revoked: TokenRevoked): void {
+    this.counted("revoke");
+    this.revocations.note(revoked);
   }
 
   /** The longest any token lives, ms: revocations older than it concern no token. */
@@ -75,8 +87,10 @@ export class TokenService {
   checkRefresh(claims: TokenClaims): void {
     const maxAgeMs = (this.config.refreshMaxAgeSeconds ?? 30 * 86_400) * 1000;
     if (Date.now() - claims.authTimeMs > maxAgeMs) {
+      this.counted("reject");
       throw new DomainError(DomainErrorReason.TOKEN_EXPIRED, "This sign-in is too old to refresh; sign in again.");
     }
+    this.counted("refresh");
   }
 
   /**
@@ -85,11 +99,19 @@ export class TokenService {
    * a future `nbf`, a kind other than `accept`, or a revoked token (logout, changePassword).
    */
   verify(token: string, accept: readonly TokenKind[]): TokenClaims {
-    const claims = this.claimsOf(token, this.verifiedPayload(token), accept);
+    let claims: TokenClaims;
+    try {
+      claims = this.claimsOf(token, this.verifiedPayload(token), accept);
+    } catch (err) {
+      this.counted("reject");
+      throw err;
+    }
     this.revocations.start();
     if (this.revocations.isRevoked(claims.userId, claims.tokenId, claims.issuedAtMs)) {
+      this.counted("reject");
       throw new DomainError(DomainErrorReason.TOKEN_INVALID, "The token has been revoked; sign in again.");
     }
+    this.counted("verify");
     return claims;
   }
 

@@ -35,6 +35,21 @@ export class PGlitePool extends EventEmitter {
 
   private readonly acquireTimeoutMs: number;
 
+  /** pg's Pool.totalCount: the one connection (db_pool_connections reads these three). */
+  get totalCount(): number {
+    return this.closed ? 0 : 1;
+  }
+
+  /** pg's Pool.idleCount: the connection unless a query runner or a statement holds it. */
+  get idleCount(): number {
+    return this.closed || this.busy ? 0 : 1;
+  }
+
+  /** pg's Pool.waitingCount: query runners and statements waiting for the connection. */
+  get waitingCount(): number {
+    return this.waiters.length;
+  }
+
   /** pg's Pool.connect(callback): the client is exclusive until `release` is called. */
   connect(callback: (err: Error | null, client: PGliteClient | null, release: (err?: unknown) => void) => void): void {
     this.acquire()

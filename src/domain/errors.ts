@@ -47,11 +47,28 @@ export const forbidden = (message = "You are not allowed to do this.") => new Do
 export const notFound = (what: string) => new DomainError(DomainErrorReason.NOT_FOUND, `${what} not found.`);
 export const invalidInput = (message: string, details?: Record<string, unknown>) => new DomainError(DomainErrorReason.INVALID_INPUT, message, details);
 /**
+ * Why a subscriber was ended with RESYNC_REQUIRED, for realtime_resync_required_total (never
+ * sent to the client): its buffer or socket could not keep up; its resume was past
+ * BACKFILL_MAX; or the server's own listener for it fell behind while it caught up.
+ */
+export type ResyncReason = "slow_subscriber" | "backfill_max" | "fell_behind";
+
+/** RESYNC_REQUIRED, with why it happened for the metrics. */
+export class ResyncRequiredError extends DomainError {
+  constructor(
+    message: string,
+    readonly resyncReason: ResyncReason,
+  ) {
+    super(DomainErrorReason.RESYNC_REQUIRED, message);
+  }
+}
+
+/**
  * The one builder of RESYNC_REQUIRED: a subscriber that fell too far behind (its buffer or
  * socket full) or a resume past BACKFILL_MAX; `remedy` tells the client how to catch up.
  */
-export const resyncRequired = (why = "This subscriber fell too far behind", remedy = "subscribe again") =>
-  new DomainError(DomainErrorReason.RESYNC_REQUIRED, `${why}: ${remedy}.`);
+export const resyncRequired = (why = "This subscriber fell too far behind", remedy = "subscribe again", reason: ResyncReason = "slow_subscriber") =>
+  new ResyncRequiredError(`${why}: ${remedy}.`, reason);
 export const rateLimited = (retryAfterMs: number) =>
   new DomainError(DomainErrorReason.RATE_LIMITED, `Too many attempts; try again in ${Math.ceil(retryAfterMs / 1000)} s.`, {
     retryAfterMs,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type http from "node:http";
+import { performance } from "node:perf_hooks";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -13,7 +14,9 @@ import type { Services } from "../services";
 import { requestIdOf } from "./request-id";
 import { clientAddress, trustFunction } from "./client-address";
 import { compiledGateway } from "../infra/compiled-execution";
-import { ErrorCode } from "../schema/errors";
+import { ErrorCode, operationOutcome } from "../schema/errors";
+import type { Metrics } from "../infra/metrics";
+import type { OperationType } from "../infra/operation-metrics";
 import { malformedTextError } from "../schema/malformed-text";
 import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
 
@@ -88,6 +91,7 @@ export async function createGraphQLHttp(options: {
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
       operationPlugin,
+      ...(services.metrics.enabled ? [operationMetricsPlugin(services.metrics)] : []),
     ],
   });
   await apollo.start();
@@ -132,6 +136,27 @@ export async function createGraphQLHttp(options: {
     res.end();
   };
   return { apollo, handler };
+}
+
+/**
+ * graphql_operation_duration_seconds over HTTP: from Apollo's first look at the request to its
+ * answer, by operation name (the resolved operation's, else the one the client gave), type
+ * and outcome. Requests refused before Apollo (a body that is no JSON, a malformed persisted
+ * query) are not GraphQL operations and are not counted.
+ */
+function operationMetricsPlugin(metrics: Metrics): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart({ request }) {
+      const started = performance.now();
+      return {
+        async willSendResponse({ operation, operationName, errors }) {
+          const type = (operation?.operation as OperationType | undefined) ?? "unknown";
+          const name = operation ? operationName : request.operationName;
+          metrics.operations.observe("http", type, name, operationOutcome(errors), (performance.now() - started) / 1000);
+        },
+      };
+    },
+  };
 }
 
 /**

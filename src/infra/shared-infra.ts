@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import { MemoryEventBus, RedisEventBus, type EventBus } from "../realtime/event-bus";
 import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from "../realtime/presence";
 import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./rate-limiter";
 import { closeRedis, createRedis, whenReady } from "./redis";
 
@@ -20,7 +21,9 @@ export interface SharedInfra {
  * Pub/sub and rate limits on Redis when REDIS_URL is set, in-process otherwise; used by the
  * server (createApp) and by `npm run job`, so a job's events reach every instance's subscribers.
  */
-export async function createSharedInfra(config: Config, logger: Logger): Promise<SharedInfra> {
+export async function createSharedInfra(config: Config, logger: Logger, metrics?: Metrics): Promise<SharedInfra> {
+  // The bus stamps and times its messages only with metrics on.
+  const observe = metrics?.enabled ? metrics.pubsubDelivered : undefined;
   const redisClients: Redis[] = [];
   let bus: EventBus;
   let limiter: RateLimiter;
@@ -32,11 +35,11 @@ export async function createSharedInfra(config: Config, logger: Logger): Promise
     // Best effort: serve with shared counters and pub/sub from the first request when Redis
     // is up; when it is not, start anyway (readiness depends on the database alone).
     if (!(await whenReady(commands, 5000))) logger.warn("redis not reachable at start; continuing without it");
-    bus = new RedisEventBus(commands, subscriber, config.redisPrefix);
+    bus = new RedisEventBus(commands, subscriber, config.redisPrefix, observe);
     limiter = new RedisRateLimiter(commands, config.redisPrefix);
     presence = new RedisPresenceStore(commands, config.redisPrefix);
   } else {
-    bus = new MemoryEventBus();
+    bus = new MemoryEventBus(observe);
     limiter = new MemoryRateLimiter();
     presence = new MemoryPresenceStore();
   }

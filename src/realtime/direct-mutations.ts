@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import {
   Kind,
   OperationTypeNode,
@@ -43,8 +44,16 @@ import { sendTexts } from "./socket-writes";
 /** What a direct mutation does: the resolver's one service call. */
 export type DirectHandler = (auth: AuthContext, args: Record<string, unknown>) => Promise<unknown>;
 
+/**
+ * Told of each direct mutation once answered (the metrics): its operation's name, when its
+ * service call started (performance.now()) and what that threw, if anything.
+ */
+export type DirectTiming = (operationName: string | undefined, startedAt: number, error?: unknown) => void;
+
 /** How a document's single field gets its arguments. */
 interface Plan {
+  /** The operation's name, for the metrics. */
+  operationName?: string;
   responseKey: string;
   field: FieldNode;
   handler: DirectHandler;
@@ -84,6 +93,8 @@ export class DirectMutations {
     /** The transport's validated document for a query text (its cache), or undefined when invalid. */
     private readonly documentOf: (query: string) => DocumentNode | undefined,
     private readonly formatResult: (result: ExecutionResult, requestId?: string) => FormattedExecutionResult,
+    /** METRICS_ENABLED: the operation timer; undefined costs nothing. */
+    private readonly timing?: DirectTiming,
   ) {}
 
   /**
@@ -112,9 +123,15 @@ export class DirectMutations {
     if (!args) return false;
     // Taken: the id is running until answered, as graphql-ws would hold it.
     connection.subscriptions[id] = null;
+    const timing = this.timing;
+    const startedAt = timing ? performance.now() : 0;
     plan.handler(auth, args).then(
-      (value) => this.answer(socket, connection, id, { data: { [plan.responseKey]: value } }),
+      (value) => {
+        timing?.(plan.operationName, startedAt);
+        this.answer(socket, connection, id, { data: { [plan.responseKey]: value } });
+      },
       (err: unknown) => {
+        timing?.(plan.operationName, startedAt, err);
         const error = locatedError(err, [plan.field], [plan.responseKey]);
         this.answer(socket, connection, id, this.formatResult({ errors: [error], data: null }, randomUUID()));
       },
@@ -177,7 +194,7 @@ export class DirectMutations {
         args.push({ name: argument.name, nonNull, value });
       }
     }
-    return { responseKey: field.alias?.value ?? field.name.value, field, handler, variables, args };
+    return { operationName: operation.name?.value, responseKey: field.alias?.value ?? field.name.value, field, handler, variables, args };
   }
 
   /** The arguments graphql-js would pass the resolver; undefined when anything would not coerce. */

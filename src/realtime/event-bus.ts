@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { performance } from "node:perf_hooks";
 import type { Redis } from "ioredis";
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { closeRedis } from "../infra/redis";
 import { AsyncQueue } from "./async-queue";
-import type { Topic } from "./topics";
+import { topicKind, type Topic } from "./topics";
 
 /**
  * Pub/sub between the API's instances. Postgres is the truth; the bus only announces
@@ -35,12 +36,23 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+/**
+ * Told of each message the bus hands to this instance's subscribers (pubsub_delivery_lag_seconds):
+ * its topic's kind (topicKind) and the seconds since it was published.
+ */
+export type DeliveryObserver = (topic: string, lagSeconds: number) => void;
+
 /** The embedded default: one process, no Redis. Payloads are copied as Redis would. */
 export class MemoryEventBus implements EventBus {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
+  /** `observe`: told of each publish that reached a subscriber, with the time the copy and the hand-over took (they are synchronous). */
+  constructor(private readonly observe?: DeliveryObserver) {}
+
   async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
-    this.emitter.emit(topic.channel, structuredClone(payload));
+    if (!this.observe) return void this.emitter.emit(topic.channel, structuredClone(payload));
+    const sentAt = performance.now();
+    if (this.emitter.emit(topic.channel, structuredClone(payload))) this.observe(topicKind(topic.channel), (performance.now() - sentAt) / 1000);
   }
 
   /** One process: there are no other instances. */
@@ -88,16 +100,24 @@ export class RedisEventBus implements EventBus {
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
     private readonly prefix: string,
+    /**
+     * Told of each message's lag from publish to arrival here: messages are then stamped with
+     * their publish time (SENT_AT), by the publisher's clock. A stamp is removed on arrival
+     * whether observed or not, so subscribers see the payload as published.
+     */
+    private readonly observe?: DeliveryObserver,
   ) {
     const ownPrefix = this.ownPrefix;
     this.pubsub = new RedisPubSub({
       publisher,
       subscriber,
       serializer: serialize,
-      // graphql-redis-subscriptions hands every message over as a Buffer.
-      deserializer: (message: string | Buffer) => {
+      // graphql-redis-subscriptions hands every message over as a Buffer, parsed once for every
+      // local subscriber of its channel.
+      deserializer: (message: string | Buffer, { channel }: { channel?: string } = {}) => {
         const bytes = typeof message === "string" ? Buffer.from(message) : message;
-        return bytes.subarray(0, ownPrefix.length).equals(ownPrefix) ? OWN_ANNOUNCEMENT : deserialize(bytes);
+        if (bytes.subarray(0, ownPrefix.length).equals(ownPrefix)) return OWN_ANNOUNCEMENT;
+        return this.arrived(deserialize(bytes), channel);
       },
     });
     let connectedBefore = subscriber.status === "ready";
@@ -121,11 +141,23 @@ export class RedisEventBus implements EventBus {
   }
 
   async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
-    await this.pubsub.publish(this.prefix + topic.channel, payload);
+    const stamped = this.observe && isPlainObject(payload) ? { ...payload, [SENT_AT]: Date.now() } : payload;
+    await this.pubsub.publish(this.prefix + topic.channel, stamped);
   }
 
   async announce<T extends object>(topic: Topic<T>, payload: T): Promise<void> {
-    await this.pubsub.publish(this.prefix + topic.channel, { [ORIGIN]: this.origin, ...payload });
+    // The origin first (recognised by the first bytes), the stamp last (removed cheaply on arrival).
+    const message = this.observe ? { [ORIGIN]: this.origin, ...payload, [SENT_AT]: Date.now() } : { [ORIGIN]: this.origin, ...payload };
+    await this.pubsub.publish(this.prefix + topic.channel, message);
+  }
+
+  /** A message from another instance (or this one's publish): its stamp observed and removed. */
+  private arrived(value: unknown, channel: string | undefined): unknown {
+    if (!isPlainObject(value) || !(SENT_AT in value)) return value;
+    const sentAt = value[SENT_AT];
+    delete value[SENT_AT];
+    if (this.observe && typeof sentAt === "number") this.observe(topicKind(channel ?? ""), Math.max(0, Date.now() - sentAt) / 1000);
+    return value;
   }
 
   async subscribe<T>(topic: Topic<T>): Promise<AsyncIterableIterator<T>> {
@@ -158,6 +190,14 @@ export class RedisEventBus implements EventBus {
 
 /** The member naming the instance an announcement came from (RedisEventBus.announce). */
 const ORIGIN = "$origin";
+/**
+ * The member stamping when a message was published (ms since the epoch), with metrics on.
+ * Instances that do not know it read it as one more (ignored) member, like ORIGIN.
+ */
+const SENT_AT = "$sentAt";
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
 /** What the deserializer answers for this instance's own announcement: dropped, never parsed. */
 const OWN_ANNOUNCEMENT = Symbol("own announcement") as never;
 

@@ -53,3 +53,16 @@ export const topics = {
   /** logout and changePassword: every instance refuses the tokens and closes their sockets with 4401. */
   tokensRevoked: () => topic<TokenRevoked>(`auth:tokens-revoked`),
 };
+
+/** What topicKind answers: the last segment of every channel above. */
+const TOPIC_KINDS = new Set(["profile", "timeline", "presence", "cursors", "signals", "cursor-abuse", "tokens-revoked"]);
+
+/**
+ * The kind of a channel, prefixed or not (its last segment: "timeline", "signals" …), a label
+ * the topics above bound and that never holds the session id in the channel; "other" for a
+ * channel not made here.
+ */
+export function topicKind(channel: string): string {
+  const kind = channel.slice(channel.lastIndexOf(":") + 1);
+  return TOPIC_KINDS.has(kind) ? kind : "other";
+}

@@ -6,6 +6,7 @@ import { ApplyBoardEventsPayload, BoardEvent, BoardEventInput, BoardState, Confl
 import { ClassroomSession } from "../schema/session.type";
 import { User } from "../schema/user.type";
 import { boardEventStep } from "../services/board-events";
+import { countBoardBatch } from "../services/lesson-metrics";
 import { AFTER_SEQ_ARG } from "../schema/descriptions";
 import type { RequestContext } from "./context";
 import { userRef } from "./user-ref";
@@ -42,7 +43,7 @@ export class BoardResolver {
     @Arg("strategy", () => ConflictStrategy, { nullable: true, description: "What becomes of conflicting ops; LAST_WRITE_WINS when omitted." })
     strategy?: ConflictStrategy,
   ) {
-    const result = await ctx.services.board.apply(ctx.auth, sessionId, events, strategy ?? undefined);
+    const result = await countBoardBatch(ctx.services.metrics, events.length, ctx.services.board.apply(ctx.auth, sessionId, events, strategy ?? undefined));
     return { ...result, accepted: result.accepted.map(toBoardEvent) };
   }
 

@@ -1,6 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { isTransientDatabaseError } from "../db/transient";
 import { DomainError, DomainErrorReason } from "../domain/errors";
+import type { OperationOutcome } from "../infra/operation-metrics";
 
 /** The public error codes of the contract (`extensions.code`). */
 export const ErrorCode = {
@@ -111,6 +112,20 @@ export function createErrorFormatter(report: ErrorReporter, options: { hideSugge
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(requestId ? { requestId } : {}) },
     };
   };
+}
+
+/**
+ * How an operation with `errors` ended, for graphql_operation_duration_seconds: "ok" without
+ * errors; "server_error" when one of them is what formatError masks or answers UNAVAILABLE
+ * (anything but a domain error or an error of the request itself); "error" otherwise.
+ */
+export function operationOutcome(errors: readonly unknown[] | null | undefined): OperationOutcome {
+  if (!errors || errors.length === 0) return "ok";
+  for (const error of errors) {
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    if (!(original instanceof DomainError) && !(original instanceof GraphQLError)) return "server_error";
+  }
+  return "error";
 }
 
 const requestErrorCodes = new Set<unknown>([

@@ -25,6 +25,8 @@ export interface HeldConnection {
 export class SessionConnections {
   /** sessionId → connections held on this instance; the session's expiry sweep runs while any is. */
   private readonly local = new Map<string, { count: number; sweep: NodeJS.Timeout }>();
+  /** "sessionId userId" → connections of that user held on this instance (presence_active_users). */
+  private readonly users = new Map<string, number>();
 
   constructor(
     readonly store: PresenceStore,
@@ -33,7 +35,14 @@ export class SessionConnections {
     /** Told when a user's first connection to a session comes or their last one goes (any instance, once). */
     private readonly onConnection: (sessionId: string, userId: string, online: boolean) => Promise<void>,
     private readonly onError: (err: unknown) => void = () => undefined,
+    /** Counts every heartbeat (presence_heartbeats_total). */
+    private readonly heartbeats?: { inc(): void },
   ) {}
+
+  /** Users holding at least one connection on this instance, once per session. */
+  get onlineUsers(): number {
+    return this.users.size;
+  }
 
   /** How long an entry (a connection, a cursor) lives without a heartbeat. */
   get ttlMs(): number {
@@ -43,11 +52,15 @@ export class SessionConnections {
   /** Registers a connection of `userId` to `sessionId` until released. Never throws. */
   async hold(sessionId: string, userId: string): Promise<HeldConnection> {
     const connId = randomUUID();
-    const touch = () =>
-      this.store
+    const user = `${sessionId} ${userId}`;
+    this.users.set(user, (this.users.get(user) ?? 0) + 1);
+    const touch = () => {
+      this.heartbeats?.inc();
+      return this.store
         .touch(sessionId, userId, connId, this.timing.presenceTtlMs)
         .then((joined) => (joined ? this.announce(sessionId, { kind: "JOINED", userId }) : undefined))
         .catch(this.onError); // a Redis blip: the next heartbeat tries again
+    };
     await touch();
     // A third of the TTL: two heartbeats may be lost before the entry expires.
     const heartbeat = setInterval(touch, Math.max(1, Math.floor(this.timing.presenceTtlMs / 3)));
@@ -59,6 +72,9 @@ export class SessionConnections {
         if (released) return;
         released = true;
         clearInterval(heartbeat);
+        const remaining = (this.users.get(user) ?? 1) - 1;
+        if (remaining > 0) this.users.set(user, remaining);
+        else this.users.delete(user);
         this.watchExpiry(sessionId, -1);
         void this.store
           .remove(sessionId, userId, connId)

@@ -1,5 +1,5 @@
 import { kickedError } from "../auth/session-policy";
-import { resyncRequired } from "../domain/errors";
+import { resyncRequired, type ResyncReason } from "../domain/errors";
 import type { EventBus } from "../realtime/event-bus";
 import type { LiveStream } from "../realtime/live-stream";
 import type { TimelineMessage } from "../realtime/messages";
@@ -29,7 +29,7 @@ export interface PresenceFrame {
 }
 
 /** How a presence subscriber that fell behind catches up: its next STATUS frame has everything. */
-export const presenceResync = () => resyncRequired(undefined, "subscribe again for the full state");
+export const presenceResync = (reason?: ResyncReason) => resyncRequired(undefined, "subscribe again for the full state", reason);
 
 export interface PresenceSubscriber {
   viewerId: string;
@@ -205,7 +205,7 @@ export class PresenceHub {
 
   /** The timeline listener fell behind (cannot happen for a listener that never buffers): end every stream. */
   private endAll(): void {
-    for (const subscriber of this.members) subscriber.stream.fail(presenceResync());
+    for (const subscriber of this.members) subscriber.stream.fail(presenceResync("fell_behind"));
   }
 
   private pump<T>(source: AsyncIterableIterator<T>, handle: (value: T) => void): void {

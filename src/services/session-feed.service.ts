@@ -9,7 +9,7 @@ import { resyncRequired } from "../domain/errors";
 import { isSeated } from "../entities/participant.entity";
 import type { SessionStore } from "./session-store";
 import { toMessage } from "./timeline";
-import { CATCH_UP_PAGE, RELOAD, TimelineHub, caughtUp, pass, readEvents, type TimelineListener } from "./timeline-hub";
+import { CATCH_UP_PAGE, RELOAD, TimelineHub, caughtUp, pass, readEvents, type Redelivered, type TimelineListener } from "./timeline-hub";
 import { type TimelineMessage } from "../realtime/messages";
 import { kickedError } from "../auth/session-policy";
 
@@ -27,6 +27,8 @@ export interface FeedOptions {
   heartbeatMs: number;
   /** SUBSCRIBER_BUFFER_FRAMES/BYTES: how much a subscriber may have waiting before RESYNC_REQUIRED. */
   subscriberBuffer: SubscriberBuffer;
+  /** Told of events read back from the timeline for delivery (delivery_retry_total). */
+  retried?: Redelivered;
 }
 
 /**
@@ -143,7 +145,8 @@ export class SessionFeed {
     const upTo = hub.handled;
     try {
       // seq has no gaps, so this is the number of events to catch up.
-      if (upTo - listener.handled > this.options.backfillMax) throw resyncRequired(`More than ${this.options.backfillMax} events to catch up`, RELOAD);
+      if (upTo - listener.handled > this.options.backfillMax)
+        throw resyncRequired(`More than ${this.options.backfillMax} events to catch up`, RELOAD, "backfill_max");
       await this.backfillPage(sessionId, listener, upTo);
     } catch (err) {
       detach();
@@ -160,6 +163,7 @@ export class SessionFeed {
   private async backfillPage(sessionId: string, listener: TimelineListener, upTo: number): Promise<void> {
     if (listener.handled >= upTo) return;
     const recorded = await readEvents(this.db, sessionId, listener.handled, upTo, CATCH_UP_PAGE);
+    if (recorded.length > 0) this.options.retried?.("backfill", recorded.length);
     for (const event of recorded) pass(listener, toMessage(event));
     if (recorded.length === 0) listener.handled = upTo; // cannot happen (no gaps); never loop on it
   }

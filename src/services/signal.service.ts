@@ -15,6 +15,7 @@ import type { SessionFeed } from "./session-feed.service";
 import type { TimelineListener } from "./timeline-hub";
 import { isSeated } from "../entities/participant.entity";
 import { seatedStreamEnd } from "./system-events";
+import type { Metrics } from "../infra/metrics";
 
 /** What signaling is configured with (src/config.ts). */
 export interface SignalLimits {
@@ -47,6 +48,9 @@ const SIGNAL_STATUSES = allowedIn.board;
  * instance, and each subscriber keeps those addressed to it or to everyone.
  */
 export class SignalService {
+  /** sessionId → signals subscriptions on this instance (webrtc_sessions_active). */
+  private readonly watched = new Map<string, number>();
+
   constructor(
     private readonly db: DataSource,
     private readonly access: AccessPolicy,
@@ -55,7 +59,13 @@ export class SignalService {
     private readonly feed: SessionFeed,
     private readonly connections: SessionConnections,
     private readonly limits: SignalLimits,
+    private readonly metrics?: Pick<Metrics, "signalsOf">,
   ) {}
+
+  /** Sessions with at least one signals subscriber on this instance: its WebRTC peers. */
+  get activeSessions(): number {
+    return this.watched.size;
+  }
 
   /**
    * Relays a signal from a seated participant of an ACTIVE session to `toUserId` (a seated
@@ -84,6 +94,7 @@ export class SignalService {
       payload: input.payload,
       sentAt: new Date(),
     });
+    this.metrics?.signalsOf.get(input.type).inc();
     return true;
   }
 
@@ -105,6 +116,12 @@ export class SignalService {
       buffer: this.limits.subscriberBuffer,
     });
     try {
+      this.watched.set(sessionId, (this.watched.get(sessionId) ?? 0) + 1);
+      cleanup.push(() => {
+        const left = (this.watched.get(sessionId) ?? 1) - 1;
+        if (left > 0) this.watched.set(sessionId, left);
+        else this.watched.delete(sessionId);
+      });
       const signals = await this.bus.subscribe(topics.signals(sessionId));
       cleanup.push(() => void signals.return?.());
       void (async () => {

@@ -8,6 +8,10 @@ import type { SubscriberBuffer } from "../realtime/live-stream";
 import type { TimelineMessage } from "../realtime/messages";
 import { topics, type TimelineAnnouncement } from "../realtime/topics";
 import { toMessage } from "./timeline";
+import type { RetryReason } from "../infra/metrics";
+
+/** Told of `events` read from the timeline to deliver them again, and why (delivery_retry_total). */
+export type Redelivered = (reason: RetryReason, events: number) => void;
 
 /** How a timeline subscriber that fell behind catches up (RULES.md "Delivery"). */
 export const RELOAD = "reload the session and resume from its latest seq";
@@ -42,7 +46,7 @@ export function caughtUp(listener: TimelineListener): void {
  */
 function offer(listener: TimelineListener, event: TimelineMessage, maxEarly: number): void {
   if (listener.early) {
-    if (listener.early.length >= maxEarly) return listener.fail(resyncRequired(undefined, RELOAD));
+    if (listener.early.length >= maxEarly) return listener.fail(resyncRequired(undefined, RELOAD, "fell_behind"));
     listener.early.push(event);
     return;
   }
@@ -73,13 +77,15 @@ export class TimelineHub {
     /** Events a listener may have waiting while its backfill runs (SUBSCRIBER_BUFFER_FRAMES). */
     private readonly maxEarly: number,
     private readonly onError: (err: unknown) => void,
+    /** Told of events read back from the timeline because pub/sub did not bring them (delivery_retry_total). */
+    private readonly retried?: Redelivered,
   ) {}
 
   static async open(
     sessionId: string,
     db: DataSource,
     bus: EventBus,
-    { heartbeatMs, subscriberBuffer }: { heartbeatMs: number; subscriberBuffer: SubscriberBuffer },
+    { heartbeatMs, subscriberBuffer, retried }: { heartbeatMs: number; subscriberBuffer: SubscriberBuffer; retried?: Redelivered },
     onError: (err: unknown) => void,
   ): Promise<TimelineHub> {
     // Subscribed before reading where the timeline is, so nothing committed in between is
@@ -98,7 +104,7 @@ export class TimelineHub {
       );
       throw err;
     }
-    const hub = new TimelineHub(sessionId, db, latest, subscriberBuffer.frames, onError);
+    const hub = new TimelineHub(sessionId, db, latest, subscriberBuffer.frames, onError, retried);
     const pump = (announcements: AsyncIterableIterator<TimelineAnnouncement>) =>
       void (async () => {
         for await (const announcement of announcements) hub.work.push(announcement);
@@ -154,13 +160,13 @@ export class TimelineHub {
     for await (const item of this.work) {
       if (this.closed) return;
       try {
-        if (item === CATCH_UP) await this.catchUp();
+        if (item === CATCH_UP) await this.catchUp("resubscribed");
         else if ("latestSeq" in item) {
-          if (item.latestSeq > this.handled) await this.catchUp(item.latestSeq);
+          if (item.latestSeq > this.handled) await this.catchUp("heartbeat", item.latestSeq);
         } else {
           for (const event of item.events) {
             if (event.seq <= this.handled) continue;
-            if (event.seq > this.handled + 1) await this.catchUp(event.seq - 1);
+            if (event.seq > this.handled + 1) await this.catchUp("gap", event.seq - 1);
             if (event.seq === this.handled + 1) this.deliver(event);
           }
         }
@@ -171,9 +177,10 @@ export class TimelineHub {
   }
 
   /** Reads and delivers what the timeline has after `handled`, up to `upTo` (all when undefined). */
-  private async catchUp(upTo?: number): Promise<void> {
+  private async catchUp(reason: RetryReason, upTo?: number): Promise<void> {
     for (;;) {
       const recorded = await readEvents(this.db, this.sessionId, this.handled, upTo, CATCH_UP_PAGE);
+      if (recorded.length > 0) this.retried?.(reason, recorded.length);
       for (const event of recorded) this.deliver(toMessage(event));
       if (recorded.length < CATCH_UP_PAGE || this.closed) return;
     }

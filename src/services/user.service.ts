@@ -154,7 +154,7 @@ export class UserService {
 
   /** Refused here at once; the other instances hear it over the bus (and read the database again after a lost pub/sub connection). */
   private async announce(revoked: TokenRevoked): Promise<void> {
-    this.tokens.revocations.note(revoked);
+    this.tokens.revoke(revoked);
     await this.bus.publish(topics.tokensRevoked(), revoked).catch(() => undefined);
   }
 

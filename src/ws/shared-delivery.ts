@@ -39,6 +39,8 @@ export interface OperationFacts {
   viewerDependent: boolean;
   /** Variables the selection below the root field reads; the root field's own arguments only choose the stream. */
   selectionVariables: string[];
+  /** The subscription's root field (boardEvents, presence …): the label its deliveries are counted under. */
+  rootField: string;
 }
 
 /**
@@ -69,7 +71,8 @@ export function operationFacts(schema: GraphQLSchema, document: DocumentNode, op
     Argument: (node) => (rootFieldArguments.has(node) ? false : undefined),
     Variable: (node) => void variables.add(node.name.value),
   });
-  return { viewerDependent, selectionVariables: [...variables].sort() };
+  const root = operation?.selectionSet.selections[0];
+  return { viewerDependent, selectionVariables: [...variables].sort(), rootField: root?.kind === Kind.FIELD ? root.name.value : "unknown" };
 }
 
 /** One subscription as the transport knows it: where its frames go and what it runs. */
@@ -118,7 +121,8 @@ export class SharedDelivery {
       const key = groupKey(line, options.scope);
       let group = this.groups.get(key);
       if (!group) {
-        group = new OperationGroup(this, () => this.groups.get(key) === group && this.groups.delete(key));
+        const delivered = this.metrics.enabled ? this.metrics.deliveriesOf.get(line.facts.rootField) : UNCOUNTED;
+        group = new OperationGroup(this, delivered, () => this.groups.get(key) === group && this.groups.delete(key));
         this.groups.set(key, group);
       }
       return new SharedStream<T>(group, line, options);
@@ -174,10 +178,20 @@ export class SharedDelivery {
     this.onError(err);
   }
 
+  /** A subscriber ended because it could not keep up; the frame it was handed is dropped. */
   countSlow(): void {
     this.metrics.slowSubscribers.inc();
+    this.metrics.dropped.overflow.inc();
+  }
+
+  /** Frames that did not reach their subscribers for `reason` (not overflow: countSlow). */
+  countDropped(reason: "closed" | "failed", frames: number): void {
+    this.metrics.dropped[reason].inc(frames);
   }
 }
+
+/** The delivery count with METRICS_ENABLED=false. */
+const UNCOUNTED = { inc: () => undefined };
 
 function groupKey(line: SubscriberLine, scope: string): string {
   const picked = line.facts.selectionVariables.map((name) => line.variables?.[name] ?? null);
@@ -204,6 +218,8 @@ class OperationGroup {
 
   constructor(
     private readonly delivery: SharedDelivery,
+    /** realtime_deliveries_total of the group's root field: counted once per frame for all its recipients. */
+    private readonly delivered: { inc(frames: number): void },
     private readonly onEmpty: () => void,
   ) {}
 
@@ -291,16 +307,33 @@ class OperationGroup {
           this.delivery.reportError(err);
         }
         this.queue.shift();
-        for (const stream of entry.recipients) {
-          if (payload === undefined) stream.fail(new Error("A live frame could not be prepared."));
-          else stream.write(payload);
+        if (payload === undefined) {
+          for (const stream of entry.recipients) stream.fail(new Error("A live frame could not be prepared."));
+          this.delivery.countDropped("failed", entry.recipients.length);
+          continue;
         }
+        // Counted once for the whole fan-out, not per subscriber.
+        let written = 0;
+        let closed = 0;
+        for (const stream of entry.recipients) {
+          const outcome = stream.write(payload);
+          if (outcome === WRITTEN) written += 1;
+          else if (outcome === SOCKET_CLOSED) closed += 1;
+        }
+        if (written > 0) this.delivered.inc(written);
+        if (closed > 0) this.delivery.countDropped("closed", closed);
       }
     } finally {
       this.draining = false;
     }
   }
 }
+
+/** What SharedStream.write did with a frame: small integers, so a fan-out allocates nothing to count. */
+const WRITTEN = 0;
+const SOCKET_CLOSED = 1;
+const NOT_WRITTEN = 2;
+type WriteOutcome = typeof WRITTEN | typeof SOCKET_CLOSED | typeof NOT_WRITTEN;
 
 /**
  * One subscriber's stream on the shared path. Items go to its group; as an iterator it yields
@@ -375,16 +408,21 @@ export class SharedStream<T> implements LiveStream<T> {
     else this.listeners.push(listener);
   }
 
-  /** Writes a prepared payload to the socket (the group calls it in order). */
-  write(payload: Buffer): void {
+  /**
+   * Writes a prepared payload to the socket (the group calls it in order). Answers what became
+   * of it, for the counts: WRITTEN, SOCKET_CLOSED, or NOT_WRITTEN (the subscriber had ended, or
+   * overflows now and is ended: counted by countSlow).
+   */
+  write(payload: Buffer): WriteOutcome {
     this.queued -= 1;
-    if (this.finished) return;
+    if (this.finished) return NOT_WRITTEN;
     const socket = this.line.socket;
-    if (socket.readyState !== socket.OPEN) return;
+    if (socket.readyState !== socket.OPEN) return SOCKET_CLOSED;
     const { frames, bytes } = this.options.buffer;
     if (this.unsent >= frames || socket.bufferedAmount > bytes) {
       this.group.countSlow();
-      return this.finish({ error: this.options.overflow() });
+      this.finish({ error: this.options.overflow() });
+      return NOT_WRITTEN;
     }
     this.unsent += 1;
     // Bytes copied, not encoded again per subscriber; one buffer with its WebSocket header,
@@ -397,6 +435,7 @@ export class SharedStream<T> implements LiveStream<T> {
     payload.copy(frame, header + this.frameStartBytes);
     frame[frame.length - 1] = 0x7d; // "}"
     sendFrame(socket, frame, this.flushed);
+    return WRITTEN;
   }
 
   next(): Promise<IteratorResult<never>> {

@@ -17,7 +17,7 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from "graphql";
-import type { Context } from "graphql-ws";
+import type { Context, ServerOptions } from "graphql-ws";
 import { LRUCache } from "lru-cache";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
@@ -39,6 +39,7 @@ import { newRequestId } from "../infra/request-id";
 import { DirectMutations } from "../realtime/direct-mutations";
 import { directMutations } from "../resolvers/realtime.resolver";
 import { SECURITY_HEADERS } from "../http/security";
+import { RealtimeOperationMetrics } from "./operation-metrics";
 import { clientAddress, trustFunction } from "../http/client-address";
 
 /** Close codes of the realtime connection (RULES.md, HARDENING.md). */
@@ -259,6 +260,8 @@ export function createRealtimeServer(options: {
   };
   // graphql-ws's state of each open connection, for the mutations answered without it.
   const connections = new WeakMap<WebSocket, ConnectionContext>();
+  // METRICS_ENABLED: the operations' timers and counts (wrapping the hooks below), or nothing at all.
+  const operationMetrics = services.metrics.enabled ? new RealtimeOperationMetrics(services.metrics, (query) => documents.peek(query)?.document) : undefined;
   const direct = new DirectMutations(
     schema,
     directMutations(services),
@@ -267,11 +270,14 @@ export function createRealtimeServer(options: {
       return "document" in checked ? checked.document : undefined;
     },
     formatResult,
+    operationMetrics && ((name, started, error) => operationMetrics.direct(name, started, error)),
   );
   const delivery = new SharedDelivery(schema, services, services.metrics, formatResult, (err) => logger.error({ err }, "a live frame could not be prepared"));
 
+  const instrumented = (hooks: ServerOptions<ConnectionContext["connectionParams"], ConnectionContext["extra"]> & { isProd: boolean }) =>
+    operationMetrics ? operationMetrics.instrument(hooks) : hooks;
   const server = useServer(
-    {
+    instrumented({
       schema,
       isProd: true, // close reasons never carry internal error messages
       connectionInitWaitTimeout: config.connectionInitWaitMs,
@@ -389,7 +395,7 @@ export function createRealtimeServer(options: {
         stateOf(ctx).operations.delete(id);
         stateOf(ctx).subscriptions.delete(id);
       },
-    },
+    }),
     wss,
     0, // the keepalive below, one timer for every socket
   );

@@ -39,6 +39,15 @@ describe("loadConfig", () => {
     assert.equal(loadConfig({ METRICS_TOKEN: "scrape-0123456789abcdef" }).metricsToken, "scrape-0123456789abcdef");
   });
 
+  it("serves metrics unless METRICS_ENABLED is false", () => {
+    assert.equal(loadConfig({}).metricsEnabled, true);
+    assert.equal(loadConfig({ METRICS_ENABLED: "" }).metricsEnabled, true);
+    assert.equal(loadConfig({ METRICS_ENABLED: "false" }).metricsEnabled, false);
+    assert.equal(loadConfig({ METRICS_ENABLED: "0" }).metricsEnabled, false);
+    assert.equal(loadConfig({ METRICS_ENABLED: "true" }).metricsEnabled, true);
+    assert.throws(() => loadConfig({ METRICS_ENABLED: "sometimes" }), /METRICS_ENABLED/);
+  });
+
   it("has HARDENING.md's limits as defaults, each set by its own variable (issue 11, finding 10)", () => {
     const defaults = loadConfig({});
     const table: Array<[string, (c: ReturnType<typeof loadConfig>) => number, number]> = [
