@@ -5,6 +5,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import type { Request, RequestHandler, Response } from "express";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { context, trace } from "@opentelemetry/api";
 import { AuthContext } from "../auth/auth-context";
 import type { TokenService } from "../auth/tokens";
 import type { Config } from "../config";
@@ -12,6 +13,7 @@ import { createRequestContext, type RequestContext } from "../resolvers/context"
 import type { Services } from "../services";
 import { clientAddress, trustFunction } from "./client-address";
 import { compiledGateway } from "../infra/compiled-execution";
+import { describeOperation, endWithError, nameHttpRoute, recordOutcome, startOperationSpan, tracingOn, withSpan } from "../infra/tracing";
 import { ErrorCode } from "../schema/errors";
 import { malformedTextError } from "../schema/malformed-text";
 import { costErrors, parseOptions, requestRules } from "../schema/operation-limits";
@@ -47,7 +49,11 @@ export async function createGraphQLHttp(options: {
   const operationPlugin: ApolloServerPlugin<RequestContext> = {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request, schema: opSchema }) {
+        async didResolveOperation({ document, request, schema: opSchema, operation }) {
+          if (tracingOn()) {
+            const span = trace.getActiveSpan();
+            if (span && operation) describeOperation(span, operation.operation, request.operationName ?? operation.name?.value);
+          }
           const errors = costErrors(opSchema, document, request.variables, request.operationName, config.limits);
           if (errors.length > 0) {
             errors[0].extensions.http = { status: 400 };
@@ -61,6 +67,11 @@ export async function createGraphQLHttp(options: {
         },
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) (error as { [REQUEST_ID]?: string })[REQUEST_ID] = contextValue?.requestId;
+        },
+        // The outcome as the client gets it: the formatted errors' public codes.
+        async willSendResponse({ response }) {
+          const span = tracingOn() ? trace.getActiveSpan() : undefined;
+          if (span && response.body.kind === "single") recordOutcome(span, response.body.singleResult.errors);
         },
       };
     },
@@ -91,8 +102,7 @@ export async function createGraphQLHttp(options: {
   });
   await apollo.start();
 
-  const handler: RequestHandler = async (req: Request, res: Response) => {
-    const requestId = requestIdOf(req);
+  const serve = async (req: Request, res: Response, requestId: string) => {
     res.setHeader("x-request-id", requestId);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
@@ -103,6 +113,7 @@ export async function createGraphQLHttp(options: {
     // would mask as INTERNAL_SERVER_ERROR: refused here, as the bad request it is.
     const problem = persistedQueryProblem(req.body, search);
     if (problem) {
+      if (tracingOn()) recordOutcome(trace.getActiveSpan(), [{ extensions: { code: ErrorCode.BAD_REQUEST } }]);
       res
         .status(400)
         .type("application/json")
@@ -130,6 +141,20 @@ export async function createGraphQLHttp(options: {
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
+  };
+  const handler: RequestHandler = (req: Request, res: Response) => {
+    const requestId = requestIdOf(req);
+    if (!tracingOn()) return serve(req, res, requestId);
+    // One span per operation, under the HTTP server span (and so under the caller's traceparent).
+    nameHttpRoute("/graphql");
+    const span = startOperationSpan(context.active(), "internal", requestId)!;
+    return withSpan(span, () => serve(req, res, requestId)).then(
+      () => span.end(),
+      (err: unknown) => {
+        endWithError(span, err);
+        throw err;
+      },
+    );
   };
   return { apollo, handler };
 }

@@ -17,9 +17,11 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { WebSocket } from "ws";
+import { ROOT_CONTEXT, type Context as TraceContext } from "@opentelemetry/api";
 import type { AuthContext } from "../auth/auth-context";
 import { documentHasMalformedText, hasMalformedText } from "../schema/malformed-text";
 import { sendTexts } from "./socket-writes";
+import { describeOperation, endOperation, extractParent, startOperationSpan, tracingOn, withSpan, type TraceCarrier } from "../infra/tracing";
 
 /**
  * Mutations the realtime socket answers without graphql-js (issue 10, "cursors that keep
@@ -45,6 +47,8 @@ export type DirectHandler = (auth: AuthContext, args: Record<string, unknown>) =
 
 /** How a document's single field gets its arguments. */
 interface Plan {
+  /** The operation's name in the document, if it has one. */
+  name?: string;
   responseKey: string;
   field: FieldNode;
   handler: DirectHandler;
@@ -88,9 +92,10 @@ export class DirectMutations {
 
   /**
    * Answers `text` when it is a direct mutation of `connection`; false leaves the message to
-   * graphql-ws (nothing has been done with it).
+   * graphql-ws (nothing has been done with it). With tracing on, the mutation's span is under
+   * the caller's span its extensions.traceparent names, else `traceParent` (the connection's).
    */
-  take(socket: WebSocket, connection: DirectConnection | undefined, auth: AuthContext | undefined, text: string): boolean {
+  take(socket: WebSocket, connection: DirectConnection | undefined, auth: AuthContext | undefined, text: string, traceParent?: TraceContext): boolean {
     if (!connection?.acknowledged || !auth || text.length > MAX_DIRECT_MESSAGE) return false;
     let message: unknown;
     try {
@@ -112,11 +117,18 @@ export class DirectMutations {
     if (!args) return false;
     // Taken: the id is running until answered, as graphql-ws would hold it.
     connection.subscriptions[id] = null;
-    plan.handler(auth, args).then(
-      (value) => this.answer(socket, connection, id, { data: { [plan.responseKey]: value } }),
+    const span = tracingOn() ? startOperationSpan(extractParent(extensions as TraceCarrier) ?? traceParent ?? ROOT_CONTEXT, "server") : undefined;
+    if (span) describeOperation(span, "mutation", (operationName as string | undefined) ?? plan.name);
+    (span ? withSpan(span, () => plan.handler(auth, args)) : plan.handler(auth, args)).then(
+      (value) => {
+        this.answer(socket, connection, id, { data: { [plan.responseKey]: value } });
+        if (span) endOperation(span, undefined);
+      },
       (err: unknown) => {
         const error = locatedError(err, [plan.field], [plan.responseKey]);
-        this.answer(socket, connection, id, this.formatResult({ errors: [error], data: null }, randomUUID()));
+        const formatted = this.formatResult({ errors: [error], data: null }, randomUUID());
+        this.answer(socket, connection, id, formatted);
+        if (span) endOperation(span, formatted.errors);
       },
     );
     return true;
@@ -177,7 +189,7 @@ export class DirectMutations {
         args.push({ name: argument.name, nonNull, value });
       }
     }
-    return { responseKey: field.alias?.value ?? field.name.value, field, handler, variables, args };
+    return { name: operation.name?.value, responseKey: field.alias?.value ?? field.name.value, field, handler, variables, args };
   }
 
   /** The arguments graphql-js would pass the resolver; undefined when anything would not coerce. */
