@@ -3,8 +3,10 @@ import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { closeRedis } from "../infra/redis";
+import { tracingOn } from "../infra/tracing";
 import { AsyncQueue } from "./async-queue";
 import type { Topic } from "./topics";
+import { publishTraced } from "./traced-publish";
 
 /**
  * Pub/sub between the API's instances. Postgres is the truth; the bus only announces
@@ -40,6 +42,7 @@ export class MemoryEventBus implements EventBus {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
   async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
+    if (tracingOn()) return publishTraced(topic.channel, payload, "memory", async (traced) => this.emitter.emit(topic.channel, structuredClone(traced)));
     this.emitter.emit(topic.channel, structuredClone(payload));
   }
 
@@ -121,11 +124,15 @@ export class RedisEventBus implements EventBus {
   }
 
   async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
-    await this.pubsub.publish(this.prefix + topic.channel, payload);
+    const channel = this.prefix + topic.channel;
+    if (tracingOn()) return publishTraced(topic.channel, payload, "redis", (traced) => this.pubsub.publish(channel, traced));
+    await this.pubsub.publish(channel, payload);
   }
 
   async announce<T extends object>(topic: Topic<T>, payload: T): Promise<void> {
-    await this.pubsub.publish(this.prefix + topic.channel, { [ORIGIN]: this.origin, ...payload });
+    const channel = this.prefix + topic.channel;
+    if (tracingOn()) return publishTraced(topic.channel, payload, "redis", (traced) => this.pubsub.publish(channel, { [ORIGIN]: this.origin, ...traced }));
+    await this.pubsub.publish(channel, { [ORIGIN]: this.origin, ...payload });
   }
 
   async subscribe<T>(topic: Topic<T>): Promise<AsyncIterableIterator<T>> {
