@@ -49,11 +49,7 @@ export async function createGraphQLHttp(options: {
   const operationPlugin: ApolloServerPlugin<RequestContext> = {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request, schema: opSchema, operation }) {
-          if (tracingOn()) {
-            const span = trace.getActiveSpan();
-            if (span && operation) describeOperation(span, operation.operation, request.operationName ?? operation.name?.value);
-          }
+        async didResolveOperation({ document, request, schema: opSchema }) {
           const errors = costErrors(opSchema, document, request.variables, request.operationName, config.limits);
           if (errors.length > 0) {
             errors[0].extensions.http = { status: 400 };
@@ -68,10 +64,21 @@ export async function createGraphQLHttp(options: {
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) (error as { [REQUEST_ID]?: string })[REQUEST_ID] = contextValue?.requestId;
         },
-        // The outcome as the client gets it: the formatted errors' public codes.
+      };
+    },
+  };
+  // With tracing on only: names the operation's span (the handler's, active while Apollo runs)
+  // once the operation is known, and records its outcome as the client gets it (the formatted
+  // errors' public codes).
+  const tracingPlugin: ApolloServerPlugin<RequestContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, operation }) {
+          const span = trace.getActiveSpan();
+          if (span && operation) describeOperation(span, operation.operation, request.operationName ?? operation.name?.value);
+        },
         async willSendResponse({ response }) {
-          const span = tracingOn() ? trace.getActiveSpan() : undefined;
-          if (span && response.body.kind === "single") recordOutcome(span, response.body.singleResult.errors);
+          if (response.body.kind === "single") recordOutcome(trace.getActiveSpan(), response.body.singleResult.errors);
         },
       };
     },
@@ -98,6 +105,7 @@ export async function createGraphQLHttp(options: {
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
       operationPlugin,
+      ...(tracingOn() ? [tracingPlugin] : []),
     ],
   });
   await apollo.start();
