@@ -12,6 +12,7 @@ import { createDataSource, databaseKind } from "./db/data-source";
 import { loggableError } from "./db/transient";
 import { createLogger, type Logger } from "./infra/logger";
 import { Metrics } from "./infra/metrics";
+import { traceSlowResolvers, tracingOn } from "./infra/tracing";
 import type { RateLimiter } from "./infra/rate-limiter";
 import { createSharedInfra } from "./infra/shared-infra";
 import { MemoryPresenceStore, type PresenceStore } from "./realtime/presence";
@@ -105,6 +106,8 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   }
 
   const schema = await buildGraphQLSchema({ maxJsonDepth: config.limits.maxJsonDepth });
+  // Resolvers slower than TRACE_RESOLVER_THRESHOLD_MS get spans of their own; untouched with tracing off.
+  if (tracingOn()) traceSlowResolvers(schema, config.tracing.resolverThresholdMs);
   const formatError = createErrorFormatter(
     (error, requestId, transient) =>
       transient

@@ -115,6 +115,8 @@ export interface Config {
   replayCacheBytes: number;
   /** The telemetry ingest, POST /api/v1/logs/telemetry (W3; src/http/telemetry.ts). */
   telemetry: TelemetryConfig;
+  /** OpenTelemetry tracing (src/infra/tracing.ts); the SDK reads the other OTEL_* variables itself. */
+  tracing: TracingConfig;
 }
 
 /** Limits and retention of the telemetry ingest (HARDENING.md "Limits"). */
@@ -128,6 +130,30 @@ export interface TelemetryConfig {
   /** TELEMETRY_QUEUE_MAX: accepted events an instance holds before writing them; beyond, new ones are dropped and counted. */
   queueMaxEvents: number;
 }
+
+export interface TracingConfig {
+  /**
+   * On when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, or
+   * OTEL_TRACES_EXPORTER names an exporter other than `none`; OTEL_SDK_DISABLED=true keeps it off.
+   */
+  enabled: boolean;
+  /** service.name to give the SDK: classroom-api, unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES names one (the SDK reads those). */
+  serviceName?: string;
+  /** TRACE_RESOLVER_THRESHOLD_MS: a resolver running this long or longer gets a span of its own. */
+  resolverThresholdMs: number;
+  /** OTEL_TRACES_SAMPLER (default parentbased_always_on) and its OTEL_TRACES_SAMPLER_ARG ratio (default 1). */
+  sampler: { name: TraceSampler; ratio: number };
+}
+
+export const TRACE_SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
+export type TraceSampler = (typeof TRACE_SAMPLERS)[number];
 
 /** Document limits (src/schema/operation-limits.ts) plus the transports' size limits. */
 export interface OperationLimits extends DocumentLimits {
@@ -349,5 +375,26 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: int(env, "TELEMETRY_RETENTION_DAYS", 14, 1),
       queueMaxEvents: int(env, "TELEMETRY_QUEUE_MAX", 10_000, 1),
     },
+    tracing: tracingConfig(env),
+  };
+}
+
+function tracingConfig(env: Env): TracingConfig {
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "" && name !== "none");
+  const requested = !!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) || exporters.length > 0;
+  const sampler = (env.OTEL_TRACES_SAMPLER || "parentbased_always_on") as TraceSampler;
+  if (!TRACE_SAMPLERS.includes(sampler)) throw new ConfigError(`OTEL_TRACES_SAMPLER must be one of ${TRACE_SAMPLERS.join(", ")}, got "${sampler}"`);
+  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG || "1");
+  if (!(ratio >= 0 && ratio <= 1)) throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got "${env.OTEL_TRACES_SAMPLER_ARG}"`);
+  const named = !!env.OTEL_SERVICE_NAME || /(?:^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? "");
+  return {
+    // OTEL_TRACES_EXPORTER=none turns tracing off even with an endpoint, as the SDK would.
+    enabled: requested && !/^\s*none\s*$/.test(env.OTEL_TRACES_EXPORTER ?? "") && !bool(env, "OTEL_SDK_DISABLED", false),
+    serviceName: named ? undefined : "classroom-api",
+    resolverThresholdMs: int(env, "TRACE_RESOLVER_THRESHOLD_MS", 10, 0),
+    sampler: { name: sampler, ratio },
   };
 }

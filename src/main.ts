@@ -1,13 +1,23 @@
 import "reflect-metadata";
-import { createApp, migrate } from "./app";
+import type * as AppModule from "./app";
 import { ConfigError, loadConfig } from "./config";
-import { databaseKind } from "./db/data-source";
-import { openDatabase } from "./db/open-database";
-import { createLogger } from "./infra/logger";
+import type * as DataSourceModule from "./db/data-source";
+import type * as OpenDatabaseModule from "./db/open-database";
+import type * as LoggerModule from "./infra/logger";
+import { startTracing } from "./infra/tracing";
 
 /** `npm start`: one server, HTTP and WebSocket on one port, until SIGTERM or SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Before anything loads http, pg, ioredis or express: the instrumentations patch them as
+  // they are first required, so the rest of the server is required only after this.
+  const tracing = config.tracing.enabled ? startTracing({ serviceName: config.tracing.serviceName, sampler: config.tracing.sampler }) : undefined;
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { createApp, migrate } = require("./app") as typeof AppModule;
+  const { databaseKind } = require("./db/data-source") as typeof DataSourceModule;
+  const { openDatabase } = require("./db/open-database") as typeof OpenDatabaseModule;
+  const { createLogger } = require("./infra/logger") as typeof LoggerModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const logger = createLogger(config.logLevel, { format: config.logFormat });
   const { db, lock } = await openDatabase(config, "server");
   if (databaseKind(config) === "embedded") {
@@ -27,6 +37,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     app
       .stop()
+      // The spans of the last requests are still buffered: exported before exiting.
+      .then(() => tracing?.shutdown().catch((err) => logger.warn({ err }, "tracing did not flush")))
       .then(() => {
         lock?.release();
         process.exit(0);

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { PGlite, types, type Results } from "@electric-sql/pglite";
+import { endWithError, startStatementSpan, tracingOn } from "../infra/tracing";
 
 /**
  * A `pg`-compatible Pool over one PGlite instance, for TypeORM's postgres driver.
@@ -126,13 +127,29 @@ class PGliteClient extends EventEmitter {
   query(text: string, params?: unknown[] | Callback, callback?: Callback): Promise<unknown> {
     const cb = typeof params === "function" ? params : callback;
     const values = Array.isArray(params) ? params : undefined;
-    const result = this.run(text, values);
+    const result = tracingOn() ? this.runTraced(text, values) : this.run(text, values);
     if (cb)
       result.then(
         (r) => cb(null, r),
         (err: Error) => cb(err),
       );
     return result;
+  }
+
+  /** `run` inside a statement span, as instrumentation-pg traces a real Postgres's statements. */
+  private runTraced(text: string, params?: unknown[]) {
+    const span = startStatementSpan(text);
+    if (!span) return this.run(text, params);
+    return this.run(text, params).then(
+      (result) => {
+        span.end();
+        return result;
+      },
+      (err: unknown) => {
+        endWithError(span, err);
+        throw err;
+      },
+    );
   }
 
   private async run(text: string, params?: unknown[]) {

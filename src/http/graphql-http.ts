@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import type { Request, RequestHandler, Response } from "express";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { context, trace } from "@opentelemetry/api";
 import { AuthContext } from "../auth/auth-context";
 import type { TokenService } from "../auth/tokens";
 import type { Config } from "../config";
@@ -14,6 +15,7 @@ import type { Services } from "../services";
 import { requestIdOf } from "./request-id";
 import { clientAddress, trustFunction } from "./client-address";
 import { compiledGateway } from "../infra/compiled-execution";
+import { describeOperation, endWithError, nameHttpRoute, recordOutcome, startOperationSpan, tracingOn, withSpan } from "../infra/tracing";
 import { ErrorCode, operationOutcome } from "../schema/errors";
 import type { Metrics } from "../infra/metrics";
 import type { OperationType } from "../infra/operation-metrics";
@@ -69,6 +71,22 @@ export async function createGraphQLHttp(options: {
       };
     },
   };
+  // With tracing on only: names the operation's span (the handler's, active while Apollo runs)
+  // once the operation is known, and records its outcome as the client gets it (the formatted
+  // errors' public codes).
+  const tracingPlugin: ApolloServerPlugin<RequestContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, operation }) {
+          const span = trace.getActiveSpan();
+          if (span && operation) describeOperation(span, operation.operation, request.operationName ?? operation.name?.value);
+        },
+        async willSendResponse({ response }) {
+          if (response.body.kind === "single") recordOutcome(trace.getActiveSpan(), response.body.singleResult.errors);
+        },
+      };
+    },
+  };
   const apollo = new ApolloServer<RequestContext>({
     gateway: compiledGateway(schema),
     // Introspection is refused by a validation rule shared with graphql-ws, not by Apollo's
@@ -92,12 +110,12 @@ export async function createGraphQLHttp(options: {
       ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
       operationPlugin,
       ...(services.metrics.enabled ? [operationMetricsPlugin(services.metrics)] : []),
+      ...(tracingOn() ? [tracingPlugin] : []),
     ],
   });
   await apollo.start();
 
-  const handler: RequestHandler = async (req: Request, res: Response) => {
-    const requestId = requestIdOf(res);
+  const serve = async (req: Request, res: Response, requestId: string) => {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
@@ -107,6 +125,7 @@ export async function createGraphQLHttp(options: {
     // would mask as INTERNAL_SERVER_ERROR: refused here, as the bad request it is.
     const problem = persistedQueryProblem(req.body, search);
     if (problem) {
+      if (tracingOn()) recordOutcome(trace.getActiveSpan(), [{ extensions: { code: ErrorCode.BAD_REQUEST } }]);
       res
         .status(400)
         .type("application/json")
@@ -134,6 +153,20 @@ export async function createGraphQLHttp(options: {
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
+  };
+  const handler: RequestHandler = (req: Request, res: Response) => {
+    const requestId = requestIdOf(res);
+    if (!tracingOn()) return serve(req, res, requestId);
+    // One span per operation, under the HTTP server span (and so under the caller's traceparent).
+    nameHttpRoute("/graphql");
+    const span = startOperationSpan(context.active(), "internal", requestId)!;
+    return withSpan(span, () => serve(req, res, requestId)).then(
+      () => span.end(),
+      (err: unknown) => {
+        endWithError(span, err);
+        throw err;
+      },
+    );
   };
   return { apollo, handler };
 }

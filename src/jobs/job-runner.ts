@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../infra/logger";
+import { traceJob } from "../infra/tracing";
 import type { JobContext, JobDefinition, JobRun, JobRunListener } from "./job";
 
 /** Thrown by `run` for a name that no definition has. */
@@ -74,7 +75,8 @@ export class JobRunner {
     const started = performance.now();
     const log = this.logger.child({ job: definition.name, runId, trigger });
     try {
-      const { summary, changed } = await definition.run(this.ctx);
+      // One span per run (a trace of its own): its statements and publishes are its children.
+      const { summary, changed } = await traceJob(definition.name, { "job.trigger": trigger, "job.run_id": runId }, () => definition.run(this.ctx));
       const durationMs = Math.round(performance.now() - started);
       // A run with nothing to do is routine (every 5 s for some jobs): only worth a line at debug.
       log[changed > 0 ? "info" : "debug"]({ durationMs, summary }, "job finished");

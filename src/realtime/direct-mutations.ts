@@ -18,9 +18,11 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { WebSocket } from "ws";
+import { ROOT_CONTEXT, type Context as TraceContext } from "@opentelemetry/api";
 import type { AuthContext } from "../auth/auth-context";
 import { documentHasMalformedText, hasMalformedText } from "../schema/malformed-text";
 import { sendTexts } from "./socket-writes";
+import { describeOperation, endOperation, extractParent, startOperationSpan, tracingOn, withSpan, type TraceCarrier } from "../infra/tracing";
 
 /**
  * Mutations the realtime socket answers without graphql-js (issue 10, "cursors that keep
@@ -52,7 +54,7 @@ export type DirectTiming = (operationName: string | undefined, startedAt: number
 
 /** How a document's single field gets its arguments. */
 interface Plan {
-  /** The operation's name, for the metrics. */
+  /** The operation's name in the document, if it has one (metrics and tracing). */
   operationName?: string;
   responseKey: string;
   field: FieldNode;
@@ -99,9 +101,10 @@ export class DirectMutations {
 
   /**
    * Answers `text` when it is a direct mutation of `connection`; false leaves the message to
-   * graphql-ws (nothing has been done with it).
+   * graphql-ws (nothing has been done with it). With tracing on, the mutation's span is under
+   * the caller's span its extensions.traceparent names, else `traceParent` (the connection's).
    */
-  take(socket: WebSocket, connection: DirectConnection | undefined, auth: AuthContext | undefined, text: string): boolean {
+  take(socket: WebSocket, connection: DirectConnection | undefined, auth: AuthContext | undefined, text: string, traceParent?: TraceContext): boolean {
     if (!connection?.acknowledged || !auth || text.length > MAX_DIRECT_MESSAGE) return false;
     let message: unknown;
     try {
@@ -125,15 +128,20 @@ export class DirectMutations {
     connection.subscriptions[id] = null;
     const timing = this.timing;
     const startedAt = timing ? performance.now() : 0;
-    plan.handler(auth, args).then(
+    const span = tracingOn() ? startOperationSpan(extractParent(extensions as TraceCarrier) ?? traceParent ?? ROOT_CONTEXT, "server") : undefined;
+    if (span) describeOperation(span, "mutation", (operationName as string | undefined) ?? plan.operationName);
+    (span ? withSpan(span, () => plan.handler(auth, args)) : plan.handler(auth, args)).then(
       (value) => {
         timing?.(plan.operationName, startedAt);
         this.answer(socket, connection, id, { data: { [plan.responseKey]: value } });
+        if (span) endOperation(span, undefined);
       },
       (err: unknown) => {
         timing?.(plan.operationName, startedAt, err);
         const error = locatedError(err, [plan.field], [plan.responseKey]);
-        this.answer(socket, connection, id, this.formatResult({ errors: [error], data: null }, randomUUID()));
+        const formatted = this.formatResult({ errors: [error], data: null }, randomUUID());
+        this.answer(socket, connection, id, formatted);
+        if (span) endOperation(span, formatted.errors);
       },
     );
     return true;

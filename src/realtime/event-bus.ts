@@ -4,8 +4,10 @@ import { performance } from "node:perf_hooks";
 import type { Redis } from "ioredis";
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { closeRedis } from "../infra/redis";
+import { tracingOn } from "../infra/tracing";
 import { AsyncQueue } from "./async-queue";
 import { topicKind, type Topic } from "./topics";
+import { publishTraced } from "./traced-publish";
 
 /**
  * Pub/sub between the API's instances. Postgres is the truth; the bus only announces
@@ -50,9 +52,14 @@ export class MemoryEventBus implements EventBus {
   constructor(private readonly observe?: DeliveryObserver) {}
 
   async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
-    if (!this.observe) return void this.emitter.emit(topic.channel, structuredClone(payload));
+    if (tracingOn()) return publishTraced(topic.channel, payload, "memory", async (traced) => this.emit(topic.channel, traced));
+    this.emit(topic.channel, payload);
+  }
+
+  private emit(channel: string, payload: unknown): void {
+    if (!this.observe) return void this.emitter.emit(channel, structuredClone(payload));
     const sentAt = performance.now();
-    if (this.emitter.emit(topic.channel, structuredClone(payload))) this.observe(topicKind(topic.channel), (performance.now() - sentAt) / 1000);
+    if (this.emitter.emit(channel, structuredClone(payload))) this.observe(topicKind(channel), (performance.now() - sentAt) / 1000);
   }
 
   /** One process: there are no other instances. */
@@ -141,14 +148,19 @@ export class RedisEventBus implements EventBus {
   }
 
   async publish<T>(topic: Topic<T>, payload: T): Promise<void> {
-    const stamped = this.observe && isPlainObject(payload) ? { ...payload, [SENT_AT]: Date.now() } : payload;
-    await this.pubsub.publish(this.prefix + topic.channel, stamped);
+    const channel = this.prefix + topic.channel;
+    const send = (message: T) => this.pubsub.publish(channel, this.observe && isPlainObject(message) ? { ...message, [SENT_AT]: Date.now() } : message);
+    if (tracingOn()) return publishTraced(topic.channel, payload, "redis", send);
+    await send(payload);
   }
 
   async announce<T extends object>(topic: Topic<T>, payload: T): Promise<void> {
+    const channel = this.prefix + topic.channel;
     // The origin first (recognised by the first bytes), the stamp last (removed cheaply on arrival).
-    const message = this.observe ? { [ORIGIN]: this.origin, ...payload, [SENT_AT]: Date.now() } : { [ORIGIN]: this.origin, ...payload };
-    await this.pubsub.publish(this.prefix + topic.channel, message);
+    const send = (message: T) =>
+      this.pubsub.publish(channel, this.observe ? { [ORIGIN]: this.origin, ...message, [SENT_AT]: Date.now() } : { [ORIGIN]: this.origin, ...message });
+    if (tracingOn()) return publishTraced(topic.channel, payload, "redis", send);
+    await send(payload);
   }
 
   /** A message from another instance (or this one's publish): its stamp observed and removed. */

@@ -1,5 +1,6 @@
 import type { CursorAbuse, CursorBatch, PresenceChange } from "./presence";
 import type { SignalMessage, TimelineMessage, TokenRevoked } from "./messages";
+import type { Traced } from "./traced-publish";
 
 /**
  * Every pub/sub channel of the API, made by functions so no channel name is spelled twice.
@@ -21,8 +22,11 @@ export interface LatestSeq {
   latestSeq: number;
 }
 
-/** The events one transaction committed to a session's timeline, in seq order: one message per commit. */
-export interface CommittedEvents {
+/**
+ * The events one transaction committed to a session's timeline, in seq order: one message per
+ * commit, with its publish span's context when traced (each instance's hub links its delivery to it).
+ */
+export interface CommittedEvents extends Traced {
   sessionId: string;
   events: readonly TimelineMessage[];
 }

@@ -6,6 +6,8 @@ import type { TimelineMessage } from "../realtime/messages";
 import type { CursorBatch, CursorPosition, PresenceChange, PresenceState, PresenceStore } from "../realtime/presence";
 import { TickThrottle } from "../realtime/tick-throttle";
 import { topics } from "../realtime/topics";
+import { TRACE, type Traced } from "../realtime/traced-publish";
+import { startDeliverySpan, tracingOn, withSpan } from "../infra/tracing";
 import type { SessionFeed } from "./session-feed.service";
 import type { TimelineListener } from "./timeline-hub";
 import { seatedStreamEnd } from "./system-events";
@@ -96,8 +98,8 @@ export class PresenceHub {
       hub.close();
       throw err;
     }
-    hub.pump(changes, (change) => hub.change(change));
-    hub.pump(cursors, (batch: CursorBatch) => {
+    hub.pump("presence", changes, (change) => hub.change(change));
+    hub.pump("cursors", cursors, (batch: CursorBatch) => {
       for (const cursor of batch.cursors) hub.hear(cursor);
     });
     deps.opened(hub);
@@ -208,11 +210,21 @@ export class PresenceHub {
     for (const subscriber of this.members) subscriber.stream.fail(presenceResync("fell_behind"));
   }
 
-  private pump<T>(source: AsyncIterableIterator<T>, handle: (value: T) => void): void {
+  /** Hands each message of `source` to `handle`, inside its delivery span when it carries a publish span's context. */
+  private pump<T>(kind: string, source: AsyncIterableIterator<T>, handle: (value: T) => void): void {
     void (async () => {
       for await (const value of source) {
         if (this.closed) return;
-        handle(value);
+        const traceparent = tracingOn() ? (value as Traced)[TRACE] : undefined;
+        const span = traceparent && startDeliverySpan(kind, traceparent, { "classroom.listeners": this.members.size });
+        if (!span) handle(value);
+        else {
+          try {
+            withSpan(span, () => handle(value));
+          } finally {
+            span.end();
+          }
+        }
       }
     })().catch(() => undefined);
   }

@@ -11,6 +11,8 @@ import type { SessionStore } from "./session-store";
 import { toMessage } from "./timeline";
 import { CATCH_UP_PAGE, RELOAD, TimelineHub, caughtUp, pass, readEvents, type Redelivered, type TimelineListener } from "./timeline-hub";
 import { type TimelineMessage } from "../realtime/messages";
+import type { CommittedEvents } from "../realtime/topics";
+import { TRACE } from "../realtime/traced-publish";
 import { kickedError } from "../auth/session-policy";
 
 /** What one timeline event means to a stream: an item to deliver, and whether the stream ends. */
@@ -60,8 +62,8 @@ export class SessionFeed {
     // This instance's commits reach its hubs from here, not through the bus (which announces
     // them to the other instances only). A hub still opening may have read the timeline's end
     // before the commit: it hears it once open (an event it has already is skipped by seq).
-    commits.onCommit((sessionId, events) => {
-      const announcement = { sessionId, events };
+    commits.onCommit((sessionId, events, trace) => {
+      const announcement: CommittedEvents = trace ? { sessionId, events, [TRACE]: trace } : { sessionId, events };
       const hub = this.hubs.current(sessionId);
       if (hub) hub.hear(announcement);
       else

@@ -3,7 +3,9 @@ import type { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import type { SqlCondition } from "../db/raw-rows";
 import type { EventBus } from "../realtime/event-bus";
-import { topics } from "../realtime/topics";
+import { topics, type CommittedEvents } from "../realtime/topics";
+import { TRACE } from "../realtime/traced-publish";
+import { startPublishSpan, traceparentOf, tracingOn, withSpan } from "../infra/tracing";
 import { appendEvents, appendEventsIf, appendPerChange, lockSession, toMessage, type NewSessionEvent, type SessionEventType } from "./timeline";
 import { type TimelineMessage } from "../realtime/messages";
 
@@ -15,8 +17,11 @@ export interface SessionChange<T> {
   afterAppend?: (saved: SessionEventEntity[]) => Promise<void>;
 }
 
-/** Told of the events each commit on this instance recorded in a session, in seq order (SessionStore.onCommit). */
-export type CommitListener = (sessionId: string, events: readonly TimelineMessage[]) => void;
+/**
+ * Told of the events each commit on this instance recorded in a session, in seq order
+ * (SessionStore.onCommit); `trace`: the W3C traceparent of their publish span, when traced.
+ */
+export type CommitListener = (sessionId: string, events: readonly TimelineMessage[], trace?: string) => void;
 
 /** Events for one session that is new in, or locked by, the current transaction. */
 export interface SessionAppend {
@@ -161,10 +166,35 @@ export class SessionStore {
       if (events) events.push(message);
       else bySession.set(message.sessionId, [message]);
     }
+    if (tracingOn()) return this.publishTraced(bySession);
     for (const [sessionId, events] of bySession) for (const listener of this.commitListeners) listener(sessionId, events);
     await Promise.all(
       // To the other instances: this one's hubs have them from the listeners above.
       [...bySession].map(([sessionId, events]) => this.bus.announce(topics.sessionTimeline(sessionId), { sessionId, events }).catch(() => undefined)),
+    );
+  }
+
+  /**
+   * `publish` with tracing on: each session's announcement inside a `pubsub.publish timeline`
+   * span whose context it carries, to this instance's listeners and to the other instances
+   * alike, so that every hub's delivery links to it.
+   */
+  private async publishTraced(bySession: Map<string, TimelineMessage[]>): Promise<void> {
+    const announcements = [...bySession].map(([sessionId, events]) => {
+      const span = startPublishSpan("timeline", { "messaging.batch.message_count": events.length });
+      const trace = span && traceparentOf(span);
+      const announcement: CommittedEvents = trace ? { sessionId, events, [TRACE]: trace } : { sessionId, events };
+      return { announcement, span };
+    });
+    for (const { announcement } of announcements) {
+      for (const listener of this.commitListeners) listener(announcement.sessionId, announcement.events, announcement[TRACE]);
+    }
+    await Promise.all(
+      announcements.map(async ({ announcement, span }) => {
+        const topic = topics.sessionTimeline(announcement.sessionId);
+        await (span ? withSpan(span, () => this.bus.announce(topic, announcement)) : this.bus.announce(topic, announcement)).catch(() => undefined);
+        span?.end();
+      }),
     );
   }
 }

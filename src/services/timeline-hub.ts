@@ -6,7 +6,9 @@ import { AsyncQueue } from "../realtime/async-queue";
 import type { EventBus } from "../realtime/event-bus";
 import type { SubscriberBuffer } from "../realtime/live-stream";
 import type { TimelineMessage } from "../realtime/messages";
-import { topics, type TimelineAnnouncement } from "../realtime/topics";
+import { topics, type CommittedEvents, type TimelineAnnouncement } from "../realtime/topics";
+import { TRACE } from "../realtime/traced-publish";
+import { startDeliverySpan, tracingOn, withSpan } from "../infra/tracing";
 import { toMessage } from "./timeline";
 import type { RetryReason } from "../infra/metrics";
 
@@ -164,15 +166,26 @@ export class TimelineHub {
         else if ("latestSeq" in item) {
           if (item.latestSeq > this.handled) await this.catchUp("heartbeat", item.latestSeq);
         } else {
-          for (const event of item.events) {
-            if (event.seq <= this.handled) continue;
-            if (event.seq > this.handled + 1) await this.catchUp("gap", event.seq - 1);
-            if (event.seq === this.handled + 1) this.deliver(event);
-          }
+          // One delivery span per announcement on this instance, whatever the number of listeners.
+          const traceparent = tracingOn() ? item[TRACE] : undefined;
+          const span =
+            traceparent &&
+            startDeliverySpan("timeline", traceparent, { "messaging.batch.message_count": item.events.length, "classroom.listeners": this.members.size });
+          if (!span) await this.deliverCommitted(item);
+          else await withSpan(span, () => this.deliverCommitted(item)).finally(() => span.end());
         }
       } catch (err) {
         this.onError(err);
       }
+    }
+  }
+
+  /** Delivers a commit's events in order, reading any gap before them from the timeline. */
+  private async deliverCommitted(item: CommittedEvents): Promise<void> {
+    for (const event of item.events) {
+      if (event.seq <= this.handled) continue;
+      if (event.seq > this.handled + 1) await this.catchUp("gap", event.seq - 1);
+      if (event.seq === this.handled + 1) this.deliver(event);
     }
   }
 

@@ -45,9 +45,9 @@ export class RealtimeOperationMetrics {
     this.sockets = metrics.connectionsOf.get("websocket");
   }
 
-  /** `hooks` with the metrics around onConnect, onSubscribe, onError and onComplete, and an onOperation. */
+  /** `hooks` with the metrics around onConnect, onSubscribe, onOperation, onError and onComplete. */
   instrument<O extends Hooks>(hooks: O): O {
-    const { onConnect, onSubscribe, onError, onComplete } = hooks;
+    const { onConnect, onSubscribe, onOperation, onError, onComplete } = hooks;
     return {
       ...hooks,
       onConnect: (ctx: ConnectionContext) => {
@@ -63,9 +63,9 @@ export class RealtimeOperationMetrics {
         if (prepared && !(prepared instanceof Promise)) this.subscribed(ctx, id, payload, prepared, started);
         return prepared;
       },
-      onOperation: (ctx: ConnectionContext, id: string, _payload: SubscribePayload, _args: ExecutionArgs, result: unknown) => {
+      onOperation: (ctx: ConnectionContext, id: string, payload: SubscribePayload, args: ExecutionArgs, result: unknown) => {
         this.operated(ctx, id, result);
-        return undefined;
+        return onOperation?.(ctx, id, payload, args, result as never);
       },
       onError: (ctx: ConnectionContext, id: string, payload: SubscribePayload, errors: readonly GraphQLError[]) => {
         this.failed(ctx, id, errors);

@@ -18,6 +18,7 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { Context, ServerOptions } from "graphql-ws";
+import { ROOT_CONTEXT, type Context as TraceContext, type Span } from "@opentelemetry/api";
 import { LRUCache } from "lru-cache";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
@@ -36,6 +37,16 @@ import { coalesceSends } from "../realtime/socket-writes";
 import { ConnectionAdmission } from "../realtime/connection-admission";
 import { ExpiryBuckets } from "../realtime/expiry-buckets";
 import { newRequestId } from "../infra/request-id";
+import {
+  describeOperation,
+  endOperation,
+  extractParent,
+  startOperationSpan,
+  tracingOn,
+  withSpan,
+  type OutcomeErrors,
+  type TraceCarrier,
+} from "../infra/tracing";
 import { DirectMutations } from "../realtime/direct-mutations";
 import { directMutations } from "../resolvers/realtime.resolver";
 import { SECURITY_HEADERS } from "../http/security";
@@ -69,6 +80,10 @@ interface SocketState {
   operations: Map<string, string>;
   /** Ids of the subscriptions running on this socket (at most MAX_SUBSCRIPTIONS_PER_SOCKET). */
   subscriptions: Set<string>;
+  /** With tracing on: the caller's span named by connectionParams.traceparent, the parent of the socket's operations. */
+  traceParent?: TraceContext;
+  /** With tracing on: operation id → its span, until its outcome is known (for a subscription, once it is established). */
+  spans?: Map<string, Span>;
 }
 
 /** A validated document, and per operation name what shared delivery needs to know of it. */
@@ -208,6 +223,14 @@ export function createRealtimeServer(options: {
   const expiries = new ExpiryBuckets<WebSocket>((socket) => socket.close(CloseCode.Unauthorized, "Token expired"));
 
   const stateOf = (ctx: ConnectionContext) => ctx.extra as unknown as SocketState;
+  /** With tracing on: each operation's span by its request context, for the executor that runs it. */
+  const spanOfContext = new WeakMap<object, Span>();
+  const endSpan = (state: SocketState, id: string, errors: OutcomeErrors) => {
+    const span = state.spans?.get(id);
+    if (!span) return;
+    state.spans!.delete(id);
+    endOperation(span, errors);
+  };
 
   // Parsed and validated documents by their text (least recently used out): a client sends
   // the same few documents again and again, e.g. a cursor move 20 times a second. Only valid
@@ -286,6 +309,10 @@ export function createRealtimeServer(options: {
         pendingOf.get(state.socket)?.();
         state.operations = new Map();
         state.subscriptions = new Set();
+        if (tracingOn()) {
+          state.traceParent = extractParent(ctx.connectionParams as TraceCarrier | undefined);
+          state.spans = new Map();
+        }
         // What the socket needs of the upgrade request and the token is read once: neither the
         // request (its headers) nor the token's text stay in memory for the socket's life.
         const request = state.request as http.IncomingMessage;
@@ -320,6 +347,7 @@ export function createRealtimeServer(options: {
         state.expiresAtMs = auth.claims.expiresAt.getTime();
         expiries.add(state.socket, state.expiresAtMs);
         state.socket.once("close", () => {
+          if (state.spans) for (const id of [...state.spans.keys()]) endSpan(state, id, undefined);
           expiries.delete(state.socket, state.expiresAtMs as number);
           userSockets.delete(state.socket);
           if (userSockets.size === 0 && socketsByUser.get(userId) === userSockets) socketsByUser.delete(userId);
@@ -329,6 +357,11 @@ export function createRealtimeServer(options: {
       onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
         const state = stateOf(ctx);
         const requestId = newRequestId();
+        // The operation's span: under the caller's span named by the operation's
+        // extensions.traceparent, else by the connection's; ended with its outcome (onNext, onError).
+        const span =
+          state.spans && startOperationSpan(extractParent(payload.extensions as TraceCarrier) ?? state.traceParent ?? ROOT_CONTEXT, "server", requestId);
+        if (span) state.spans!.set(id, span);
         const checked = checkedDocument(payload.query);
         if (!("document" in checked)) return checked.errors;
         const { document } = checked;
@@ -347,6 +380,7 @@ export function createRealtimeServer(options: {
             : "Must provide operation name if query contains multiple operations.";
           return [new GraphQLError(message, { extensions: { code: ErrorCode.BAD_REQUEST } })];
         }
+        if (span) describeOperation(span, operation.operation, payload.operationName ?? operation.name?.value);
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           // Queries and mutations in flight do not count: a cursor stream is many short mutations.
           // graphql-ws forgets an id as soon as the client completes it, before its teardown ends.
@@ -364,6 +398,7 @@ export function createRealtimeServer(options: {
         const auth = state.auth ?? AuthContext.anonymous();
         const clientIp = state.clientIp;
         const contextValue = createRequestContext({ requestId, auth, clientIp, services });
+        if (span) spanOfContext.set(contextValue, span);
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           const facts = factsOf(checked, payload.operationName);
           contextValue.openStream = delivery.opener({
@@ -383,17 +418,41 @@ export function createRealtimeServer(options: {
       // A live subscription's frames are written by SharedDelivery; its stream is handed to
       // graphql-ws as is, to end the operation after them.
       subscribe: async (args) => {
-        const stream = await createSourceEventStream(args);
+        const span = spanOfContext.get(args.contextValue as object);
+        const stream = await (span ? withSpan(span, () => createSourceEventStream(args)) : createSourceEventStream(args));
         if (stream instanceof SharedStream || !(Symbol.asyncIterator in stream)) return stream;
         return executeEach(stream, args);
       },
+      // Queries and mutations run under their span (the default, graphql's execute, without tracing).
+      execute: tracingOn()
+        ? (args) => {
+            const span = spanOfContext.get(args.contextValue as object);
+            return span ? withSpan(span, () => execute(args)) : execute(args);
+          }
+        : undefined,
+      // A subscription's span ends once it is established; its frames are the delivery's.
+      onOperation: tracingOn()
+        ? (ctx, id, _payload, _args, result) => {
+            if (Symbol.asyncIterator in result) endSpan(stateOf(ctx), id, undefined);
+          }
+        : undefined,
       onNext: (ctx, id, _payload, _args, result: ExecutionResult): FormattedExecutionResult | void => {
-        if (result.errors) return formatResult(result, stateOf(ctx).operations.get(id));
+        const state = stateOf(ctx);
+        const formatted = result.errors ? formatResult(result, state.operations.get(id)) : undefined;
+        if (state.spans) endSpan(state, id, formatted?.errors);
+        return formatted;
       },
-      onError: (ctx, id, _payload, errors) => format(errors, stateOf(ctx).operations.get(id)),
+      onError: (ctx, id, _payload, errors) => {
+        const state = stateOf(ctx);
+        const formatted = format(errors, state.operations.get(id));
+        if (state.spans) endSpan(state, id, formatted);
+        return formatted;
+      },
       onComplete: (ctx, id) => {
-        stateOf(ctx).operations.delete(id);
-        stateOf(ctx).subscriptions.delete(id);
+        const state = stateOf(ctx);
+        state.operations.delete(id);
+        state.subscriptions.delete(id);
+        if (state.spans) endSpan(state, id, undefined);
       },
     }),
     wss,
@@ -435,7 +494,7 @@ export function createRealtimeServer(options: {
     socket.removeAllListeners("message");
     socket.on("message", (data, isBinary) => {
       const state = connections.get(socket);
-      if (direct.take(socket, state, state && stateOf(state).auth, String(data))) return;
+      if (direct.take(socket, state, state && stateOf(state).auth, String(data), state && stateOf(state).traceParent)) return;
       for (const listener of graphqlWs) listener.call(socket, data, isBinary);
     });
   });
