@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const { openDatabase } = require("./db/open-database") as typeof OpenDatabaseModule;
   const { createLogger } = require("./infra/logger") as typeof LoggerModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const logger = createLogger(config.logLevel, { format: config.logFormat });
+  const logger = createLogger(config.logLevel, { format: config.logFormat, traceIds: config.tracing.enabled });
   const { db, lock } = await openDatabase(config, "server");
   if (databaseKind(config) === "embedded") {
     const ran = await migrate(db);

@@ -14,8 +14,8 @@ import { WebSocketServer } from "ws";
 import { connectGraphqlWs, connectPlainWs, gql, pool, postJson } from "../lib/clients";
 import { executionsFigure, perEvent, readExecutionsOf } from "../lib/executions";
 import { Sequence, check, percentile, scaled, scaledMs, sleep } from "../lib/measure";
-import { alternate, med, row, type Scenario } from "../lib/scenario";
-import { createSession } from "../lib/stack";
+import { alternate, med, row, type Scenario, type ScenarioContext } from "../lib/scenario";
+import { createSession, type ApiServer, type SeededUser } from "../lib/stack";
 import { strokeBatch } from "./ingest";
 
 const SUBSCRIBERS = 200;
@@ -39,7 +39,7 @@ interface RoundArgs {
   stepMs: number;
 }
 
-interface RoundResult {
+export interface RoundResult {
   events: number;
   deliveredPerSec: number[];
   p50: number;
@@ -230,6 +230,28 @@ export const remote = {
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
+/** One round on the API: every student subscribes from the session's latest seq, the tutor publishes. */
+export async function projectRound(
+  ctx: ScenarioContext,
+  server: ApiServer,
+  sessionId: string,
+  tutor: SeededUser,
+  students: SeededUser[],
+  stepMs: number,
+): Promise<RoundResult> {
+  const { session } = await gql(server.url, `query($s: ID!) { session(id: $s) { board { version lastSeq } } }`, { s: sessionId }, tutor.token);
+  return ctx.load.call<RoundResult>("fanout", "round", {
+    side: "project",
+    url: server.url,
+    sessionId,
+    tutorToken: tutor.token,
+    tokens: students.map((s) => s.token),
+    startVersion: session.board.version,
+    afterSeq: session.board.lastSeq,
+    stepMs,
+  } satisfies RoundArgs);
+}
+
 export const fanout: Scenario = {
   name: "fanout",
   async run(ctx) {
@@ -244,19 +266,7 @@ export const fanout: Scenario = {
       ctx.log(`${subscribers} subscribers, rates ${RATES.join("/")} events/s, ${stepMs} ms each`);
       const samples = await alternate(
         ctx,
-        async () => {
-          const { session } = await gql(server.url, `query($s: ID!) { session(id: $s) { board { version lastSeq } } }`, { s: sessionId }, tutor.token);
-          return ctx.load.call<RoundResult>("fanout", "round", {
-            side: "project",
-            url: server.url,
-            sessionId,
-            tutorToken: tutor.token,
-            tokens: students.map((s) => s.token),
-            startVersion: session.board.version,
-            afterSeq: session.board.lastSeq,
-            stepMs,
-          } satisfies RoundArgs);
-        },
+        () => projectRound(ctx, server, sessionId, tutor, students, stepMs),
         () =>
           ctx.load.call<RoundResult>("fanout", "round", {
             side: "baseline",

@@ -7,40 +7,18 @@
  * cost nothing; the goal is at most 5% lost. Checked as in fanout and ingest: every
  * subscriber gets every event once and in order, every board holds exactly the ops sent.
  */
-import { gql } from "../lib/clients";
 import { ROUNDS, check, scaled, scaledMs } from "../lib/measure";
 import { alternate, med, row, type Scenario, type ScenarioContext } from "../lib/scenario";
 import { createSession, type ApiServer, type SeededUser } from "../lib/stack";
+import { projectRound, type RoundResult } from "./fanout";
 
 const INGEST_BATCH = 50;
 const INGEST_SESSIONS = 4;
-
-interface FanoutRound {
-  events: number;
-  deliveredPerSec: number[];
-  p50: number;
-  p99: number;
-}
 
 interface IngestSample {
   ops: number;
   ms: number;
   opsPerSec: number;
-}
-
-/** One fanout round (fanout.ts's, project side) on `server`'s session. */
-async function fanoutRound(ctx: ScenarioContext, server: ApiServer, sessionId: string, tutor: SeededUser, students: SeededUser[], stepMs: number) {
-  const { session } = await gql(server.url, `query($s: ID!) { session(id: $s) { board { version lastSeq } } }`, { s: sessionId }, tutor.token);
-  return ctx.load.call<FanoutRound>("fanout", "round", {
-    side: "project",
-    url: server.url,
-    sessionId,
-    tutorToken: tutor.token,
-    tokens: students.map((s) => s.token),
-    startVersion: session.board.version,
-    afterSeq: session.board.lastSeq,
-    stepMs,
-  });
 }
 
 /** One ingest round (ingest.ts's, project side) on fresh sessions of `server`, verified in the database. */
@@ -75,8 +53,8 @@ export const observability: Scenario = {
       ctx.log(`fanout: ${subscribers} subscribers, ${stepMs} ms per rate`);
       const fanout = await alternate(
         ctx,
-        () => fanoutRound(ctx, withMetrics, fanoutSessions.get(withMetrics)!, tutor, students, stepMs),
-        () => fanoutRound(ctx, without, fanoutSessions.get(without)!, tutor, students, stepMs),
+        () => projectRound(ctx, withMetrics, fanoutSessions.get(withMetrics)!, tutor, students, stepMs),
+        () => projectRound(ctx, without, fanoutSessions.get(without)!, tutor, students, stepMs),
       );
       const batches = Math.max(1, Math.round(scaled(100_000) / ROUNDS / INGEST_SESSIONS / INGEST_BATCH));
       const warmUp = Math.max(1, Math.round(batches / 8));
@@ -88,7 +66,7 @@ export const observability: Scenario = {
         () => ingestRound(ctx, withMetrics, tutor, batches),
         () => ingestRound(ctx, without, tutor, batches),
       );
-      const top = (s: FanoutRound) => Math.max(...s.deliveredPerSec);
+      const top = (s: RoundResult) => Math.max(...s.deliveredPerSec);
       return [
         row(
           "fanout, metrics on",

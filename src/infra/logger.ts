@@ -1,4 +1,5 @@
 import { isatty } from "node:tty";
+import { trace } from "@opentelemetry/api";
 import pino from "pino";
 import pretty from "pino-pretty";
 
@@ -36,9 +37,13 @@ export const REDACTED_PATHS = ["", "*.", "*.*."].flatMap((prefix) => SECRET_KEYS
  * logged object, written to stdout (`fd` 2 for a command whose stdout is its answer).
  * `format` (LOG_FORMAT) defaults to pretty when that output is a terminal (`npm start` in a
  * shell) and to JSON otherwise (a container, a file, a pipe to a log shipper). A test may
- * give its own `destination` to read the lines.
+ * give its own `destination` to read the lines. With `traceIds` (tracing on), a line written
+ * inside a span carries its `traceId` and `spanId`, so a trace and its log lines find each other.
  */
-export function createLogger(level: string, options: { format?: LogFormat; fd?: 1 | 2; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(
+  level: string,
+  options: { format?: LogFormat; fd?: 1 | 2; destination?: pino.DestinationStream; traceIds?: boolean } = {},
+): Logger {
   const fd = options.fd ?? 1;
   const terminal = !options.destination && isatty(fd);
   const format = options.format ?? (terminal ? "pretty" : "json");
@@ -58,7 +63,16 @@ export function createLogger(level: string, options: { format?: LogFormat; fd?: 
       level,
       base: { service: "classroom-api" },
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+      ...(options.traceIds ? { mixin: activeSpanIds } : {}),
     },
     destination,
   );
+}
+
+/** The active span's ids for a log line, or nothing outside a span. */
+function activeSpanIds(): { traceId?: string; spanId?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { traceId, spanId };
 }

@@ -3,7 +3,10 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { runNode } from "../support/node-process";
-import { capturedLogger } from "../support/logs";
+import { context, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { createLogger } from "../../src/infra/logger";
+import { capturedLogger, type LogLine } from "../support/logs";
 
 const loggerModule = path.resolve(__dirname, "../../src/infra/logger.js");
 
@@ -60,6 +63,27 @@ describe("logs", () => {
     assert.match(lines[1], /^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: job failed \{"job":"expire-sessions"\}$/);
     assert.ok(!out.includes('"level"'), "not JSON");
     for (const secret of SECRET_VALUES) assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
+  });
+
+  it("carry the active span's trace and span ids when tracing is on, and none outside a span", () => {
+    const contextManager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(contextManager);
+    try {
+      const lines: LogLine[] = [];
+      const logger = createLogger("info", { format: "json", traceIds: true, destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+      const span = trace.wrapSpanContext({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: 1 });
+      context.with(trace.setSpan(context.active(), span), () => logger.info("inside"));
+      logger.info("outside");
+      assert.deepEqual(
+        lines.map((l) => [l.msg, l.traceId, l.spanId]),
+        [
+          ["inside", "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"],
+          ["outside", undefined, undefined],
+        ],
+      );
+    } finally {
+      context.disable();
+    }
   });
 
   it("follow LOG_FORMAT over the terminal check", async () => {
