@@ -44,7 +44,8 @@ export const observability: Scenario = {
       check(metricsOff.status === 404, `observability: GET /metrics answers ${metricsOff.status} with METRICS_ENABLED=false`);
       const subscribers = scaled(200, 10);
       const stepMs = scaledMs(1500);
-      const [tutor] = await ctx.stack.seedUsers("observability-tutor", 1, "TUTOR");
+      // One tutor per server's ingest sessions (createSession is limited to 30 an hour per user), one for fanout.
+      const [tutor, ingestWith, ingestWithout] = await ctx.stack.seedUsers("observability-tutor", 3, "TUTOR");
       const students = await ctx.stack.seedUsers("observability-student", subscribers, "STUDENT");
       const fanoutSessions = new Map([
         [withMetrics, await createSession(withMetrics.url, tutor, students)],
@@ -58,13 +59,13 @@ export const observability: Scenario = {
       );
       const batches = Math.max(1, Math.round(scaled(100_000) / ROUNDS / INGEST_SESSIONS / INGEST_BATCH));
       const warmUp = Math.max(1, Math.round(batches / 8));
-      await ingestRound(ctx, withMetrics, tutor, warmUp);
-      await ingestRound(ctx, without, tutor, warmUp);
+      await ingestRound(ctx, withMetrics, ingestWith, warmUp);
+      await ingestRound(ctx, without, ingestWithout, warmUp);
       ctx.log(`ingest: ${INGEST_SESSIONS} sessions × ${batches} batches of ${INGEST_BATCH}`);
       const ingest = await alternate(
         ctx,
-        () => ingestRound(ctx, withMetrics, tutor, batches),
-        () => ingestRound(ctx, without, tutor, batches),
+        () => ingestRound(ctx, withMetrics, ingestWith, batches),
+        () => ingestRound(ctx, without, ingestWithout, batches),
       );
       const top = (s: RoundResult) => Math.max(...s.deliveredPerSec);
       return [
