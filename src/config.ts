@@ -117,6 +117,38 @@ export interface Config {
   telemetry: TelemetryConfig;
   /** OpenTelemetry tracing (src/infra/tracing.ts); the SDK reads the other OTEL_* variables itself. */
   tracing: TracingConfig;
+  /** Web push (W5; src/services/push-*.ts). */
+  push: PushConfig;
+}
+
+/** Web push (W5): VAPID keys, delivery limits and the endpoint guard. */
+export interface PushConfig {
+  /**
+   * PUSH_ENABLED: on by default where it can work. Unset with DATABASE_URL and no VAPID keys,
+   * push is off (pushPublicKey and registerPushSubscription answer UNAVAILABLE): instances on a
+   * shared database must sign with the same keys, so they cannot be generated per instance.
+   * PUSH_ENABLED=true with DATABASE_URL requires the keys (ConfigError).
+   */
+  enabled: boolean;
+  /** VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY (base64url); undefined means "generate into DATA_DIR" (embedded only). */
+  vapidPublicKey?: string;
+  vapidPrivateKey?: string;
+  /** VAPID_SUBJECT: a mailto: or https: contact URL push services may use to reach the operator. */
+  vapidSubject: string;
+  /** PUSH_TIMEOUT_MS: one request to a push service, connecting included. */
+  timeoutMs: number;
+  /** PUSH_MAX_ATTEMPTS: tries of one delivery before it is given up (the first one included). */
+  maxAttempts: number;
+  /** PUSH_RETRY_BASE_MS: wait before the first retry; doubled after each failure. */
+  retryBaseMs: number;
+  /**
+   * PUSH_ENDPOINT_ALLOW_PRIVATE: deliver to endpoints resolving to private, loopback or
+   * link-local addresses. Tests only: otherwise a subscription could make the server reach
+   * into its own network (SSRF).
+   */
+  allowPrivateEndpoints: boolean;
+  /** PUSH_ENDPOINT_CA: PEM of an extra CA trusted for push endpoints (a test's own push service). */
+  endpointCa?: string;
 }
 
 /** Limits and retention of the telemetry ingest (HARDENING.md "Limits"). */
@@ -376,6 +408,35 @@ export function loadConfig(env: Env = process.env): Config {
       queueMaxEvents: int(env, "TELEMETRY_QUEUE_MAX", 10_000, 1),
     },
     tracing: tracingConfig(env),
+    push: pushConfig(env, databaseUrl),
+  };
+}
+
+function pushConfig(env: Env, databaseUrl: string | undefined): PushConfig {
+  const vapidPublicKey = env.VAPID_PUBLIC_KEY || undefined;
+  const vapidPrivateKey = env.VAPID_PRIVATE_KEY || undefined;
+  if (!vapidPublicKey !== !vapidPrivateKey) throw new ConfigError("VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together or not at all");
+  // An uncompressed P-256 point (65 bytes) and a P-256 scalar (32 bytes), base64url as web-push prints them.
+  if (vapidPublicKey && !/^[A-Za-z0-9_-]{87}$/.test(vapidPublicKey))
+    throw new ConfigError("VAPID_PUBLIC_KEY must be a base64url P-256 public key (87 characters)");
+  if (vapidPrivateKey && !/^[A-Za-z0-9_-]{43}$/.test(vapidPrivateKey))
+    throw new ConfigError("VAPID_PRIVATE_KEY must be a base64url P-256 private key (43 characters)");
+  const vapidSubject = env.VAPID_SUBJECT || "mailto:webpush@localhost";
+  if (!/^(mailto:|https:\/\/)\S+$/.test(vapidSubject)) throw new ConfigError("VAPID_SUBJECT must be a mailto: or https:// URL");
+  const requested = env.PUSH_ENABLED === undefined || env.PUSH_ENABLED === "" ? undefined : bool(env, "PUSH_ENABLED", true);
+  if (requested && databaseUrl && !vapidPublicKey) {
+    throw new ConfigError("VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are required with DATABASE_URL when PUSH_ENABLED=true");
+  }
+  return {
+    enabled: requested ?? !(databaseUrl && !vapidPublicKey),
+    vapidPublicKey,
+    vapidPrivateKey,
+    vapidSubject,
+    timeoutMs: int(env, "PUSH_TIMEOUT_MS", 5000, 100),
+    maxAttempts: int(env, "PUSH_MAX_ATTEMPTS", 5, 1),
+    retryBaseMs: int(env, "PUSH_RETRY_BASE_MS", 30_000, 0),
+    allowPrivateEndpoints: bool(env, "PUSH_ENDPOINT_ALLOW_PRIVATE", false),
+    endpointCa: env.PUSH_ENDPOINT_CA || undefined,
   };
 }
 

@@ -148,4 +148,35 @@ describe("MemoryRateLimiter", () => {
     now = 1000;
     assert.deepEqual(await limiter.peek("p", 1, 1000), { allowed: true, retryAfterMs: 0 });
   });
+  describe("web push (W5)", () => {
+    const keys = { VAPID_PUBLIC_KEY: "B".repeat(87), VAPID_PRIVATE_KEY: "k".repeat(43) };
+    const pg = { DATABASE_URL: "postgres://localhost/x", JWT_SECRET: "x".repeat(32) };
+
+    it("is on by default on the embedded database, keys generated later into DATA_DIR", () => {
+      const { push } = loadConfig({});
+      assert.equal(push.enabled, true);
+      assert.equal(push.vapidPublicKey, undefined);
+      assert.equal(push.maxAttempts, 5);
+      assert.equal(push.allowPrivateEndpoints, false);
+      assert.match(push.vapidSubject, /^mailto:/);
+    });
+
+    it("is off with DATABASE_URL and no keys, unless asked for, which then needs the keys", () => {
+      assert.equal(loadConfig(pg).push.enabled, false);
+      assert.equal(loadConfig({ ...pg, ...keys }).push.enabled, true);
+      assert.throws(
+        () => loadConfig({ ...pg, PUSH_ENABLED: "true" }),
+        (err: Error) => err instanceof ConfigError && /VAPID_PUBLIC_KEY/.test(err.message),
+      );
+      assert.equal(loadConfig({ ...keys, PUSH_ENABLED: "false" }).push.enabled, false);
+    });
+
+    it("refuses half a key pair, malformed keys and a subject that is no mailto: or https: URL", () => {
+      assert.throws(() => loadConfig({ VAPID_PUBLIC_KEY: keys.VAPID_PUBLIC_KEY }), /set together/);
+      assert.throws(() => loadConfig({ ...keys, VAPID_PUBLIC_KEY: "short" }), /VAPID_PUBLIC_KEY/);
+      assert.throws(() => loadConfig({ ...keys, VAPID_PRIVATE_KEY: "k".repeat(42) + "=" }), /VAPID_PRIVATE_KEY/);
+      assert.throws(() => loadConfig({ VAPID_SUBJECT: "http://example.com" }), /VAPID_SUBJECT/);
+      assert.equal(loadConfig({ VAPID_SUBJECT: "https://example.com/contact" }).push.vapidSubject, "https://example.com/contact");
+    });
+  });
 });
