@@ -6,6 +6,7 @@ import type { DataSource } from "typeorm";
 import { AccessPolicy } from "./auth/access";
 import { PasswordHasher } from "./auth/passwords";
 import { resolveJwtSecret } from "./auth/jwt-secret";
+import { resolveVapidKeys } from "./auth/vapid-keys";
 import { TokenService } from "./auth/tokens";
 import type { Config } from "./config";
 import { createDataSource, databaseKind } from "./db/data-source";
@@ -60,6 +61,10 @@ import { DEFAULT_WRITER_LIMITS, TelemetryWriter } from "./services/telemetry-wri
 import { countCommits } from "./services/lesson-metrics";
 import { observePolicyEvaluations } from "./auth/policy-evaluations";
 import { poolStats } from "./db/pool-stats";
+import { WebPushSender } from "./infra/push-sender";
+import { PushNotifier } from "./services/push-notifier";
+import { PushService } from "./services/push.service";
+import { PushEvents } from "./services/push-events";
 
 export interface App {
   config: Config;
@@ -283,6 +288,14 @@ export function createServices(
     countCommits(store, metrics);
     metrics.measure({ webrtcSessions: () => signals.activeSessions, onlineUsers: () => connections.onlineUsers });
   }
+  // Web push (W5): off without keys on a shared database (config.ts); the keys are resolved
+  // like the JWT secret, generated into DATA_DIR on the embedded default.
+  const vapid = config.push.enabled ? resolveVapidKeys(config) : undefined;
+  const pushSender = vapid && new WebPushSender({ subject: config.push.vapidSubject, ...vapid }, config.push);
+  const pushNotifier = new PushNotifier(db, pushSender, config.push, counting ? metrics : undefined);
+  const pushEvents = new PushEvents(db, pushNotifier, (err) => logger?.warn({ err }, "web push notification failed"));
+  pushEvents.watch(store);
+  if (counting && pushSender) metrics.measure({ pushSubscriptions: () => pushNotifier.activeSubscriptions() });
   const services: Services = {
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer),
@@ -326,6 +339,9 @@ export function createServices(
       metrics,
       { maxJsonDepth: config.limits.maxJsonDepth, maxPageSize },
     ),
+    push: new PushService(db, pushNotifier, vapid?.publicKey),
+    pushNotifier,
+    pushEvents,
     metrics,
   };
   return services;

@@ -26,6 +26,9 @@ export const DomainErrorReason = {
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
   RESYNC_REQUIRED: "RESYNC_REQUIRED",
+  // what this deployment offers
+  /** Web push is off here (PUSH_ENABLED=false, or DATABASE_URL without VAPID keys). */
+  PUSH_DISABLED: "PUSH_DISABLED",
 } as const;
 export type DomainErrorReason = (typeof DomainErrorReason)[keyof typeof DomainErrorReason];
 

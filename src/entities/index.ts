@@ -3,6 +3,7 @@ import { BookingEntity } from "./booking.entity";
 import { ClassroomEntity, ClassroomMemberEntity } from "./classroom.entity";
 import { ParticipantEntity, RolePermissionsEntity } from "./participant.entity";
 import { SessionEventEntity } from "./session-event.entity";
+import { PushSubscriptionEntity } from "./push-subscription.entity";
 import { SessionEntity } from "./session.entity";
 import { TelemetryEventEntity } from "./telemetry-event.entity";
 import { UserEntity } from "./user.entity";
@@ -19,4 +20,5 @@ export const entities = [
   SessionEventEntity,
   BoardSnapshotEntity,
   TelemetryEventEntity,
+  PushSubscriptionEntity,
 ];

@@ -13,8 +13,8 @@ export interface PoolStats {
 
 /**
  * What the gauges read when scraped, set by the composition root (src/app.ts) once the parts
- * that know exist. Each answers 0 (or nothing) until set: sync_queue_depth and
- * push_subscriptions_active stay 0 until offline sync (W4) and web push (W5) are built.
+ * that know exist. Each answers 0 (or nothing) until set: sync_queue_depth stays 0 until
+ * offline sync (W4) is built.
  */
 export interface MetricSources {
   /** Sessions with a WebRTC signalling subscriber on this instance. */
@@ -22,7 +22,8 @@ export interface MetricSources {
   /** Seated users holding a realtime connection on this instance (one per user per session). */
   onlineUsers: () => number;
   syncQueueDepth: () => number;
-  pushSubscriptions: () => number;
+  /** Unexpired web push subscriptions of every user (a count in the database, read per scrape). */
+  pushSubscriptions: () => number | Promise<number>;
   /** The database pool; undefined while there is none to read. */
   dbPool: () => PoolStats | undefined;
 }
@@ -230,9 +231,24 @@ export class Metrics {
 
   readonly pushSubscriptionsActive: Gauge = new Gauge({
     name: "push_subscriptions_active",
-    help: "Registered, unexpired web push subscriptions (W5). Web push is not built yet: always 0 until it is",
+    help: "Registered, unexpired web push subscriptions (W5), of all users and instances (counted in the database)",
     registers: [this.registry],
-    collect: (): void => this.pushSubscriptionsActive.set(this.sources.pushSubscriptions()),
+    // A scrape during a database outage keeps the last value rather than failing the whole scrape.
+    collect: async (): Promise<void> => {
+      try {
+        this.pushSubscriptionsActive.set(await this.sources.pushSubscriptions());
+      } catch {
+        /* the last value stays */
+      }
+    },
+  });
+
+  /** Web push deliveries by outcome: sent, gone (404/410, subscription removed), failed (retried), given_up, refused (internal address). */
+  readonly pushDeliveries = new Counter({
+    name: "push_deliveries_total",
+    help: "Web push delivery attempts by outcome: sent, gone (subscription removed), failed (to be retried), given_up, refused (internal endpoint address)",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
   });
 
   readonly policyEvaluations = new Counter({

@@ -7,12 +7,22 @@ import { autosaveBoardsJob } from "./autosave-boards.job";
 import { disconnectInactiveJob } from "./disconnect-inactive.job";
 import { expireSessionsJob } from "./expire-sessions.job";
 import type { JobDefinition } from "./job";
+import { pushRemindersJob } from "./push-reminders.job";
+import { pushRetryJob } from "./push-retry.job";
 import { snapshotRetentionJob } from "./snapshot-retention.job";
 import { telemetryRetentionJob } from "./telemetry-retention.job";
 
 export type { JobContext, JobDefinition } from "./job";
 
-export const jobs: readonly JobDefinition[] = [expireSessionsJob, disconnectInactiveJob, autosaveBoardsJob, snapshotRetentionJob, telemetryRetentionJob];
+export const jobs: readonly JobDefinition[] = [
+  expireSessionsJob,
+  disconnectInactiveJob,
+  autosaveBoardsJob,
+  snapshotRetentionJob,
+  telemetryRetentionJob,
+  pushRetryJob,
+  pushRemindersJob,
+];
 
 /** The job called `name`, or undefined. */
 export function findJob(name: string | undefined, definitions: readonly JobDefinition[] = jobs): JobDefinition | undefined {

@@ -20,6 +20,7 @@ import {
   UserActivityResolver,
 } from "../resolvers/history.resolver";
 import { BoardSnapshotResolver, SessionReplayResolver } from "../resolvers/history-board.resolver";
+import { PushResolver } from "../resolvers/push.resolver";
 import { TelemetryResolver } from "../resolvers/telemetry.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { DateTimeScalar, JSONScalar, MAX_JSON_DEPTH, jsonScalar } from "./scalars";
@@ -93,6 +94,7 @@ async function build(maxJsonDepth: number): Promise<GraphQLSchema> {
       SessionReplayResolver,
       BoardSnapshotResolver,
       TelemetryResolver,
+      PushResolver,
     ],
     scalarsMap: [
       { type: Date, scalar: DateTimeScalar },

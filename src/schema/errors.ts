@@ -56,6 +56,8 @@ export function publicCode(reason: DomainErrorReason): ErrorCode {
       return ErrorCode.QUOTA_EXCEEDED;
     case DomainErrorReason.RESYNC_REQUIRED:
       return ErrorCode.RESYNC_REQUIRED;
+    case DomainErrorReason.PUSH_DISABLED:
+      return ErrorCode.UNAVAILABLE;
     default: {
       const unhandled: never = reason;
       throw new Error(`no public code for ${String(unhandled)}`);

@@ -8,6 +8,9 @@ import type { HistoryService } from "./history.service";
 import type { ReportService } from "./report.service";
 import type { ParticipantService } from "./participant.service";
 import type { PresenceService } from "./presence.service";
+import type { PushEvents } from "./push-events";
+import type { PushNotifier } from "./push-notifier";
+import type { PushService } from "./push.service";
 import type { ReplayService } from "./replay.service";
 import type { SignalService } from "./signal.service";
 import type { SessionService } from "./session.service";
@@ -45,6 +48,12 @@ export interface Services {
   boardExport: BoardExportService;
   /** The telemetry ingest (W3): checked events queued for batched, best-effort writes; admins read them. */
   telemetry: TelemetryService;
+  /** Web push subscriptions (W5), their owners' side. */
+  push: PushService;
+  /** Web push delivery through the outbox, and its retries. */
+  pushNotifier: PushNotifier;
+  /** What is pushed when: kicks, completed lessons' reports, lessons starting soon. */
+  pushEvents: PushEvents;
   /** The instance's Prometheus counters (GET /metrics). */
   metrics: Metrics;
 }

@@ -1,0 +1,90 @@
+import type { DataSource } from "typeorm";
+import type { TimelineMessage } from "../realtime/messages";
+import type { PushNotifier } from "./push-notifier";
+import type { SessionStore } from "./session-store";
+
+/** How long before a scheduled lesson its host and invited students are reminded. */
+export const LESSON_REMINDER_MS = 10 * 60_000;
+
+/**
+ * What the lesson's people are told by web push (W5): a kick (to the kicked user), the
+ * lesson report once a lesson is completed (to the host), and a lesson starting within 10
+ * minutes (to the host and the invited students, by the push-reminders job). The outbox key
+ * (user, kind, subject) makes each of them once only.
+ */
+export class PushEvents {
+  constructor(
+    private readonly db: DataSource,
+    private readonly notifier: PushNotifier,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /**
+   * Watches this instance's commits for kicks and completions; the notification is sent in
+   * the background, after the commit answered. Answers the function that stops watching.
+   */
+  watch(store: Pick<SessionStore, "onCommit">): () => void {
+    return store.onCommit((sessionId, events) => {
+      if (!this.notifier.enabled) return;
+      for (const event of events) {
+        const work = this.onEvent(sessionId, event);
+        if (work) work.catch(this.onError);
+      }
+    });
+  }
+
+  private onEvent(sessionId: string, event: TimelineMessage): Promise<unknown> | undefined {
+    if (event.type === "PARTICIPANT_KICK" && typeof event.data.userId === "string") {
+      const userId = event.data.userId;
+      return this.titleOf(sessionId).then((title) =>
+        this.notifier.notify([userId], "KICKED", sessionId, { title: "Removed from a lesson", body: `You were removed from ${title}.`, sessionId }, new Date()),
+      );
+    }
+    if (event.type === "SESSION_END") return this.reportReady(sessionId);
+    return undefined;
+  }
+
+  private async reportReady(sessionId: string): Promise<number> {
+    const [session]: Array<{ host_id: string; title: string | null }> = await this.db.query(`SELECT host_id, title FROM classroom_sessions WHERE id = $1`, [
+      sessionId,
+    ]);
+    if (!session) return 0;
+    const body = `The report of ${session.title ? `“${session.title}”` : "your lesson"} is ready.`;
+    return this.notifier.notify([session.host_id], "REPORT_READY", sessionId, { title: "Lesson report ready", body, sessionId }, new Date());
+  }
+
+  private async titleOf(sessionId: string): Promise<string> {
+    const [session]: Array<{ title: string | null }> = await this.db.query(`SELECT title FROM classroom_sessions WHERE id = $1`, [sessionId]);
+    return session?.title ? `“${session.title}”` : "the lesson";
+  }
+
+  /**
+   * The push-reminders job: scheduled lessons starting within 10 minutes of `now` remind
+   * their host and invited students, once per lesson and start time (a rescheduled lesson
+   * reminds again). Answers the notifications sent.
+   */
+  async remindLessons(now: Date): Promise<number> {
+    if (!this.notifier.enabled) return 0;
+    const soon: Array<{ id: string; host_id: string; title: string | null; scheduled_start: Date; invited: string[] | null }> = await this.db.query(
+      `SELECT s.id, s.host_id, s.title, s.scheduled_start,
+              (SELECT array_agg(p.user_id) FROM session_participants p WHERE p.session_id = s.id AND p.status = 'INVITED') AS invited
+         FROM classroom_sessions s
+        WHERE s.status IN ('SCHEDULED', 'WAITING') AND s.scheduled_start > $1 AND s.scheduled_start <= $2`,
+      [now, new Date(now.getTime() + LESSON_REMINDER_MS)],
+    );
+    let sent = 0;
+    for (const lesson of soon) {
+      const start = new Date(lesson.scheduled_start);
+      const minutes = Math.max(1, Math.round((start.getTime() - now.getTime()) / 60_000));
+      const message = {
+        title: "Lesson starting soon",
+        body: `${lesson.title ? `“${lesson.title}”` : "Your lesson"} starts in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+        sessionId: lesson.id,
+        ttlSeconds: Math.ceil(LESSON_REMINDER_MS / 1000),
+      };
+      const subject = `${lesson.id}@${start.toISOString()}`;
+      sent += await this.notifier.notify([lesson.host_id, ...(lesson.invited ?? [])], "LESSON_STARTING", subject, message, now);
+    }
+    return sent;
+  }
+}
