@@ -125,7 +125,8 @@ export class PushNotifier {
 
   /** Deletes subscriptions past their expiresAt, and outbox rows older than 30 days; answers the subscriptions removed. */
   async pruneExpired(now: Date): Promise<number> {
-    const removed: unknown[] = await this.db.query(`DELETE FROM push_subscriptions WHERE expires_at <= $1 RETURNING id`, [now]);
+    // Through a CTE: TypeORM answers a bare DELETE with [rows, count].
+    const removed: unknown[] = await this.db.query(`WITH d AS (DELETE FROM push_subscriptions WHERE expires_at <= $1 RETURNING id) SELECT id FROM d`, [now]);
     await this.db.query(`DELETE FROM push_notifications WHERE created_at < $1`, [new Date(now.getTime() - NOTIFICATION_RETENTION_DAYS * DAY_MS)]);
     return removed.length;
   }

@@ -74,7 +74,11 @@ export class PushService {
   async unregister(auth: AuthContext, id: string): Promise<boolean> {
     const userId = auth.requireUserId();
     if (!isUuid(id)) throw notFound("Push subscription");
-    const deleted: unknown[] = await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2 RETURNING id`, [id, userId]);
+    // Through a CTE: TypeORM answers a bare DELETE with [rows, count], whose length is always 2.
+    const deleted: unknown[] = await this.db.query(`WITH d AS (DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2 RETURNING id) SELECT id FROM d`, [
+      id,
+      userId,
+    ]);
     if (deleted.length === 0) throw notFound("Push subscription");
     return true;
   }
