@@ -339,7 +339,7 @@ export function createServices(
       metrics,
       { maxJsonDepth: config.limits.maxJsonDepth, maxPageSize },
     ),
-    push: new PushService(db, pushNotifier, vapid?.publicKey),
+    push: new PushService(db, pushNotifier, vapid?.publicKey, config.push.maxSubscriptionsPerUser),
     pushNotifier,
     pushEvents,
     metrics,

@@ -137,6 +137,8 @@ export interface PushConfig {
   vapidSubject: string;
   /** PUSH_TIMEOUT_MS: one request to a push service, connecting included. */
   timeoutMs: number;
+  /** PUSH_MAX_SUBSCRIPTIONS_PER_USER: registering one more drops the user's least recently registered. */
+  maxSubscriptionsPerUser: number;
   /** PUSH_MAX_ATTEMPTS: tries of one delivery before it is given up (the first one included). */
   maxAttempts: number;
   /** PUSH_RETRY_BASE_MS: wait before the first retry; doubled after each failure. */
@@ -433,6 +435,7 @@ function pushConfig(env: Env, databaseUrl: string | undefined): PushConfig {
     vapidPrivateKey,
     vapidSubject,
     timeoutMs: int(env, "PUSH_TIMEOUT_MS", 5000, 100),
+    maxSubscriptionsPerUser: int(env, "PUSH_MAX_SUBSCRIPTIONS_PER_USER", 20, 1),
     maxAttempts: int(env, "PUSH_MAX_ATTEMPTS", 5, 1),
     retryBaseMs: int(env, "PUSH_RETRY_BASE_MS", 30_000, 0),
     allowPrivateEndpoints: bool(env, "PUSH_ENDPOINT_ALLOW_PRIVATE", false),

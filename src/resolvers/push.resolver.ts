@@ -21,7 +21,7 @@ export class PushResolver {
 
   @Mutation(() => PushSubscription, {
     description:
-      "Registers this browser's push subscription, or updates yours with the same endpoint (keys, device, expiry; failureCount back to 0). BAD_USER_INPUT for an endpoint that is not https or malformed keys; UNAVAILABLE when web push is off.",
+      "Registers this browser's push subscription, or updates yours with the same endpoint (keys, device, expiry; failureCount back to 0). Beyond 20 subscriptions, your least recently registered one is dropped. BAD_USER_INPUT for an endpoint that is not https or malformed keys; UNAVAILABLE when web push is off.",
   })
   registerPushSubscription(
     @Arg("input", () => PushSubscriptionInput, { description: "The browser's subscription." }) input: PushSubscriptionInput,

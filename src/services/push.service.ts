@@ -33,6 +33,7 @@ export class PushService {
     private readonly db: DataSource,
     private readonly notifier: PushNotifier,
     private readonly publicKey: string | undefined,
+    private readonly maxPerUser: number,
   ) {}
 
   /** The VAPID public key browsers subscribe with; UNAVAILABLE when push is off. Needs no sign-in: it is public. */
@@ -41,7 +42,11 @@ export class PushService {
     return this.publicKey;
   }
 
-  /** Registers (or updates, same endpoint) the caller's subscription. BAD_USER_INPUT for a non-https endpoint or malformed keys. */
+  /**
+   * Registers (or updates, same endpoint) the caller's subscription; beyond
+   * PUSH_MAX_SUBSCRIPTIONS_PER_USER (20) the least recently registered is dropped.
+   * BAD_USER_INPUT for a non-https endpoint or malformed keys.
+   */
   async register(auth: AuthContext, input: PushSubscriptionInput, now = new Date()): Promise<PushSubscriptionEntity> {
     const userId = auth.requireUserId();
     if (!this.notifier.enabled) throw disabled();
@@ -66,6 +71,12 @@ export class PushService {
              expires_at = EXCLUDED.expires_at, failure_count = 0, updated_at = now()
        RETURNING id`,
       [userId, input.deviceId ?? null, input.endpoint, input.p256dh, input.auth, input.expiresAt ?? null],
+    );
+    // A bounded table: browsers rotate endpoints, so the least recently registered beyond the cap go.
+    await this.db.query(
+      `DELETE FROM push_subscriptions WHERE user_id = $1 AND id NOT IN (
+         SELECT id FROM push_subscriptions WHERE user_id = $1 ORDER BY updated_at DESC, id DESC LIMIT $2)`,
+      [userId, this.maxPerUser],
     );
     return this.db.getRepository(PushSubscriptionEntity).findOneByOrFail({ id: row.id });
   }

@@ -32,7 +32,13 @@ for (const backend of backends) {
     before(async () => {
       push = await LocalPushService.start();
       server = await startTestServer(backend, {
-        env: { ...keysEnv, VAPID_SUBJECT: "mailto:ops@example.test", PUSH_ENDPOINT_ALLOW_PRIVATE: "true", PUSH_ENDPOINT_CA: push.ca },
+        env: {
+          ...keysEnv,
+          VAPID_SUBJECT: "mailto:ops@example.test",
+          PUSH_ENDPOINT_ALLOW_PRIVATE: "true",
+          PUSH_ENDPOINT_CA: push.ca,
+          PUSH_MAX_SUBSCRIPTIONS_PER_USER: "2",
+        },
       });
     });
     after(async () => {
@@ -184,6 +190,30 @@ for (const backend of backends) {
       });
       const [row] = await server.app.db.query(`SELECT count(*)::int AS n FROM push_subscriptions WHERE user_id = $1`, [user.id]);
       assert.equal(row.n, 0);
+    });
+
+    it("keeps at most PUSH_MAX_SUBSCRIPTIONS_PER_USER subscriptions a user, dropping the least recently registered", async () => {
+      const user = await registerUser(server);
+      const [first, second, third] = [await subscribe(user.token), await subscribe(user.token), await subscribe(user.token)];
+      const ids = ok(await server.gql(MINE, {}, user.token)).myPushSubscriptions.map((s: { id: string }) => s.id);
+      assert.deepEqual(ids.sort(), [second.subscriptionId, third.subscriptionId].sort());
+      assert.ok(!ids.includes(first.subscriptionId));
+    });
+
+    it("answers UNAVAILABLE when push is off (the real backend without VAPID keys is off by default)", async () => {
+      const off = await startTestServer(backend, { env: backend.name === "real" ? {} : { PUSH_ENABLED: "false" } });
+      try {
+        const user = await registerUser(off);
+        const res = await off.gql(`{ pushPublicKey }`);
+        assert.equal(codeOf(res), "UNAVAILABLE");
+        assert.equal(res.body.errors?.[0].extensions?.retryable, false);
+        const sub = push.subscription();
+        const input = { endpoint: sub.endpoint, p256dh: sub.keys.p256dh, auth: sub.keys.auth };
+        assert.equal(codeOf(await off.gql(REGISTER, { input }, user.token)), "UNAVAILABLE");
+        assert.deepEqual(ok(await off.gql(MINE, {}, user.token)).myPushSubscriptions, []);
+      } finally {
+        await off.stop();
+      }
     });
 
     it("refuses private and loopback addresses without PUSH_ENDPOINT_ALLOW_PRIVATE, by IP and by name", async () => {
