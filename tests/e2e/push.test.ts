@@ -5,6 +5,7 @@ import { pushRetryJob } from "../../src/jobs/push-retry.job";
 import { codeOf, ok } from "../support/assertions";
 import { backends } from "../support/backends";
 import { activeLesson } from "../support/lesson";
+import { parsePrometheusText, sampleValue } from "../support/prometheus-text";
 import { LocalPushService } from "../support/push-service";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
@@ -69,6 +70,10 @@ for (const backend of backends) {
       assert.equal(received.vapid.aud, push.origin);
       assert.equal(received.vapid.sub, "mailto:ops@example.test");
       assert.deepEqual(push.errors, []);
+
+      const metrics = parsePrometheusText(await (await fetch(`${server.url}/metrics`)).text());
+      assert.ok(sampleValue(metrics, "push_subscriptions_active") >= 1);
+      assert.ok(sampleValue(metrics, "push_deliveries_total", { outcome: "sent" }) >= 1);
     });
 
     it("refuses an http:// endpoint and malformed keys at register (BAD_USER_INPUT), and strangers and anonymous callers", async () => {
