@@ -22,6 +22,7 @@ import {
 import { BoardSnapshotResolver, SessionReplayResolver } from "../resolvers/history-board.resolver";
 import { TelemetryResolver } from "../resolvers/telemetry.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
+import { SyncResolver } from "../resolvers/sync.resolver";
 import { DateTimeScalar, JSONScalar, MAX_JSON_DEPTH, jsonScalar } from "./scalars";
 
 /** The schema of each JSON depth asked for (one in a deployment; tests may set others). */
@@ -83,6 +84,7 @@ async function build(maxJsonDepth: number): Promise<GraphQLSchema> {
       RealtimeResolver,
       BoardResolver,
       SessionBoardResolver,
+      SyncResolver,
       BoardStateResolver,
       SessionHistoryResolver,
       TimelineConnectionResolver,
