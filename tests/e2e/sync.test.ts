@@ -168,6 +168,17 @@ for (const backend of backends) {
         assert.deepEqual(ok(await server.gql(PUSH, { input }, ann.token)).syncPush, pushed);
         assert.deepEqual(ok(await server.gql(PUSH, { input: { ...input, strategy: "CLIENT_WINS" } }, ann.token)).syncPush, pushed);
         assert.equal(await sessionEventCount(server, sessionId), stored);
+        // Retries racing each other answer the same too.
+        const raced = await Promise.all(Array.from({ length: 3 }, () => server.gql(PUSH, { input }, ann.token)));
+        for (const res of raced) assert.deepEqual(ok(res).syncPush, pushed);
+        assert.equal(await sessionEventCount(server, sessionId), stored);
+
+        // A new push sent three times at once: stored once, the same answer for each.
+        const fresh = { ...input, events: [strokeOp(`race-${strategy}`, shared)] };
+        const racers = await Promise.all(Array.from({ length: 3 }, () => server.gql(PUSH, { input: fresh }, ann.token)));
+        const first = ok(racers[0]).syncPush;
+        for (const res of racers) assert.deepEqual(ok(res).syncPush, first);
+        assert.equal(await sessionEventCount(server, sessionId), stored + 1);
 
         // Back online: the pulled changes make Ann's board the server's.
         await device.catchUp();
@@ -274,6 +285,9 @@ for (const backend of backends) {
       // Another user's message with the same id is theirs; a new id is a new message.
       const tutors = ok(await send("Hi", "m-1", tutor)).sendChatMessage;
       assert.notEqual(tutors.id, first.id);
+      // Retries racing each other: one message still.
+      const raced = await Promise.all(Array.from({ length: 5 }, () => send("Again", "m-3")));
+      assert.equal(new Set(raced.map((res) => ok(res).sendChatMessage.id)).size, 1);
       const last = ok(await send("Bye", "m-2")).sendChatMessage;
       assert.equal(codeOf(await send("x", "m".repeat(65))), "BAD_USER_INPUT");
       const rows = await server.app.db.query(`SELECT data FROM session_events WHERE session_id = $1 AND type = 'CHAT_MESSAGE' ORDER BY seq`, [sessionId]);
@@ -282,6 +296,7 @@ for (const backend of backends) {
         [
           ["Hello", "m-1"],
           ["Hi", "m-1"],
+          ["Again", "m-3"],
           ["Bye", "m-2"],
         ],
       );
@@ -292,7 +307,7 @@ for (const backend of backends) {
         if (event.seq >= last.seq) break;
       }
       await frames.return?.();
-      assert.deepEqual(chats, ["Hello", "Hi", "Bye"]);
+      assert.deepEqual(chats, ["Hello", "Hi", "Again", "Bye"]);
     });
   });
 }
