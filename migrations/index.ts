@@ -7,6 +7,7 @@ import { BoardEventVersions1763794800000 } from "./1763794800000-board-event-ver
 import { SnapshotCompression1763798400000 } from "./1763798400000-snapshot-compression";
 import { ClientOpLookup1763802000000 } from "./1763802000000-client-op-lookup";
 import { TelemetryEvents1763805600000 } from "./1763805600000-telemetry-events";
+import { OfflineSync1763809200000 } from "./1763809200000-offline-sync";
 import { Push1763809400000 } from "./1763809400000-push";
 
 /** Every migration, in order. Listed by hand so the built and the CLI DataSource agree. */
@@ -20,5 +21,6 @@ export const migrations = [
   SnapshotCompression1763798400000,
   ClientOpLookup1763802000000,
   TelemetryEvents1763805600000,
+  OfflineSync1763809200000,
   Push1763809400000,
 ];

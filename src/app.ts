@@ -36,6 +36,7 @@ import type { Services } from "./services";
 import { BookingService } from "./services/booking.service";
 import { ClassroomService } from "./services/classroom.service";
 import { HistoryService } from "./services/history.service";
+import { SyncService } from "./services/sync.service";
 import { ReportService } from "./services/report.service";
 import { ParticipantService } from "./services/participant.service";
 import { PresenceService } from "./services/presence.service";
@@ -327,6 +328,7 @@ export function createServices(
     board,
     reports: new ReportService(db, access),
     history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),
+    sync: new SyncService(db, access, board, maxPageSize),
     snapshots,
     captures,
     replay: new ReplayService(db, access, config.replayCacheBytes, config.snapshotEveryEvents, maxPageSize, metrics),

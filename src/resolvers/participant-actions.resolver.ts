@@ -61,14 +61,20 @@ export class ParticipantActionsResolver {
 
   @Mutation(() => TimelineEvent, {
     description:
-      "Sends a chat message: recorded on the timeline (the CHAT_MESSAGE event answered) and delivered as a systemEvent. Needs a seat (a VIEWER's too) in a WAITING, ACTIVE or PAUSED session (INVALID_STATE otherwise); BAD_USER_INPUT for a text outside 1–2000 characters; NOT_FOUND without access, FORBIDDEN when kicked.",
+      "Sends a chat message: recorded on the timeline (the CHAT_MESSAGE event answered) and delivered as a systemEvent. Needs a seat (a VIEWER's too) in a WAITING, ACTIVE or PAUSED session (INVALID_STATE otherwise); BAD_USER_INPUT for a text outside 1–2000 characters or a clientMessageId outside 1–64; a repeated clientMessageId answers the original message and records, announces nothing; NOT_FOUND without access, FORBIDDEN when kicked.",
   })
   sendChatMessage(
     @Arg("sessionId", () => ID) sessionId: string,
     @Arg("text", { description: "1 to 2000 characters, surrounding spaces trimmed." }) text: string,
     @Ctx() ctx: RequestContext,
+    @Arg("clientMessageId", () => String, {
+      nullable: true,
+      description:
+        "The client's id for this message (1–64 characters), for retries: the same id from the same user in the same session answers the original message and records nothing new.",
+    })
+    clientMessageId?: string,
   ): Promise<SessionEventEntity> {
-    return ctx.services.participants.sendChat(ctx.auth, sessionId, text);
+    return ctx.services.participants.sendChat(ctx.auth, sessionId, text, clientMessageId);
   }
 
   @Mutation(() => Participant, {

@@ -23,6 +23,7 @@ import { BoardSnapshotResolver, SessionReplayResolver } from "../resolvers/histo
 import { PushResolver } from "../resolvers/push.resolver";
 import { TelemetryResolver } from "../resolvers/telemetry.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
+import { SyncResolver } from "../resolvers/sync.resolver";
 import { DateTimeScalar, JSONScalar, MAX_JSON_DEPTH, jsonScalar } from "./scalars";
 
 /** The schema of each JSON depth asked for (one in a deployment; tests may set others). */
@@ -84,6 +85,7 @@ async function build(maxJsonDepth: number): Promise<GraphQLSchema> {
       RealtimeResolver,
       BoardResolver,
       SessionBoardResolver,
+      SyncResolver,
       BoardStateResolver,
       SessionHistoryResolver,
       TimelineConnectionResolver,

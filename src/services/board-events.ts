@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
-import type { AppliedBoardOp, BoardOpType, BoardState } from "../board";
+import type { AppliedBoardOp, BoardOpInput, BoardOpType, BoardState } from "../board";
+import { invalidInput } from "../domain/errors";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import { type SessionEntity, type SessionStatus } from "../entities/session.entity";
 import type { TimelineMessage } from "../realtime/messages";
@@ -56,4 +57,22 @@ export function boardEventStep(event: TimelineMessage, viewerId: string): FeedSt
   if (event.type === "PARTICIPANT_KICK" && event.data?.userId === viewerId) return { end: "forbidden" };
   if (event.type.startsWith("SESSION_") && FINAL_STATUSES.includes(event.data?.status as SessionStatus)) return { end: "complete" };
   return event.boardVersion !== null ? { item: event } : {};
+}
+
+/**
+ * A client's batch as the engine takes it (plain JSON-shaped ops; GraphQL inputs are class
+ * instances); BAD_USER_INPUT for no op, more than `maxOps` (MAX_BOARD_OPS_PER_BATCH), a
+ * clientOpId outside 1–64 characters or repeated in the batch, or a RESTORE (server-made only).
+ */
+export function checkClientBatch(batch: readonly BoardOpInput[], maxOps: number): BoardOpInput[] {
+  const inputs = batch.map(({ clientOpId, type, baseVersion, data }) => ({ clientOpId, type, baseVersion, data }));
+  if (inputs.length === 0) throw invalidInput("Send at least one board event.", { field: "events" });
+  if (inputs.length > maxOps) throw invalidInput(`At most ${maxOps} board events per call.`, { field: "events", max: maxOps });
+  const ids = inputs.map((op) => op.clientOpId);
+  if (ids.some((id) => typeof id !== "string" || id.length < 1 || id.length > 64)) {
+    throw invalidInput("clientOpId must be 1 to 64 characters.", { field: "clientOpId" });
+  }
+  if (new Set(ids).size !== ids.length) throw invalidInput("A clientOpId appears twice in the batch.", { field: "clientOpId" });
+  if (inputs.some((op) => op.type === "RESTORE")) throw invalidInput("RESTORE is written by the server only.", { field: "type" });
+  return inputs;
 }

@@ -26,7 +26,7 @@ import { invalidInput } from "../domain/errors";
 import { requireStatus } from "./session-lifecycle";
 import type { SessionStore } from "./session-store";
 import type { NewSessionEvent } from "./timeline";
-import { toNewEvents, type KeyframeRecorder, type SerializedBoard } from "./board-events";
+import { checkClientBatch, toNewEvents, type KeyframeRecorder, type SerializedBoard } from "./board-events";
 import { boardOpForbidden, holds, requireSeated, type SessionAccess } from "../auth/session-policy";
 
 /**
@@ -49,8 +49,8 @@ export interface BoardWriteOptions<R> {
   authorize?: (access: SessionAccess) => void;
   /** Timeline events recorded after the board events (SNAPSHOT_RESTORE …). */
   extraEvents?: NewSessionEvent[];
-  /** Runs in the transaction once the events are stored; its answer comes back as `extra`. */
-  afterAppend?: (tx: EntityManager, session: SessionEntity, board: BoardState, saved: SessionEventEntity[]) => Promise<R>;
+  /** Runs in the transaction once the events are stored (with the batch's conflicts); its answer comes back as `extra`. */
+  afterAppend?: (tx: EntityManager, session: SessionEntity, board: BoardState, saved: SessionEventEntity[], conflicts: BoardConflict[]) => Promise<R>;
 }
 
 /** A write's answer, and the announcement of its events it waits for (SessionStore.changeRecording). */
@@ -88,19 +88,12 @@ export class BoardService {
 
   async apply(auth: AuthContext, sessionId: string, batch: BoardOpInput[], strategy: ConflictStrategy = "LAST_WRITE_WINS"): Promise<ApplyBoardResult> {
     const actorId = auth.requireUserIdFor(sessionId);
-    // Plain objects: the engine accepts JSON-shaped ops only (GraphQL inputs are class instances).
-    const inputs = batch.map(({ clientOpId, type, baseVersion, data }) => ({ clientOpId, type, baseVersion, data }));
-    if (inputs.length === 0) throw invalidInput("Send at least one board event.", { field: "events" });
-    if (inputs.length > this.maxOpsPerCall) {
-      throw invalidInput(`At most ${this.maxOpsPerCall} board events per call.`, { field: "events", max: this.maxOpsPerCall });
-    }
-    const ids = inputs.map((op) => op.clientOpId);
-    if (ids.some((id) => typeof id !== "string" || id.length < 1 || id.length > 64)) {
-      throw invalidInput("clientOpId must be 1 to 64 characters.", { field: "clientOpId" });
-    }
-    if (new Set(ids).size !== ids.length) throw invalidInput("A clientOpId appears twice in the batch.", { field: "clientOpId" });
-    if (inputs.some((op) => op.type === "RESTORE")) throw invalidInput("RESTORE is written by the server only.", { field: "type" });
-    return this.write(actorId, sessionId, inputs, strategy);
+    return this.write(actorId, sessionId, this.checkBatch(batch), strategy);
+  }
+
+  /** A client's batch checked (checkClientBatch) against MAX_BOARD_OPS_PER_BATCH. */
+  checkBatch(batch: readonly BoardOpInput[]): BoardOpInput[] {
+    return checkClientBatch(batch, this.maxOpsPerCall);
   }
 
   /**
@@ -247,7 +240,7 @@ export class BoardService {
         events: [...toNewEvents(applied, actorId), ...(options.extraEvents ?? [])],
         afterAppend: async (saved) => {
           if (keyframes.length > 0) await this.keyframes?.record(tx, session, keyframes, saved);
-          if (options.afterAppend) extra = await options.afterAppend(tx, session, state, saved);
+          if (options.afterAppend) extra = await options.afterAppend(tx, session, state, saved, conflicts);
         },
       };
     });

@@ -19,6 +19,7 @@ import type { LifecycleService } from "./lifecycle.service";
 import type { SessionBatches } from "./session-batches.service";
 import type { SessionFeed } from "./session-feed.service";
 import type { SnapshotService } from "./snapshot.service";
+import type { SyncService } from "./sync.service";
 import type { BoardCaptures } from "./board-captures.service";
 import type { TelemetryService } from "./telemetry.service";
 import type { UserService } from "./user.service";
@@ -45,6 +46,8 @@ export interface Services {
   /** The snapshots nobody asks for: session-change captures, autosave, retention. */
   captures: BoardCaptures;
   replay: ReplayService;
+  /** Offline sync (W4): pulls after a device checkpoint, offline board ops pushed. */
+  sync: SyncService;
   boardExport: BoardExportService;
   /** The telemetry ingest (W3): checked events queued for batched, best-effort writes; admins read them. */
   telemetry: TelemetryService;

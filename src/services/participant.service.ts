@@ -3,7 +3,8 @@ import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { cleanGrants, effectivePermissions } from "../auth/permissions";
 import { ParticipantEntity, ParticipantRole, ParticipantStatus, PERMISSION_KEYS, type Permissions } from "../entities/participant.entity";
-import type { SessionEventEntity } from "../entities/session-event.entity";
+import { SessionEventEntity } from "../entities/session-event.entity";
+import { entityFromRow, selectColumns } from "../db/raw-rows";
 import type { SessionEntity } from "../entities/session.entity";
 import { DomainError, DomainErrorReason, invalidInput } from "../domain/errors";
 import { allowedIn, requireStatus } from "./session-lifecycle";
@@ -140,18 +141,27 @@ export class ParticipantService {
 
   /**
    * A chat message from a participant (VIEWER included), in WAITING, ACTIVE or PAUSED:
-   * recorded as CHAT_MESSAGE and delivered as a systemEvent; 1 to 2000 characters.
+   * recorded as CHAT_MESSAGE and delivered as a systemEvent; 1 to 2000 characters. With a
+   * `clientMessageId` (1 to 64 characters, kept in the event's data), the same id from the same
+   * user in the same session answers the message stored first and records nothing (a client's
+   * retry); the session lock orders retries, a unique index backs it.
    */
-  async sendChat(auth: AuthContext, sessionId: string, text: string): Promise<SessionEventEntity> {
+  async sendChat(auth: AuthContext, sessionId: string, text: string, clientMessageId?: string | null): Promise<SessionEventEntity> {
     const actorId = auth.requireUserIdFor(sessionId);
     const message = text.trim();
     if (message.length < 1 || message.length > 2000) {
       throw invalidInput("A chat message must be 1 to 2000 characters.", { field: "text" });
     }
+    if (clientMessageId != null && (clientMessageId.length < 1 || clientMessageId.length > 64)) {
+      throw invalidInput("clientMessageId must be 1 to 64 characters.", { field: "clientMessageId" });
+    }
     return this.store.record(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
+      const sent = clientMessageId == null ? undefined : await sentChat(tx, sessionId, actorId, clientMessageId);
+      if (sent) return sent;
       requireStatus(session.status, allowedIn.chat, "chat");
-      return participantEvent("CHAT_MESSAGE", requireSeated(access), { text: message });
+      const data = clientMessageId == null ? { text: message } : { text: message, clientMessageId };
+      return participantEvent("CHAT_MESSAGE", requireSeated(access), data);
     });
   }
 
@@ -269,3 +279,13 @@ const LOSE_CONNECTION = `WITH changed AS (
      WHERE session_id = $1 AND user_id = $2 AND status = 'CONNECTED'
     RETURNING id)
   SELECT count(*)::int AS changed FROM changed`;
+
+/** The user's chat message stored under `clientMessageId` in the session, if any. */
+async function sentChat(tx: EntityManager, sessionId: string, userId: string, clientMessageId: string): Promise<SessionEventEntity | undefined> {
+  const rows = (await tx.query(
+    `SELECT ${selectColumns(tx, SessionEventEntity)} FROM session_events
+      WHERE session_id = $1 AND user_id = $2 AND type = 'CHAT_MESSAGE' AND data ? 'clientMessageId' AND data ->> 'clientMessageId' = $3`,
+    [sessionId, userId, clientMessageId],
+  )) as Array<Record<string, unknown>>;
+  return rows[0] && entityFromRow(tx, SessionEventEntity, rows[0]);
+}

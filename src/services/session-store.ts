@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
-import type { SessionEventEntity } from "../entities/session-event.entity";
+import { SessionEventEntity } from "../entities/session-event.entity";
 import type { SessionEntity } from "../entities/session.entity";
 import type { SqlCondition } from "../db/raw-rows";
 import type { EventBus } from "../realtime/event-bus";
@@ -108,15 +108,21 @@ export class SessionStore {
   /**
    * Records one event under the session's lock once `check` (which may throw) has passed,
    * and answers the stored event: the write path of chat and similar actions whose result
-   * is the event itself.
+   * is the event itself. When `check` answers an event already stored (a client's retry), it
+   * is answered as it is: nothing is recorded or announced.
    */
-  async record(sessionId: string, check: (tx: EntityManager, session: SessionEntity) => Promise<NewSessionEvent>): Promise<SessionEventEntity> {
+  async record(
+    sessionId: string,
+    check: (tx: EntityManager, session: SessionEntity) => Promise<NewSessionEvent | SessionEventEntity>,
+  ): Promise<SessionEventEntity> {
     const { event, message } = await this.db.transaction(async (tx) => {
       const session = await lockSession(tx, sessionId);
-      const [saved] = await appendEvents(tx, session, [await check(tx, session)]);
+      const checked = await check(tx, session);
+      if (checked instanceof SessionEventEntity) return { event: checked, message: undefined };
+      const [saved] = await appendEvents(tx, session, [checked]);
       return { event: saved, message: toMessage(saved) };
     });
-    await this.publish([message]);
+    if (message) await this.publish([message]);
     return event;
   }
 

@@ -85,7 +85,7 @@ export async function runFuzz(server: TestServer, options: FuzzOptions): Promise
   const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
 
   // The writes that matter most are weighted up: board operations and session settings.
-  const weightOf = (t: Target) => (/^Mutation\.(applyBoardEvents|updateSession|importBoard|createSoloSnapshot|restoreSnapshot)$/.test(t.name) ? 3 : 1);
+  const weightOf = (t: Target) => (/^Mutation\.(applyBoardEvents|syncPush|updateSession|importBoard|createSoloSnapshot|restoreSnapshot)$/.test(t.name) ? 3 : 1);
   const who = fc.oneof(
     { weight: 5, arbitrary: fc.constant<Who>("tutor") },
     { weight: 4, arbitrary: fc.constant<Who>("student") },
@@ -300,9 +300,9 @@ export function summarize(report: FuzzReport): string {
  * Mutations that write the board: their failures must leave the board's content as it was,
  * not only its version (a failed batch must not have touched the cached board either).
  */
-const BOARD_WRITES = /^Mutation\.(applyBoardEvents|importBoard|restoreSnapshot|createSoloSnapshot|saveBoard)$/;
+const BOARD_WRITES = /^Mutation\.(applyBoardEvents|syncPush|importBoard|restoreSnapshot|createSoloSnapshot|saveBoard)$/;
 
-const CHECKED_ALWAYS = /^Mutation\.(applyBoardEvents|importBoard|restoreSnapshot|createSoloSnapshot|saveBoard|updateSession)$/;
+const CHECKED_ALWAYS = /^Mutation\.(applyBoardEvents|syncPush|importBoard|restoreSnapshot|createSoloSnapshot|saveBoard|updateSession)$/;
 
 /** Mutations that create something the caller owns (or change the caller): their failures must leave ACTOR_STATE as it was. */
 const OWNED_BY_ACTOR = /^Mutation\.(create\w+|updateProfile|changePassword)$/;
