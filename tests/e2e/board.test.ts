@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { codeOf, ok } from "../support/assertions";
-import { backends } from "../support/backends";
+import { acrossInstances, backends } from "../support/backends";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
 type User = Awaited<ReturnType<typeof registerUser>>;
@@ -34,7 +34,7 @@ const stroke = (baseVersion: number, id = `s${++opCounter}`) => ({
 // one Redis: writes through the first, subscriptions and reads on the second.
 const setups = backends.flatMap((backend) => [
   { backend, instances: 1, skip: backend.skip },
-  { backend, instances: 2, skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip },
+  { backend, instances: 2, skip: acrossInstances(backend) },
 ]);
 
 for (const { backend, instances, skip } of setups) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { backends } from "../support/backends";
-import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { describe, it } from "node:test";
+import { acrossInstances, backends } from "../support/backends";
+import { registerUser, startTwoInstances, type TestServer } from "../support/test-server";
 
 // Two instances of the API on one database and one Redis, in this process: what a client
 // connected to one of them sees of the writes made through the other.
@@ -32,19 +32,12 @@ for (const backend of backends) {
   describe(
     `realtime across instances [${backend.name}]`,
     {
-      skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
+      skip: acrossInstances(backend),
     },
     () => {
       let a: TestServer;
       let b: TestServer;
-      before(async () => {
-        a = await startTestServer(backend);
-        b = await startTestServer(backend, { share: a });
-      });
-      after(async () => {
-        await b?.stop();
-        await a?.stop();
-      });
+      startTwoInstances(backend, (first, second) => ([a, b] = [first, second]));
 
       it("delivers to a subscriber on B each profile change made through A's HTTP API, in order", T, async () => {
         const user = await registerUser(a);

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Client } from "graphql-ws";
 import jwt from "jsonwebtoken";
-import { backends } from "../support/backends";
+import { acrossInstances, backends } from "../support/backends";
 import { watch } from "../support/subscriptions";
-import { registerUser, startTestServer, TEST_SECRET, type GraphQLResponse, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, TEST_SECRET, type GraphQLResponse, startTwoInstances, type TestServer } from "../support/test-server";
 
 // Ending a login (RULES.md "Users", issue 11): logout, changePassword, REFRESH_MAX_AGE.
 
@@ -155,19 +155,12 @@ for (const backend of backends) {
   describe(
     `ending a login across instances [${backend.name}]`,
     {
-      skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
+      skip: acrossInstances(backend),
     },
     () => {
       let a: TestServer;
       let b: TestServer;
-      before(async () => {
-        a = await startTestServer(backend);
-        b = await startTestServer(backend, { share: a });
-      });
-      after(async () => {
-        await b?.stop();
-        await a?.stop();
-      });
+      startTwoInstances(backend, (first, second) => ([a, b] = [first, second]));
 
       it("a logout on one instance closes the token's sockets on the other, which then refuses it", T, async () => {
         const user = await registerUser(a);

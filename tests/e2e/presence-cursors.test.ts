@@ -12,10 +12,10 @@ import type { CursorBatch } from "../../src/realtime/presence";
 import { topics } from "../../src/realtime/topics";
 import { PresenceKind, type PresenceFrame } from "../../src/services/presence-hub";
 import { codeOf, ok } from "../support/assertions";
-import { backends } from "../support/backends";
+import { acrossInstances, backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
 import { watch } from "../support/subscriptions";
-import { startTestServer, type TestServer } from "../support/test-server";
+import { startTestServer, startTwoInstances, type TestServer } from "../support/test-server";
 
 const TICK_MS = 50;
 const ENV = { CURSOR_TICK_MS: String(TICK_MS), PRESENCE_TTL_MS: "500" };
@@ -291,19 +291,12 @@ for (const backend of backends) {
   describe(
     `cursor fast path across instances [${backend.name}]`,
     {
-      skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
+      skip: acrossInstances(backend),
     },
     () => {
       let a: TestServer;
       let b: TestServer;
-      before(async () => {
-        a = await startTestServer(backend, { env: ENV });
-        b = await startTestServer(backend, { share: a });
-      });
-      after(async () => {
-        await b?.stop();
-        await a?.stop();
-      });
+      startTwoInstances(backend, (first, second) => ([a, b] = [first, second]), ENV);
 
       it("refuses a kicked participant on an instance that knew them seated, once the kick reached it", T, async () => {
         const {

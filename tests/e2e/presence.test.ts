@@ -6,10 +6,10 @@ import { queuedStream, type LiveStreamOptions, type OpenLiveStream } from "../..
 import { topics } from "../../src/realtime/topics";
 import { PresenceKind, type PresenceFrame } from "../../src/services/presence-hub";
 import { assertError, codeOf, ok } from "../support/assertions";
-import { backends } from "../support/backends";
+import { acrossInstances, backends } from "../support/backends";
 import { activeLesson, type User } from "../support/lesson";
 import { closableWatch, watch } from "../support/subscriptions";
-import { startTestServer, type TestServer } from "../support/test-server";
+import { startTestServer, startTwoInstances, type TestServer } from "../support/test-server";
 
 const TICK_MS = 50;
 const TTL_MS = 500;
@@ -321,19 +321,12 @@ for (const backend of backends) {
   describe(
     `cursors across instances [${backend.name}]`,
     {
-      skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip,
+      skip: acrossInstances(backend),
     },
     () => {
       let a: TestServer;
       let b: TestServer;
-      before(async () => {
-        a = await startTestServer(backend, { env: ENV });
-        b = await startTestServer(backend, { share: a });
-      });
-      after(async () => {
-        await b?.stop();
-        await a?.stop();
-      });
+      startTwoInstances(backend, (first, second) => ([a, b] = [first, second]), ENV);
 
       it("gives each subscriber at most one CURSORS frame per tick while moves arrive on both instances", T, async () => {
         const {

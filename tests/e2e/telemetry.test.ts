@@ -5,8 +5,8 @@ import { gzipSync } from "node:zlib";
 import jwt from "jsonwebtoken";
 import { Client } from "pg";
 import { assertError, ok, until } from "../support/assertions";
-import { backends } from "../support/backends";
-import { TEST_SECRET, registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { acrossInstances, backends } from "../support/backends";
+import { TEST_SECRET, registerUser, startTestServer, startTwoInstances, type TestServer } from "../support/test-server";
 
 /**
  * The telemetry ingest (W3, HARDENING.md "Limits" and "Bad input"): POST
@@ -514,48 +514,37 @@ for (const backend of backends) {
     });
   });
 
-  describe(
-    `telemetry on two instances [${backend.name}]`,
-    { skip: backend.name === "embedded" ? "one process on the embedded database" : backend.skip },
-    () => {
-      let a: TestServer;
-      let b: TestServer;
-      before(async () => {
-        a = await startTestServer(backend);
-        b = await startTestServer(backend, { share: a });
-      });
-      after(async () => {
-        await b?.stop();
-        await a?.stop();
-      });
+  describe(`telemetry on two instances [${backend.name}]`, { skip: acrossInstances(backend) }, () => {
+    let a: TestServer;
+    let b: TestServer;
+    startTwoInstances(backend, (first, second) => ([a, b] = [first, second]));
 
-      it("counts one client's requests on every instance together (Redis): 200 on A and 100 on B, then B refuses", T, async () => {
-        const from = newClient();
-        const body = JSON.stringify({ type: unique("shared") });
-        for (const [server, count] of [
-          [a, 200],
-          [b, 100],
-        ] as const) {
-          for (let sent = 0; sent < count; sent += 25) {
-            const answers = await Promise.all(Array.from({ length: 25 }, () => send(server, { body, from })));
-            assert.deepEqual(new Set(answers.map((x) => x.status)), new Set([204]));
-          }
+    it("counts one client's requests on every instance together (Redis): 200 on A and 100 on B, then B refuses", T, async () => {
+      const from = newClient();
+      const body = JSON.stringify({ type: unique("shared") });
+      for (const [server, count] of [
+        [a, 200],
+        [b, 100],
+      ] as const) {
+        for (let sent = 0; sent < count; sent += 25) {
+          const answers = await Promise.all(Array.from({ length: 25 }, () => send(server, { body, from })));
+          assert.deepEqual(new Set(answers.map((x) => x.status)), new Set([204]));
         }
-        // B alone has seen 100 of this client's requests: only the shared count refuses the next.
-        const refused = await send(b, { body, from });
-        assert.equal(refused.status, 429, refused.text);
-        assert.ok(Number(refused.headers["retry-after"]) >= 1);
-        assert.equal((await send(a, { body, from })).status, 429);
-      });
+      }
+      // B alone has seen 100 of this client's requests: only the shared count refuses the next.
+      const refused = await send(b, { body, from });
+      assert.equal(refused.status, 429, refused.text);
+      assert.ok(Number(refused.headers["retry-after"]) >= 1);
+      assert.equal((await send(a, { body, from })).status, 429);
+    });
 
-      it("writes what is queued when an instance stops", T, async () => {
-        const c = await startTestServer(backend, { share: a });
-        const type = unique("stop");
-        assert.equal((await send(c, { body: JSON.stringify([{ type }, { type }, { type }]) })).status, 204);
-        await c.stop(); // no flush asked for: stop() writes the queue before closing its database
-        const rows: Array<{ n: string }> = await a.app.db.query(`SELECT count(*) AS n FROM telemetry_events WHERE type = $1`, [type]);
-        assert.equal(Number(rows[0].n), 3);
-      });
-    },
-  );
+    it("writes what is queued when an instance stops", T, async () => {
+      const c = await startTestServer(backend, { share: a });
+      const type = unique("stop");
+      assert.equal((await send(c, { body: JSON.stringify([{ type }, { type }, { type }]) })).status, 204);
+      await c.stop(); // no flush asked for: stop() writes the queue before closing its database
+      const rows: Array<{ n: string }> = await a.app.db.query(`SELECT count(*) AS n FROM telemetry_events WHERE type = $1`, [type]);
+      assert.equal(Number(rows[0].n), 3);
+    });
+  });
 }

@@ -17,6 +17,14 @@ export interface Backend {
   redisUrl(): Promise<string | undefined>;
 }
 
+/**
+ * A suite's skip reason when it needs two API instances on one database: the embedded
+ * database belongs to one process, so only the real backend can give them.
+ */
+export function acrossInstances(backend: Backend): string | undefined {
+  return backend.name === "embedded" ? "one process on the embedded database" : backend.skip;
+}
+
 let postgres: Promise<PostgresServer> | undefined;
 let redis: Promise<RedisServer> | undefined;
 let adminUrl: string | undefined = process.env.TEST_DATABASE_URL;

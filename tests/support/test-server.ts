@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { after, before } from "node:test";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { createApp, migrate, type App } from "../../src/app";
@@ -104,6 +105,25 @@ export async function startTestServer(
       lock?.release();
     },
   };
+}
+
+/**
+ * Two API instances on one database and Redis (the second shares the first's environment),
+ * started before the suite's tests and handed to `use`, stopped after them: the realtime and
+ * limits that must hold across instances. The suite skips `acrossInstances(backend)`.
+ */
+export function startTwoInstances(backend: Backend, use: (a: TestServer, b: TestServer) => void, env?: Record<string, string>): void {
+  const started: TestServer[] = [];
+  before(async () => {
+    const a = await startTestServer(backend, { env });
+    started.push(a);
+    const b = await startTestServer(backend, { share: a });
+    started.push(b);
+    use(a, b);
+  });
+  after(async () => {
+    for (const server of started.reverse()) await server.stop();
+  });
 }
 
 async function connectionEnv(backend: Backend): Promise<Record<string, string>> {
