@@ -36,8 +36,14 @@ export class PushEvents {
   private onEvent(sessionId: string, event: TimelineMessage): Promise<unknown> | undefined {
     if (event.type === "PARTICIPANT_KICK" && typeof event.data.userId === "string") {
       const userId = event.data.userId;
-      return this.titleOf(sessionId).then((title) =>
-        this.notifier.notify([userId], "KICKED", sessionId, { title: "Removed from a lesson", body: `You were removed from ${title}.`, sessionId }, new Date()),
+      return this.lessonOf(sessionId).then((lesson) =>
+        this.notifier.notify(
+          [userId],
+          "KICKED",
+          sessionId,
+          { title: "Removed from a lesson", body: `You were removed from ${named(lesson?.title, "the lesson")}.`, sessionId },
+          new Date(),
+        ),
       );
     }
     if (event.type === "SESSION_END") return this.reportReady(sessionId);
@@ -45,17 +51,18 @@ export class PushEvents {
   }
 
   private async reportReady(sessionId: string): Promise<number> {
-    const [session]: Array<{ host_id: string; title: string | null }> = await this.db.query(`SELECT host_id, title FROM classroom_sessions WHERE id = $1`, [
-      sessionId,
-    ]);
+    const session = await this.lessonOf(sessionId);
     if (!session) return 0;
-    const body = `The report of ${session.title ? `“${session.title}”` : "your lesson"} is ready.`;
+    const body = `The report of ${named(session.title, "your lesson")} is ready.`;
     return this.notifier.notify([session.host_id], "REPORT_READY", sessionId, { title: "Lesson report ready", body, sessionId }, new Date());
   }
 
-  private async titleOf(sessionId: string): Promise<string> {
-    const [session]: Array<{ title: string | null }> = await this.db.query(`SELECT title FROM classroom_sessions WHERE id = $1`, [sessionId]);
-    return session?.title ? `“${session.title}”` : "the lesson";
+  /** The lesson's host and title, as the notifications name them. */
+  private async lessonOf(sessionId: string): Promise<{ host_id: string; title: string | null } | undefined> {
+    const [session]: Array<{ host_id: string; title: string | null }> = await this.db.query(`SELECT host_id, title FROM classroom_sessions WHERE id = $1`, [
+      sessionId,
+    ]);
+    return session;
   }
 
   /**
@@ -78,7 +85,7 @@ export class PushEvents {
       const minutes = Math.max(1, Math.round((start.getTime() - now.getTime()) / 60_000));
       const message = {
         title: "Lesson starting soon",
-        body: `${lesson.title ? `“${lesson.title}”` : "Your lesson"} starts in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+        body: `${named(lesson.title, "Your lesson")} starts in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
         sessionId: lesson.id,
         ttlSeconds: Math.ceil(LESSON_REMINDER_MS / 1000),
       };
@@ -87,4 +94,9 @@ export class PushEvents {
     }
     return sent;
   }
+}
+
+/** A lesson as a notification names it: its title in quotes, or `otherwise` when it has none. */
+function named(title: string | null | undefined, otherwise: string): string {
+  return title ? `“${title}”` : otherwise;
 }

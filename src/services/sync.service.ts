@@ -8,6 +8,7 @@ import { SessionEventEntity } from "../entities/session-event.entity";
 import { entityFromRow, selectColumns } from "../db/raw-rows";
 import { invalidInput, notFound } from "../domain/errors";
 import type { ApplyBoardResult, BoardService } from "./board.service";
+import { readEvents } from "./timeline-hub";
 
 /** One change a device applies to its cache: a timeline event, by the entity it concerns. */
 export interface SyncChange {
@@ -91,12 +92,8 @@ export class SyncService {
     if (from > head.last_seq) {
       throw invalidInput("The checkpoint is ahead of the session's latest seq.", { field: "since", latestSeq: head.last_seq });
     }
-    const rows = (await this.db.query(
-      `SELECT ${selectColumns(this.db.manager, SessionEventEntity)} FROM session_events
-        WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [sessionId, from, size + 1],
-    )) as Array<Record<string, unknown>>;
-    const events = rows.slice(0, size).map((row) => entityFromRow(this.db.manager, SessionEventEntity, row));
+    const rows = await readEvents(this.db, sessionId, from, undefined, size + 1);
+    const events = rows.slice(0, size);
     const checkpoint = events.at(-1)?.seq ?? from;
     await this.db.query(
       `INSERT INTO sync_checkpoints (user_id, device_id, session_id, seq) VALUES ($1, $2, $3, $4)
