@@ -9,6 +9,7 @@ import { ClientOpLookup1763802000000 } from "./1763802000000-client-op-lookup";
 import { TelemetryEvents1763805600000 } from "./1763805600000-telemetry-events";
 import { OfflineSync1763809200000 } from "./1763809200000-offline-sync";
 import { Push1763809400000 } from "./1763809400000-push";
+import { LessonReminders1763809600000 } from "./1763809600000-lesson-reminders";
 
 /** Every migration, in order. Listed by hand so the built and the CLI DataSource agree. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   TelemetryEvents1763805600000,
   OfflineSync1763809200000,
   Push1763809400000,
+  LessonReminders1763809600000,
 ];

@@ -65,7 +65,7 @@ import { poolStats } from "./db/pool-stats";
 import { WebPushSender } from "./infra/push-sender";
 import { PushNotifier } from "./services/push-notifier";
 import { PushService } from "./services/push.service";
-import { PushEvents } from "./services/push-events";
+import { LessonNotices } from "./services/lesson-notices";
 
 export interface App {
   config: Config;
@@ -294,8 +294,8 @@ export function createServices(
   const vapid = config.push.enabled ? resolveVapidKeys(config) : undefined;
   const pushSender = vapid && new WebPushSender({ subject: config.push.vapidSubject, ...vapid }, config.push);
   const pushNotifier = new PushNotifier(db, pushSender, config.push, counting ? metrics : undefined);
-  const pushEvents = new PushEvents(db, pushNotifier, (err) => logger?.warn({ err }, "web push notification failed"));
-  pushEvents.watch(store);
+  const lessonNotices = new LessonNotices(db, pushNotifier, feed, (err) => logger?.warn({ err }, "web push notification failed"));
+  lessonNotices.watch(store);
   if (counting && pushSender) metrics.measure({ pushSubscriptions: () => pushNotifier.activeSubscriptions() });
   const services: Services = {
     access,
@@ -343,7 +343,7 @@ export function createServices(
     ),
     push: new PushService(db, pushNotifier, vapid?.publicKey, config.push.maxSubscriptionsPerUser),
     pushNotifier,
-    pushEvents,
+    lessonNotices,
     metrics,
   };
   return services;

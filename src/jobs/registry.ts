@@ -7,7 +7,7 @@ import { autosaveBoardsJob } from "./autosave-boards.job";
 import { disconnectInactiveJob } from "./disconnect-inactive.job";
 import { expireSessionsJob } from "./expire-sessions.job";
 import type { JobDefinition } from "./job";
-import { pushRemindersJob } from "./push-reminders.job";
+import { lessonRemindersJob } from "./lesson-reminders.job";
 import { pushRetryJob } from "./push-retry.job";
 import { snapshotRetentionJob } from "./snapshot-retention.job";
 import { telemetryRetentionJob } from "./telemetry-retention.job";
@@ -21,7 +21,7 @@ export const jobs: readonly JobDefinition[] = [
   snapshotRetentionJob,
   telemetryRetentionJob,
   pushRetryJob,
-  pushRemindersJob,
+  lessonRemindersJob,
 ];
 
 /** The job called `name`, or undefined. */

@@ -31,8 +31,29 @@ export interface CommittedEvents extends Traced {
   events: readonly TimelineMessage[];
 }
 
-/** What a session's timeline channel carries: committed events, and latest-seq heartbeats. */
-export type TimelineAnnouncement = CommittedEvents | LatestSeq;
+/** What an in-app notice is about (RULES.md: NOTIFICATION systemEvents). */
+export type NoticeKind = "LESSON_STARTING" | "REPORT_READY";
+
+/** An in-app notice to whoever follows a session's system events: delivered, never recorded. */
+export interface Notice {
+  /** Names what it is about (the same notice has the same id however often it is delivered), so a client can drop a repeat. */
+  id: string;
+  kind: NoticeKind;
+  title: string;
+  body: string;
+  /** What a client needs to act on it (the lesson's scheduled start …). */
+  data: Record<string, unknown>;
+  at: Date;
+}
+
+/** A notice announced on a session's timeline channel, so every instance hands it to its local subscribers. */
+export interface SessionNotice {
+  sessionId: string;
+  notice: Notice;
+}
+
+/** What a session's timeline channel carries: committed events, latest-seq heartbeats and notices. */
+export type TimelineAnnouncement = CommittedEvents | LatestSeq | SessionNotice;
 
 /** A user's own profile changed (any device). */
 export interface ProfileChanged {
@@ -44,7 +65,7 @@ export interface ProfileChanged {
 export const topics = {
   /** Every user's profile changes: one channel, so an instance listens once for all its myProfile subscribers. */
   profiles: () => topic<ProfileChanged>(`users:profile`),
-  /** Every commit of a session's timeline (its events in seq order), and heartbeats. */
+  /** Every commit of a session's timeline (its events in seq order), heartbeats and in-app notices. */
   sessionTimeline: (sessionId: string) => topic<TimelineAnnouncement>(`session:${sessionId}:timeline`),
   /** JOINED/LEFT of a session's presence (ephemeral, never recorded). */
   presence: (sessionId: string) => topic<PresenceChange>(`session:${sessionId}:presence`),

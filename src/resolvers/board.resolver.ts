@@ -52,7 +52,7 @@ export class BoardResolver {
       "Every accepted board event of the session, in seq order, for anyone who can read it (NOT_FOUND otherwise, FORBIDDEN when kicked; a kick ends the stream with FORBIDDEN). With afterSeq, the persisted events after it come first, then live ones, with no gap and no duplicate. Ends after the session's final status. RESYNC_REQUIRED more than BACKFILL_MAX (10 000) events behind or when the subscriber falls behind: read the board again and resume from its lastSeq.",
     subscribe: ({ args, context }) => {
       const ctx = context as RequestContext;
-      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, boardEventStep, ctx.openStream);
+      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, { step: boardEventStep }, ctx.openStream);
     },
   })
   boardEvents(

@@ -3,7 +3,7 @@ import type { ParticipantEntity } from "../entities/participant.entity";
 import { AFTER_SEQ_ARG } from "../schema/descriptions";
 import { Participant } from "../schema/participant.type";
 import { SystemEvent } from "../schema/system-event.type";
-import { systemEventStep, type SystemEventView } from "../services/system-events";
+import { systemEventReader, type SystemEventView } from "../services/system-events";
 import type { RequestContext } from "./context";
 
 /** The systemEvents subscription and a system event's fields. */
@@ -11,10 +11,10 @@ import type { RequestContext } from "./context";
 export class SystemEventsResolver {
   @Subscription(() => SystemEvent, {
     description:
-      "What happens in a session, for anyone who can read it: status changes, participant updates, grants and roles, chat, and KICKED to a kicked user (whose stream then ends with FORBIDDEN). With afterSeq, the recorded events after it come first, like boardEvents. Ends after the session's final status (COMPLETED, TERMINATED, EXPIRED). NOT_FOUND without access, FORBIDDEN when kicked, RESYNC_REQUIRED more than BACKFILL_MAX (10 000) events behind or when the subscriber falls behind.",
+      "What happens in a session, for anyone who can read it: status changes, participant updates, grants and roles, chat, KICKED to a kicked user (whose stream then ends with FORBIDDEN), and in-app NOTIFICATIONs (a lesson starting in 10 minutes; the report ready, to the host and admins, after COMPLETED). With afterSeq, the recorded events after it come first, like boardEvents. Ends after the session's final status (COMPLETED, TERMINATED, EXPIRED). NOT_FOUND without access, FORBIDDEN when kicked, RESYNC_REQUIRED more than BACKFILL_MAX (10 000) events behind or when the subscriber falls behind.",
     subscribe: ({ args, context }) => {
       const ctx = context as RequestContext;
-      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, systemEventStep, ctx.openStream);
+      return ctx.services.feed.watch(ctx.auth, args.sessionId as string, args.afterSeq as number | null | undefined, systemEventReader, ctx.openStream);
     },
   })
   systemEvents(

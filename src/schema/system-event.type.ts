@@ -18,7 +18,10 @@ registerEnumType(SystemEventKind, {
       description:
         "You were removed from the session (only the kicked user gets it; the others get a PARTICIPANT_UPDATE); `message` says why. Your stream then ends with FORBIDDEN.",
     },
-    NOTIFICATION: { description: "Reserved for in-app notices, delivered but not recorded (`seq` null); this server sends none yet." },
+    NOTIFICATION: {
+      description:
+        "An in-app notice, delivered to whoever is subscribed then and never recorded (`seq` null): `message` is its text; `data.type` says what it is about (LESSON_STARTING: a scheduled lesson starts within 10 minutes, with `data.scheduledStart`; REPORT_READY: after COMPLETED, to those who may read the report), `data.title` is a headline and `data.id` is the same for every delivery of one notice.",
+    },
     CHAT_MESSAGE: { description: "A chat message (sendChatMessage); `message` is its text." },
   },
 });
@@ -32,8 +35,12 @@ export class SystemEvent {
   @Field(() => SystemEventKind, { description: "What happened." }) kind: SystemEventKind;
   @Field(() => SessionStatus, { nullable: true, description: "The session's status after it, for SESSION_STATUS; null otherwise." })
   status: SessionStatus | null;
-  @Field(() => String, { nullable: true, description: "The text of a CHAT_MESSAGE, the reason of a KICKED; null otherwise." }) message: string | null;
-  @Field(() => JSONScalar, { nullable: true, description: "The timeline event behind it: its `type` (a SessionEventType) and its data." })
+  @Field(() => String, { nullable: true, description: "The text of a CHAT_MESSAGE or a NOTIFICATION, the reason of a KICKED; null otherwise." })
+  message: string | null;
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: "The timeline event behind it: its `type` (a SessionEventType) and its data; for a NOTIFICATION, the notice's type, id, title and details.",
+  })
   data: Record<string, unknown> | null;
-  @Field(() => DateTimeScalar, { description: "When it was recorded." }) at: Date;
+  @Field(() => DateTimeScalar, { description: "When it was recorded (a notice: when it was sent)." }) at: Date;
 }

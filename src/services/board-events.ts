@@ -4,7 +4,7 @@ import { invalidInput } from "../domain/errors";
 import type { SessionEventEntity } from "../entities/session-event.entity";
 import { type SessionEntity, type SessionStatus } from "../entities/session.entity";
 import type { TimelineMessage } from "../realtime/messages";
-import type { FeedStep } from "./session-feed.service";
+import type { FeedStep, FeedViewer } from "./session-feed.service";
 import { FINAL_STATUSES } from "./session-lifecycle";
 import type { BoardEventType, NewSessionEvent } from "./timeline";
 
@@ -53,8 +53,8 @@ export function toAppliedOp(event: Pick<SessionEventEntity, "clientOpId" | "type
 }
 
 /** How a boardEvents stream goes on after `event`: board events delivered; ends like systemEvents. */
-export function boardEventStep(event: TimelineMessage, viewerId: string): FeedStep<TimelineMessage> {
-  if (event.type === "PARTICIPANT_KICK" && event.data?.userId === viewerId) return { end: "forbidden" };
+export function boardEventStep(event: TimelineMessage, viewer: FeedViewer): FeedStep<TimelineMessage> {
+  if (event.type === "PARTICIPANT_KICK" && event.data?.userId === viewer.id) return { end: "forbidden" };
   if (event.type.startsWith("SESSION_") && FINAL_STATUSES.includes(event.data?.status as SessionStatus)) return { end: "complete" };
   return event.boardVersion !== null ? { item: event } : {};
 }

@@ -8,7 +8,7 @@ import type { HistoryService } from "./history.service";
 import type { ReportService } from "./report.service";
 import type { ParticipantService } from "./participant.service";
 import type { PresenceService } from "./presence.service";
-import type { PushEvents } from "./push-events";
+import type { LessonNotices } from "./lesson-notices";
 import type { PushNotifier } from "./push-notifier";
 import type { PushService } from "./push.service";
 import type { ReplayService } from "./replay.service";
@@ -55,8 +55,8 @@ export interface Services {
   push: PushService;
   /** Web push delivery through the outbox, and its retries. */
   pushNotifier: PushNotifier;
-  /** What is pushed when: kicks, completed lessons' reports, lessons starting soon. */
-  pushEvents: PushEvents;
+  /** What people are told when, in-app and by push: kicks, completed lessons' reports, lessons starting soon. */
+  lessonNotices: LessonNotices;
   /** The instance's Prometheus counters (GET /metrics). */
   metrics: Metrics;
 }

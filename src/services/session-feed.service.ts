@@ -11,15 +11,35 @@ import type { SessionStore } from "./session-store";
 import { toMessage } from "./timeline";
 import { CATCH_UP_PAGE, RELOAD, TimelineHub, caughtUp, pass, readEvents, type Redelivered, type TimelineListener } from "./timeline-hub";
 import { type TimelineMessage } from "../realtime/messages";
-import type { CommittedEvents } from "../realtime/topics";
+import { topics, type CommittedEvents, type Notice } from "../realtime/topics";
 import { TRACE } from "../realtime/traced-publish";
-import { kickedError } from "../auth/session-policy";
+import { kickedError, mayReport } from "../auth/session-policy";
 
 /** What one timeline event means to a stream: an item to deliver, and whether the stream ends. */
 export interface FeedStep<T> {
   item?: T;
+  /** An in-app notice the event brings this viewer (a report ready), delivered after `item`. */
+  notice?: T;
   /** "complete": the stream ends normally after the item; "forbidden": it ends with FORBIDDEN. */
   end?: "complete" | "forbidden";
+}
+
+/** Who a stream is for, as far as what it delivers depends on it. */
+export interface FeedViewer {
+  id: string;
+  /** Whether the viewer may read the lesson's report (session-policy mayReport). */
+  readsReport: boolean;
+}
+
+/**
+ * How one kind of stream reads a session: what each timeline event means to the viewer, and
+ * (for the streams that carry them) what an in-app notice becomes. Both answer the same item
+ * object for every viewer who sees the same thing, so a shared stream (`open`) executes it
+ * once for all of them.
+ */
+export interface FeedReader<T> {
+  step(event: TimelineMessage, viewer: FeedViewer): FeedStep<T>;
+  notice?(notice: Notice, sessionId: string): T;
 }
 
 export interface FeedOptions {
@@ -80,22 +100,31 @@ export class SessionFeed {
   }
 
   /**
-   * The stream of `select(event)` for the viewer. NOT_FOUND without access (no event leaks),
-   * FORBIDDEN for a kicked user. More than BACKFILL_MAX events behind, or more than
-   * SUBSCRIBER_BUFFER_FRAMES items waiting, is RESYNC_REQUIRED (reload, then resume from the latest
-   * seq). A seated participant's subscription is their realtime connection (CONNECTED).
-   * `select` answers the same item object for every viewer who sees the same thing, so a
-   * shared stream (`open`) executes it once for all of them.
+   * Hands `notice` to everyone who follows the session's notices now, on every instance
+   * (RULES.md: delivered, never recorded; whoever is not connected does not get it).
+   */
+  async notify(sessionId: string, notice: Notice): Promise<void> {
+    const announcement = { sessionId, notice };
+    this.hubs.current(sessionId)?.hear(announcement);
+    await this.bus.announce(topics.sessionTimeline(sessionId), announcement);
+  }
+
+  /**
+   * The stream `reader` makes of the session for the viewer. NOT_FOUND without access (no
+   * event leaks), FORBIDDEN for a kicked user. More than BACKFILL_MAX events behind, or more
+   * than SUBSCRIBER_BUFFER_FRAMES items waiting, is RESYNC_REQUIRED (reload, then resume from
+   * the latest seq). A seated participant's subscription is their realtime connection (CONNECTED).
    */
   async watch<T>(
     auth: AuthContext,
     sessionId: string,
     afterSeq: number | null | undefined,
-    select: (event: TimelineMessage, viewerId: string) => FeedStep<T>,
+    reader: FeedReader<T>,
     open: OpenLiveStream = queuedStream,
   ): Promise<LiveStream<T>> {
     const viewerId = auth.requireUserIdFor(sessionId);
     const access = await this.access.require(viewerId, sessionId);
+    const viewer: FeedViewer = { id: viewerId, readsReport: mayReport({ id: viewerId, isAdmin: access.isAdmin }, access.session) };
     let detach = () => undefined as void;
     const out = open<T>({
       scope: sessionId,
@@ -107,13 +136,16 @@ export class SessionFeed {
       handled: 0,
       early: [],
       take: (event) => {
-        const step = select(event, viewerId);
+        const step = reader.step(event, viewer);
         if (step.item !== undefined) out.push(step.item);
+        if (step.notice !== undefined) out.push(step.notice);
         if (step.end === "forbidden") out.fail(kickedError());
         else if (step.end === "complete") out.end();
       },
       fail: (error) => out.fail(error),
     };
+    const { notice } = reader;
+    if (notice) listener.notice = (n) => out.push(notice(n, sessionId));
     listener.room = async () => {
       await out.drained();
       return !out.closed;

@@ -1,7 +1,8 @@
 import { SessionStatus } from "../entities/session.entity";
-import type { FeedStep } from "./session-feed.service";
+import type { FeedReader, FeedStep, FeedViewer } from "./session-feed.service";
 import { FINAL_STATUSES } from "./session-lifecycle";
 import type { TimelineMessage } from "../realtime/messages";
+import type { Notice } from "../realtime/topics";
 
 export enum SystemEventKind {
   SESSION_STATUS = "SESSION_STATUS",
@@ -15,7 +16,8 @@ export enum SystemEventKind {
 /** A system event as one subscriber sees it. */
 export interface SystemEventView {
   sessionId: string;
-  seq: number;
+  /** null for an in-app notice (never recorded). */
+  seq: number | null;
   kind: SystemEventKind;
   status: SessionStatus | null;
   participantId: string | null;
@@ -81,16 +83,63 @@ function buildView(event: TimelineMessage, viewerId: string | null): SystemEvent
   return undefined;
 }
 
-/** How a system event stream goes on after `event`: KICKED ends it FORBIDDEN, a final status ends it. */
-export function systemEventStep(event: TimelineMessage, viewerId: string): FeedStep<SystemEventView> {
-  const view = toSystemEvent(event, viewerId);
+/**
+ * How a system event stream goes on after `event`: KICKED ends it FORBIDDEN, a final status
+ * ends it. COMPLETED brings whoever may read the report a notice that it is ready, the last
+ * thing their stream delivers (the report is made on demand, so it is ready then).
+ */
+export function systemEventStep(event: TimelineMessage, viewer: FeedViewer): FeedStep<SystemEventView> {
+  const view = toSystemEvent(event, viewer.id);
   if (!view) return {};
   if (view.kind === SystemEventKind.KICKED) return { item: view, end: "forbidden" };
   if (view.kind === SystemEventKind.SESSION_STATUS && view.status && FINAL_STATUSES.includes(view.status)) {
-    return { item: view, end: "complete" };
+    const notice = view.status === SessionStatus.COMPLETED && viewer.readsReport ? reportReady(event) : undefined;
+    return { item: view, notice, end: "complete" };
   }
   return { item: view };
 }
+
+/** One view per notice, shared by every subscriber of the instance. */
+const noticeViews = new WeakMap<object, SystemEventView>();
+
+/** A notice as a NOTIFICATION system event: `message` is its text, `data` its kind, title and details. */
+export function noticeView(notice: Notice, sessionId: string): SystemEventView {
+  let view = noticeViews.get(notice);
+  if (!view) {
+    view = {
+      sessionId,
+      seq: null,
+      kind: SystemEventKind.NOTIFICATION,
+      status: null,
+      participantId: null,
+      message: notice.body,
+      data: { type: notice.kind, id: notice.id, title: notice.title, ...notice.data },
+      at: new Date(notice.at),
+    };
+    noticeViews.set(notice, view);
+  }
+  return view;
+}
+
+/** The report-ready notice a completion brings (one per event, like its common view). */
+function reportReady(event: TimelineMessage): SystemEventView {
+  let view = noticeViews.get(event);
+  if (!view) {
+    const notice: Notice = {
+      id: `${event.sessionId}:report`,
+      kind: "REPORT_READY",
+      title: "Lesson report ready",
+      body: "The report of this lesson is ready.",
+      data: { completedSeq: event.seq },
+      at: new Date(event.createdAt),
+    };
+    noticeViews.set(event, (view = noticeView(notice, event.sessionId)));
+  }
+  return view;
+}
+
+/** The systemEvents subscription's reading of a session: its timeline's system events, and notices. */
+export const systemEventReader: FeedReader<SystemEventView> = { step: systemEventStep, notice: noticeView };
 
 /** Timeline events that take a participant's seat away without a kick. */
 const SEAT_ENDS = new Set(["PARTICIPANT_LEAVE", "PARTICIPANT_DISCONNECT"]);
@@ -103,5 +152,5 @@ const SEAT_ENDS = new Set(["PARTICIPANT_LEAVE", "PARTICIPANT_DISCONNECT"]);
  */
 export function seatedStreamEnd(event: TimelineMessage, viewerId: string): FeedStep<never>["end"] {
   if (SEAT_ENDS.has(event.type) && event.data?.userId === viewerId) return "complete";
-  return systemEventStep(event, viewerId).end;
+  return systemEventStep(event, { id: viewerId, readsReport: false }).end;
 }

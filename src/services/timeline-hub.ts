@@ -6,7 +6,7 @@ import { AsyncQueue } from "../realtime/async-queue";
 import type { EventBus } from "../realtime/event-bus";
 import type { SubscriberBuffer } from "../realtime/live-stream";
 import type { TimelineMessage } from "../realtime/messages";
-import { topics, type CommittedEvents, type TimelineAnnouncement } from "../realtime/topics";
+import { topics, type CommittedEvents, type Notice, type TimelineAnnouncement } from "../realtime/topics";
 import { TRACE } from "../realtime/traced-publish";
 import { startDeliverySpan, tracingOn, withSpan } from "../infra/tracing";
 import { toMessage } from "./timeline";
@@ -33,6 +33,8 @@ export interface TimelineListener {
   fail(error: unknown): void;
   /** Resolves when the listener can take more (true) or is gone (false): its backfill waits on it between pages. */
   room?(): Promise<boolean>;
+  /** Takes an in-app notice (never recorded, so outside the seq order; listeners that do not want them leave it out). */
+  notice?(notice: Notice): void;
 }
 
 /** The listener's backfill is done: what the hub delivered meanwhile follows it. */
@@ -165,6 +167,8 @@ export class TimelineHub {
         if (item === CATCH_UP) await this.catchUp("resubscribed");
         else if ("latestSeq" in item) {
           if (item.latestSeq > this.handled) await this.catchUp("heartbeat", item.latestSeq);
+        } else if ("notice" in item) {
+          for (const listener of this.members) listener.notice?.(item.notice);
         } else {
           // One delivery span per announcement on this instance, whatever the number of listeners.
           const traceparent = tracingOn() ? item[TRACE] : undefined;

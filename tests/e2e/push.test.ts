@@ -124,7 +124,7 @@ for (const backend of backends) {
       const [tutorSub, studentSub] = [await subscribe(tutor.token), await subscribe(student.token)];
       ok(await server.gql(`mutation($id: ID!) { confirmBooking(id: $id) { id } }`, { id: booking.id }, tutor.token));
 
-      await server.app.jobs.runNow("push-reminders");
+      await server.app.jobs.runNow("lesson-reminders");
       for (const sub of [tutorSub, studentSub]) {
         const reminder = await push.next(sub.id);
         assert.equal(reminder.payload.kind, "LESSON_STARTING");
@@ -132,7 +132,7 @@ for (const backend of backends) {
         assert.equal(reminder.ttl, "600");
       }
       // Again, as another instance or the next period would: nobody is told twice.
-      await server.app.jobs.runNow("push-reminders");
+      await server.app.jobs.runNow("lesson-reminders");
       assert.equal(push.requests.get(tutorSub.id), 1);
       assert.equal(push.requests.get(studentSub.id), 1);
     });
