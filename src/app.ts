@@ -66,6 +66,10 @@ import { WebPushSender } from "./infra/push-sender";
 import { PushNotifier } from "./services/push-notifier";
 import { PushService } from "./services/push.service";
 import { LessonNotices } from "./services/lesson-notices";
+import { VideoRooms } from "./services/video-rooms.service";
+import { VideoCallEvents } from "./services/video-call-events";
+import { DailyVideoProvider, p2pVideo } from "./infra/video-provider";
+import { VIDEO_WEBHOOK_PATH, videoWebhookHandler } from "./http/video-webhook";
 
 export interface App {
   config: Config;
@@ -150,6 +154,17 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
       log: (err, requestId) => logger.error({ err, requestId }, "telemetry ingest failed"),
     }),
   );
+  // The video provider's webhooks (W7) read their own body: the signature is over the raw bytes.
+  if (config.video.provider === "daily") {
+    expressApp.post(
+      VIDEO_WEBHOOK_PATH,
+      videoWebhookHandler({
+        secret: config.video.daily.webhookSecret,
+        events: services.videoCalls,
+        log: (err, requestId) => logger.error({ err, requestId }, "video webhook failed"),
+      }),
+    );
+  }
   // Set first thing by stop(): /readyz answers 503 while in-flight work drains.
   let draining = false;
   expressApp.use(healthRouter(db, bus, { draining: () => draining }));
@@ -297,6 +312,13 @@ export function createServices(
   const lessonNotices = new LessonNotices(db, pushNotifier, feed, (err) => logger?.warn({ err }, "web push notification failed"));
   lessonNotices.watch(store);
   if (counting && pushSender) metrics.measure({ pushSubscriptions: () => pushNotifier.activeSubscriptions() });
+  // The video provider (W7): with p2p (the default) no room is made and no request leaves.
+  const video = config.video;
+  const videoRooms = new VideoRooms(db, video.provider === "daily" ? new DailyVideoProvider(video.daily) : p2pVideo, access, {
+    sessionMaxDurationMs: config.sessionMaxDurationMs,
+    retryBaseMs: video.provider === "daily" ? video.retryBaseMs : 0,
+  });
+  videoRooms.watch(store);
   const services: Services = {
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer),
@@ -344,6 +366,8 @@ export function createServices(
     push: new PushService(db, pushNotifier, vapid?.publicKey, config.push.maxSubscriptionsPerUser),
     pushNotifier,
     lessonNotices,
+    videoRooms,
+    videoCalls: new VideoCallEvents(store),
     metrics,
   };
   return services;

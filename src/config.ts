@@ -119,6 +119,25 @@ export interface Config {
   tracing: TracingConfig;
   /** Web push (W5; src/services/push-*.ts). */
   push: PushConfig;
+  /** The video provider (W7; src/infra/video-provider.ts, src/services/video-rooms.service.ts). */
+  video: VideoConfig;
+}
+
+/** VIDEO_PROVIDER and the provider's settings. */
+export type VideoConfig = { provider: "p2p" } | { provider: "daily"; daily: DailyConfig; retryBaseMs: number };
+
+/** Daily's REST API and webhooks (VIDEO_PROVIDER=daily). */
+export interface DailyConfig {
+  /** DAILY_API_KEY: sent as `Authorization: Bearer`. */
+  apiKey: string;
+  /** DAILY_API_URL: the REST base, https://api.daily.co/v1 unless a compatible service is used. */
+  apiUrl: string;
+  /** DAILY_DOMAIN: the account's subdomain (`school` of school.daily.co), or a full host; rooms' URLs are on it. */
+  domain: string;
+  /** DAILY_WEBHOOK_SECRET, base64-decoded: the HMAC key webhooks are signed with. */
+  webhookSecret: Buffer;
+  /** DAILY_TIMEOUT_MS: one request to the provider, connecting included. */
+  timeoutMs: number;
 }
 
 /** Web push (W5): VAPID keys, delivery limits and the endpoint guard. */
@@ -411,6 +430,38 @@ export function loadConfig(env: Env = process.env): Config {
     },
     tracing: tracingConfig(env),
     push: pushConfig(env, databaseUrl),
+    video: videoConfig(env),
+  };
+}
+
+function videoConfig(env: Env): VideoConfig {
+  const provider = env.VIDEO_PROVIDER || "p2p";
+  if (provider === "p2p") return { provider };
+  if (provider !== "daily") throw new ConfigError(`VIDEO_PROVIDER must be p2p or daily, got "${provider}"`);
+  const required = (name: string) => {
+    const value = env[name];
+    if (!value) throw new ConfigError(`${name} is required with VIDEO_PROVIDER=daily`);
+    return value;
+  };
+  const apiKey = required("DAILY_API_KEY");
+  const domain = required("DAILY_DOMAIN");
+  if (!/^[A-Za-z0-9.-]+$/.test(domain)) throw new ConfigError(`DAILY_DOMAIN must be a subdomain or a host name, got "${domain}"`);
+  const secretText = required("DAILY_WEBHOOK_SECRET");
+  const webhookSecret = Buffer.from(secretText, "base64");
+  if (webhookSecret.length < 16 || webhookSecret.toString("base64").replace(/=+$/, "") !== secretText.replace(/=+$/, ""))
+    throw new ConfigError("DAILY_WEBHOOK_SECRET must be the base64 secret the provider shows (16 bytes or more)");
+  const apiUrl = (env.DAILY_API_URL || "https://api.daily.co/v1").replace(/\/+$/, "");
+  let url: URL;
+  try {
+    url = new URL(apiUrl);
+  } catch {
+    throw new ConfigError(`DAILY_API_URL must be an http(s) URL, got "${apiUrl}"`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(`DAILY_API_URL must be an http(s) URL, got "${apiUrl}"`);
+  return {
+    provider,
+    daily: { apiKey, apiUrl, domain, webhookSecret, timeoutMs: int(env, "DAILY_TIMEOUT_MS", 5000, 100) },
+    retryBaseMs: int(env, "VIDEO_RETRY_BASE_MS", 30_000, 0),
   };
 }
 

@@ -29,6 +29,8 @@ export const DomainErrorReason = {
   // what this deployment offers
   /** Web push is off here (PUSH_ENABLED=false, or DATABASE_URL without VAPID keys). */
   PUSH_DISABLED: "PUSH_DISABLED",
+  /** The video provider (VIDEO_PROVIDER) did not answer or refused: retried in the background. */
+  VIDEO_PROVIDER_UNAVAILABLE: "VIDEO_PROVIDER_UNAVAILABLE",
 } as const;
 export type DomainErrorReason = (typeof DomainErrorReason)[keyof typeof DomainErrorReason];
 

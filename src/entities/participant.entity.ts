@@ -95,6 +95,14 @@ export class ParticipantEntity {
   @Column({ name: "connected_since", type: "timestamptz", nullable: true })
   connectedSince: Date | null;
 
+  /** When they last joined the provider's call (VIDEO_PROVIDER=daily); null while not in it. */
+  @Column({ name: "in_call_since", type: "timestamptz", nullable: true })
+  inCallSince: Date | null;
+
+  /** Seconds in the provider's call before inCallSince. */
+  @Column({ name: "call_seconds", type: "integer", default: 0 })
+  callSeconds: number;
+
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;
 

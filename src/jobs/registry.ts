@@ -11,6 +11,7 @@ import { lessonRemindersJob } from "./lesson-reminders.job";
 import { pushRetryJob } from "./push-retry.job";
 import { snapshotRetentionJob } from "./snapshot-retention.job";
 import { telemetryRetentionJob } from "./telemetry-retention.job";
+import { videoRoomsJob } from "./video-rooms.job";
 
 export type { JobContext, JobDefinition } from "./job";
 
@@ -22,6 +23,7 @@ export const jobs: readonly JobDefinition[] = [
   telemetryRetentionJob,
   pushRetryJob,
   lessonRemindersJob,
+  videoRoomsJob,
 ];
 
 /** The job called `name`, or undefined. */

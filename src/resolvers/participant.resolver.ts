@@ -7,6 +7,7 @@ import { MediaState, Participant, Permissions } from "../schema/participant.type
 import { User } from "../schema/user.type";
 import type { RequestContext } from "./context";
 import { userRef } from "./user-ref";
+import { connectedTimeSeconds } from "../services/seats";
 
 @Resolver(() => Participant)
 export class ParticipantResolver {
@@ -28,7 +29,16 @@ export class ParticipantResolver {
 
   @FieldResolver(() => Int, { description: "Seconds spent CONNECTED, the running interval included." })
   totalTimeSeconds(@Root() participant: ParticipantEntity): number {
-    const running = participant.connectedSince ? Math.floor((Date.now() - participant.connectedSince.getTime()) / 1000) : 0;
-    return participant.connectedSeconds + Math.max(0, running);
+    return connectedTimeSeconds(participant.connectedSeconds, participant.connectedSince);
+  }
+
+  @FieldResolver(() => Boolean, { description: "In the video provider's call now, as its webhooks tell (VIDEO_PROVIDER=daily); false with p2p." })
+  inCall(@Root() participant: ParticipantEntity): boolean {
+    return participant.inCallSince !== null;
+  }
+
+  @FieldResolver(() => Int, { description: "Seconds in the video provider's call, the running interval included; 0 with p2p." })
+  callTimeSeconds(@Root() participant: ParticipantEntity): number {
+    return connectedTimeSeconds(participant.callSeconds, participant.inCallSince);
   }
 }

@@ -57,6 +57,7 @@ export function publicCode(reason: DomainErrorReason): ErrorCode {
     case DomainErrorReason.RESYNC_REQUIRED:
       return ErrorCode.RESYNC_REQUIRED;
     case DomainErrorReason.PUSH_DISABLED:
+    case DomainErrorReason.VIDEO_PROVIDER_UNAVAILABLE:
       return ErrorCode.UNAVAILABLE;
     default: {
       const unhandled: never = reason;

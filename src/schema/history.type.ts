@@ -90,6 +90,8 @@ export class ParticipantReport {
   userId: string;
   @Field(() => ParticipantRole, { description: "Their role now." }) role: ParticipantRole;
   @Field(() => Int, { description: "Seconds spent CONNECTED, the running interval included." }) totalTimeSeconds: number;
+  @Field(() => Int, { description: "Seconds in the video provider's call (VIDEO_PROVIDER=daily), the running interval included; 0 with p2p." })
+  callTimeSeconds: number;
   @Field(() => Int, { description: "How often they joined." }) joinCount: number;
   @Field(() => Int, { description: "How often they came back from RECONNECTING." }) reconnectCount: number;
   @Field(() => Int, { description: "Board operations of theirs that were accepted." }) boardEventCount: number;

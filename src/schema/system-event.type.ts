@@ -20,7 +20,7 @@ registerEnumType(SystemEventKind, {
     },
     NOTIFICATION: {
       description:
-        "An in-app notice, delivered to whoever is subscribed then and never recorded (`seq` null): `message` is its text; `data.type` says what it is about (LESSON_STARTING: a scheduled lesson starts within 10 minutes, with `data.scheduledStart`; REPORT_READY: after COMPLETED, to those who may read the report), `data.title` is a headline and `data.id` is the same for every delivery of one notice.",
+        "An in-app notice, delivered to whoever is subscribed then and never recorded (`seq` null): `message` is its text; `data.type` says what it is about (LESSON_STARTING: a scheduled lesson starts within 10 minutes, with `data.scheduledStart`; REPORT_READY: after COMPLETED, to those who may read the report), `data.title` is a headline and `data.id` is the same for every delivery of one notice. The video provider's recording starting and stopping are NOTIFICATIONs too, recorded (with `seq`; `data.type` RECORDING_START or RECORDING_STOP).",
     },
     CHAT_MESSAGE: { description: "A chat message (sendChatMessage); `message` is its text." },
   },

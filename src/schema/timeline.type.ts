@@ -43,6 +43,10 @@ export enum SessionEventType {
   CHAT_MESSAGE = "CHAT_MESSAGE",
   HAND_RAISE = "HAND_RAISE",
   HAND_LOWER = "HAND_LOWER",
+  VIDEO_CALL_JOIN = "VIDEO_CALL_JOIN",
+  VIDEO_CALL_LEAVE = "VIDEO_CALL_LEAVE",
+  RECORDING_START = "RECORDING_START",
+  RECORDING_STOP = "RECORDING_STOP",
 }
 registerEnumType(SessionEventType, {
   name: "SessionEventType",
@@ -64,10 +68,14 @@ registerEnumType(SessionEventType, {
     MEDIA_AUDIO_OFF: { description: "A microphone was turned off; data.cause when a role or permission change did it." },
     MEDIA_VIDEO_ON: { description: "A participant turned their camera on." },
     MEDIA_VIDEO_OFF: { description: "A camera was turned off; data.cause when a role or permission change did it." },
-    SCREEN_SHARE_START: { description: "A participant started sharing their screen." },
+    SCREEN_SHARE_START: { description: "A participant started sharing their screen (data.source `video` when the video provider told it)." },
     SCREEN_SHARE_STOP: {
       description: "Screen sharing stopped; data.cause when the server stopped it (LEFT, DISCONNECTED, KICKED, ROLE_CHANGE, PERMISSION_UPDATE).",
     },
+    VIDEO_CALL_JOIN: { description: "The video provider says a participant joined the session's call (VIDEO_PROVIDER=daily)." },
+    VIDEO_CALL_LEAVE: { description: "The video provider says a participant left the call; data.callTimeSeconds is their time in it so far." },
+    RECORDING_START: { description: "The video provider started recording the call (data.recordingId)." },
+    RECORDING_STOP: { description: "The video provider stopped recording the call." },
     BOARD_STROKE: { description: "Board operation STROKE (BoardEventType); `data` is the operation's." },
     BOARD_OBJECT_CREATE: { description: "Board operation OBJECT_CREATE (BoardEventType); `data` is the operation's." },
     BOARD_OBJECT_DELETE: { description: "Board operation OBJECT_DELETE (BoardEventType); `data` is the operation's." },

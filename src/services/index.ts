@@ -9,6 +9,8 @@ import type { ReportService } from "./report.service";
 import type { ParticipantService } from "./participant.service";
 import type { PresenceService } from "./presence.service";
 import type { LessonNotices } from "./lesson-notices";
+import type { VideoCallEvents } from "./video-call-events";
+import type { VideoRooms } from "./video-rooms.service";
 import type { PushNotifier } from "./push-notifier";
 import type { PushService } from "./push.service";
 import type { ReplayService } from "./replay.service";
@@ -57,6 +59,10 @@ export interface Services {
   pushNotifier: PushNotifier;
   /** What people are told when, in-app and by push: kicks, completed lessons' reports, lessons starting soon. */
   lessonNotices: LessonNotices;
+  /** The session's room and meeting tokens at the video provider (W7). */
+  videoRooms: VideoRooms;
+  /** What the video provider's webhooks tell, into the timeline (W7). */
+  videoCalls: VideoCallEvents;
   /** The instance's Prometheus counters (GET /metrics). */
   metrics: Metrics;
 }

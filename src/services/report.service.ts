@@ -12,6 +12,7 @@ export interface AttendanceRow {
   userId: string;
   role: ParticipantRole;
   totalTimeSeconds: number;
+  callTimeSeconds: number;
   joinCount: number;
   reconnectCount: number;
   boardEventCount: number;
@@ -35,8 +36,8 @@ export class ReportService {
 
   /**
    * The lesson report (H4), for the host and admins only (FORBIDDEN for anyone else):
-   * attendance of every participant (CONNECTED time, joins, reconnects, board operations,
-   * chat messages) and the session's event counts by type, from two aggregate statements.
+   * attendance of every participant (CONNECTED time, time in the provider's call, joins,
+   * reconnects, board operations, chat messages) and the session's event counts by type, from two aggregate statements.
    */
   async report(auth: AuthContext, session: SessionEntity): Promise<ReportResult> {
     const actorId = auth.requireUserIdFor(session.id);
@@ -49,9 +50,11 @@ export class ReportService {
         reconnect_count: number;
         connected_seconds: number;
         connected_since: Date | string | null;
+        call_seconds: number;
+        in_call_since: Date | string | null;
       }>(
         this.db,
-        `SELECT p.user_id, p.role, p.join_count, p.reconnect_count, p.connected_seconds, p.connected_since
+        `SELECT p.user_id, p.role, p.join_count, p.reconnect_count, p.connected_seconds, p.connected_since, p.call_seconds, p.in_call_since
            FROM session_participants p WHERE p.session_id = $1 ORDER BY p.created_at, p.id`,
         [session.id],
       ),
@@ -85,6 +88,7 @@ export class ReportService {
         userId: r.user_id,
         role: r.role,
         totalTimeSeconds: connectedTimeSeconds(r.connected_seconds, r.connected_since, now),
+        callTimeSeconds: connectedTimeSeconds(r.call_seconds, r.in_call_since, now),
         joinCount: r.join_count,
         reconnectCount: r.reconnect_count,
         boardEventCount: r.board,

@@ -38,6 +38,8 @@ const PARTICIPANT_TYPES = new Set([
   "MEDIA_VIDEO_OFF",
   "SCREEN_SHARE_START",
   "SCREEN_SHARE_STOP",
+  "VIDEO_CALL_JOIN",
+  "VIDEO_CALL_LEAVE",
   "HAND_RAISE",
   "HAND_LOWER",
 ]);
@@ -77,6 +79,10 @@ function buildView(event: TimelineMessage, viewerId: string | null): SystemEvent
   }
   if (PARTICIPANT_TYPES.has(event.type)) return { ...base, kind: SystemEventKind.PARTICIPANT_UPDATE };
   if (event.type === "ROLE_CHANGE" || event.type === "PERMISSION_UPDATE") return { ...base, kind: SystemEventKind.PERMISSION_UPDATE };
+  if (event.type === "RECORDING_START" || event.type === "RECORDING_STOP") {
+    const started = event.type === "RECORDING_START";
+    return { ...base, kind: SystemEventKind.NOTIFICATION, message: started ? "The call is being recorded." : "The recording stopped." };
+  }
   if (event.type === "CHAT_MESSAGE") {
     return { ...base, kind: SystemEventKind.CHAT_MESSAGE, message: typeof data.text === "string" ? data.text : null };
   }

@@ -179,4 +179,40 @@ describe("MemoryRateLimiter", () => {
       assert.equal(loadConfig({ VAPID_SUBJECT: "https://example.com/contact" }).push.vapidSubject, "https://example.com/contact");
     });
   });
+
+  describe("video provider", () => {
+    const daily = {
+      VIDEO_PROVIDER: "daily",
+      DAILY_API_KEY: "key",
+      DAILY_DOMAIN: "school",
+      DAILY_WEBHOOK_SECRET: Buffer.alloc(32, 7).toString("base64"),
+    };
+
+    it("is p2p unless chosen, and Daily's settings then come with defaults", () => {
+      assert.deepEqual(loadConfig({}).video, { provider: "p2p" });
+      assert.deepEqual(loadConfig({ DAILY_API_KEY: "key" }).video, { provider: "p2p" });
+      const video = loadConfig(daily).video;
+      assert.equal(video.provider, "daily");
+      if (video.provider !== "daily") return;
+      assert.equal(video.daily.apiUrl, "https://api.daily.co/v1");
+      assert.deepEqual(video.daily.webhookSecret, Buffer.alloc(32, 7));
+      assert.equal(loadConfig({ ...daily, DAILY_API_URL: "http://127.0.0.1:9/v1/" }).video.provider, "daily");
+    });
+
+    it("stops the process at start with a message naming the variable", () => {
+      assert.throws(
+        () => loadConfig({ VIDEO_PROVIDER: "zoom" }),
+        (err: Error) => err instanceof ConfigError && /VIDEO_PROVIDER/.test(err.message),
+      );
+      for (const name of ["DAILY_API_KEY", "DAILY_DOMAIN", "DAILY_WEBHOOK_SECRET"]) {
+        assert.throws(
+          () => loadConfig({ ...daily, [name]: "" }),
+          (err: Error) => err instanceof ConfigError && err.message.includes(name),
+        );
+      }
+      assert.throws(() => loadConfig({ ...daily, DAILY_WEBHOOK_SECRET: "not base64!" }), /DAILY_WEBHOOK_SECRET/);
+      assert.throws(() => loadConfig({ ...daily, DAILY_API_URL: "ftp://example.com" }), /DAILY_API_URL/);
+      assert.throws(() => loadConfig({ ...daily, DAILY_DOMAIN: "school.daily.co/x" }), /DAILY_DOMAIN/);
+    });
+  });
 });
