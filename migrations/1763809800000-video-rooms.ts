@@ -35,11 +35,13 @@ export class VideoRooms1763809800000 implements MigrationInterface {
         received_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`CREATE INDEX video_webhook_events_received_idx ON video_webhook_events (received_at)`);
-    await q.query(`ALTER TABLE session_participants ADD COLUMN in_call_since timestamptz, ADD COLUMN call_seconds integer NOT NULL DEFAULT 0`);
+    await q.query(
+      `ALTER TABLE session_participants ADD COLUMN in_call_since timestamptz, ADD COLUMN call_seconds integer NOT NULL DEFAULT 0, ADD COLUMN recording_consent boolean`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE session_participants DROP COLUMN in_call_since, DROP COLUMN call_seconds`);
+    await q.query(`ALTER TABLE session_participants DROP COLUMN in_call_since, DROP COLUMN call_seconds, DROP COLUMN recording_consent`);
     await q.query(`DROP TABLE video_webhook_events`);
     await q.query(`DROP TABLE session_video_rooms`);
   }

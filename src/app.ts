@@ -68,6 +68,7 @@ import { PushService } from "./services/push.service";
 import { LessonNotices } from "./services/lesson-notices";
 import { VideoRooms } from "./services/video-rooms.service";
 import { VideoCallEvents } from "./services/video-call-events";
+import { RecordingService } from "./services/recording.service";
 import { DailyVideoProvider, p2pVideo } from "./infra/video-provider";
 import { VIDEO_WEBHOOK_PATH, videoWebhookHandler } from "./http/video-webhook";
 
@@ -314,7 +315,8 @@ export function createServices(
   if (counting && pushSender) metrics.measure({ pushSubscriptions: () => pushNotifier.activeSubscriptions() });
   // The video provider (W7): with p2p (the default) no room is made and no request leaves.
   const video = config.video;
-  const videoRooms = new VideoRooms(db, video.provider === "daily" ? new DailyVideoProvider(video.daily) : p2pVideo, access, {
+  const videoProvider = video.provider === "daily" ? new DailyVideoProvider(video.daily) : p2pVideo;
+  const videoRooms = new VideoRooms(db, videoProvider, access, {
     sessionMaxDurationMs: config.sessionMaxDurationMs,
     retryBaseMs: video.provider === "daily" ? video.retryBaseMs : 0,
   });
@@ -367,6 +369,7 @@ export function createServices(
     pushNotifier,
     lessonNotices,
     videoRooms,
+    recording: new RecordingService(store, access, videoProvider, videoRooms, feed),
     videoCalls: new VideoCallEvents(store),
     metrics,
   };

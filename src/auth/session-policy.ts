@@ -73,6 +73,8 @@ export const SESSION_OPERATIONS = {
   moveCursor: { who: reader, what: "move a cursor" },
   sendSignal: { who: reader, what: "send signals" },
   watchSeated: { who: reader, what: "watch signals and presence" },
+  record: { who: host, what: "record the call" },
+  consentToRecording: { who: reader, what: "answer a recording request" },
 } satisfies Record<string, { who: Who; what: string }>;
 
 export type SessionOperation = keyof typeof SESSION_OPERATIONS;

@@ -103,6 +103,10 @@ export class ParticipantEntity {
   @Column({ name: "call_seconds", type: "integer", default: 0 })
   callSeconds: number;
 
+  /** Their answer to recording the call (setRecordingConsent); null until they answer. */
+  @Column({ name: "recording_consent", type: "boolean", nullable: true })
+  recordingConsent: boolean | null;
+
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;
 

@@ -13,6 +13,8 @@ export interface RoomSpec {
   expiresAt: Date;
   maxParticipants: number;
   screenShare: boolean;
+  /** isRecorded: without it the room cannot be recorded at all. */
+  recording: boolean;
 }
 
 /** What a participant's meeting token allows. */
@@ -52,6 +54,8 @@ export interface VideoProvider {
   deleteRoom(name: string): Promise<void>;
   /** A meeting token for one participant. */
   meetingToken(spec: TokenSpec): Promise<string>;
+  /** Starts recording the room's call in the provider's cloud. */
+  startRecording(roomName: string): Promise<void>;
 }
 
 /** VIDEO_PROVIDER=p2p: no room, no token, no request anywhere. */
@@ -61,6 +65,7 @@ export const p2pVideo: VideoProvider = {
   createRoom: () => Promise.reject(new VideoProviderError("p2p hosts no rooms")),
   deleteRoom: () => Promise.resolve(),
   meetingToken: () => Promise.reject(new VideoProviderError("p2p issues no tokens")),
+  startRecording: () => Promise.reject(new VideoProviderError("p2p records nothing")),
 };
 
 const unixSeconds = (at: Date) => Math.floor(at.getTime() / 1000);
@@ -80,7 +85,14 @@ export class DailyVideoProvider implements VideoProvider {
     const body = {
       name: spec.name,
       privacy: "private",
-      properties: { exp: unixSeconds(spec.expiresAt), max_participants: spec.maxParticipants, enable_screenshare: spec.screenShare },
+      properties: {
+        exp: unixSeconds(spec.expiresAt),
+        max_participants: spec.maxParticipants,
+        enable_screenshare: spec.screenShare,
+        // Recording the call is possible only in a recorded session, and only through the API
+        // (startRecording, once everyone consented): tokens never show the call's own button.
+        ...(spec.recording ? { enable_recording: "cloud" } : {}),
+      },
     };
     const created = await this.request("POST", "/rooms", body, [400]);
     if (created.status === 400) {
@@ -89,6 +101,10 @@ export class DailyVideoProvider implements VideoProvider {
       return this.room((await this.request("GET", `/rooms/${encodeURIComponent(spec.name)}`)).body, spec.name);
     }
     return this.room(created.body, spec.name);
+  }
+
+  async startRecording(roomName: string): Promise<void> {
+    await this.request("POST", `/rooms/${encodeURIComponent(roomName)}/recordings/start`, {});
   }
 
   async deleteRoom(name: string): Promise<void> {
@@ -102,6 +118,7 @@ export class DailyVideoProvider implements VideoProvider {
       user_name: spec.userName,
       is_owner: spec.owner,
       enable_screenshare: spec.screenShare,
+      enable_recording_ui: false,
       exp: unixSeconds(spec.expiresAt),
     };
     const { body } = await this.request("POST", "/meeting-tokens", { properties });

@@ -32,7 +32,7 @@ export interface CommittedEvents extends Traced {
 }
 
 /** What an in-app notice is about (RULES.md: NOTIFICATION systemEvents). */
-export type NoticeKind = "LESSON_STARTING" | "REPORT_READY";
+export type NoticeKind = "LESSON_STARTING" | "REPORT_READY" | "RECORDING_CONSENT";
 
 /** An in-app notice to whoever follows a session's system events: delivered, never recorded. */
 export interface Notice {
@@ -44,6 +44,8 @@ export interface Notice {
   /** What a client needs to act on it (the lesson's scheduled start …). */
   data: Record<string, unknown>;
   at: Date;
+  /** The users it is for; everyone following the session when absent. */
+  to?: string[];
 }
 
 /** A notice announced on a session's timeline channel, so every instance hands it to its local subscribers. */

@@ -9,6 +9,7 @@ import type { UserEntity } from "../entities/user.entity";
 import type { OpenLiveStream } from "../realtime/live-stream";
 import type { Services } from "../services";
 import type { EventCounts, SummaryResult, TimelinePage, TimelineRequest } from "../services/history.service";
+import type { VideoRoomView } from "../services/video-rooms.service";
 
 /** Per-request batching: one set per HTTP request or WebSocket operation. */
 export interface Loaders {
@@ -34,6 +35,8 @@ export interface Loaders {
   snapshotCountBySession: DataLoader<string, number>;
   /** Stored boards of snapshots by snapshot id (the big column lists leave out). */
   snapshotBoardById: DataLoader<string, BoardState | undefined>;
+  /** ClassroomSession.videoRoom of a page of sessions: one statement for the rooms that exist. */
+  videoRoomBySession: DataLoader<SessionEntity, VideoRoomView | null, string>;
 }
 
 /**
@@ -88,6 +91,8 @@ const LOADER_FACTORIES: { [K in keyof Loaders]: (ctx: RequestContext) => Loaders
     new DataLoader((sessions: readonly SessionEntity[]) => ctx.services.history.summaries(ctx.auth, sessions), { cacheKeyFn: (s) => s.id }),
   snapshotCountBySession: (ctx) => new DataLoader((ids) => ctx.services.history.snapshotCounts(ctx.auth, ids)),
   snapshotBoardById: ({ services }) => new DataLoader((ids) => services.snapshots.boardsByIds(ids)),
+  videoRoomBySession: ({ services }) =>
+    new DataLoader((sessions: readonly SessionEntity[]) => services.videoRooms.rooms(sessions), { cacheKeyFn: (s) => s.id }),
 };
 
 /**

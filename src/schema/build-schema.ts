@@ -24,7 +24,7 @@ import { PushResolver } from "../resolvers/push.resolver";
 import { TelemetryResolver } from "../resolvers/telemetry.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { SyncResolver } from "../resolvers/sync.resolver";
-import { JoinVideoTokenResolver, VideoRoomResolver } from "../resolvers/video.resolver";
+import { JoinVideoTokenResolver, RecordingResolver, VideoRoomResolver } from "../resolvers/video.resolver";
 import { DateTimeScalar, JSONScalar, MAX_JSON_DEPTH, jsonScalar } from "./scalars";
 
 /** The schema of each JSON depth asked for (one in a deployment; tests may set others). */
@@ -100,6 +100,7 @@ async function build(maxJsonDepth: number): Promise<GraphQLSchema> {
       PushResolver,
       VideoRoomResolver,
       JoinVideoTokenResolver,
+      RecordingResolver,
     ],
     scalarsMap: [
       { type: Date, scalar: DateTimeScalar },

@@ -47,6 +47,7 @@ export enum SessionEventType {
   VIDEO_CALL_LEAVE = "VIDEO_CALL_LEAVE",
   RECORDING_START = "RECORDING_START",
   RECORDING_STOP = "RECORDING_STOP",
+  RECORDING_CONSENT = "RECORDING_CONSENT",
 }
 registerEnumType(SessionEventType, {
   name: "SessionEventType",
@@ -76,6 +77,7 @@ registerEnumType(SessionEventType, {
     VIDEO_CALL_LEAVE: { description: "The video provider says a participant left the call; data.callTimeSeconds is their time in it so far." },
     RECORDING_START: { description: "The video provider started recording the call (data.recordingId)." },
     RECORDING_STOP: { description: "The video provider stopped recording the call." },
+    RECORDING_CONSENT: { description: "A participant answered the request to record the call: data.consent (setRecordingConsent)." },
     BOARD_STROKE: { description: "Board operation STROKE (BoardEventType); `data` is the operation's." },
     BOARD_OBJECT_CREATE: { description: "Board operation OBJECT_CREATE (BoardEventType); `data` is the operation's." },
     BOARD_OBJECT_DELETE: { description: "Board operation OBJECT_DELETE (BoardEventType); `data` is the operation's." },

@@ -145,7 +145,7 @@ export class SessionFeed {
       fail: (error) => out.fail(error),
     };
     const { notice } = reader;
-    if (notice) listener.notice = (n) => out.push(notice(n, sessionId));
+    if (notice) listener.notice = (n) => (n.to && !n.to.includes(viewerId) ? undefined : out.push(notice(n, sessionId)));
     listener.room = async () => {
       await out.drained();
       return !out.closed;

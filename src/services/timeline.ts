@@ -41,6 +41,7 @@ export type SessionEventType =
   | "VIDEO_CALL_LEAVE"
   | "RECORDING_START"
   | "RECORDING_STOP"
+  | "RECORDING_CONSENT"
   | "ROLE_CHANGE"
   | "PERMISSION_UPDATE"
   | "CHAT_MESSAGE"

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
-import { DomainError, DomainErrorReason, invalidInput } from "../domain/errors";
+import { DomainError, DomainErrorReason } from "../domain/errors";
 import { isSeated } from "../entities/participant.entity";
 import { SessionType, type SessionEntity } from "../entities/session.entity";
 import { VideoProviderError, type VideoProvider } from "../infra/video-provider";
@@ -100,14 +100,26 @@ export class VideoRooms {
   }
 
   /**
-   * The session's room for ClassroomSession.videoRoom: null with p2p, for a solo workspace
-   * and once the session is over; created now if it is still missing (UNAVAILABLE when the
-   * provider fails: the job keeps trying).
+   * The sessions' rooms for ClassroomSession.videoRoom: null with p2p, for a solo workspace
+   * and once a session is over. The rooms that exist take one statement; a missing one is
+   * created now (its entry is UNAVAILABLE when the provider fails: the job keeps trying).
    */
-  async room(session: Pick<SessionEntity, "id" | "type" | "status">): Promise<VideoRoomView | null> {
-    if (!this.enabled || session.type === SessionType.SOLO || FINAL_STATUSES.includes(session.status)) return null;
-    const row = await this.ensure(session.id, true);
-    return row?.state === "READY" && row.url ? { provider: this.provider.name, name: row.name, url: row.url } : null;
+  async rooms(sessions: ReadonlyArray<Pick<SessionEntity, "id" | "type" | "status">>): Promise<Array<VideoRoomView | null | Error>> {
+    const wanted = sessions.filter((s) => this.enabled && s.type !== SessionType.SOLO && !FINAL_STATUSES.includes(s.status));
+    if (wanted.length === 0) return sessions.map(() => null);
+    const rows: RoomRow[] = await this.db.query(`SELECT ${ROOM_COLUMNS} FROM session_video_rooms WHERE session_id = ANY($1::uuid[])`, [
+      wanted.map((s) => s.id),
+    ]);
+    const known = new Map(rows.map((row) => [row.session_id, row]));
+    const view = (row: RoomRow | undefined) => (row?.state === "READY" && row.url ? { provider: this.provider.name, name: row.name, url: row.url } : null);
+    return Promise.all(
+      sessions.map(async (session) => {
+        if (!wanted.includes(session)) return null;
+        const row = known.get(session.id);
+        if (row && row.state !== "CREATING") return view(row);
+        return this.ensure(session.id, true).then(view, (err: Error) => err);
+      }),
+    );
   }
 
   /**
@@ -122,19 +134,25 @@ export class VideoRooms {
     if (!isSeated(access.participant))
       throw new DomainError(DomainErrorReason.INVALID_STATE, "Join the session first: meeting tokens are for seated participants.");
     const row = await this.ensure(sessionId, true);
-    if (row?.state !== "READY") throw invalidInput("This session has no video room.");
+    if (row?.state !== "READY") throw new DomainError(DomainErrorReason.INVALID_STATE, "This session is over: its video room is gone.");
     const [user]: Array<{ display_name: string }> = await this.db.query(`SELECT display_name FROM users WHERE id = $1`, [viewerId]);
+    const spec = {
+      roomName: row.name,
+      userId: viewerId,
+      userName: user?.display_name ?? "Participant",
+      owner: access.isHost,
+      screenShare: access.permissions.canShareScreen,
+      expiresAt: new Date(Math.min(new Date(row.expires_at).getTime(), Date.now() + this.options.sessionMaxDurationMs)),
+    };
+    return this.call(() => this.provider.meetingToken(spec), "ask for a meeting token again in a moment.");
+  }
+
+  /** A request to the provider on a client's behalf: its failure is UNAVAILABLE, saying `what` to do. */
+  async call<T>(request: () => Promise<T>, what: string): Promise<T> {
     try {
-      return await this.provider.meetingToken({
-        roomName: row.name,
-        userId: viewerId,
-        userName: user?.display_name ?? "Participant",
-        owner: access.isHost,
-        screenShare: access.permissions.canShareScreen,
-        expiresAt: new Date(Math.min(new Date(row.expires_at).getTime(), Date.now() + this.options.sessionMaxDurationMs)),
-      });
+      return await request();
     } catch (err) {
-      throw providerUnavailable("ask for a meeting token again in a moment.", err, this.options.retryBaseMs || 1000);
+      throw providerUnavailable(what, err, this.options.retryBaseMs || 1000);
     }
   }
 
@@ -163,16 +181,28 @@ export class VideoRooms {
   }
 
   private async create(sessionId: string, due: boolean): Promise<RoomRow | undefined> {
-    const [session]: Array<{ type: string; status: string; max_participants: number; scheduled_start: Date | null; settings: Record<string, unknown> }> =
-      await this.db.query(`SELECT type, status, max_participants, scheduled_start, settings FROM classroom_sessions WHERE id = $1`, [sessionId]);
+    const existing = await this.row(sessionId);
+    if (existing && existing.state !== "CREATING") return existing; // the common case: one statement
+    const [session]: Array<{
+      type: string;
+      status: string;
+      max_participants: number;
+      scheduled_start: Date | null;
+      settings: Record<string, unknown>;
+      is_recorded: boolean;
+    }> = await this.db.query(`SELECT type, status, max_participants, scheduled_start, settings, is_recorded FROM classroom_sessions WHERE id = $1`, [
+      sessionId,
+    ]);
     if (!session || session.type === SessionType.SOLO || !LIVE.includes(session.status)) return undefined;
     const start = Math.max(Date.now(), session.scheduled_start ? new Date(session.scheduled_start).getTime() : 0);
     const expiresAt = new Date(start + this.options.sessionMaxDurationMs + HOUR_MS);
-    await this.db.query(
-      `INSERT INTO session_video_rooms (session_id, provider, name, state, expires_at) VALUES ($1, $2, $3, 'CREATING', $4) ON CONFLICT (session_id) DO NOTHING`,
-      [sessionId, this.provider.name, roomName(sessionId), expiresAt],
-    );
-    const row = await this.row(sessionId);
+    if (!existing) {
+      await this.db.query(
+        `INSERT INTO session_video_rooms (session_id, provider, name, state, expires_at) VALUES ($1, $2, $3, 'CREATING', $4) ON CONFLICT (session_id) DO NOTHING`,
+        [sessionId, this.provider.name, roomName(sessionId), expiresAt],
+      );
+    }
+    const row = existing ?? (await this.row(sessionId));
     if (!row || row.state !== "CREATING") return row;
     if (!due && row.attempts > 0 && new Date(row.next_attempt_at).getTime() > Date.now()) throw new VideoProviderError(row.last_error ?? "failed");
     try {
@@ -181,6 +211,7 @@ export class VideoRooms {
         expiresAt: new Date(row.expires_at),
         maxParticipants: session.max_participants,
         screenShare: session.settings?.screenShare !== false,
+        recording: session.is_recorded,
       });
       // Still CREATING: a session that ended meanwhile marked it DELETING, and the job deletes it.
       // Through a CTE: TypeORM answers a bare UPDATE … RETURNING with [rows, count] on pg.

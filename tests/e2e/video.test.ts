@@ -5,6 +5,7 @@ import { assertError, ok } from "../support/assertions";
 import { backends } from "../support/backends";
 import { LocalDailyService } from "../support/daily-service";
 import { activeLesson } from "../support/lesson";
+import { watch } from "../support/subscriptions";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 
 const ROOM = `query($s: ID!) { session(id: $s) { status videoRoom { provider name url } } }`;
@@ -144,6 +145,65 @@ for (const backend of backends) {
         await server.gql(`query($s: ID!) { session(id: $s) { report { attendance { user { id } callTimeSeconds } } } }`, { s: sessionId }, tutor.token),
       ).session.report.attendance;
       assert.equal(typeof report.find((a: any) => a.user.id === student.id).callTimeSeconds, "number");
+    });
+
+    it("records the call only once every participant consented, asking those who did not answer and telling the host who declined", async () => {
+      const { tutor, students, sessionId } = await activeLesson(server, 1);
+      const [student] = students;
+      const room = daily.rooms.get(`cls-${sessionId}`)!;
+      assert.equal(room.properties.enable_recording, "cloud", "isRecorded (the default) lets the room be recorded");
+      const token = ok(await server.gql(JOIN, { s: sessionId }, student.token)).joinSession.videoToken;
+      assert.equal(daily.tokens.find((t) => t.token === token)!.properties.enable_recording_ui, false, "never from the call's own button");
+      const start = () => server.gql(`mutation($s: ID!) { startRecording(sessionId: $s) }`, { s: sessionId }, tutor.token);
+      const consent = (value: boolean) =>
+        server.gql(
+          `mutation($s: ID!, $c: Boolean!) { setRecordingConsent(sessionId: $s, consent: $c) { recordingConsent } }`,
+          { s: sessionId, c: value },
+          student.token,
+        );
+
+      const { lastSeq } = ok(await server.gql(`query($s: ID!) { session(id: $s) { board { lastSeq } } }`, { s: sessionId }, student.token)).session.board;
+      const events = watch(server, student.token, `subscription($s: ID!, $a: Int) { systemEvents(sessionId: $s, afterSeq: $a) { seq kind message data } }`, {
+        s: sessionId,
+        a: lastSeq - 1,
+      });
+      await events.next(); // the stream is live
+      const asked = assertError(await start(), "INVALID_STATE");
+      assert.deepEqual({ awaiting: asked.extensions?.awaitingConsent, declined: asked.extensions?.declined }, { awaiting: [student.id], declined: [] });
+      const request = (await events.until((f) => f.data.systemEvents.kind === "NOTIFICATION")).data.systemEvents;
+      assert.deepEqual([request.seq, request.data.type], [null, "RECORDING_CONSENT"]);
+      assertError(await server.gql(`mutation($s: ID!) { startRecording(sessionId: $s) }`, { s: sessionId }, student.token), "FORBIDDEN");
+
+      assert.equal(ok(await consent(false)).setRecordingConsent.recordingConsent, false);
+      const refused = assertError(await start(), "INVALID_STATE");
+      assert.deepEqual({ awaiting: refused.extensions?.awaitingConsent, declined: refused.extensions?.declined }, { awaiting: [], declined: [student.id] });
+      assert.equal(daily.count("POST", `/rooms/cls-${sessionId}/recordings`), 0, "nothing recorded without consent");
+
+      ok(await consent(true));
+      assert.equal(ok(await start()).startRecording, true);
+      assert.equal(daily.count("POST", `/rooms/cls-${sessionId}/recordings/start`), 1);
+      const answers = (await timelineTypes(sessionId, tutor.token)).filter((e: any) => e.type === "RECORDING_CONSENT");
+      assert.deepEqual(
+        answers.map((e: any) => [e.user.id, e.data.consent]),
+        [
+          [student.id, false],
+          [student.id, true],
+        ],
+      );
+      events.close();
+    });
+
+    it("never records a session with isRecorded false", async () => {
+      const tutor = await registerUser(server, "TUTOR");
+      const created = ok(
+        await server.gql(`mutation { createSession(input: { type: GROUP, isRecorded: false }) { id videoRoom { name } } }`, {}, tutor.token),
+      ).createSession;
+      assert.equal(daily.rooms.get(`cls-${created.id}`)!.properties.enable_recording, undefined, "the room cannot be recorded at all");
+      ok(await server.gql(`mutation($s: ID!) { joinSession(id: $s) { participant { id } } }`, { s: created.id }, tutor.token));
+      ok(await server.gql(`mutation($s: ID!) { startSession(id: $s) { status } }`, { s: created.id }, tutor.token));
+      const refused = assertError(await server.gql(`mutation($s: ID!) { startRecording(sessionId: $s) }`, { s: created.id }, tutor.token), "INVALID_STATE");
+      assert.match(refused.message, /isRecorded/);
+      assert.equal(daily.count("POST", `/rooms/cls-${created.id}/recordings`), 0);
     });
 
     it("refuses a wrong signature, an old timestamp and a body over 64 KiB, recording nothing", async () => {

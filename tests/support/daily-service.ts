@@ -12,7 +12,8 @@ export interface DailyRequest {
 /**
  * The subset of Daily's REST API the server uses, on 127.0.0.1: `POST /v1/rooms` (400
  * "already exists" for a taken name, as Daily answers), `GET` and `DELETE /v1/rooms/:name`
- * (404 for an unknown room) and `POST /v1/meeting-tokens`, each refusing a wrong bearer key
+ * (404 for an unknown room), `POST /v1/rooms/:name/recordings/start` (400 unless the room
+ * may be recorded) and `POST /v1/meeting-tokens`, each refusing a wrong bearer key
  * with 401. It keeps the rooms and every request, can be stopped and started again on the
  * same port (a provider outage), and signs webhooks the way Daily does.
  */
@@ -115,6 +116,13 @@ export class LocalDailyService {
       const name = decodeURIComponent(room[1]);
       if (!this.rooms.delete(name)) return answer(404, { error: "not-found", info: `room ${name} was not found` });
       return answer(200, { deleted: true, name });
+    }
+    const recording = /^\/rooms\/([^/]+)\/recordings\/start$/.exec(request.path);
+    if (request.method === "POST" && recording) {
+      const found = this.rooms.get(decodeURIComponent(recording[1]));
+      if (!found) return answer(404, { error: "not-found", info: "room not found" });
+      if (!found.properties.enable_recording) return answer(400, { error: "invalid-request-error", info: "recording is not enabled for this room" });
+      return answer(200, { recordingId: randomBytes(8).toString("hex") });
     }
     if (request.method === "POST" && request.path === "/meeting-tokens") {
       const properties = request.body?.properties ?? {};

@@ -107,6 +107,8 @@ function expected(actor: Actor, status: ParticipantStatus | undefined, operation
     moveCursor: true,
     sendSignal: true,
     watchSeated: true,
+    record: !!actor.isHost,
+    consentToRecording: true,
   };
   if (!table[operation]) return "FORBIDDEN";
   // RULES.md "Participants": board writes and participant actions need a seat.
@@ -125,6 +127,7 @@ const SEATED_OPERATIONS = new Set<SessionOperation>([
   "moveCursor",
   "sendSignal",
   "watchSeated",
+  "consentToRecording",
 ]);
 
 function accessOf(actor: Actor, status: ParticipantStatus | undefined): SessionAccess {
