@@ -68,7 +68,7 @@ import { PushService } from "./services/push.service";
 import { LessonNotices } from "./services/lesson-notices";
 import { VideoRooms } from "./services/video-rooms.service";
 import { VideoCallEvents } from "./services/video-call-events";
-import { RecordingService } from "./services/recording.service";
+import { VideoCallService } from "./services/video-call.service";
 import { DailyVideoProvider, p2pVideo } from "./infra/video-provider";
 import { VIDEO_WEBHOOK_PATH, videoWebhookHandler } from "./http/video-webhook";
 
@@ -316,10 +316,8 @@ export function createServices(
   // The video provider (W7): with p2p (the default) no room is made and no request leaves.
   const video = config.video;
   const videoProvider = video.provider === "daily" ? new DailyVideoProvider(video.daily) : p2pVideo;
-  const videoRooms = new VideoRooms(db, videoProvider, access, {
-    sessionMaxDurationMs: config.sessionMaxDurationMs,
-    retryBaseMs: video.provider === "daily" ? video.retryBaseMs : 0,
-  });
+  const videoOptions = { sessionMaxDurationMs: config.sessionMaxDurationMs, retryBaseMs: video.provider === "daily" ? video.retryBaseMs : 0 };
+  const videoRooms = new VideoRooms(db, videoProvider, videoOptions);
   videoRooms.watch(store);
   const services: Services = {
     access,
@@ -369,7 +367,7 @@ export function createServices(
     pushNotifier,
     lessonNotices,
     videoRooms,
-    recording: new RecordingService(store, access, videoProvider, videoRooms, feed),
+    videoCall: new VideoCallService(store, access, videoProvider, videoRooms, feed, videoOptions),
     videoCalls: new VideoCallEvents(store),
     metrics,
   };

@@ -213,6 +213,16 @@ function reports(actor: { id: string; isAdmin: boolean }, session: Pick<SessionE
   return session.hostId === actor.id || actor.isAdmin;
 }
 
+/** Whether the session's report is the viewer's to read (mayReport), from their access. */
+export function readsReport(access: SessionAccess): boolean {
+  return mayReport({ id: access.actorId, isAdmin: access.isAdmin }, access.session);
+}
+
+/** What a participant's meeting token grants at the video provider (W7): owner rights to the host, screen sharing as canShareScreen allows. */
+export function videoRights(access: SessionAccess): { owner: boolean; screenShare: boolean } {
+  return { owner: access.isHost, screenShare: evaluated(hasPermission(access, "canShareScreen")) };
+}
+
 /** FORBIDDEN unless mayReport. */
 export function requireReport(actor: { id: string; isAdmin: boolean }, session: Pick<SessionEntity, "hostId">): void {
   if (!evaluated(reports(actor, session))) throw forbidden("Only the host can read the lesson report.");

@@ -27,11 +27,11 @@ export class VideoRoomResolver {
     description: `A fresh meeting token for your seat in the session's video room (an expiring one, or after a role or permission change, which it reflects); null with VIDEO_PROVIDER=p2p. INVALID_STATE unless you hold a seat; NOT_FOUND without access; ${PROVIDER_DOWN}`,
   })
   refreshVideoToken(@Arg("sessionId", () => ID) sessionId: string, @Ctx() ctx: RequestContext): Promise<string | null> {
-    return ctx.services.videoRooms.token(ctx.auth, sessionId);
+    return ctx.services.videoCall.token(ctx.auth, sessionId);
   }
 }
 
-/** Recording the call with everyone's consent (README "Recording consent"): thin over RecordingService. */
+/** Recording the call with everyone's consent (README "Recording consent"): thin over VideoCallService. */
 @Resolver(() => Participant)
 export class RecordingResolver {
   @Mutation(() => Boolean, {
@@ -40,7 +40,7 @@ export class RecordingResolver {
       PROVIDER_DOWN,
   })
   startRecording(@Arg("sessionId", () => ID) sessionId: string, @Ctx() ctx: RequestContext): Promise<boolean> {
-    return ctx.services.recording.start(ctx.auth, sessionId);
+    return ctx.services.videoCall.startRecording(ctx.auth, sessionId);
   }
 
   @Mutation(() => Participant, {
@@ -52,7 +52,7 @@ export class RecordingResolver {
     @Arg("consent", { description: "true: you may be recorded; false: you decline (the host is told)." }) consent: boolean,
     @Ctx() ctx: RequestContext,
   ): Promise<ParticipantEntity> {
-    return ctx.services.recording.setConsent(ctx.auth, sessionId, consent);
+    return ctx.services.videoCall.setRecordingConsent(ctx.auth, sessionId, consent);
   }
 
   @FieldResolver(() => Boolean, { nullable: true, description: "Their answer to recording the call (setRecordingConsent); null until they answer." })
@@ -68,6 +68,6 @@ export class JoinVideoTokenResolver {
     description: `The video provider's meeting token for this participant (owner rights for the host, screen sharing as canShareScreen allows); null with VIDEO_PROVIDER=p2p. Asked of the provider only when selected; refreshVideoToken makes a new one. ${PROVIDER_DOWN}`,
   })
   videoToken(@Root() payload: { session: SessionEntity }, @Ctx() ctx: RequestContext): Promise<string | null> {
-    return ctx.services.videoRooms.token(ctx.auth, payload.session.id);
+    return ctx.services.videoCall.token(ctx.auth, payload.session.id);
   }
 }

@@ -10,7 +10,7 @@ import type { ParticipantService } from "./participant.service";
 import type { PresenceService } from "./presence.service";
 import type { LessonNotices } from "./lesson-notices";
 import type { VideoCallEvents } from "./video-call-events";
-import type { RecordingService } from "./recording.service";
+import type { VideoCallService } from "./video-call.service";
 import type { VideoRooms } from "./video-rooms.service";
 import type { PushNotifier } from "./push-notifier";
 import type { PushService } from "./push.service";
@@ -62,8 +62,8 @@ export interface Services {
   lessonNotices: LessonNotices;
   /** The session's room and meeting tokens at the video provider (W7). */
   videoRooms: VideoRooms;
-  /** Recording the call with everyone's consent (W7). */
-  recording: RecordingService;
+  /** Meeting tokens, and recording the call with everyone's consent (W7). */
+  videoCall: VideoCallService;
   /** What the video provider's webhooks tell, into the timeline (W7). */
   videoCalls: VideoCallEvents;
   /** The instance's Prometheus counters (GET /metrics). */

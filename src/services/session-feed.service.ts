@@ -13,7 +13,7 @@ import { CATCH_UP_PAGE, RELOAD, TimelineHub, caughtUp, pass, readEvents, type Re
 import { type TimelineMessage } from "../realtime/messages";
 import { topics, type CommittedEvents, type Notice } from "../realtime/topics";
 import { TRACE } from "../realtime/traced-publish";
-import { kickedError, mayReport } from "../auth/session-policy";
+import { kickedError, readsReport } from "../auth/session-policy";
 
 /** What one timeline event means to a stream: an item to deliver, and whether the stream ends. */
 export interface FeedStep<T> {
@@ -124,7 +124,7 @@ export class SessionFeed {
   ): Promise<LiveStream<T>> {
     const viewerId = auth.requireUserIdFor(sessionId);
     const access = await this.access.require(viewerId, sessionId);
-    const viewer: FeedViewer = { id: viewerId, readsReport: mayReport({ id: viewerId, isAdmin: access.isAdmin }, access.session) };
+    const viewer: FeedViewer = { id: viewerId, readsReport: readsReport(access) };
     let detach = () => undefined as void;
     const out = open<T>({
       scope: sessionId,

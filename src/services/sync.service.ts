@@ -173,7 +173,7 @@ function checkDeviceId(deviceId: string): void {
 export function syncEntityOf(type: string): SyncEntity {
   if (type.startsWith("BOARD_") || type.startsWith("SNAPSHOT_")) return "board";
   if (type === "CHAT_MESSAGE") return "chat";
-  if (type.startsWith("SESSION_")) return "session";
+  if (type.startsWith("SESSION_") || type === "RECORDING_START" || type === "RECORDING_STOP") return "session";
   return "participant";
 }
 

@@ -1,8 +1,5 @@
 import type { DataSource } from "typeorm";
-import type { AccessPolicy } from "../auth/access";
-import type { AuthContext } from "../auth/auth-context";
 import { DomainError, DomainErrorReason } from "../domain/errors";
-import { isSeated } from "../entities/participant.entity";
 import { SessionType, type SessionEntity } from "../entities/session.entity";
 import { VideoProviderError, type VideoProvider } from "../infra/video-provider";
 import type { TimelineMessage } from "../realtime/messages";
@@ -24,7 +21,7 @@ export interface VideoRoomsOptions {
 }
 
 type RoomState = "CREATING" | "READY" | "DELETING" | "DELETED";
-interface RoomRow {
+export interface RoomRow {
   session_id: string;
   name: string;
   url: string | null;
@@ -43,7 +40,7 @@ const ROOM_COLUMNS = "session_id, name, url, state, attempts, last_error, expire
 export const roomName = (sessionId: string) => `cls-${sessionId}`;
 
 /** UNAVAILABLE with what failed: the lesson goes on, the room is retried in the background. */
-function providerUnavailable(what: string, err: unknown, retryAfterMs: number): DomainError {
+export function providerUnavailable(what: string, err: unknown, retryAfterMs: number): DomainError {
   const why = err instanceof Error ? err.message : String(err);
   return new DomainError(DomainErrorReason.VIDEO_PROVIDER_UNAVAILABLE, `The video provider is unavailable (${why}); ${what}`, {
     retryable: true,
@@ -54,8 +51,8 @@ function providerUnavailable(what: string, err: unknown, retryAfterMs: number): 
 /**
  * Video rooms at the provider (W7, VIDEO_PROVIDER). A session other than a solo workspace
  * gets one room, named after it, when it is created or started; the room is deleted when
- * the session completes, terminates, expires or is deleted. Meeting tokens are made per
- * participant from their current role and permissions, so a change shows in the next one.
+ * the session completes, terminates, expires or is deleted (tokens and recording:
+ * VideoCallService).
  *
  * The row in session_video_rooms is written before the provider is asked, and the room is
  * created by name (the provider answers the existing room to a retry), so neither a crash
@@ -70,7 +67,6 @@ export class VideoRooms {
   constructor(
     private readonly db: DataSource,
     private readonly provider: VideoProvider,
-    private readonly access: AccessPolicy,
     private readonly options: VideoRoomsOptions,
   ) {}
 
@@ -120,40 +116,6 @@ export class VideoRooms {
         return this.ensure(session.id, true).then(view, (err: Error) => err);
       }),
     );
-  }
-
-  /**
-   * A meeting token for the viewer, a seated participant (INVALID_STATE otherwise), with the
-   * host's owner rights and the screen sharing their permissions allow; null with p2p.
-   */
-  async token(auth: AuthContext, sessionId: string): Promise<string | null> {
-    if (!this.enabled) return null;
-    const viewerId = auth.requireUserIdFor(sessionId);
-    const access = await this.access.require(viewerId, sessionId);
-    if (access.session.type === SessionType.SOLO) return null;
-    if (!isSeated(access.participant))
-      throw new DomainError(DomainErrorReason.INVALID_STATE, "Join the session first: meeting tokens are for seated participants.");
-    const row = await this.ensure(sessionId, true);
-    if (row?.state !== "READY") throw new DomainError(DomainErrorReason.INVALID_STATE, "This session is over: its video room is gone.");
-    const [user]: Array<{ display_name: string }> = await this.db.query(`SELECT display_name FROM users WHERE id = $1`, [viewerId]);
-    const spec = {
-      roomName: row.name,
-      userId: viewerId,
-      userName: user?.display_name ?? "Participant",
-      owner: access.isHost,
-      screenShare: access.permissions.canShareScreen,
-      expiresAt: new Date(Math.min(new Date(row.expires_at).getTime(), Date.now() + this.options.sessionMaxDurationMs)),
-    };
-    return this.call(() => this.provider.meetingToken(spec), "ask for a meeting token again in a moment.");
-  }
-
-  /** A request to the provider on a client's behalf: its failure is UNAVAILABLE, saying `what` to do. */
-  async call<T>(request: () => Promise<T>, what: string): Promise<T> {
-    try {
-      return await request();
-    } catch (err) {
-      throw providerUnavailable(what, err, this.options.retryBaseMs || 1000);
-    }
   }
 
   /**

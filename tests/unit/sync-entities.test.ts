@@ -17,12 +17,14 @@ function sessionEventTypes(): string[] {
 describe("syncPull's entities", () => {
   it("maps every timeline event type to board, chat, session or participant", () => {
     const types = sessionEventTypes();
-    assert.equal(types.length, 40);
+    assert.equal(types.length, 45);
     const byEntity = new Map<string, string[]>();
     for (const type of types) byEntity.set(syncEntityOf(type), [...(byEntity.get(syncEntityOf(type)) ?? []), type]);
     assert.deepEqual([...byEntity.keys()].sort(), ["board", "chat", "participant", "session"]);
     assert.deepEqual(byEntity.get("chat"), ["CHAT_MESSAGE"]);
     assert.deepEqual(byEntity.get("session")?.sort(), [
+      "RECORDING_START",
+      "RECORDING_STOP",
       "SESSION_CREATED",
       "SESSION_END",
       "SESSION_EXPIRE",
@@ -32,7 +34,16 @@ describe("syncPull's entities", () => {
       "SESSION_TERMINATE",
     ]);
     for (const type of byEntity.get("board") ?? []) assert.match(type, /^(BOARD|SNAPSHOT)_/);
-    for (const type of ["PARTICIPANT_KICK", "MEDIA_AUDIO_ON", "SCREEN_SHARE_STOP", "ROLE_CHANGE", "PERMISSION_UPDATE", "HAND_RAISE"]) {
+    for (const type of [
+      "PARTICIPANT_KICK",
+      "MEDIA_AUDIO_ON",
+      "SCREEN_SHARE_STOP",
+      "ROLE_CHANGE",
+      "PERMISSION_UPDATE",
+      "HAND_RAISE",
+      "VIDEO_CALL_JOIN",
+      "RECORDING_CONSENT",
+    ]) {
       assert.equal(syncEntityOf(type), "participant", type);
     }
   });

@@ -1,36 +1,61 @@
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
-import { authorize, requireSeated } from "../auth/session-policy";
+import { authorize, requireSeated, videoRights } from "../auth/session-policy";
 import { DomainError, DomainErrorReason } from "../domain/errors";
 import { ParticipantEntity, SEATED } from "../entities/participant.entity";
-import { SessionStatus } from "../entities/session.entity";
+import { SessionStatus, SessionType } from "../entities/session.entity";
 import type { VideoProvider } from "../infra/video-provider";
 import { participantEvent } from "./seats";
 import type { SessionFeed } from "./session-feed.service";
 import type { SessionStore } from "./session-store";
-import { roomName, type VideoRooms } from "./video-rooms.service";
+import { providerUnavailable, roomName, type VideoRooms, type VideoRoomsOptions } from "./video-rooms.service";
 
 const invalidState = (message: string, details?: Record<string, unknown>) => new DomainError(DomainErrorReason.INVALID_STATE, message, details);
 
 /**
- * Recording the call through the provider, with consent (W7; README "Recording consent"):
- * only a session with isRecorded and a provider that hosts rooms can be recorded at all, only
- * through startRecording (the call's own record button is never shown), and only once every
- * seated participant but the host consented. Until then startRecording asks those who have
- * not answered (a RECORDING_CONSENT notice) and tells the host who has not answered and who
- * declined; each answer is recorded on the timeline (RECORDING_CONSENT).
+ * A participant's part in the provider's call (W7): their meeting token, made from their
+ * current role and permissions (so a change shows in the next one), and recording the call
+ * with consent (README "Recording consent"): only a session with isRecorded can be recorded
+ * at all, only through startRecording (the call's own record button is never shown), and only
+ * once every seated participant but the host consented. Until then startRecording asks those
+ * who have not answered (a RECORDING_CONSENT notice to them alone) and tells the host who has
+ * not answered and who declined; each answer is recorded on the timeline (RECORDING_CONSENT).
  */
-export class RecordingService {
+export class VideoCallService {
   constructor(
     private readonly store: SessionStore,
     private readonly access: AccessPolicy,
     private readonly provider: VideoProvider,
     private readonly rooms: VideoRooms,
     private readonly feed: Pick<SessionFeed, "notify">,
+    private readonly options: VideoRoomsOptions,
   ) {}
 
+  /**
+   * A meeting token for the viewer, a seated participant (INVALID_STATE otherwise), with the
+   * host's owner rights and the screen sharing their permissions allow; null with p2p.
+   */
+  async token(auth: AuthContext, sessionId: string): Promise<string | null> {
+    if (!this.rooms.enabled) return null;
+    const viewerId = auth.requireUserIdFor(sessionId);
+    const access = await this.access.require(viewerId, sessionId);
+    if (access.session.type === SessionType.SOLO) return null;
+    requireSeated(access);
+    const row = await this.rooms.ensure(sessionId, true);
+    if (row?.state !== "READY") throw invalidState("This session is over: its video room is gone.");
+    const [user]: Array<{ display_name: string }> = await this.store.db.query(`SELECT display_name FROM users WHERE id = $1`, [viewerId]);
+    const spec = {
+      roomName: row.name,
+      userId: viewerId,
+      userName: user?.display_name ?? "Participant",
+      ...videoRights(access),
+      expiresAt: new Date(Math.min(new Date(row.expires_at).getTime(), Date.now() + this.options.sessionMaxDurationMs)),
+    };
+    return this.call(() => this.provider.meetingToken(spec), "ask for a meeting token again in a moment.");
+  }
+
   /** The viewer's answer to recording the call: a seat needed; a changed answer is recorded. */
-  async setConsent(auth: AuthContext, sessionId: string, consent: boolean): Promise<ParticipantEntity> {
+  async setRecordingConsent(auth: AuthContext, sessionId: string, consent: boolean): Promise<ParticipantEntity> {
     const actorId = auth.requireUserIdFor(sessionId);
     return this.store.change(sessionId, async (tx, session) => {
       const access = await this.access.require(actorId, sessionId, tx, session);
@@ -49,7 +74,7 @@ export class RecordingService {
    * `awaitingConsent` and `declined` (user ids), while a seated participant has not consented:
    * those who have not answered are asked again.
    */
-  async start(auth: AuthContext, sessionId: string): Promise<boolean> {
+  async startRecording(auth: AuthContext, sessionId: string): Promise<boolean> {
     const actorId = auth.requireUserIdFor(sessionId);
     const access = await this.access.require(actorId, sessionId);
     authorize(access, "record");
@@ -81,12 +106,21 @@ export class RecordingService {
       });
     }
     await this.rooms.ensure(sessionId, true);
-    await this.rooms.call(() => this.provider.startRecording(roomName(sessionId)), "try starting the recording again in a moment.");
+    await this.call(() => this.provider.startRecording(roomName(sessionId)), "try starting the recording again in a moment.");
     return true;
   }
 
   private requireRecordable(isRecorded: boolean): void {
     if (!this.rooms.enabled) throw invalidState("No video provider records calls here (VIDEO_PROVIDER=p2p).");
     if (!isRecorded) throw invalidState("This session is not recorded (isRecorded is false): its call is never recorded.");
+  }
+
+  /** A request to the provider on a client's behalf: its failure is UNAVAILABLE, saying `what` to do. */
+  private async call<T>(request: () => Promise<T>, what: string): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      throw providerUnavailable(what, err, this.options.retryBaseMs || 1000);
+    }
   }
 }
