@@ -268,7 +268,8 @@ const PARTICIPANT_COLUMNS = `p.id AS p_id, p.session_id AS p_session_id, p.user_
   p.audio_enabled AS p_audio_enabled, p.video_enabled AS p_video_enabled, p.screen_sharing AS p_screen_sharing,
   p.connection_quality AS p_connection_quality, p.hand_raised AS p_hand_raised, p.permission_grants AS p_permission_grants,
   p.join_count AS p_join_count, p.reconnect_count AS p_reconnect_count, p.connected_seconds AS p_connected_seconds,
-  p.connected_since AS p_connected_since, p.created_at AS p_created_at, p.updated_at AS p_updated_at`;
+  p.connected_since AS p_connected_since, p.in_call_since AS p_in_call_since, p.call_seconds AS p_call_seconds,
+  p.recording_consent AS p_recording_consent, p.created_at AS p_created_at, p.updated_at AS p_updated_at`;
 
 /** The columns access is decided on: $1 the actor, $2 the session, `classroom` its classroom (or null), over u and p. */
 const accessColumns = (classroom: string) => `

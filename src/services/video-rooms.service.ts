@@ -33,6 +33,7 @@ export interface RoomRow {
 }
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 const LIVE = ["SCHEDULED", "WAITING", "ACTIVE", "PAUSED"];
 const ROOM_COLUMNS = "session_id, name, url, state, attempts, last_error, expires_at, next_attempt_at";
 
@@ -231,7 +232,8 @@ export class VideoRooms {
    * The video-rooms job: rooms whose creation failed are created; rooms of sessions that are
    * over or deleted are deleted, again after a failure; a room past its
    * expiry is given up (the provider has deleted it), so nothing is retried forever; a live
-   * session the hooks missed (a crash right after its commit) gets its room. Answers what it did.
+   * session the hooks missed (a crash right after its commit) gets its room. Deleted rooms are
+   * forgotten after 30 days, webhook event ids after 7. Answers what it did.
    */
   async retryDue(now: Date, limit = 100): Promise<{ created: number; deleted: number; failed: number }> {
     const counts = { created: 0, deleted: 0, failed: 0 };
@@ -260,6 +262,9 @@ export class VideoRooms {
       else counts[(await this.ensure(row.session_id))?.state === "READY" ? "created" : "failed"] += 1;
     }
     for (const { id } of missing) counts[(await this.ensure(id))?.state === "READY" ? "created" : "failed"] += 1;
+    // Kept a while for the record, then dropped: webhook ids outlive the provider's retries by far.
+    await this.db.query(`DELETE FROM session_video_rooms WHERE state = 'DELETED' AND updated_at < $1`, [new Date(now.getTime() - 30 * DAY_MS)]);
+    await this.db.query(`DELETE FROM video_webhook_events WHERE received_at < $1`, [new Date(now.getTime() - 7 * DAY_MS)]);
     return counts;
   }
 }

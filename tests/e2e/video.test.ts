@@ -128,6 +128,17 @@ for (const backend of backends) {
         await server.gql(`query($s: ID!) { session(id: $s) { participants { user { id } inCall media { screenSharing } } } }`, { s: sessionId }, tutor.token),
       ).session.participants.find((p: any) => p.user.id === student.id);
       assert.deepEqual({ inCall: during.inCall, sharing: during.media.screenSharing }, { inCall: true, sharing: true });
+      // The participant a mutation answers (read with the access check) shows it too.
+      const own = ok(
+        await server.gql(
+          `mutation($s: ID!) { raiseHand(sessionId: $s, raised: true) { inCall callTimeSeconds recordingConsent } }`,
+          { s: sessionId },
+          student.token,
+        ),
+      ).raiseHand;
+      assert.equal(own.inCall, true);
+      assert.equal(typeof own.callTimeSeconds, "number");
+      assert.equal(own.recordingConsent, null);
       assert.equal((await webhook(event("participant.left", { duration: 3 }))).status, 200);
 
       const recorded = (await timelineTypes(sessionId, tutor.token)).filter((e: any) => /^(VIDEO_CALL|SCREEN_SHARE|RECORDING)_/.test(e.type));
