@@ -38,6 +38,7 @@ import { ClassroomService } from "./services/classroom.service";
 import { HistoryService } from "./services/history.service";
 import { SyncService } from "./services/sync.service";
 import { ReportService } from "./services/report.service";
+import { TeachingStatsService } from "./services/teaching-stats.service";
 import { ParticipantService } from "./services/participant.service";
 import { PresenceService } from "./services/presence.service";
 import { SignalService } from "./services/signal.service";
@@ -327,6 +328,7 @@ export function createServices(
     signals,
     board,
     reports: new ReportService(db, access),
+    teachingStats: new TeachingStatsService(db),
     history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),
     sync: new SyncService(db, access, board, maxPageSize),
     snapshots,

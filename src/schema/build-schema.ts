@@ -24,6 +24,7 @@ import { PushResolver } from "../resolvers/push.resolver";
 import { TelemetryResolver } from "../resolvers/telemetry.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { SyncResolver } from "../resolvers/sync.resolver";
+import { TeachingStatsResolver } from "../resolvers/teaching-stats.resolver";
 import { DateTimeScalar, JSONScalar, MAX_JSON_DEPTH, jsonScalar } from "./scalars";
 
 /** The schema of each JSON depth asked for (one in a deployment; tests may set others). */
@@ -97,6 +98,7 @@ async function build(maxJsonDepth: number): Promise<GraphQLSchema> {
       BoardSnapshotResolver,
       TelemetryResolver,
       PushResolver,
+      TeachingStatsResolver,
     ],
     scalarsMap: [
       { type: Date, scalar: DateTimeScalar },

@@ -22,6 +22,7 @@ import type { SnapshotService } from "./snapshot.service";
 import type { SyncService } from "./sync.service";
 import type { BoardCaptures } from "./board-captures.service";
 import type { TelemetryService } from "./telemetry.service";
+import type { TeachingStatsService } from "./teaching-stats.service";
 import type { UserService } from "./user.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */
@@ -42,6 +43,8 @@ export interface Services {
   board: BoardService;
   history: HistoryService;
   reports: ReportService;
+  /** Teaching statistics over a tutor's hosted lessons (issue 18). */
+  teachingStats: TeachingStatsService;
   snapshots: SnapshotService;
   /** The snapshots nobody asks for: session-change captures, autosave, retention. */
   captures: BoardCaptures;
