@@ -10,6 +10,7 @@ import { TelemetryEvents1763805600000 } from "./1763805600000-telemetry-events";
 import { OfflineSync1763809200000 } from "./1763809200000-offline-sync";
 import { Push1763809400000 } from "./1763809400000-push";
 import { LessonReminders1763809600000 } from "./1763809600000-lesson-reminders";
+import { AccountErasure1763810000000 } from "./1763810000000-account-erasure";
 
 /** Every migration, in order. Listed by hand so the built and the CLI DataSource agree. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   OfflineSync1763809200000,
   Push1763809400000,
   LessonReminders1763809600000,
+  AccountErasure1763810000000,
 ];

@@ -14,6 +14,7 @@ import { DomainError, DomainErrorReason, invalidInput, rateLimited, unauthentica
 import { ProfileFeed } from "./profile-feed";
 import type { TokenRevoked } from "../realtime/messages";
 import { requireRegistrableRole } from "../auth/account-policy";
+import { eraseAccount } from "./account-erasure";
 
 export interface RegisterInput {
   email: string;
@@ -96,7 +97,7 @@ export class UserService {
       if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
     }
     const user = await this.users.findOneBy({ email });
-    const ok = await this.hasher.verify(user?.passwordHash, password);
+    const ok = await this.hasher.verify(user?.passwordHash ?? undefined, password);
     if (!user || !ok) {
       throw new DomainError(DomainErrorReason.INVALID_CREDENTIALS, "Wrong email or password.");
     }
@@ -137,12 +138,7 @@ export class UserService {
    */
   async changePassword(auth: AuthContext, currentPassword: string, newPassword: string): Promise<AuthResult> {
     const user = await this.me(auth);
-    // A stolen access token must not be a way to guess the password: limited like login.
-    const decision = await this.limiter.hit(`change-password:user:${user.id}`, this.limits.loginPerEmailPerMinute, MINUTE);
-    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      throw new DomainError(DomainErrorReason.INVALID_CREDENTIALS, "The current password is wrong.");
-    }
+    await this.requirePassword(user, currentPassword, "change-password");
     checkPassword(newPassword);
     const passwordHash = await this.hasher.hash(newPassword);
     // Taken before the new token is signed, so that token is not older than it.
@@ -150,6 +146,31 @@ export class UserService {
     await this.users.update({ id: user.id }, { passwordHash, tokensValidAfter: validAfter });
     await this.announce({ userId: user.id, validAfterMs: validAfter.getTime() });
     return { user, token: this.tokens.signAccess(user) };
+  }
+
+  /**
+   * Erases the signed-in user's account (src/services/account-erasure.ts says what goes and
+   * what stays): the password required (INVALID_CREDENTIALS, limited like changePassword),
+   * INVALID_STATE while a lesson they host has not ended. Every token of theirs is refused
+   * from then on, on every instance, and their open sockets close with 4401.
+   */
+  async deleteAccount(auth: AuthContext, password: string): Promise<boolean> {
+    const user = await this.me(auth);
+    await this.requirePassword(user, password, "delete-account");
+    // The same clock as the tokens' issue times (changePassword does the same).
+    const validAfter = new Date();
+    await this.users.manager.transaction((tx) => eraseAccount(tx, user.id, validAfter));
+    await this.announce({ userId: user.id, validAfterMs: validAfter.getTime() });
+    return true;
+  }
+
+  /** INVALID_CREDENTIALS unless `password` is the user's; attempts limited per user like login, so a stolen token cannot guess it. */
+  private async requirePassword(user: UserEntity, password: string, purpose: string): Promise<void> {
+    const decision = await this.limiter.hit(`${purpose}:user:${user.id}`, this.limits.loginPerEmailPerMinute, MINUTE);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+    if (!(await this.hasher.verify(user.passwordHash ?? undefined, password))) {
+      throw new DomainError(DomainErrorReason.INVALID_CREDENTIALS, "The current password is wrong.");
+    }
   }
 
   /** Refused here at once; the other instances hear it over the bus (and read the database again after a lost pub/sub connection). */
@@ -161,7 +182,7 @@ export class UserService {
   /** The signed-in user; UNAUTHENTICATED without a valid token or when the account is gone. */
   async me(auth: AuthContext): Promise<UserEntity> {
     const user = await this.users.findOneBy({ id: auth.requireUserId() });
-    if (!user) throw unauthenticated("Your account no longer exists.");
+    if (!user || user.deletedAt) throw unauthenticated("Your account no longer exists.");
     return user;
   }
 
