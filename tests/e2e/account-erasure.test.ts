@@ -35,7 +35,7 @@ for (const backend of backends) {
     const pageAll = async (sessionId: string, viewer: User) => {
       const events: any[] = [];
       let after: string | null = null;
-      let total = 0;
+      let total: number | undefined;
       for (;;) {
         const page: any = ok(await server.gql(TIMELINE, { s: sessionId, after }, viewer.token)).session.timeline;
         total = page.totalCount;
@@ -43,7 +43,7 @@ for (const backend of backends) {
         if (!page.pageInfo.hasNextPage) break;
         after = page.pageInfo.endCursor;
       }
-      return { events, total };
+      return { events, total: total ?? 0 };
     };
 
     before(async () => {
