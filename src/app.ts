@@ -39,6 +39,9 @@ import { HistoryService } from "./services/history.service";
 import { SyncService } from "./services/sync.service";
 import { ReportService } from "./services/report.service";
 import { TeachingStatsService } from "./services/teaching-stats.service";
+import { LessonExportService } from "./services/lesson-export.service";
+import { PersonalExportService } from "./services/personal-export.service";
+import { lessonExportRouter } from "./http/lesson-export";
 import { ParticipantService } from "./services/participant.service";
 import { PresenceService } from "./services/presence.service";
 import { SignalService } from "./services/signal.service";
@@ -161,7 +164,9 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   // preflight itself (Express's automatic OPTIONS), without the CORS headers.
   expressApp.use(["/graphql", "/export", TELEMETRY_PATHS[0]], allowOrigins);
   if (config.introspection) expressApp.use(graphiqlRouter());
-  expressApp.use(exportRouter(services, tokens, (err, requestId) => logger.error({ err, requestId }, "export failed")));
+  const logExport = (err: unknown, requestId: string | undefined) => logger.error({ err, requestId }, "export failed");
+  expressApp.use(exportRouter(services, tokens, logExport));
+  expressApp.use(lessonExportRouter(services, tokens, logExport));
   expressApp.use("/graphql", jsonBody, graphqlHttp.handler);
   expressApp.use(notFoundHandler);
   expressApp.use(httpErrorHandler((err, requestId) => logger.error({ err, requestId }, "http error")));
@@ -298,6 +303,7 @@ export function createServices(
   const lessonNotices = new LessonNotices(db, pushNotifier, feed, (err) => logger?.warn({ err }, "web push notification failed"));
   lessonNotices.watch(store);
   if (counting && pushSender) metrics.measure({ pushSubscriptions: () => pushNotifier.activeSubscriptions() });
+  const reports = new ReportService(db, access);
   const services: Services = {
     access,
     users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer),
@@ -327,7 +333,9 @@ export function createServices(
     ),
     signals,
     board,
-    reports: new ReportService(db, access),
+    reports,
+    lessonExport: new LessonExportService(db, access, reports),
+    personalExport: new PersonalExportService(db, limiter),
     teachingStats: new TeachingStatsService(db),
     history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),
     sync: new SyncService(db, access, board, maxPageSize),

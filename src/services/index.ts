@@ -23,6 +23,8 @@ import type { SyncService } from "./sync.service";
 import type { BoardCaptures } from "./board-captures.service";
 import type { TelemetryService } from "./telemetry.service";
 import type { TeachingStatsService } from "./teaching-stats.service";
+import type { LessonExportService } from "./lesson-export.service";
+import type { PersonalExportService } from "./personal-export.service";
 import type { UserService } from "./user.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */
@@ -52,6 +54,10 @@ export interface Services {
   /** Offline sync (W4): pulls after a device checkpoint, offline board ops pushed. */
   sync: SyncService;
   boardExport: BoardExportService;
+  /** Lesson timeline and report downloads for report readers (issue 18). */
+  lessonExport: LessonExportService;
+  /** A user's own data, GET /export/me (issue 18). */
+  personalExport: PersonalExportService;
   /** The telemetry ingest (W3): checked events queued for batched, best-effort writes; admins read them. */
   telemetry: TelemetryService;
   /** Web push subscriptions (W5), their owners' side. */
