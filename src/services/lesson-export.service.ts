@@ -69,6 +69,7 @@ export class LessonExportService {
         durationSeconds: report.durationSeconds,
         attendance: report.attendance,
         eventCountsByType: report.eventCountsByType,
+        signalCountsByType: report.signalCountsByType,
       },
     };
   }
