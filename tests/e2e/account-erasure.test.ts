@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Client } from "graphql-ws";
 import { assertError, ok } from "../support/assertions";
-import { backends } from "../support/backends";
+import { acrossInstances, backends } from "../support/backends";
 import type { User } from "../support/lesson";
 import { scriptedLessons } from "../support/scripted-lessons";
 import { watch } from "../support/subscriptions";
-import { startTestServer, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, startTwoInstances, type TestServer } from "../support/test-server";
 
 // deleteAccount (issue 18): tokens refused, personal data gone, lessons' history kept anonymized.
 
@@ -140,6 +140,27 @@ for (const backend of backends) {
       // The lessons stay, hosted by the deleted user.
       const [row] = await server.app.db.query(`SELECT host_id FROM classroom_sessions WHERE id = $1`, [lessons[0]]);
       assert.equal(row.host_id, tutor.id);
+    });
+  });
+
+  describe(`deleteAccount across instances [${backend.name}]`, { skip: acrossInstances(backend) }, () => {
+    let a: TestServer;
+    let b: TestServer;
+    startTwoInstances(backend, (first, second) => {
+      a = first;
+      b = second;
+    });
+
+    it("closes the user's sockets on the other instance with 4401 and refuses the token there", T, async () => {
+      const user = await registerUser(a, "STUDENT");
+      const client = b.wsClient(user.token);
+      const closed = nextClose(client);
+      const profile = watch(b, user.token, `subscription { myProfile { id } }`, {}, client);
+      await profile.next();
+      assert.equal(ok(await a.gql(DELETE, { p: user.password }, user.token)).deleteAccount, true);
+      assert.equal(await closed, 4401);
+      assertError(await b.gql(`{ me { id } }`, {}, user.token), "UNAUTHENTICATED");
+      assertError(await b.gql(LOGIN, { e: user.email, p: user.password }), "UNAUTHENTICATED");
     });
   });
 }
