@@ -61,6 +61,7 @@ import { BoardCaptures } from "./services/board-captures.service";
 import { StorageQuota } from "./services/storage-quota";
 import { exportRouter } from "./http/export";
 import { UserService } from "./services/user.service";
+import { AccountService } from "./services/account.service";
 import { TelemetryService } from "./services/telemetry.service";
 import { DEFAULT_WRITER_LIMITS, TelemetryWriter } from "./services/telemetry-writer";
 import { countCommits } from "./services/lesson-metrics";
@@ -304,11 +305,14 @@ export function createServices(
   lessonNotices.watch(store);
   if (counting && pushSender) metrics.measure({ pushSubscriptions: () => pushNotifier.activeSubscriptions() });
   const reports = new ReportService(db, access);
+  const users = new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer);
+  const seats = new SeatService(store, access, tokens, limiter, config.rateLimits, captures);
   const services: Services = {
     access,
-    users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer),
+    users,
+    accounts: new AccountService(db, users, seats),
     sessions,
-    seats: new SeatService(store, access, tokens, limiter, config.rateLimits, captures),
+    seats,
     lifecycle,
     sessionBatches: new SessionBatches(db, access),
     classrooms: new ClassroomService(db, access, sessions, limiter, { ...config.rateLimits, maxPageSize }),

@@ -81,10 +81,10 @@ export class UserResolver {
 
   @Mutation(() => Boolean, {
     description:
-      "Erases the account (password required): revokes its tokens on every instance (sockets close 4401), removes personal data (email, name, password, push subscriptions, solo workspaces and their storage), keeps lessons' history anonymized as a deleted user; the email can register again. UNAUTHENTICATED without an access token or for a wrong password, INVALID_STATE while a lesson you host has not ended (SCHEDULED, WAITING, ACTIVE or PAUSED), RATE_LIMITED past 100 attempts a minute.",
+      "Erases the account (password required): revokes its tokens on every instance (sockets close 4401), removes personal data (email, name, password, push subscriptions, solo workspaces and their storage), leaves the lessons you are seated in, keeps lessons' history anonymized as a deleted user; the email can register again. UNAUTHENTICATED without an access token or for a wrong password, INVALID_STATE while a lesson you host has not ended (SCHEDULED, WAITING, ACTIVE or PAUSED), RATE_LIMITED past 100 attempts a minute.",
   })
   deleteAccount(@Arg("password", { description: "The account's password." }) password: string, @Ctx() ctx: RequestContext): Promise<boolean> {
-    return ctx.services.users.deleteAccount(ctx.auth, password);
+    return ctx.services.accounts.deleteAccount(ctx.auth, password);
   }
 
   @Mutation(() => User, {

@@ -17,17 +17,7 @@ export const DELETED_USER_NAME = "Deleted user";
  */
 export async function eraseAccount(tx: EntityManager, userId: string, validAfter: Date): Promise<void> {
   await tx.query(`SELECT id FROM users WHERE id = $1 FOR UPDATE`, [userId]);
-  const live = (await tx.query(
-    `SELECT id FROM classroom_sessions
-      WHERE host_id = $1 AND type <> 'SOLO' AND status IN ('SCHEDULED', 'WAITING', 'ACTIVE', 'PAUSED') LIMIT 1`,
-    [userId],
-  )) as unknown[];
-  if (live.length > 0) {
-    throw new DomainError(
-      DomainErrorReason.INVALID_STATE,
-      "You host a lesson that has not ended: complete, terminate or delete it before deleting your account.",
-    );
-  }
+  await requireNoLiveLesson(tx, userId);
   // Solo sessions are the user's alone: they go with their events, snapshots and checkpoints (ON DELETE CASCADE).
   await tx.query(`DELETE FROM classroom_sessions WHERE host_id = $1 AND type = 'SOLO'`, [userId]);
   await tx.query(`DELETE FROM user_storage WHERE user_id = $1`, [userId]);
@@ -43,4 +33,19 @@ export async function eraseAccount(tx: EntityManager, userId: string, validAfter
     DELETED_USER_NAME,
     validAfter,
   ]);
+}
+
+/** INVALID_STATE while `userId` hosts a lesson (not a solo workspace) that has not ended: SCHEDULED, WAITING, ACTIVE or PAUSED. */
+export async function requireNoLiveLesson(manager: EntityManager, userId: string): Promise<void> {
+  const live = (await manager.query(
+    `SELECT id FROM classroom_sessions
+      WHERE host_id = $1 AND type <> 'SOLO' AND status IN ('SCHEDULED', 'WAITING', 'ACTIVE', 'PAUSED') LIMIT 1`,
+    [userId],
+  )) as unknown[];
+  if (live.length > 0) {
+    throw new DomainError(
+      DomainErrorReason.INVALID_STATE,
+      "You host a lesson that has not ended: complete, terminate or delete it before deleting your account.",
+    );
+  }
 }

@@ -26,11 +26,14 @@ import type { TeachingStatsService } from "./teaching-stats.service";
 import type { LessonExportService } from "./lesson-export.service";
 import type { PersonalExportService } from "./personal-export.service";
 import type { UserService } from "./user.service";
+import type { AccountService } from "./account.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */
 export interface Services {
   access: AccessPolicy;
   users: UserService;
+  /** deleteAccount: erasure across users, seats and tokens (issue 18). */
+  accounts: AccountService;
   sessions: SessionService;
   seats: SeatService;
   lifecycle: LifecycleService;

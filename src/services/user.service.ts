@@ -14,7 +14,6 @@ import { DomainError, DomainErrorReason, invalidInput, rateLimited, unauthentica
 import { ProfileFeed } from "./profile-feed";
 import type { TokenRevoked } from "../realtime/messages";
 import { requireRegistrableRole } from "../auth/account-policy";
-import { eraseAccount } from "./account-erasure";
 
 export interface RegisterInput {
   email: string;
@@ -148,24 +147,13 @@ export class UserService {
     return { user, token: this.tokens.signAccess(user) };
   }
 
-  /**
-   * Erases the signed-in user's account (src/services/account-erasure.ts says what goes and
-   * what stays): the password required (INVALID_CREDENTIALS, limited like changePassword),
-   * INVALID_STATE while a lesson they host has not ended. Every token of theirs is refused
-   * from then on, on every instance, and their open sockets close with 4401.
-   */
-  async deleteAccount(auth: AuthContext, password: string): Promise<boolean> {
-    const user = await this.me(auth);
-    await this.requirePassword(user, password, "delete-account");
-    // The same clock as the tokens' issue times (changePassword does the same).
-    const validAfter = new Date();
-    await this.users.manager.transaction((tx) => eraseAccount(tx, user.id, validAfter));
-    await this.announce({ userId: user.id, validAfterMs: validAfter.getTime() });
-    return true;
+  /** Refuses every token of `userId` issued before `validAfter` (already stored), here at once and on the other instances. */
+  async revokeTokensBefore(userId: string, validAfter: Date): Promise<void> {
+    await this.announce({ userId, validAfterMs: validAfter.getTime() });
   }
 
   /** INVALID_CREDENTIALS unless `password` is the user's; attempts limited per user like login, so a stolen token cannot guess it. */
-  private async requirePassword(user: UserEntity, password: string, purpose: string): Promise<void> {
+  async requirePassword(user: UserEntity, password: string, purpose: string): Promise<void> {
     const decision = await this.limiter.hit(`${purpose}:user:${user.id}`, this.limits.loginPerEmailPerMinute, MINUTE);
     if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
     if (!(await this.hasher.verify(user.passwordHash ?? undefined, password))) {

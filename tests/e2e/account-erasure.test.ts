@@ -132,7 +132,24 @@ for (const backend of backends) {
     });
 
     it("lets the tutor erase their account once no lesson of theirs is live", T, async () => {
-      const { tutor, liveLesson, lessons } = script;
+      const { tutor, ben, liveLesson, lessons } = script;
+      // Ben is seated in the live lesson: erasing his account leaves it first, freeing the seat.
+      assert.equal(ok(await server.gql(DELETE, { p: ben.password }, ben.token)).deleteAccount, true);
+      const live = ok(
+        await server.gql(
+          `query($s: ID!) { session(id: $s) { participants { user { id displayName } status } timeline(filter: { types: [PARTICIPANT_LEAVE] }) { edges { node { user { id displayName } } } } } }`,
+          { s: liveLesson },
+          tutor.token,
+        ),
+      ).session;
+      assert.deepEqual(
+        live.participants.find((p: any) => p.user.id === ben.id),
+        { user: { id: ben.id, displayName: "Deleted user" }, status: "LEFT" },
+      );
+      assert.deepEqual(
+        live.timeline.edges.map((e: any) => e.node.user),
+        [{ id: ben.id, displayName: "Deleted user" }],
+      );
       ok(await server.gql(`mutation($s: ID!) { completeSession(id: $s) { status } }`, { s: liveLesson }, tutor.token));
       assert.equal(ok(await server.gql(DELETE, { p: tutor.password }, tutor.token)).deleteAccount, true);
       assertError(await server.gql(`{ me { id } }`, {}, tutor.token), "UNAUTHENTICATED");
