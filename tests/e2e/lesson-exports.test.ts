@@ -3,10 +3,10 @@ import { after, before, describe, it } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ok } from "../support/assertions";
-import { backends } from "../support/backends";
+import { acrossInstances, backends } from "../support/backends";
 import type { User } from "../support/lesson";
 import { scriptedLessons } from "../support/scripted-lessons";
-import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, startTwoInstances, type TestServer } from "../support/test-server";
 
 // Lesson exports and a user's own data (issue 18): GET /export/sessions/:id/timeline|report, GET /export/me.
 
@@ -196,7 +196,9 @@ for (const backend of backends) {
       let lines = 0;
       let last = "";
       let sampledAt = 0;
-      const res = await get(`/export/sessions/${sessionId}/timeline`, tutor);
+      // The insert may outlast the server's keep-alive timeout: a pooled connection it closed
+      // meanwhile can be reset as fetch reuses it, before any answer. A GET is safe to retry.
+      const res = await get(`/export/sessions/${sessionId}/timeline`, tutor).catch(() => get(`/export/sessions/${sessionId}/timeline`, tutor));
       assert.equal(res.status, 200);
       const decoder = new TextDecoder();
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -263,6 +265,26 @@ for (const backend of backends) {
       const retryAfter = Number(again.headers.get("retry-after"));
       assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
       assert.equal(((await again.json()) as any).errors[0].extensions.code, "RATE_LIMITED");
+    });
+  });
+
+  describe(`personal export limit across instances [${backend.name}]`, { skip: acrossInstances(backend) }, () => {
+    let a: TestServer;
+    let b: TestServer;
+    startTwoInstances(backend, (first, second) => {
+      a = first;
+      b = second;
+    });
+
+    it("allows one personal export a minute whichever instance serves it", T, async () => {
+      const user = await registerUser(a, "STUDENT");
+      const get = (server: TestServer) => fetch(`${server.url}/export/me`, { headers: { authorization: `Bearer ${user.token}` } });
+      const first = await get(a);
+      assert.equal(first.status, 200);
+      assert.equal(((await first.json()) as any).profile.id, user.id);
+      const second = await get(b);
+      assert.equal(second.status, 429);
+      assert.ok(Number(second.headers.get("retry-after")) >= 1);
     });
   });
 }

@@ -66,9 +66,13 @@ for (const backend of backends) {
       assert.equal(ok(await stats(script.tutor, {})).teachingStats.lessons, 2);
     });
 
-    it("gives another tutor only their own lessons (none)", async () => {
+    it("gives another tutor, or an admin, only their own hosted lessons (none)", async () => {
       const other = await registerUser(server, "TUTOR");
       assert.equal(ok(await stats(other)).teachingStats.lessons, 0);
+      const admin = await registerUser(server, "STUDENT");
+      // What `npm run admin -- <email>` does.
+      await server.app.db.query(`UPDATE users SET role = 'ADMIN' WHERE id = $1`, [admin.id]);
+      assert.deepEqual(ok(await stats(admin)).teachingStats, { lessons: 0, totalMinutes: 0, averageParticipants: 0, students: [] });
     });
 
     it("is FORBIDDEN for a student and UNAUTHENTICATED without a token", async () => {
