@@ -79,17 +79,27 @@ export class PersonalExportService {
     );
   }
 
-  /** Their chat messages in every session they took part in (a participant's events, by the session's index). */
+  /**
+   * Their chat messages in every session they took part in, in (session, seq) order: read by
+   * that key (the timeline's own index), among the sessions they are a participant of.
+   */
   private async *chatMessages(userId: string): AsyncGenerator<unknown[]> {
-    yield* this.keyset(
-      `SELECT e.id AS key, e.session_id, e.seq, e.timestamp_ms, e.data, e.created_at
-         FROM session_events e
-        WHERE e.user_id = $1 AND e.type = 'CHAT_MESSAGE' AND e.id > $2
-          AND e.session_id IN (SELECT p.session_id FROM session_participants p WHERE p.user_id = $1)
-        ORDER BY e.id LIMIT $3`,
-      userId,
-      (r) => ({ sessionId: r.session_id, seq: r.seq, timestampMs: Number(r.timestamp_ms), data: json(r.data), createdAt: iso(r.created_at) }),
-    );
+    let after = { sessionId: "00000000-0000-0000-0000-000000000000", seq: 0 };
+    for (;;) {
+      const rows = (await this.db.query(
+        `SELECT e.session_id, e.seq, e.timestamp_ms, e.data, e.created_at
+           FROM session_events e
+          WHERE e.session_id IN (SELECT p.session_id FROM session_participants p WHERE p.user_id = $1)
+            AND (e.session_id, e.seq) > ($2::uuid, $3::int) AND e.user_id = $1 AND e.type = 'CHAT_MESSAGE'
+          ORDER BY e.session_id, e.seq LIMIT $4`,
+        [userId, after.sessionId, after.seq, EXPORT_PAGE_SIZE],
+      )) as Row[];
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1];
+      after = { sessionId: last.session_id as string, seq: last.seq as number };
+      yield rows.map((r) => ({ sessionId: r.session_id, seq: r.seq, timestampMs: Number(r.timestamp_ms), data: json(r.data), createdAt: iso(r.created_at) }));
+      if (rows.length < EXPORT_PAGE_SIZE) return;
+    }
   }
 
   /** Metadata of the snapshots counted against their storage (solo snapshots); not the boards themselves. */
