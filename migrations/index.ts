@@ -11,6 +11,8 @@ import { OfflineSync1763809200000 } from "./1763809200000-offline-sync";
 import { Push1763809400000 } from "./1763809400000-push";
 import { LessonReminders1763809600000 } from "./1763809600000-lesson-reminders";
 import { VideoRooms1763809800000 } from "./1763809800000-video-rooms";
+import { AccountErasure1763810000000 } from "./1763810000000-account-erasure";
+import { ConnectionQuality1763810100000 } from "./1763810100000-connection-quality";
 
 /** Every migration, in order. Listed by hand so the built and the CLI DataSource agree. */
 export const migrations = [
@@ -27,4 +29,6 @@ export const migrations = [
   Push1763809400000,
   LessonReminders1763809600000,
   VideoRooms1763809800000,
+  AccountErasure1763810000000,
+  ConnectionQuality1763810100000,
 ];

@@ -38,6 +38,10 @@ import { ClassroomService } from "./services/classroom.service";
 import { HistoryService } from "./services/history.service";
 import { SyncService } from "./services/sync.service";
 import { ReportService } from "./services/report.service";
+import { TeachingStatsService } from "./services/teaching-stats.service";
+import { LessonExportService } from "./services/lesson-export.service";
+import { PersonalExportService } from "./services/personal-export.service";
+import { lessonExportRouter } from "./http/lesson-export";
 import { ParticipantService } from "./services/participant.service";
 import { PresenceService } from "./services/presence.service";
 import { SignalService } from "./services/signal.service";
@@ -57,6 +61,7 @@ import { BoardCaptures } from "./services/board-captures.service";
 import { StorageQuota } from "./services/storage-quota";
 import { exportRouter } from "./http/export";
 import { UserService } from "./services/user.service";
+import { AccountService } from "./services/account.service";
 import { TelemetryService } from "./services/telemetry.service";
 import { DEFAULT_WRITER_LIMITS, TelemetryWriter } from "./services/telemetry-writer";
 import { countCommits } from "./services/lesson-metrics";
@@ -176,7 +181,9 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   // preflight itself (Express's automatic OPTIONS), without the CORS headers.
   expressApp.use(["/graphql", "/export", TELEMETRY_PATHS[0]], allowOrigins);
   if (config.introspection) expressApp.use(graphiqlRouter());
-  expressApp.use(exportRouter(services, tokens, (err, requestId) => logger.error({ err, requestId }, "export failed")));
+  const logExport = (err: unknown, requestId: string | undefined) => logger.error({ err, requestId }, "export failed");
+  expressApp.use(exportRouter(services, tokens, logExport));
+  expressApp.use(lessonExportRouter(services, tokens, logExport));
   expressApp.use("/graphql", jsonBody, graphqlHttp.handler);
   expressApp.use(notFoundHandler);
   expressApp.use(httpErrorHandler((err, requestId) => logger.error({ err, requestId }, "http error")));
@@ -319,11 +326,15 @@ export function createServices(
   const videoOptions = { sessionMaxDurationMs: config.sessionMaxDurationMs, retryBaseMs: video.provider === "daily" ? video.retryBaseMs : 0 };
   const videoRooms = new VideoRooms(db, videoProvider, videoOptions);
   videoRooms.watch(store);
+  const reports = new ReportService(db, access);
+  const users = new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer);
+  const seats = new SeatService(store, access, tokens, limiter, config.rateLimits, captures);
   const services: Services = {
     access,
-    users: new UserService(db, new PasswordHasher(config.passwordHashCost), tokens, limiter, bus, config.rateLimits, subscriberBuffer),
+    users,
+    accounts: new AccountService(db, users, seats),
     sessions,
-    seats: new SeatService(store, access, tokens, limiter, config.rateLimits, captures),
+    seats,
     lifecycle,
     sessionBatches: new SessionBatches(db, access),
     classrooms: new ClassroomService(db, access, sessions, limiter, { ...config.rateLimits, maxPageSize }),
@@ -348,7 +359,10 @@ export function createServices(
     ),
     signals,
     board,
-    reports: new ReportService(db, access),
+    reports,
+    lessonExport: new LessonExportService(db, access, reports),
+    personalExport: new PersonalExportService(db, limiter),
+    teachingStats: new TeachingStatsService(db),
     history: new HistoryService(db, access, snapshots, { maxPageSize, maxTimelineBuckets: serviceLimits.maxTimelineBuckets }),
     sync: new SyncService(db, access, board, maxPageSize),
     snapshots,

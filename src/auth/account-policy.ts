@@ -17,6 +17,8 @@ export const ACCOUNT_OPERATIONS = {
   bookLesson: { roles: [UserRole.TUTOR], denied: "Only tutors can book lessons." },
   // What clients report may hold anyone's device details and errors: operators only (W3).
   readTelemetry: { roles: [UserRole.ADMIN], denied: "Only admins can read telemetry." },
+  // Statistics of the lessons one hosted (issue 18): students host none.
+  teachingStats: { roles: [UserRole.TUTOR, UserRole.ADMIN], denied: "Only tutors can read teaching statistics." },
 } satisfies Record<string, { roles: readonly UserRole[]; denied: string }>;
 
 export type AccountOperation = keyof typeof ACCOUNT_OPERATIONS;

@@ -13,12 +13,13 @@ export class UserEntity {
   @PrimaryGeneratedColumn("uuid")
   id: string;
 
-  /** Stored trimmed and lower-cased; unique. */
-  @Column({ type: "varchar", length: 254 })
-  email: string;
+  /** Stored trimmed and lower-cased; unique. Null once the account is erased (deleteAccount). */
+  @Column({ type: "varchar", length: 254, nullable: true })
+  email: string | null;
 
-  @Column({ name: "password_hash", type: "varchar", length: 255 })
-  passwordHash: string;
+  /** Null once the account is erased. */
+  @Column({ name: "password_hash", type: "varchar", length: 255, nullable: true })
+  passwordHash: string | null;
 
   @Column({ name: "display_name", type: "varchar", length: 100 })
   displayName: string;
@@ -29,6 +30,10 @@ export class UserEntity {
   /** Tokens of this user issued before it are refused (set by changePassword). */
   @Column({ name: "tokens_valid_after", type: "timestamptz", nullable: true })
   tokensValidAfter: Date | null;
+
+  /** When the account was erased (deleteAccount): the row stays so lessons' history stays whole. */
+  @Column({ name: "deleted_at", type: "timestamptz", nullable: true })
+  deletedAt: Date | null;
 
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;

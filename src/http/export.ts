@@ -15,6 +15,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.BAD_USER_INPUT]: 400,
+  [ErrorCode.RATE_LIMITED]: 429,
 };
 
 /**
@@ -42,14 +43,7 @@ export function exportRouter(services: Services, tokens: TokenService, log: (err
       if (acceptsGzip(acceptEncoding)) res.set("Content-Encoding", "gzip").send(await gzipAsync(json));
       else res.send(json);
     } catch (err) {
-      const code = err instanceof DomainError ? publicCode(err.reason) : ErrorCode.INTERNAL_SERVER_ERROR;
-      const status = STATUS[code] ?? 500;
-      if (status === 500) log(err, res.locals.requestId as string | undefined);
-      const message = status === 500 ? "Internal server error" : (err as Error).message;
-      res
-        .status(status)
-        .type("application/json")
-        .send(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+      sendExportError(res, err, log);
     }
   };
   const auth = (header: unknown) => AuthContext.fromHeader(tokens, header, ["access", "session"]);
@@ -63,6 +57,24 @@ export function exportRouter(services: Services, tokens: TokenService, log: (err
     }),
   );
   return router;
+}
+
+/**
+ * An export's refusal, before any byte of the file was sent: the status of its public code
+ * (401, 403, 404, 400; 429 with Retry-After when rate limited) and a GraphQL-like error body;
+ * anything unexpected is logged and answered 500 without its message.
+ */
+export function sendExportError(res: Response, err: unknown, log: (err: unknown, requestId: string | undefined) => void): void {
+  const code = err instanceof DomainError ? publicCode(err.reason) : ErrorCode.INTERNAL_SERVER_ERROR;
+  const status = STATUS[code] ?? 500;
+  if (status === 500) log(err, res.locals.requestId as string | undefined);
+  const message = status === 500 ? "Internal server error" : (err as Error).message;
+  const retryAfterMs = err instanceof DomainError ? err.details.retryAfterMs : undefined;
+  if (typeof retryAfterMs === "number") res.set("Retry-After", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  res
+    .status(status)
+    .type("application/json")
+    .send(JSON.stringify({ errors: [{ message, extensions: { code, ...(typeof retryAfterMs === "number" ? { retryAfterMs } : {}) } }] }));
 }
 
 /** Whether an Accept-Encoding header allows gzip (or `*`) with a non-zero quality. */

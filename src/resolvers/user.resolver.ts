@@ -79,6 +79,14 @@ export class UserResolver {
     return authPayload(ctx, await ctx.services.users.changePassword(ctx.auth, currentPassword, newPassword));
   }
 
+  @Mutation(() => Boolean, {
+    description:
+      "Erases the account (password required): revokes its tokens on every instance (sockets close 4401), removes personal data (email, name, password, push subscriptions, solo workspaces and their storage), leaves the lessons you are seated in, keeps lessons' history anonymized as a deleted user; the email can register again. UNAUTHENTICATED without an access token or for a wrong password, INVALID_STATE while a lesson you host has not ended (SCHEDULED, WAITING, ACTIVE or PAUSED), RATE_LIMITED past 100 attempts a minute.",
+  })
+  deleteAccount(@Arg("password", { description: "The account's password." }) password: string, @Ctx() ctx: RequestContext): Promise<boolean> {
+    return ctx.services.accounts.deleteAccount(ctx.auth, password);
+  }
+
   @Mutation(() => User, {
     description:
       "Changes your own profile; your other devices see it through myProfile. UNAUTHENTICATED without an access token, BAD_USER_INPUT for a displayName outside 1–100 characters.",

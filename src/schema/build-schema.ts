@@ -25,6 +25,7 @@ import { TelemetryResolver } from "../resolvers/telemetry.resolver";
 import { UserResolver } from "../resolvers/user.resolver";
 import { SyncResolver } from "../resolvers/sync.resolver";
 import { JoinVideoTokenResolver, RecordingResolver, VideoRoomResolver } from "../resolvers/video.resolver";
+import { TeachingStatsResolver } from "../resolvers/teaching-stats.resolver";
 import { DateTimeScalar, JSONScalar, MAX_JSON_DEPTH, jsonScalar } from "./scalars";
 
 /** The schema of each JSON depth asked for (one in a deployment; tests may set others). */
@@ -101,6 +102,7 @@ async function build(maxJsonDepth: number): Promise<GraphQLSchema> {
       VideoRoomResolver,
       JoinVideoTokenResolver,
       RecordingResolver,
+      TeachingStatsResolver,
     ],
     scalarsMap: [
       { type: Date, scalar: DateTimeScalar },

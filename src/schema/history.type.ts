@@ -98,6 +98,11 @@ export class ParticipantReport {
   @Field(() => Int, { description: "Chat messages they sent." }) chatMessageCount: number;
   @Field(() => Int, { nullable: true, description: "Not measured by this server: always null." })
   speakingTimeSeconds: number | null;
+  @Field(() => JSONScalar, {
+    description:
+      "Seconds spent at each connectionQuality level they reported (level → seconds), sampled at most once every 10 s; each level lasts until their next report, the last until the session's end.",
+  })
+  connectionQualitySeconds: Record<string, number>;
 }
 
 /** `timelineBuckets` is a field resolver. */
@@ -108,4 +113,6 @@ export class LessonReport {
   @Field(() => [ParticipantReport], { description: "Every participant, in the order they were added." }) attendance: ParticipantReport[];
   @Field(() => JSONScalar, { description: "Event type → count over the whole timeline; types with no event are left out." })
   eventCountsByType: Record<string, number>;
+  @Field(() => JSONScalar, { description: "Signal type → how many were relayed (sendSignal); the signals themselves are not recorded." })
+  signalCountsByType: Record<string, number>;
 }

@@ -25,12 +25,18 @@ import type { SnapshotService } from "./snapshot.service";
 import type { SyncService } from "./sync.service";
 import type { BoardCaptures } from "./board-captures.service";
 import type { TelemetryService } from "./telemetry.service";
+import type { TeachingStatsService } from "./teaching-stats.service";
+import type { LessonExportService } from "./lesson-export.service";
+import type { PersonalExportService } from "./personal-export.service";
 import type { UserService } from "./user.service";
+import type { AccountService } from "./account.service";
 
 /** Every domain service, built once per instance by the composition root (src/app.ts). */
 export interface Services {
   access: AccessPolicy;
   users: UserService;
+  /** deleteAccount: erasure across users, seats and tokens (issue 18). */
+  accounts: AccountService;
   sessions: SessionService;
   seats: SeatService;
   lifecycle: LifecycleService;
@@ -45,6 +51,8 @@ export interface Services {
   board: BoardService;
   history: HistoryService;
   reports: ReportService;
+  /** Teaching statistics over a tutor's hosted lessons (issue 18). */
+  teachingStats: TeachingStatsService;
   snapshots: SnapshotService;
   /** The snapshots nobody asks for: session-change captures, autosave, retention. */
   captures: BoardCaptures;
@@ -52,6 +60,10 @@ export interface Services {
   /** Offline sync (W4): pulls after a device checkpoint, offline board ops pushed. */
   sync: SyncService;
   boardExport: BoardExportService;
+  /** Lesson timeline and report downloads for report readers (issue 18). */
+  lessonExport: LessonExportService;
+  /** A user's own data, GET /export/me (issue 18). */
+  personalExport: PersonalExportService;
   /** The telemetry ingest (W3): checked events queued for batched, best-effort writes; admins read them. */
   telemetry: TelemetryService;
   /** Web push subscriptions (W5), their owners' side. */

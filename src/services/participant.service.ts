@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { recordConnectionQuality } from "./connection-history";
 import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { cleanGrants, effectivePermissions } from "../auth/permissions";
@@ -73,7 +74,10 @@ export class ParticipantService {
         participant[medium.field] = wanted;
         events.push(participantEvent(wanted ? medium.on : medium.off, participant));
       }
-      if (input.connectionQuality !== undefined) participant.connectionQuality = input.connectionQuality;
+      if (input.connectionQuality !== undefined && input.connectionQuality !== participant.connectionQuality) {
+        await recordConnectionQuality(tx, sessionId, actorId, input.connectionQuality);
+        participant.connectionQuality = input.connectionQuality;
+      }
       await tx.save(ParticipantEntity, participant);
       return { result: participant, events };
     });

@@ -4,6 +4,7 @@ import type { AuthContext } from "../auth/auth-context";
 import { queryPrepared } from "../db/prepared";
 import type { ParticipantRole } from "../entities/participant.entity";
 import type { SessionEntity } from "../entities/session.entity";
+import { readConnectionHistory } from "./connection-history";
 import { connectedTimeSeconds } from "./seats";
 import { activeDurationSeconds } from "./session-lifecycle";
 import { toCounts } from "./timeline-query";
@@ -18,6 +19,8 @@ export interface AttendanceRow {
   boardEventCount: number;
   chatMessageCount: number;
   speakingTimeSeconds: number | null;
+  /** Connection quality level → seconds at it (issue 18). */
+  connectionQualitySeconds: Record<string, number>;
 }
 
 export interface ReportResult {
@@ -25,6 +28,8 @@ export interface ReportResult {
   durationSeconds: number;
   attendance: AttendanceRow[];
   eventCountsByType: Record<string, number>;
+  /** Relayed signals by type; the signals themselves are not recorded. */
+  signalCountsByType: Record<string, number>;
 }
 
 /** The lesson report (H4): attendance and event counts, for the host and admins. */
@@ -37,12 +42,13 @@ export class ReportService {
   /**
    * The lesson report (H4), for the host and admins only (FORBIDDEN for anyone else):
    * attendance of every participant (CONNECTED time, time in the provider's call, joins,
-   * reconnects, board operations, chat messages) and the session's event counts by type, from two aggregate statements.
+   * reconnects, board operations, chat messages, time per connection quality level) and the
+   * session's event and signal counts by type, from three aggregate statements.
    */
   async report(auth: AuthContext, session: SessionEntity): Promise<ReportResult> {
     const actorId = auth.requireUserIdFor(session.id);
     await this.access.requireReport(actorId, session);
-    const [participants, groups] = await Promise.all([
+    const [participants, groups, connection] = await Promise.all([
       queryPrepared<{
         user_id: string;
         role: ParticipantRole;
@@ -67,6 +73,7 @@ export class ReportService {
           GROUP BY user_id, type`,
         [session.id],
       ),
+      readConnectionHistory(this.db, session.id),
     ]);
     const perUser = new Map<string, { board: number; chat: number }>();
     const byType = new Map<string, number>();
@@ -94,8 +101,10 @@ export class ReportService {
         boardEventCount: r.board,
         chatMessageCount: r.chat,
         speakingTimeSeconds: null,
+        connectionQualitySeconds: connection.qualitySeconds.get(r.user_id) ?? {},
       })),
       eventCountsByType: toCounts(counts).countsByType,
+      signalCountsByType: connection.signalCountsByType,
     };
   }
 }

@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { countSignal } from "./connection-history";
 import { isUuid, type AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { ParticipantEntity } from "../entities/participant.entity";
@@ -95,6 +96,8 @@ export class SignalService {
       sentAt: new Date(),
     });
     this.metrics?.signalsOf.get(input.type).inc();
+    // Counted for the lesson report once relayed (issue 18); the signal itself is never stored.
+    await countSignal(this.db, sessionId, input.type);
     return true;
   }
 

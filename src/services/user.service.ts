@@ -96,7 +96,7 @@ export class UserService {
       if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
     }
     const user = await this.users.findOneBy({ email });
-    const ok = await this.hasher.verify(user?.passwordHash, password);
+    const ok = await this.hasher.verify(user?.passwordHash ?? undefined, password);
     if (!user || !ok) {
       throw new DomainError(DomainErrorReason.INVALID_CREDENTIALS, "Wrong email or password.");
     }
@@ -137,12 +137,7 @@ export class UserService {
    */
   async changePassword(auth: AuthContext, currentPassword: string, newPassword: string): Promise<AuthResult> {
     const user = await this.me(auth);
-    // A stolen access token must not be a way to guess the password: limited like login.
-    const decision = await this.limiter.hit(`change-password:user:${user.id}`, this.limits.loginPerEmailPerMinute, MINUTE);
-    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      throw new DomainError(DomainErrorReason.INVALID_CREDENTIALS, "The current password is wrong.");
-    }
+    await this.requirePassword(user, currentPassword, "change-password");
     checkPassword(newPassword);
     const passwordHash = await this.hasher.hash(newPassword);
     // Taken before the new token is signed, so that token is not older than it.
@@ -150,6 +145,20 @@ export class UserService {
     await this.users.update({ id: user.id }, { passwordHash, tokensValidAfter: validAfter });
     await this.announce({ userId: user.id, validAfterMs: validAfter.getTime() });
     return { user, token: this.tokens.signAccess(user) };
+  }
+
+  /** Refuses every token of `userId` issued before `validAfter` (already stored), here at once and on the other instances. */
+  async revokeTokensBefore(userId: string, validAfter: Date): Promise<void> {
+    await this.announce({ userId, validAfterMs: validAfter.getTime() });
+  }
+
+  /** INVALID_CREDENTIALS unless `password` is the user's; attempts limited per user like login, so a stolen token cannot guess it. */
+  async requirePassword(user: UserEntity, password: string, purpose: string): Promise<void> {
+    const decision = await this.limiter.hit(`${purpose}:user:${user.id}`, this.limits.loginPerEmailPerMinute, MINUTE);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
+    if (!(await this.hasher.verify(user.passwordHash ?? undefined, password))) {
+      throw new DomainError(DomainErrorReason.INVALID_CREDENTIALS, "The current password is wrong.");
+    }
   }
 
   /** Refused here at once; the other instances hear it over the bus (and read the database again after a lost pub/sub connection). */
@@ -161,7 +170,7 @@ export class UserService {
   /** The signed-in user; UNAUTHENTICATED without a valid token or when the account is gone. */
   async me(auth: AuthContext): Promise<UserEntity> {
     const user = await this.users.findOneBy({ id: auth.requireUserId() });
-    if (!user) throw unauthenticated("Your account no longer exists.");
+    if (!user || user.deletedAt) throw unauthenticated("Your account no longer exists.");
     return user;
   }
 

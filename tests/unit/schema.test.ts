@@ -14,12 +14,15 @@ describe("schema.graphql", () => {
     assert.equal(committed, await printSchemaSDL());
   });
 
-  it("is compared with the API contract (coverage printed; strict once complete)", { skip: !fs.existsSync(contractCheck) && "no ../shared/tools" }, (t) => {
-    const run = spawnSync(process.execPath, [contractCheck, "schema.graphql"], { cwd: root, encoding: "utf8" });
-    assert.equal(run.status, 0, run.stderr);
-    const summary = run.stdout.trim().split("\n").pop() ?? "";
-    t.diagnostic(`contract: ${summary}`);
-    console.log(`contract-check: ${summary}`);
-    assert.match(summary, /\d/);
-  });
+  it(
+    "contains the whole API contract: same names, arguments and nullability (contract-check --strict)",
+    { skip: !fs.existsSync(contractCheck) && "no ../shared/tools" },
+    (t) => {
+      const run = spawnSync(process.execPath, [contractCheck, "schema.graphql", "--strict"], { cwd: root, encoding: "utf8" });
+      const summary = run.stdout.trim().split("\n").pop() ?? "";
+      t.diagnostic(`contract: ${summary}`);
+      assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+      assert.match(summary, /\(100\.0%\)/);
+    },
+  );
 });
