@@ -28,12 +28,25 @@ interface BoardContent {
   objects: Record<string, { kind: string; layerId: string; props: Record<string, unknown> }>;
 }
 
+/** `value` with object keys sorted (as the app's boardContent does: jsonb reorders keys). */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}
+
 /** boardContent for a BoardState read from the API. */
 function contentOf(state: { layers: Array<{ id: string; name: string }>; objects: Record<string, { kind: string; layerId: string; props: Record<string, unknown> }> }): BoardContent {
   const objects: BoardContent["objects"] = {};
   for (const id of Object.keys(state.objects).sort()) {
     const { kind, layerId, props } = state.objects[id];
-    objects[id] = { kind, layerId, props };
+    objects[id] = { kind, layerId, props: canonical(props) as Record<string, unknown> };
   }
   return { layers: state.layers.map(({ id, name }) => ({ id, name })), objects };
 }

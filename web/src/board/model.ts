@@ -144,15 +144,28 @@ function applyPatch(board: Board, patch: Patch): void {
   }
 }
 
+/** `value` with every object's keys sorted: JSON read back from Postgres (jsonb) comes in another key order. */
+export function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}
+
 /**
  * What two boards are compared by (tests, replay checks): layers and each object's kind,
- * layer and props, ids sorted; bookkeeping (versions, z, createdBy) left out.
+ * layer and props (keys sorted), ids sorted; bookkeeping (versions, z, createdBy) left out.
  */
 export function boardContent(board: Pick<Board, "layers" | "objects">): { layers: Layer[]; objects: Record<string, Pick<BoardObject, "kind" | "layerId" | "props">> } {
   const objects: Record<string, Pick<BoardObject, "kind" | "layerId" | "props">> = {};
   for (const id of Object.keys(board.objects).sort()) {
     const { kind, layerId, props } = board.objects[id];
-    objects[id] = { kind, layerId, props };
+    objects[id] = { kind, layerId, props: canonical(props) as Record<string, unknown> };
   }
   return { layers: board.layers.map(({ id, name }) => ({ id, name })), objects };
 }
