@@ -49,7 +49,11 @@ async function route(): Promise<void> {
 function renderWhoami(): void {
   const el = document.getElementById("whoami")!;
   const user = auth.auth?.user;
-  el.replaceChildren(...(user ? [h("span", { "data-testid": "me" }, user.displayName), " ", h("button", { type: "button", class: "link", onclick: () => auth.set(null) }, "Sign out")] : []));
+  el.replaceChildren(
+    ...(user
+      ? [h("span", { "data-testid": "me" }, user.displayName), " ", h("button", { type: "button", class: "link", onclick: () => auth.set(null) }, "Sign out")]
+      : []),
+  );
 }
 
 addEventListener("hashchange", () => void route());

@@ -170,7 +170,12 @@ export class BoardCanvas {
     if (this.rectStart && this.rectEnd) {
       const [x0, y0] = this.rectStart;
       const [x1, y1] = this.rectEnd;
-      drawObject(ctx, { id: "", kind: "rect", layerId: "", props: { x: Math.min(x0, x1), y: Math.min(y0, y1), w: Math.abs(x1 - x0), h: Math.abs(y1 - y0), color } });
+      drawObject(ctx, {
+        id: "",
+        kind: "rect",
+        layerId: "",
+        props: { x: Math.min(x0, x1), y: Math.min(y0, y1), w: Math.abs(x1 - x0), h: Math.abs(y1 - y0), color },
+      });
     }
   }
 }

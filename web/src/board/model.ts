@@ -139,7 +139,8 @@ function applyPatch(board: Board, patch: Patch): void {
   for (const [objectId, object] of Object.entries(board.objects)) if (removed.has(object.layerId)) delete board.objects[objectId];
   const live = new Set(next.map((layer) => layer.id));
   for (const [objectId, target] of Object.entries(patch.objects ?? {})) {
-    if (target && live.has(target.layerId)) board.objects[objectId] = { id: objectId, kind: target.kind, layerId: target.layerId, props: target.props, z: target.z };
+    if (target && live.has(target.layerId))
+      board.objects[objectId] = { id: objectId, kind: target.kind, layerId: target.layerId, props: target.props, z: target.z };
     else if (!target) delete board.objects[objectId];
   }
 }
@@ -161,7 +162,10 @@ export function canonical(value: unknown): unknown {
  * What two boards are compared by (tests, replay checks): layers and each object's kind,
  * layer and props (keys sorted), ids sorted; bookkeeping (versions, z, createdBy) left out.
  */
-export function boardContent(board: Pick<Board, "layers" | "objects">): { layers: Layer[]; objects: Record<string, Pick<BoardObject, "kind" | "layerId" | "props">> } {
+export function boardContent(board: Pick<Board, "layers" | "objects">): {
+  layers: Layer[];
+  objects: Record<string, Pick<BoardObject, "kind" | "layerId" | "props">>;
+} {
   const objects: Record<string, Pick<BoardObject, "kind" | "layerId" | "props">> = {};
   for (const id of Object.keys(board.objects).sort()) {
     const { kind, layerId, props } = board.objects[id];

@@ -73,14 +73,18 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
   const linkBadge = h("span", { class: "badge link", "data-testid": "link-state" });
   cleanups.push(onLinkChange((state) => ((linkBadge.textContent = state === "online" ? "live" : state), (linkBadge.className = `badge link link-${state}`))));
   const hostButton = (label: string, run: () => Promise<{ error?: unknown; data?: unknown }>) =>
-    h("button", {
-      type: "button",
-      "data-action": label.toLowerCase(),
-      onclick: () =>
-        void run().then((r) => {
-          if (!r.data) showNotice(humanMessage(r.error));
-        }),
-    }, label);
+    h(
+      "button",
+      {
+        type: "button",
+        "data-action": label.toLowerCase(),
+        onclick: () =>
+          void run().then((r) => {
+            if (!r.data) showNotice(humanMessage(r.error));
+          }),
+      },
+      label,
+    );
   const controls = h(
     "div",
     { class: "host-controls", hidden: !isHost },
@@ -122,7 +126,11 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
   let tool: Tool = "pen";
   let color = COLORS[Math.floor(Math.random() * COLORS.length)];
   let layerId = "default";
-  const sync: BoardSync = new BoardSync(sessionId, () => redraw(), (message, code) => (code === "FORBIDDEN" ? showKicked() : showNotice(message)));
+  const sync: BoardSync = new BoardSync(
+    sessionId,
+    () => redraw(),
+    (message, code) => (code === "FORBIDDEN" ? showKicked() : showNotice(message)),
+  );
   let lastCursor = 0;
   let cursorTimer: ReturnType<typeof setTimeout> | undefined;
   let cursorAt: [number, number] | undefined;
@@ -152,7 +160,11 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
   canvas.element.append(cursorLayer);
 
   const toolButtons = (["pen", "rect", "text", "eraser"] as const).map((name) =>
-    h("button", { type: "button", class: "tool", "data-tool": name, "aria-pressed": String(name === tool), onclick: () => selectTool(name) }, name === "rect" ? "rectangle" : name),
+    h(
+      "button",
+      { type: "button", class: "tool", "data-tool": name, "aria-pressed": String(name === tool), onclick: () => selectTool(name) },
+      name === "rect" ? "rectangle" : name,
+    ),
   );
   function selectTool(name: Tool): void {
     tool = name;
@@ -176,7 +188,10 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
   function redraw(): void {
     canvas.render(sync.board, sync.pending);
     const layers = sync.board.layers;
-    if (layerSelect.options.length !== layers.length || layers.some((l, i) => layerSelect.options[i].value !== l.id || layerSelect.options[i].text !== l.name)) {
+    if (
+      layerSelect.options.length !== layers.length ||
+      layers.some((l, i) => layerSelect.options[i].value !== l.id || layerSelect.options[i].text !== l.name)
+    ) {
       layerSelect.replaceChildren(...layers.map((l) => h("option", { value: l.id }, l.name)));
       layerSelect.value = layers.some((l) => l.id === layerId) ? layerId : layers[layers.length - 1].id;
     }
@@ -224,12 +239,7 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
         const isMe = p.user.id === me.id;
         const hostTools =
           isHost && !isMe && p.status !== "KICKED"
-            ? h(
-                "span",
-                { class: "row-tools" },
-                roleSelect(p),
-                h("button", { type: "button", "data-kick": p.user.id, onclick: () => kick(p) }, "Remove"),
-              )
+            ? h("span", { class: "row-tools" }, roleSelect(p), h("button", { type: "button", "data-kick": p.user.id, onclick: () => kick(p) }, "Remove"))
             : null;
         return h(
           "li",
@@ -247,10 +257,16 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
     handButton.textContent = participants.get(me.id)?.handRaised ? "Lower hand" : "Raise hand";
   }
   function roleSelect(p: ParticipantItemFragment): HTMLSelectElement {
-    const select = h("select", { "aria-label": `Role of ${p.user.displayName}` }, ...["STUDENT", "VIEWER"].map((r) => h("option", { value: r, selected: r === p.role }, r.toLowerCase())));
+    const select = h(
+      "select",
+      { "aria-label": `Role of ${p.user.displayName}` },
+      ...["STUDENT", "VIEWER"].map((r) => h("option", { value: r, selected: r === p.role }, r.toLowerCase())),
+    );
     select.addEventListener("change", () => {
       const role = select.value === "VIEWER" ? "VIEWER" : "STUDENT";
-      void request(ChangeParticipantRoleDocument, { sessionId, userId: p.user.id, role }).then((r) => (r.data ? upsert(r.data.changeParticipantRole) : showNotice(humanMessage(r.error))));
+      void request(ChangeParticipantRoleDocument, { sessionId, userId: p.user.id, role }).then((r) =>
+        r.data ? upsert(r.data.changeParticipantRole) : showNotice(humanMessage(r.error)),
+      );
     });
     return select;
   }
@@ -262,7 +278,12 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
   renderPeople();
 
   const chatLog = h("ol", { class: "chat-log", "data-testid": "chat-log", "aria-live": "polite" });
-  const chatForm = h("form", { class: "chat-form", "aria-label": "Chat" }, h("input", { name: "text", autocomplete: "off", placeholder: "Message", "aria-label": "Message", maxlength: 2000 }), h("button", { type: "submit" }, "Send"));
+  const chatForm = h(
+    "form",
+    { class: "chat-form", "aria-label": "Chat" },
+    h("input", { name: "text", autocomplete: "off", placeholder: "Message", "aria-label": "Message", maxlength: 2000 }),
+    h("button", { type: "submit" }, "Send"),
+  );
   chatForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = field(chatForm, "text").trim();

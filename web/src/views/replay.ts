@@ -105,7 +105,11 @@ export async function replayView(root: HTMLElement, sessionId: string): Promise<
       h(
         "li",
         {},
-        h("button", { type: "button", class: "link", onclick: () => ((slider.value = String(node.timestampMs)), void seek(node.timestampMs)) }, `${((node.timestampMs - first) / 1000).toFixed(1)} s`),
+        h(
+          "button",
+          { type: "button", class: "link", onclick: () => ((slider.value = String(node.timestampMs)), void seek(node.timestampMs)) },
+          `${((node.timestampMs - first) / 1000).toFixed(1)} s`,
+        ),
         ` ${node.type.toLowerCase().replace(/_/g, " ")}`,
         node.user ? ` · ${node.user.displayName}` : "",
       ),
@@ -114,7 +118,12 @@ export async function replayView(root: HTMLElement, sessionId: string): Promise<
   const isHost = session.host.id === auth.auth?.user.id;
   view.append(
     h("h1", {}, `${session.title || "Lesson"}: replay`),
-    h("p", {}, `${session.status.toLowerCase()} · ${session.timelineStats.totalEvents} events`, isHost ? h("a", { href: `#/report/${sessionId}`, class: "report-link", "data-testid": "open-report" }, " Open the report") : null),
+    h(
+      "p",
+      {},
+      `${session.status.toLowerCase()} · ${session.timelineStats.totalEvents} events`,
+      isHost ? h("a", { href: `#/report/${sessionId}`, class: "report-link", "data-testid": "open-report" }, " Open the report") : null,
+    ),
     h("div", { class: "replay-controls" }, playButton, slider, clock),
     canvas.element,
     h("h2", {}, "Timeline"),

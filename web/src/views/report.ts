@@ -21,7 +21,15 @@ export async function reportView(root: HTMLElement, sessionId: string): Promise<
     return;
   }
   const buckets = report.timelineBuckets;
-  const chart = h("canvas", { class: "chart", width: 800, height: 240, "data-testid": "report-chart", "data-buckets": buckets.length, role: "img", "aria-label": "Activity over the lesson" });
+  const chart = h("canvas", {
+    class: "chart",
+    width: 800,
+    height: 240,
+    "data-testid": "report-chart",
+    "data-buckets": buckets.length,
+    role: "img",
+    "aria-label": "Activity over the lesson",
+  });
   const ctx = chart.getContext("2d")!;
   const max = Math.max(1, ...buckets.map((b) => b.count));
   const barWidth = 800 / Math.max(1, buckets.length);
@@ -50,7 +58,13 @@ export async function reportView(root: HTMLElement, sessionId: string): Promise<
           "tbody",
           {},
           ...report.attendance.map((a) =>
-            h("tr", {}, ...[a.user.displayName, a.role.toLowerCase(), a.totalTimeSeconds, a.boardEventCount, a.chatMessageCount, a.joinCount, a.reconnectCount].map((v) => h("td", {}, v))),
+            h(
+              "tr",
+              {},
+              ...[a.user.displayName, a.role.toLowerCase(), a.totalTimeSeconds, a.boardEventCount, a.chatMessageCount, a.joinCount, a.reconnectCount].map((v) =>
+                h("td", {}, v),
+              ),
+            ),
           ),
         ),
       ),
