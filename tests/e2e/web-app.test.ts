@@ -1,12 +1,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { webAppCsp } from "../../src/http/web-app";
 import { embedded } from "../support/backends";
 import { browserAvailable, launchBrowser } from "../support/browser";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { boardOf, contentOf, drawStroke, screenshotPath, waitForObjects, watch, type BoardContent } from "../support/web-app";
 
 /**
  * The reference frontend (web/, served at /app) driven in Chromium as a tutor and a student
@@ -14,92 +13,6 @@ import { registerUser, startTestServer, type TestServer } from "../support/test-
  * side is what is under test here, the backends' own behaviour is covered by the API suites,
  * and a browser run costs a core for a minute on a machine shared with other suites.
  */
-
-/** Where this run's screenshots go: TEST_OUTPUT_DIR or test-results/web-app (gitignored). */
-function screenshotPath(name: string): string {
-  const dir = path.join(process.env.TEST_OUTPUT_DIR ?? path.resolve(__dirname, "../../../test-results"), "web-app");
-  fs.mkdirSync(dir, { recursive: true });
-  return path.join(dir, name);
-}
-
-/** A board as the app's debug hook reports it (web/src/board/model.ts boardContent). */
-interface BoardContent {
-  layers: Array<{ id: string; name: string }>;
-  objects: Record<string, { kind: string; layerId: string; props: Record<string, unknown> }>;
-}
-
-/** `value` with object keys sorted (as the app's boardContent does: jsonb reorders keys). */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value;
-}
-
-/** boardContent for a BoardState read from the API. */
-function contentOf(state: {
-  layers: Array<{ id: string; name: string }>;
-  objects: Record<string, { kind: string; layerId: string; props: Record<string, unknown> }>;
-}): BoardContent {
-  const objects: BoardContent["objects"] = {};
-  for (const id of Object.keys(state.objects).sort()) {
-    const { kind, layerId, props } = state.objects[id];
-    objects[id] = { kind, layerId, props: canonical(props) as Record<string, unknown> };
-  }
-  return { layers: state.layers.map(({ id, name }) => ({ id, name })), objects };
-}
-
-/** The page's board (window.__board, set by the lesson view). */
-async function boardOf(page: Page): Promise<{ version: number; lastSeq: number; content: BoardContent }> {
-  return (await page.evaluate("window.__board && window.__board()")) as { version: number; lastSeq: number; content: BoardContent };
-}
-
-/** Resolves when the page's board has `count` objects, or fails after `timeout` ms. */
-async function waitForObjects(page: Page, count: number, timeout = 10_000): Promise<void> {
-  // A function, not a string: the app's CSP has no 'unsafe-eval'.
-  await page.waitForFunction(
-    (n) => {
-      const board = (globalThis as any).__board?.();
-      return !!board && Object.keys(board.content.objects).length === n;
-    },
-    count,
-    { timeout, polling: 20 },
-  );
-}
-
-/** Draws a stroke with the mouse between board-relative points (fractions of the canvas). */
-async function drawStroke(page: Page, from: [number, number], to: [number, number]): Promise<void> {
-  await page.locator('[data-tool="pen"]').click();
-  const box = (await page.getByTestId("board-canvas").boundingBox())!;
-  const at = ([fx, fy]: [number, number]) => [box.x + fx * box.width, box.y + fy * box.height] as const;
-  await page.mouse.move(...at(from));
-  await page.mouse.down();
-  for (let i = 1; i <= 8; i++) await page.mouse.move(...at([from[0] + ((to[0] - from[0]) * i) / 8, from[1] + ((to[1] - from[1]) * i) / 8]));
-  await page.mouse.up();
-}
-
-/**
- * Records what should fail the test: page errors, CSP violations, requests to other hosts.
- * (Console errors from requests cut while offline are expected and not recorded.)
- */
-async function watch(page: Page, origin: URL, problems: string[]): Promise<void> {
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error" && m.text().startsWith("CSP violation")) problems.push(m.text());
-  });
-  page.on("request", (r) => {
-    const u = new URL(r.url());
-    if (["http:", "https:", "ws:", "wss:"].includes(u.protocol) && u.host !== origin.host) problems.push(`request to ${r.url()}`);
-  });
-  await page.addInitScript({
-    content: `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI));`,
-  });
-}
 
 describe("web app (HTTP)", () => {
   let server: TestServer;

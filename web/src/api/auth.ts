@@ -8,7 +8,11 @@ export interface Auth {
 }
 
 const STORAGE_KEY = "classroom.auth";
-/** Refresh this long before expiry, so a request in flight never carries an expired token. */
+/**
+ * Refresh this long before expiry (or a third of the remaining life, for short-lived tokens),
+ * so a request in flight never carries an expired token and the socket is never closed 4401
+ * for expiry in the normal course.
+ */
 const REFRESH_AHEAD_MS = 60_000;
 
 type Refresher = (token: string) => Promise<Auth>;
@@ -25,6 +29,8 @@ export class AuthStore {
   private refreshing: Promise<Auth | null> | undefined;
   private readonly listeners = new Set<Listener>();
   private refresher: Refresher | undefined;
+  /** Set when the server refused a refresh (the sign-in ended), so the sign-in form can say so. */
+  expired = false;
 
   constructor() {
     try {
@@ -56,6 +62,7 @@ export class AuthStore {
   }
 
   set(auth: Auth | null): void {
+    if (auth) this.expired = false;
     this.current = auth;
     if (auth) localStorage.setItem(STORAGE_KEY, JSON.stringify(auth));
     else localStorage.removeItem(STORAGE_KEY);
@@ -72,7 +79,10 @@ export class AuthStore {
         (auth) => (this.set(auth), auth),
         (err: unknown) => {
           // A network failure keeps the token (it may still be valid); a refusal signs out.
-          if (!(err instanceof TypeError) && !/network/i.test(String(err))) this.set(null);
+          if (!(err instanceof TypeError) && !/network/i.test(String(err))) {
+            this.expired = true;
+            this.set(null);
+          }
           return this.current;
         },
       )
@@ -83,7 +93,8 @@ export class AuthStore {
   private schedule(): void {
     clearTimeout(this.timer);
     if (!this.current || !this.refresher) return;
-    const due = Date.parse(this.current.expiresAt) - REFRESH_AHEAD_MS - Date.now();
+    const remaining = Date.parse(this.current.expiresAt) - Date.now();
+    const due = remaining - Math.min(REFRESH_AHEAD_MS, remaining / 3);
     this.timer = setTimeout(() => void this.refresh(), Math.max(due, 1_000));
   }
 }

@@ -116,7 +116,11 @@ export const ws: WsClient = createWsClient({
     connected: () => setLink("online"),
     closed: (event) => {
       setLink(navigator.onLine ? "connecting" : "offline");
-      if ((event as CloseEvent | undefined)?.code === 4401) void auth.refresh();
+      const code = (event as CloseEvent | undefined)?.code;
+      if (code) document.documentElement.dataset.lastClose = String(code);
+      // 4401: the token expired or was refused on the open socket. A refresh (if the server
+      // still takes it) lets the streams come back; a refusal signs out.
+      if (code === 4401) void auth.refresh();
     },
   },
 });
@@ -154,6 +158,8 @@ export class LiveStream<Data, Variables extends Record<string, unknown>> {
   private dispose: (() => void) | undefined;
   private stopped = false;
   private attempt = 0;
+  /** A socket that came up ends the backoff: a quiet stream must not wait 5 s after a token change. */
+  private readonly offConnected = ws.on("connected", () => (this.attempt = 0));
 
   constructor(
     private readonly document: TypedDocumentNode<Data, Variables>,
@@ -172,6 +178,7 @@ export class LiveStream<Data, Variables extends Record<string, unknown>> {
 
   stop(): void {
     this.stopped = true;
+    this.offConnected();
     this.dispose?.();
   }
 

@@ -26,6 +26,7 @@ export function signInView(root: HTMLElement): void {
     })();
   });
   root.replaceChildren(form);
+  if (auth.expired) showNotice("Your sign-in has expired. Please sign in again.", "info");
   form.querySelector("input")?.focus();
 }
 
