@@ -124,6 +124,14 @@ describe(
       await student.screenshot({ path: screenshotPath("03-student-joined-phone.png") });
     });
 
+    test("the student raises a hand and chats; the tutor sees both", async () => {
+      await student.getByTestId("raise-hand").click();
+      await tutor.locator(`li[data-user-id="${studentId}"] [data-testid="hand"]`).waitFor();
+      await student.getByLabel("Message").fill("Is 2/4 the same as 1/2?");
+      await student.getByLabel("Message").press("Enter");
+      await tutor.getByTestId("chat-log").filter({ hasText: "sam: Is 2/4 the same as 1/2?" }).waitFor();
+    });
+
     test("the student draws: the tutor sees the stroke and the student's cursor within a second", async () => {
       await drawStroke(student, [0.2, 0.3], [0.5, 0.6]);
       const drawnAt = Date.now();
@@ -192,6 +200,35 @@ describe(
       await student.screenshot({ path: screenshotPath("07-student-kicked.png") });
     });
 
+    test("the tutor writes text, erases, undoes and redoes, and adds a layer; the board equals the server's", async () => {
+      const box = (await tutor.getByTestId("board-canvas").boundingBox())!;
+      await tutor.locator('[data-tool="text"]').click();
+      await tutor.mouse.click(box.x + box.width * 0.05, box.y + box.height * 0.05);
+      await tutor.getByLabel("Text").fill("3/4 = 6/8");
+      await tutor.getByLabel("Text").press("Enter");
+      await waitForObjects(tutor, 5);
+      // The eraser on the student's stroke (drawn from 20 %/30 % to 50 %/60 %).
+      await tutor.locator('[data-tool="eraser"]').click();
+      await tutor.mouse.click(box.x + box.width * 0.35, box.y + box.height * 0.45);
+      await waitForObjects(tutor, 4);
+      await tutor.getByRole("button", { name: "Undo" }).click();
+      await waitForObjects(tutor, 5);
+      await tutor.getByRole("button", { name: "Redo" }).click();
+      await waitForObjects(tutor, 4);
+      await tutor.getByRole("button", { name: "+ layer" }).click();
+      await tutor.waitForFunction(() => (globalThis as any).__board().content.layers.length === 2);
+      await drawStroke(tutor, [0.7, 0.1], [0.95, 0.15]);
+      await waitForObjects(tutor, 5);
+      const board = await boardOf(tutor);
+      assert.ok(
+        Object.values(board.content.objects).some((o) => o.layerId === board.content.layers[1].id),
+        "the new stroke is on the new layer",
+      );
+      const res = await server.gql(`query($id: ID!) { session(id: $id) { board { layers objects } } }`, { id: sessionId }, tutorUser.token);
+      assert.deepEqual(board.content, contentOf(res.body.data.session.board));
+      await tutor.screenshot({ path: screenshotPath("07b-tutor-tools.png") });
+    });
+
     test("after completion, the replay slider at a past instant shows that instant's board, and the report renders its chart", async () => {
       await tutor.getByRole("button", { name: "Complete" }).click();
       await tutor.getByTestId("session-status").filter({ hasText: "COMPLETED" }).waitFor();
@@ -217,6 +254,17 @@ describe(
       assert.deepEqual(shown.content, expected);
       assert.equal(Object.keys(expected.objects).length, 1, "a past instant: only the student's stroke");
       await tutor.screenshot({ path: screenshotPath("08-replay-past-instant.png") });
+
+      // Play from there: replayEvents applied in order end on the final board.
+      const final = await server.gql(`query($id: ID!) { session(id: $id) { board { layers objects } } }`, { id: sessionId }, tutorUser.token);
+      await tutor.getByTestId("replay-play").click();
+      await tutor.waitForFunction(
+        (json) => JSON.stringify((globalThis as any).__replay?.().content) === json,
+        JSON.stringify(contentOf(final.body.data.session.board)),
+        {
+          timeout: 30_000,
+        },
+      );
 
       await tutor.getByTestId("open-report").click();
       const chart = tutor.locator('[data-testid="report-chart"][data-drawn="true"]');

@@ -182,9 +182,14 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
     h("button", { type: "button", onclick: () => sync.push("UNDO", {}) }, "Undo"),
     h("button", { type: "button", onclick: () => sync.push("REDO", {}) }, "Redo"),
     layerSelect,
-    h("button", { type: "button", onclick: () => sync.push("LAYER_ADD", { id: sync.newId("l"), name: `Layer ${sync.board.layers.length + 1}` }) }, "+ layer"),
+    h("button", { type: "button", onclick: () => addLayer() }, "+ layer"),
     h("button", { type: "button", onclick: () => sync.board.layers.length > 1 && sync.push("LAYER_DELETE", { id: layerSelect.value }) }, "− layer"),
   );
+  /** A new layer on top, which becomes the one new objects go to. */
+  function addLayer(): void {
+    layerId = sync.newId("l");
+    sync.push("LAYER_ADD", { id: layerId, name: `Layer ${sync.board.layers.length + 1}` });
+  }
   function redraw(): void {
     canvas.render(sync.board, sync.pending);
     const layers = sync.board.layers;
@@ -337,7 +342,10 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
       }
     },
     (end) => {
-      if (end.code === "FORBIDDEN") showKicked();
+      // Kicked (FORBIDDEN), or no access any more (NOT_FOUND): either way this lesson is over for us.
+      if (end.code === "FORBIDDEN" || end.code === "NOT_FOUND") showKicked();
+      else if (end.code === "RESYNC_REQUIRED") system.restart();
+      else if (end.code) showNotice(end.message ?? "The lesson's events stopped.");
     },
   );
   const presence = new LiveStream(
