@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { embedded } from "../support/backends";
 import { browserAvailable, launchBrowser } from "../support/browser";
+import { ok } from "../support/assertions";
 import { registerUser, startTestServer, type TestServer } from "../support/test-server";
 import { drawStroke, noticeText, screenshotPath, signIn, waitForObjects, watch } from "../support/web-app";
 
@@ -33,8 +34,8 @@ describe("web app in the browser: tokens and error messages", { skip: !browserAv
 
   /** A fresh access token for an API call (they live 6 s here). */
   async function tokenOf(user: { email: string; password: string }): Promise<string> {
-    const res = await server.gql(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, { e: user.email, p: user.password });
-    return res.body.data.login.accessToken;
+    return ok(await server.gql(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, { e: user.email, p: user.password }))
+      .login.accessToken;
   }
 
   const tokenIn = async (page: Page) =>
@@ -96,11 +97,12 @@ describe("web app in the browser: tokens and error messages", { skip: !browserAv
 
   test("SESSION_FULL, FORBIDDEN and RATE_LIMITED read as sentences", async () => {
     const [tutor, student] = await Promise.all([registerUser(server, "TUTOR"), registerUser(server, "STUDENT", "stu")]);
-    const token = await tokenOf(tutor);
-    const full = (await server.gql(`mutation { createSession(input: { type: GROUP, maxParticipants: 1 }) { id accessCode } }`, {}, token)).body.data
-      .createSession;
-    await server.gql(`mutation($id: ID!) { joinSession(id: $id) { participant { id } } }`, { id: full.id }, token);
-    const open = (await server.gql(`mutation { createSession(input: { type: GROUP }) { id accessCode } }`, {}, token)).body.data.createSession;
+    // Each call with a token of its own: they live 6 s here.
+    const full = ok(
+      await server.gql(`mutation { createSession(input: { type: GROUP, maxParticipants: 1 }) { id accessCode } }`, {}, await tokenOf(tutor)),
+    ).createSession;
+    ok(await server.gql(`mutation($id: ID!) { joinSession(id: $id) { participant { id } } }`, { id: full.id }, await tokenOf(tutor)));
+    const open = ok(await server.gql(`mutation { createSession(input: { type: GROUP }) { id accessCode } }`, {}, await tokenOf(tutor))).createSession;
 
     const page = await newPage();
     await signIn(page, server.url, student.email, student.password);
@@ -116,7 +118,9 @@ describe("web app in the browser: tokens and error messages", { skip: !browserAv
 
     await join(open.accessCode);
     await page.getByTestId("board-canvas").waitFor();
-    await server.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { id } }`, { s: open.id, u: student.id }, await tokenOf(tutor));
+    ok(
+      await server.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { id } }`, { s: open.id, u: student.id }, await tokenOf(tutor)),
+    );
     await page.getByTestId("kicked").waitFor();
     await join(open.accessCode);
     assert.match(await noticeText(page, /not allowed/), /You are not allowed to do that in this lesson/);
