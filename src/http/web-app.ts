@@ -30,7 +30,8 @@ export function webAppCsp(host: string): string {
 
 /**
  * Express router serving the frontend at `/app` from local files (no CDN):
- * - `GET /app/assets/*`: the bundle and stylesheet, cached for an hour (no hashed names yet);
+ * - `GET /app/assets/*`: the bundle and stylesheet, revalidated on every load (ETag; their names
+ *   carry no content hash, so a cached copy must never outlive a deploy);
  * - `GET /app` and any other `/app/…` path: index.html (the app routes by `location.hash`),
  *   never cached, with {@link webAppCsp}.
  * When the bundle is missing (a build without scripts/build-web.mjs) `/app` answers 404 like
@@ -41,8 +42,7 @@ export function webAppRouter(dir: string = WEB_APP_DIR): express.Router {
   const assets = express.static(path.join(dir, "assets"), {
     index: false,
     fallthrough: true,
-    maxAge: "1h",
-    setHeaders: (res) => res.setHeader("X-Content-Type-Options", "nosniff"),
+    setHeaders: (res) => res.setHeader("Cache-Control", "no-cache"),
   });
   router.use("/app/assets", assets);
   router.get(["/app", "/app/{*rest}"], (req: Request, res: Response, next: NextFunction) => {

@@ -47,6 +47,8 @@ describe("web app in the browser: tokens and error messages", { skip: !browserAv
     await signIn(page, server.url, tutor.email, tutor.password);
     await page.getByTestId("new-title").fill("Refreshing");
     await page.getByRole("button", { name: "Create" }).click();
+    // The tutor's list of sessions has it, with its status.
+    await page.getByRole("region", { name: "My sessions" }).getByRole("listitem").filter({ hasText: "Refreshing" }).filter({ hasText: "WAITING" }).waitFor();
     await page.getByTestId("open-created").click();
     await page.getByRole("button", { name: "Start" }).click();
     await page.getByTestId("session-status").filter({ hasText: "ACTIVE" }).waitFor();

@@ -40,6 +40,8 @@ describe("web app (HTTP)", () => {
       const body = await fetch(`${server.url}${asset}`);
       assert.equal(body.status, 200, asset);
       assert.match(body.headers.get("content-type") ?? "", asset.endsWith(".js") ? /javascript/ : /^text\/css/);
+      assert.equal(body.headers.get("cache-control"), "no-cache", "revalidated: the names carry no content hash");
+      assert.equal(body.headers.get("x-content-type-options"), "nosniff");
       await body.arrayBuffer();
     }
     // Deep links answer the page (the app routes by hash); missing assets are 404s, not the page.
