@@ -14,25 +14,32 @@ import { drawStroke, noticeText, screenshotPath, signIn, waitForObjects, watch }
  * backend only (see web-app.test.ts).
  */
 describe("web app in the browser: tokens and error messages", { skip: !browserAvailable() && "chromium not installed (/usr/bin/chromium)" }, () => {
+  /** Access tokens live 6 s here. */
+  let shortTokens: TestServer;
+  /** The default ACCESS_TOKEN_TTL: the error messages are checked without token churn. */
   let server: TestServer;
   let browser: Browser;
   const problems: string[] = [];
 
   before(async () => {
-    [server, browser] = await Promise.all([startTestServer(embedded, { env: { ACCESS_TOKEN_TTL: "6s" } }), launchBrowser()]);
+    [shortTokens, server, browser] = await Promise.all([
+      startTestServer(embedded, { env: { ACCESS_TOKEN_TTL: "6s" } }),
+      startTestServer(embedded),
+      launchBrowser(),
+    ]);
   });
   after(async () => {
     await browser?.close();
-    await server?.stop();
+    await Promise.all([shortTokens?.stop(), server?.stop()]);
   });
 
-  async function newPage(): Promise<Page> {
+  async function newPage(on: TestServer): Promise<Page> {
     const page = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
-    await watch(page, new URL(server.url), problems);
+    await watch(page, new URL(on.url), problems);
     return page;
   }
 
-  /** A fresh access token for an API call (they live 6 s here). */
+  /** A fresh access token for an API call. */
   async function tokenOf(user: { email: string; password: string }): Promise<string> {
     return ok(await server.gql(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, { e: user.email, p: user.password }))
       .login.accessToken;
@@ -42,9 +49,9 @@ describe("web app in the browser: tokens and error messages", { skip: !browserAv
     (await page.evaluate("JSON.parse(localStorage.getItem('classroom.auth') || 'null')?.accessToken")) as string | undefined;
 
   test("a lesson stays live across token refreshes (before expiry); on 4401 it refreshes and resumes; a refused refresh signs out with a message", async () => {
-    const tutor = await registerUser(server, "TUTOR", "terry");
-    const page = await newPage();
-    await signIn(page, server.url, tutor.email, tutor.password);
+    const tutor = await registerUser(shortTokens, "TUTOR", "terry");
+    const page = await newPage(shortTokens);
+    await signIn(page, shortTokens.url, tutor.email, tutor.password);
     await page.getByTestId("new-title").fill("Refreshing");
     await page.getByRole("button", { name: "Create" }).click();
     // The tutor's list of sessions has it, with its status.
@@ -99,14 +106,13 @@ describe("web app in the browser: tokens and error messages", { skip: !browserAv
 
   test("SESSION_FULL, FORBIDDEN and RATE_LIMITED read as sentences", async () => {
     const [tutor, student] = await Promise.all([registerUser(server, "TUTOR"), registerUser(server, "STUDENT", "stu")]);
-    // Each call with a token of its own: they live 6 s here.
     const full = ok(
       await server.gql(`mutation { createSession(input: { type: GROUP, maxParticipants: 1 }) { id accessCode } }`, {}, await tokenOf(tutor)),
     ).createSession;
     ok(await server.gql(`mutation($id: ID!) { joinSession(id: $id) { participant { id } } }`, { id: full.id }, await tokenOf(tutor)));
     const open = ok(await server.gql(`mutation { createSession(input: { type: GROUP }) { id accessCode } }`, {}, await tokenOf(tutor))).createSession;
 
-    const page = await newPage();
+    const page = await newPage(server);
     await signIn(page, server.url, student.email, student.password);
     const join = async (code: string) => {
       await page.goto(`${server.url}/app#/`);
@@ -118,12 +124,27 @@ describe("web app in the browser: tokens and error messages", { skip: !browserAv
     assert.match(await noticeText(page, /full/), /This lesson is full/);
     await page.screenshot({ path: screenshotPath("errors-session-full.png") });
 
+    // What the page's socket did, for the failure message should the banner not come.
+    const logs: string[] = [];
+    page.on("websocket", (w) => {
+      logs.push(`${Date.now()} ws open ${w.url()}`);
+      w.on("framereceived", (f) => logs.push(`${Date.now()} << ${String(f.payload).slice(0, 250)}`));
+      w.on("framesent", (f) => logs.push(`${Date.now()} >> ${String(f.payload).slice(0, 250)}`));
+      w.on("close", () => logs.push(`${Date.now()} ws closed`));
+    });
     await join(open.accessCode);
     await page.getByTestId("board-canvas").waitFor();
+    logs.push(`${Date.now()} KICK`);
     ok(
       await server.gql(`mutation($s: ID!, $u: ID!) { kickParticipant(sessionId: $s, userId: $u) { id } }`, { s: open.id, u: student.id }, await tokenOf(tutor)),
     );
-    await page.getByTestId("kicked").waitFor();
+    await page
+      .getByTestId("kicked")
+      .waitFor({ timeout: 15_000 })
+      .catch(async (err: Error) => {
+        const state = await page.evaluate("JSON.stringify({ ...document.documentElement.dataset, hash: location.hash })");
+        throw new Error(`no kicked banner; page ${state}; socket:\n${logs.join("\n")}`, { cause: err });
+      });
     await join(open.accessCode);
     assert.match(await noticeText(page, /not allowed/), /You are not allowed to do that in this lesson/);
     await page.screenshot({ path: screenshotPath("errors-forbidden.png") });

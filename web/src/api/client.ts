@@ -108,10 +108,10 @@ export const ws: WsClient = createWsClient({
   lazy: true,
   retryAttempts: 0,
   keepAlive: 10_000,
-  connectionParams: async () => {
-    if (auth.auth && Date.parse(auth.auth.expiresAt) - Date.now() < 5_000) await auth.refresh();
-    return auth.token ? { authorization: `Bearer ${auth.token}` } : {};
-  },
+  // The current token as it is: refreshing here would change the token (and so end, through
+  // onChange below, the very socket being opened). A token that expired while the tab slept
+  // gets 4401, which refreshes; the scheduled refresh keeps that from happening otherwise.
+  connectionParams: () => (auth.token ? { authorization: `Bearer ${auth.token}` } : {}),
   on: {
     connected: () => setLink("online"),
     closed: (event) => {
@@ -163,7 +163,7 @@ export class LiveStream<Data, Variables extends Record<string, unknown>> {
 
   constructor(
     private readonly document: TypedDocumentNode<Data, Variables>,
-    private readonly variables: () => Variables,
+    private readonly variables: () => NoInfer<Variables>,
     private readonly onData: (data: Data) => void,
     private readonly onEnd: (end: StreamEnd) => void = () => {},
   ) {

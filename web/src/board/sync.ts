@@ -1,6 +1,14 @@
 import { LiveStream, request } from "../api/client";
 import { humanMessage } from "../api/errors";
-import { ApplyBoardEventsDocument, BoardDocument, BoardEventsDocument, type BoardEventInput, type BoardEventType } from "../generated/graphql";
+import {
+  ApplyBoardEventsDocument,
+  BoardDocument,
+  BoardEventsDocument,
+  type BoardEventInput,
+  type BoardEventType,
+  type BoardEventsSubscription,
+  type BoardEventsSubscriptionVariables,
+} from "../generated/graphql";
 import { applyEvent, boardFromState, emptyBoard, type Board } from "./model";
 
 /** Ops are sent in small batches: at most this many, at most this often. */
@@ -26,7 +34,7 @@ export class BoardSync {
   board: Board = emptyBoard();
   readonly pending: PendingOp[] = [];
   private unsent: PendingOp[] = [];
-  private stream: LiveStream<unknown, Record<string, unknown>> | undefined;
+  private stream: LiveStream<BoardEventsSubscription, BoardEventsSubscriptionVariables> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private sending = false;
   private loaded = false;
@@ -49,7 +57,7 @@ export class BoardSync {
         if (end.code === "RESYNC_REQUIRED") void this.reload().then(() => this.stream?.restart());
         else if (end.code) this.onError(end.message ?? "The board stream ended.", end.code);
       },
-    ) as unknown as LiveStream<unknown, Record<string, unknown>>;
+    );
   }
 
   stop(): void {

@@ -1,27 +1,25 @@
 import { auth, LiveStream, onLinkChange, request } from "../api/client";
 import { humanMessage } from "../api/errors";
-import { BOARD_HEIGHT, BOARD_WIDTH, BoardCanvas, type Tool } from "../board/canvas";
+import { BoardCanvas, type Tool } from "../board/canvas";
+import { CursorLayer } from "../board/cursors";
 import { boardContent } from "../board/model";
 import { BoardSync } from "../board/sync";
 import { field, h } from "../dom";
 import {
-  ChangeParticipantRoleDocument,
   CompleteSessionDocument,
   JoinSessionDocument,
-  KickParticipantDocument,
   LessonDocument,
   MoveCursorDocument,
   PauseSessionDocument,
   PresenceDocument,
-  RaiseHandDocument,
   ResumeSessionDocument,
   SendChatMessageDocument,
   StartSessionDocument,
   SystemEventsDocument,
-  type ParticipantItemFragment,
   type SessionStatus,
 } from "../generated/graphql";
 import { showNotice } from "../notice";
+import { PeoplePanel } from "./people-panel";
 
 const CURSOR_INTERVAL_MS = 50;
 const COLORS = ["#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#222222"];
@@ -61,10 +59,6 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
   }
 
   let status: SessionStatus = session.status;
-  const participants = new Map<string, ParticipantItemFragment>(session.participants.map((p) => [p.user.id, p]));
-  const names = new Map<string, string>(session.participants.map((p) => [p.user.id, p.user.displayName]));
-  /** Who has a realtime connection to the session now (presence); a first connect is no timeline event. */
-  let online = new Set<string>();
   let kicked = false;
   const cleanups: Array<() => void> = [];
 
@@ -154,10 +148,8 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
     tool: () => tool,
     color: () => color,
     layerId: () => (sync.board.layers.some((l) => l.id === layerId) ? layerId : sync.board.layers[sync.board.layers.length - 1].id),
-    canDraw: () => !kicked && (participants.get(me.id)?.permissions.canDraw ?? true),
+    canDraw: () => !kicked && (people.participant(me.id)?.permissions.canDraw ?? true),
   });
-  const cursorLayer = h("div", { class: "cursors", "aria-hidden": "true" });
-  canvas.element.append(cursorLayer);
 
   const toolButtons = (["pen", "rect", "text", "eraser"] as const).map((name) =>
     h(
@@ -204,83 +196,10 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
   }
   window.__board = () => ({ version: sync.board.version, lastSeq: sync.board.lastSeq, content: boardContent(sync.board) });
 
-  // --- cursors (presence)
-  const cursors = new Map<string, HTMLElement>();
-  function placeCursor(userId: string, x: number, y: number, cursorColor: string | null): void {
-    if (userId === me.id) return;
-    let el = cursors.get(userId);
-    if (!el) {
-      el = h("div", { class: "cursor", "data-cursor-user": userId }, h("span", { class: "cursor-name" }));
-      cursors.set(userId, el);
-      cursorLayer.append(el);
-    }
-    el.querySelector(".cursor-name")!.textContent = names.get(userId) ?? "someone";
-    el.style.left = `${(x / BOARD_WIDTH) * 100}%`;
-    el.style.top = `${(y / BOARD_HEIGHT) * 100}%`;
-    el.style.borderColor = cursorColor ?? "#888";
-  }
-  function dropCursor(userId: string): void {
-    cursors.get(userId)?.remove();
-    cursors.delete(userId);
-  }
-
-  // --- participants and chat
-  const people = h("ul", { class: "people", "data-testid": "participants" });
-  const handButton = h("button", { type: "button", "data-testid": "raise-hand" }, "Raise hand");
-  handButton.addEventListener("click", () => {
-    const raised = !participants.get(me.id)?.handRaised;
-    void request(RaiseHandDocument, { sessionId, raised }).then((r) => (r.data ? upsert(r.data.raiseHand) : showNotice(humanMessage(r.error))));
-  });
-  function upsert(p: ParticipantItemFragment): void {
-    participants.set(p.user.id, p);
-    names.set(p.user.id, p.user.displayName);
-    renderPeople();
-  }
-  function renderPeople(): void {
-    const rows = [...participants.values()]
-      .filter((p) => p.status !== "INVITED")
-      .sort((a, b) => Number(b.role === "HOST") - Number(a.role === "HOST") || a.user.displayName.localeCompare(b.user.displayName))
-      .map((p) => {
-        const isMe = p.user.id === me.id;
-        const hostTools =
-          isHost && !isMe && p.status !== "KICKED"
-            ? h("span", { class: "row-tools" }, roleSelect(p), h("button", { type: "button", "data-kick": p.user.id, onclick: () => kick(p) }, "Remove"))
-            : null;
-        return h(
-          "li",
-          { "data-user-id": p.user.id, "data-status": p.status, "data-online": String(online.has(p.user.id)) },
-          h("span", { class: "name" }, p.user.displayName, isMe ? " (you)" : ""),
-          " ",
-          h("span", { class: `badge pstatus-${p.status.toLowerCase()}` }, p.role === "HOST" ? "host" : p.role.toLowerCase()),
-          " ",
-          h("span", { class: "pstatus" }, online.has(p.user.id) ? "online" : p.status.toLowerCase()),
-          p.handRaised ? h("span", { class: "hand", title: "Hand raised", "data-testid": "hand" }, " ✋") : null,
-          hostTools,
-        );
-      });
-    people.replaceChildren(...rows);
-    handButton.textContent = participants.get(me.id)?.handRaised ? "Lower hand" : "Raise hand";
-  }
-  function roleSelect(p: ParticipantItemFragment): HTMLSelectElement {
-    const select = h(
-      "select",
-      { "aria-label": `Role of ${p.user.displayName}` },
-      ...["STUDENT", "VIEWER"].map((r) => h("option", { value: r, selected: r === p.role }, r.toLowerCase())),
-    );
-    select.addEventListener("change", () => {
-      const role = select.value === "VIEWER" ? "VIEWER" : "STUDENT";
-      void request(ChangeParticipantRoleDocument, { sessionId, userId: p.user.id, role }).then((r) =>
-        r.data ? upsert(r.data.changeParticipantRole) : showNotice(humanMessage(r.error)),
-      );
-    });
-    return select;
-  }
-  function kick(p: ParticipantItemFragment): void {
-    void request(KickParticipantDocument, { sessionId, userId: p.user.id, reason: "Removed by the host" }).then((r) =>
-      r.data ? upsert(r.data.kickParticipant) : showNotice(humanMessage(r.error)),
-    );
-  }
-  renderPeople();
+  // --- cursors (presence) and people
+  const cursorLayer = new CursorLayer();
+  canvas.element.append(cursorLayer.element);
+  const people = new PeoplePanel(sessionId, me.id, isHost, session.participants);
 
   const chatLog = h("ol", { class: "chat-log", "data-testid": "chat-log", "aria-live": "polite" });
   const chatForm = h(
@@ -331,7 +250,7 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
           break;
         case "PARTICIPANT_UPDATE":
         case "PERMISSION_UPDATE":
-          if (e.participant) upsert(e.participant);
+          if (e.participant) people.upsert(e.participant);
           break;
         case "SESSION_STATUS":
           if (e.status) setStatus(e.status);
@@ -352,15 +271,10 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
     PresenceDocument,
     () => ({ sessionId }),
     ({ presence: p }) => {
-      if (p.user) names.set(p.user.id, p.user.displayName);
-      if (p.kind === "LEFT" && p.user) dropCursor(p.user.id);
-      const nowOnline = new Set(p.onlineUserIds);
-      if (nowOnline.size !== online.size || [...nowOnline].some((id) => !online.has(id))) {
-        online = nowOnline;
-        renderPeople();
-      }
-      for (const c of p.cursors) placeCursor(c.userId, c.x, c.y, c.color);
-      for (const userId of cursors.keys()) if (!p.onlineUserIds.includes(userId) && p.kind !== "CURSORS") dropCursor(userId);
+      if (p.user) people.names.set(p.user.id, p.user.displayName);
+      people.setOnline(p.onlineUserIds);
+      for (const c of p.cursors) if (c.userId !== me.id) cursorLayer.place(c.userId, people.names.get(c.userId) ?? "someone", c.x, c.y, c.color);
+      if (p.kind !== "CURSORS") cursorLayer.keepOnly(p.onlineUserIds);
     },
     (end) => {
       if (end.code === "FORBIDDEN") showKicked();
@@ -375,7 +289,7 @@ export async function lessonView(root: HTMLElement, sessionId: string): Promise<
       header,
       kickedBanner,
       h("div", { class: "board-area" }, toolbar, canvas.element),
-      h("aside", { class: "side" }, h("h2", {}, "People"), people, handButton, h("h2", {}, "Chat"), chatLog, chatForm),
+      h("aside", { class: "side" }, h("h2", {}, "People"), people.list, people.handButton, h("h2", {}, "Chat"), chatLog, chatForm),
     ),
   );
   redraw();
