@@ -1,5 +1,5 @@
 import { LiveStream, request } from "../api/client";
-import { humanMessage } from "../api/errors";
+import { errorCode, humanMessage } from "../api/errors";
 import {
   ApplyBoardEventsDocument,
   BoardDocument,
@@ -44,7 +44,8 @@ export class BoardSync {
   constructor(
     private readonly sessionId: string,
     private readonly onChange: () => void,
-    private readonly onError: (message: string, code?: string) => void,
+    /** A message for the person; `streamEnd` is set when the board stream itself ended with that code. */
+    private readonly onError: (message: string, streamEnd?: string) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -121,10 +122,14 @@ export class BoardSync {
     try {
       const result = await request(ApplyBoardEventsDocument, { sessionId: this.sessionId, events });
       if (result.error && !result.data) {
-        if (result.error.networkError) {
-          // Offline or the server is away: the same batch (same clientOpIds) goes again.
+        const code = errorCode(result.error);
+        if (result.error.networkError || code === "UNAVAILABLE" || code === "RATE_LIMITED") {
+          // Offline, the server away, its database briefly unavailable, or too fast: nothing was
+          // written, and the same batch (same clientOpIds, so applied once) goes again.
+          if (code === "RATE_LIMITED") this.onError(humanMessage(result.error));
+          const retryAfterMs = Number((result.error.graphQLErrors[0]?.extensions as { retryAfterMs?: unknown } | undefined)?.retryAfterMs);
           this.sending = false;
-          this.timer = setTimeout(() => void this.flush(), navigator.onLine ? 1_000 : 250);
+          this.timer = setTimeout(() => void this.flush(), Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? retryAfterMs : navigator.onLine ? 1_000 : 250);
           return;
         }
         this.onError(humanMessage(result.error));
