@@ -19,6 +19,7 @@ import { createSharedInfra } from "./infra/shared-infra";
 import { MemoryPresenceStore, type PresenceStore } from "./realtime/presence";
 import { createGraphQLHttp } from "./http/graphql-http";
 import { graphiqlRouter } from "./http/graphiql";
+import { webAppRouter } from "./http/web-app";
 import { healthRouter } from "./http/health";
 import { metricsRouter } from "./http/metrics";
 import { cors, httpErrorHandler, notFoundHandler, securityHeaders } from "./http/security";
@@ -181,6 +182,8 @@ export async function createApp(config: Config, deps: { logger?: Logger; db?: Da
   // preflight itself (Express's automatic OPTIONS), without the CORS headers.
   expressApp.use(["/graphql", "/export", TELEMETRY_PATHS[0]], allowOrigins);
   if (config.introspection) expressApp.use(graphiqlRouter());
+  // The reference frontend (web/), built into dist/web by `npm run build`.
+  expressApp.use(webAppRouter());
   const logExport = (err: unknown, requestId: string | undefined) => logger.error({ err, requestId }, "export failed");
   expressApp.use(exportRouter(services, tokens, logExport));
   expressApp.use(lessonExportRouter(services, tokens, logExport));
