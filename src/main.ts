@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config, { logger, db });
   const url = await app.listen();
-  console.log(`Classroom API ready at ${url}/graphql (GraphiQL in a browser, graphql-ws on the same path)`);
+  console.log(`Classroom API ready at ${url}/graphql (GraphiQL in a browser, graphql-ws on the same path); the web app at ${url}/app`);
 
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {
