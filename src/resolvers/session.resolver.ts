@@ -131,7 +131,7 @@ export class SessionResolver {
 
   @Mutation(() => ClassroomSession, {
     description:
-      "ACTIVE becomes PAUSED: board writes, cursors and signals wait for resumeSession. The host or a participant holding canPause (FORBIDDEN otherwise); INVALID_STATE unless ACTIVE; NOT_FOUND without access.",
+      "ACTIVE becomes PAUSED: board writes, cursors and signals wait for resumeSession. The host or a participant holding canPause (FORBIDDEN otherwise); INVALID_STATE unless ACTIVE, and for a solo workspace (ACTIVE until completed); NOT_FOUND without access.",
   })
   pauseSession(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<SessionEntity> {
     return ctx.services.lifecycle.transition(ctx.auth, id, "pause");
@@ -155,7 +155,7 @@ export class SessionResolver {
 
   @Mutation(() => ClassroomSession, {
     description:
-      "Ends the session early: SCHEDULED, WAITING, ACTIVE or PAUSED becomes TERMINATED (actualEnd set); everyone seated leaves and every subscription to it ends. The host or a participant holding canTerminate (FORBIDDEN otherwise); INVALID_STATE once it has ended; NOT_FOUND without access.",
+      "Ends the session early: SCHEDULED, WAITING, ACTIVE or PAUSED becomes TERMINATED (actualEnd set); everyone seated leaves and every subscription to it ends. The host or a participant holding canTerminate (FORBIDDEN otherwise); INVALID_STATE once it has ended, and for a solo workspace (its owner completes it); NOT_FOUND without access.",
   })
   terminateSession(
     @Arg("id", () => ID) id: string,

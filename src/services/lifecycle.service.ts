@@ -2,6 +2,7 @@ import type { EntityManager } from "typeorm";
 import type { AccessPolicy } from "../auth/access";
 import type { AuthContext } from "../auth/auth-context";
 import { authorize } from "../auth/session-policy";
+import { DomainError, DomainErrorReason } from "../domain/errors";
 import { SessionEntity, SessionStatus, SessionType } from "../entities/session.entity";
 import { applyTransition, type SessionChangeRecorder } from "./seats";
 import { allowedIn, type SessionAction } from "./session-lifecycle";
@@ -27,6 +28,12 @@ export class LifecycleService {
     return this.store.change(id, async (tx, session) => {
       const access = await this.access.require(actorId, id, tx, session);
       authorize(access, action);
+      // RULES.md: a solo workspace is ACTIVE from creation until its owner completes it.
+      if (session.type === SessionType.SOLO && action !== "complete") {
+        throw new DomainError(DomainErrorReason.INVALID_STATE, `A solo workspace cannot ${action}: it stays ACTIVE until you complete it.`, {
+          status: session.status,
+        });
+      }
       const events = await applyTransition(tx, session, action, actorId, reason ? { reason: reason.slice(0, 500) } : {}, this.recorder);
       return { result: session, events };
     });

@@ -77,6 +77,17 @@ for (const backend of backends) {
 
     const gql = (query: string, variables: Record<string, unknown>, user: User) => server.gql(query, variables, user.token);
 
+    it("keeps a solo workspace ACTIVE until its owner completes it: no pause, no terminate", async () => {
+      const solo = (await gql(`mutation { createSoloSession(title: "notes") { id status } }`, {}, ann)).body.data.createSoloSession;
+      assert.equal(solo.status, "ACTIVE");
+      for (const action of ["pauseSession", "terminateSession"]) {
+        const refused = await gql(`mutation($s: ID!) { ${action}(id: $s) { status } }`, { s: solo.id }, ann);
+        assert.equal(codeOf(refused), "INVALID_STATE", `${action}: ${refused.text}`);
+      }
+      const completed = await gql(`mutation($s: ID!) { completeSession(id: $s) { status } }`, { s: solo.id }, ann);
+      assert.equal(completed.body.data.completeSession.status, "COMPLETED", completed.text);
+    });
+
     it("creates a waiting session with an access code only the host sees", async () => {
       const res = await gql(
         `mutation { createSession(input: { type: GROUP, title: "Algebra", maxParticipants: 3 }) { id status accessCode host { id } } }`,
