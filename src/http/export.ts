@@ -1,3 +1,4 @@
+import { sendJsonError } from "./json-error";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { Router, type Response } from "express";
@@ -71,10 +72,7 @@ export function sendExportError(res: Response, err: unknown, log: (err: unknown,
   const message = status === 500 ? "Internal server error" : (err as Error).message;
   const retryAfterMs = err instanceof DomainError ? err.details.retryAfterMs : undefined;
   if (typeof retryAfterMs === "number") res.set("Retry-After", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-  res
-    .status(status)
-    .type("application/json")
-    .send(JSON.stringify({ errors: [{ message, extensions: { code, ...(typeof retryAfterMs === "number" ? { retryAfterMs } : {}) } }] }));
+  sendJsonError(res, status, code, message, typeof retryAfterMs === "number" ? { retryAfterMs } : {});
 }
 
 /** Whether an Accept-Encoding header allows gzip (or `*`) with a non-zero quality. */

@@ -1,3 +1,4 @@
+import { sendJsonError } from "./json-error";
 import { createHash } from "node:crypto";
 import type http from "node:http";
 import { performance } from "node:perf_hooks";
@@ -126,10 +127,7 @@ export async function createGraphQLHttp(options: {
     const problem = persistedQueryProblem(req.body, search);
     if (problem) {
       if (tracingOn()) recordOutcome(trace.getActiveSpan(), [{ extensions: { code: ErrorCode.BAD_REQUEST } }]);
-      res
-        .status(400)
-        .type("application/json")
-        .send(JSON.stringify({ errors: [{ message: problem, extensions: { code: ErrorCode.BAD_REQUEST } }] }));
+      sendJsonError(res, 400, ErrorCode.BAD_REQUEST, problem);
       return;
     }
     const response = await apollo.executeHTTPGraphQLRequest({

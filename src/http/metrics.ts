@@ -1,3 +1,4 @@
+import { sendJsonError } from "./json-error";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Router } from "express";
 import type { Registry } from "prom-client";
@@ -15,11 +16,8 @@ export function metricsRouter(registry: Registry, token?: string): Router {
   router.get("/metrics", async (req, res, next) => {
     res.set("Cache-Control", "no-store");
     if (expected && !timingSafeEqual(digest(req.headers.authorization ?? ""), expected)) {
-      res
-        .status(401)
-        .set("WWW-Authenticate", 'Bearer realm="metrics"')
-        .type("application/json")
-        .send(JSON.stringify({ errors: [{ message: "A valid metrics token is required.", extensions: { code: "UNAUTHENTICATED" } }] }));
+      res.set("WWW-Authenticate", 'Bearer realm="metrics"');
+      sendJsonError(res, 401, "UNAUTHENTICATED", "A valid metrics token is required.");
       return;
     }
     try {

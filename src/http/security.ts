@@ -1,3 +1,4 @@
+import { sendJsonError } from "./json-error";
 import type { ErrorRequestHandler, RequestHandler } from "express";
 
 /** No page of ours uses a device or a powerful feature (the video runs in the client app). */
@@ -53,12 +54,7 @@ export function cors(origins: string[]): RequestHandler {
  * Unknown paths answer a JSON 404 (Express's default HTML page would replace the CSP above
  * with its own, dropping frame-ancestors).
  */
-export const notFoundHandler: RequestHandler = (_req, res) => {
-  res
-    .status(404)
-    .type("application/json")
-    .send(JSON.stringify({ errors: [{ message: "Not found.", extensions: { code: "NOT_FOUND" } }] }));
-};
+export const notFoundHandler: RequestHandler = (_req, res) => sendJsonError(res, 404, "NOT_FOUND", "Not found.");
 
 /**
  * Errors raised before GraphQL runs (body too large, malformed JSON) answer as GraphQL
@@ -69,13 +65,6 @@ export function httpErrorHandler(log: (err: unknown, requestId: string | undefin
     const status = typeof err?.status === "number" && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) log(err, res.locals.requestId as string | undefined);
     const message = status === 413 ? "The request body is too large." : status === 500 ? "Internal server error" : "The request body is not valid JSON.";
-    res
-      .status(status)
-      .type("application/json")
-      .send(
-        JSON.stringify({
-          errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST" } }],
-        }),
-      );
+    sendJsonError(res, status, status === 500 ? "INTERNAL_SERVER_ERROR" : status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST", message);
   };
 }

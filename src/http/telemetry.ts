@@ -8,6 +8,7 @@ import type { RateLimiter } from "../infra/rate-limiter";
 import { ErrorCode } from "../schema/errors";
 import type { TelemetryService } from "../services/telemetry.service";
 import { clientAddress, type TrustFunction } from "./client-address";
+import { sendJsonError } from "./json-error";
 import { BodyRefused, readBody } from "./telemetry-body";
 
 /** Both spellings: existing clients post to the one with the trailing slash (ARCHITECTURE.md). */
@@ -78,8 +79,5 @@ export function telemetryHandler(deps: {
 }
 
 function refuse(res: Response, status: number, message: string, details: Record<string, unknown> = {}): void {
-  res
-    .status(status)
-    .type("application/json")
-    .send(JSON.stringify({ errors: [{ message, extensions: { code: CODES[status], ...details } }] }));
+  sendJsonError(res, status, CODES[status], message, details);
 }

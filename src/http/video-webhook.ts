@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { RequestHandler, Response } from "express";
 import { ErrorCode } from "../schema/errors";
 import type { ProviderEvent, VideoCallEvents } from "../services/video-call-events";
+import { sendJsonError } from "./json-error";
 import { BodyRefused, readBody } from "./telemetry-body";
 
 export const VIDEO_WEBHOOK_PATH = "/webhooks/video";
@@ -103,8 +104,5 @@ const CODES: Record<number, ErrorCode> = {
 };
 
 function refuse(res: Response, status: number, message: string): void {
-  res
-    .status(status)
-    .type("application/json")
-    .send(JSON.stringify({ errors: [{ message, extensions: { code: CODES[status] } }] }));
+  sendJsonError(res, status, CODES[status], message);
 }
