@@ -2,7 +2,7 @@ import type { EntityManager } from "typeorm";
 import { isUuid } from "../auth/access";
 import { entityFromRow, selectColumns } from "../db/raw-rows";
 import { ParticipantEntity } from "../entities/participant.entity";
-import { participantEvent } from "./seats";
+import { connectedTimeSeconds, participantEvent } from "./seats";
 import type { SessionStore } from "./session-store";
 import type { NewSessionEvent } from "./timeline";
 
@@ -19,10 +19,9 @@ export type ProviderEventOutcome = "recorded" | "duplicate" | "ignored";
 
 type ParticipantChange = (participant: ParticipantEntity, now: Date) => NewSessionEvent | undefined;
 
-/** Seconds of the call interval running since inCallSince, added to the participant's total. */
+/** Adds the call interval running since inCallSince to the participant's total (as CONNECTED time is kept). */
 function closeCallTime(participant: ParticipantEntity, now: Date): void {
-  if (!participant.inCallSince) return;
-  participant.callSeconds += Math.max(0, Math.floor((now.getTime() - new Date(participant.inCallSince).getTime()) / 1000));
+  participant.callSeconds = connectedTimeSeconds(participant.callSeconds, participant.inCallSince, now.getTime());
   participant.inCallSince = null;
 }
 
